@@ -1,0 +1,259 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/starling-social/starling/internal/config"
+	"github.com/starling-social/starling/internal/core"
+	"github.com/starling-social/starling/internal/devdb"
+	"github.com/starling-social/starling/internal/logging"
+	"github.com/starling-social/starling/internal/migrate"
+	"github.com/starling-social/starling/internal/password"
+	"github.com/starling-social/starling/internal/store"
+	"github.com/starling-social/starling/internal/web"
+)
+
+func loadConfig(args []string, getenv func(string) string) (config.Config, []string, error) {
+	return config.Load(args, getenv)
+}
+
+func configHelp(w io.Writer) { config.WriteHelp(w) }
+
+func newLogger(w io.Writer, cfg config.Config) *slog.Logger {
+	return logging.New(w, cfg.LogFormat, cfg.LogLevel)
+}
+
+// app holds what every command shares.
+type app struct {
+	cfg            config.Config
+	log            *slog.Logger
+	stdin          io.Reader
+	stdout, stderr io.Writer
+	usingLocalDB   bool
+}
+
+// localDBDir is where the development cluster lives.
+func (a *app) localDBDir() string { return filepath.Join(a.cfg.DataDir, "postgres") }
+
+// databaseURL returns DATABASE_URL, or starts the local development cluster when it is
+// not set.
+func (a *app) databaseURL(ctx context.Context) (string, error) {
+	if a.cfg.DatabaseURL != "" {
+		return a.cfg.DatabaseURL, nil
+	}
+	a.usingLocalDB = true
+	c, err := devdb.Start(ctx, devdb.Options{Dir: a.localDBDir(), Database: "starling", Log: a.log})
+	if err != nil {
+		return "", err
+	}
+	a.log.Info("using the local development database", "data_dir", c.DataDir)
+	return c.URL("starling"), nil
+}
+
+// open connects to the database, starting the local one when needed.
+func (a *app) open(ctx context.Context) (*pgxpool.Pool, error) {
+	dsn, err := a.databaseURL(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return store.Open(ctx, dsn, a.cfg.DBMaxConns)
+}
+
+func (a *app) newCore(pool *pgxpool.Pool) *core.Service {
+	return core.New(pool, core.Options{
+		Password: password.Params{
+			MemoryKiB:  uint32(a.cfg.PasswordMemoryKiB),
+			Iterations: uint32(a.cfg.PasswordIterations),
+		},
+		SignupsOpen: a.cfg.Signups == "open",
+		Log:         a.log,
+	})
+}
+
+// runServer runs the web server, the workers, or both, until ctx is done.
+func (a *app) runServer(ctx context.Context, role string) error {
+	pool, err := a.open(ctx)
+	if err != nil {
+		return err
+	}
+	defer pool.Close()
+	if a.cfg.MigrateOnStart == "true" || (a.cfg.MigrateOnStart == "auto" && a.usingLocalDB) {
+		if err := migrate.Up(ctx, pool, logWriter{a.log}); err != nil {
+			return err
+		}
+	}
+	svc := a.newCore(pool)
+	sessions, stopSessions := web.NewSessions(pool, a.cfg.SessionLifetime, a.cfg.SecureCookies())
+	defer stopSessions()
+	site, err := web.New(web.Options{
+		Core: svc, Sessions: sessions, Log: a.log,
+		Ready: func(ctx context.Context) error { return ready(ctx, pool) },
+	})
+	if err != nil {
+		return err
+	}
+	ln, err := net.Listen("tcp", a.cfg.Listen)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w", a.cfg.Listen, err)
+	}
+	srv := &http.Server{
+		Handler:           site.Handler(),
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      60 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          slog.NewLogLogger(a.log.Handler(), slog.LevelWarn),
+	}
+	a.log.Info("starling started", "role", role, "listen", ln.Addr().String(), "base_url", a.cfg.BaseURL)
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	a.log.Info("shutting down")
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	defer cancel()
+	return srv.Shutdown(shutdownCtx)
+}
+
+// ready reports whether the database answers and the schema is current.
+func ready(ctx context.Context, pool *pgxpool.Pool) error {
+	if err := pool.Ping(ctx); err != nil {
+		return err
+	}
+	pending, err := migrate.Pending(ctx, pool)
+	if err != nil {
+		return err
+	}
+	if pending {
+		return errors.New("database migrations are pending: run `starling migrate up`")
+	}
+	return nil
+}
+
+// logWriter turns migration progress lines into log lines.
+type logWriter struct{ log *slog.Logger }
+
+func (w logWriter) Write(p []byte) (int, error) {
+	w.log.Info(strings.TrimSpace(string(p)))
+	return len(p), nil
+}
+
+func (a *app) migrate(ctx context.Context, args []string) error {
+	if len(args) != 1 {
+		return errors.New("usage: starling migrate up|down|status")
+	}
+	pool, err := a.open(ctx)
+	if err != nil {
+		return err
+	}
+	defer pool.Close()
+	switch args[0] {
+	case "up":
+		if err := migrate.Up(ctx, pool, a.stdout); err != nil {
+			return err
+		}
+		fmt.Fprintln(a.stdout, "database is up to date")
+		return nil
+	case "down":
+		return migrate.Down(ctx, pool, a.stdout)
+	case "status":
+		return migrate.Status(ctx, pool, a.stdout)
+	}
+	return fmt.Errorf("unknown migrate command %q: use up, down or status", args[0])
+}
+
+func (a *app) user(ctx context.Context, args []string) error {
+	if len(args) == 0 {
+		return errors.New("usage: starling user create|grant-admin ...")
+	}
+	switch args[0] {
+	case "create":
+		fs := flag.NewFlagSet("user create", flag.ContinueOnError)
+		fs.SetOutput(a.stderr)
+		username := fs.String("username", "", "username (required)")
+		email := fs.String("email", "", "email address (required)")
+		display := fs.String("display-name", "", "display name")
+		fromStdin := fs.Bool("password-stdin", false, "read the password from the first line of standard input (required)")
+		if err := fs.Parse(args[1:]); err != nil {
+			return err
+		}
+		if *username == "" || *email == "" || !*fromStdin {
+			return errors.New("usage: starling user create --username U --email E --password-stdin [--display-name N]")
+		}
+		line, err := bufio.NewReader(a.stdin).ReadString('\n')
+		if err != nil && !errors.Is(err, io.EOF) {
+			return fmt.Errorf("reading password: %w", err)
+		}
+		pw := strings.TrimRight(line, "\r\n")
+		pool, err := a.open(ctx)
+		if err != nil {
+			return err
+		}
+		defer pool.Close()
+		u, err := a.newCore(pool).CreateUser(ctx, core.SignUpInput{Username: *username, Email: *email, Password: pw, DisplayName: *display})
+		var verr *core.ValidationError
+		if errors.As(err, &verr) {
+			for field, msg := range verr.Fields {
+				fmt.Fprintf(a.stderr, "%s: %s\n", field, msg)
+			}
+			return errors.New("user not created")
+		}
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(a.stdout, "created user @%s (id %d)\n", u.Username, u.ID)
+		return nil
+	case "grant-admin":
+		if len(args) != 2 {
+			return errors.New("usage: starling user grant-admin USERNAME")
+		}
+		pool, err := a.open(ctx)
+		if err != nil {
+			return err
+		}
+		defer pool.Close()
+		if err := a.newCore(pool).GrantAdmin(ctx, args[1]); errors.Is(err, core.ErrNotFound) {
+			return fmt.Errorf("no user named %q", args[1])
+		} else if err != nil {
+			return err
+		}
+		fmt.Fprintf(a.stdout, "@%s is an admin now\n", args[1])
+		return nil
+	}
+	return fmt.Errorf("unknown user command %q: use create or grant-admin", args[0])
+}
+
+func (a *app) devdb(ctx context.Context, args []string) error {
+	if len(args) != 1 {
+		return errors.New("usage: starling devdb start|stop|url")
+	}
+	switch args[0] {
+	case "start", "url":
+		c, err := devdb.Start(ctx, devdb.Options{Dir: a.localDBDir(), Database: "starling", Log: a.log})
+		if err != nil {
+			return err
+		}
+		fmt.Fprintln(a.stdout, c.URL("starling"))
+		return nil
+	case "stop":
+		return devdb.Stop(ctx, a.localDBDir())
+	}
+	return fmt.Errorf("unknown devdb command %q: use start, stop or url", args[0])
+}

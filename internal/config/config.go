@@ -1,0 +1,225 @@
+// Package config reads Starling's settings from environment variables and command-line flags
+// into one validated Config. Flags win over environment variables, which win over defaults.
+// Every setting is listed by `starling --help` with its environment name and default.
+package config
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net/url"
+	"strconv"
+	"strings"
+	"text/tabwriter"
+	"time"
+)
+
+// Config is every setting of a Starling process. Build one with Load.
+type Config struct {
+	// DatabaseURL is the PostgreSQL connection string. When empty, `make run` and the dev
+	// commands start a local cluster under DataDir and fill this in.
+	DatabaseURL string
+	// Listen is the HTTP listen address. Defaults to ":8080".
+	Listen string
+	// BaseURL is the public URL of the site, used in links and emails and to decide whether
+	// cookies are marked Secure. Defaults to "http://localhost:8080".
+	BaseURL string
+	// Signups is "open" (anyone may sign up) or "closed" (accounts are created with
+	// `starling user create`). Defaults to "open".
+	Signups string
+	// LogFormat is "json" or "text". Defaults to "json".
+	LogFormat string
+	// LogLevel is "debug", "info", "warn" or "error". Defaults to "info".
+	LogLevel string
+	// DataDir holds the local development database and other local files. Defaults to ".data".
+	DataDir string
+	// MigrateOnStart applies pending migrations when serve, work or all starts. Defaults to
+	// "auto": on for the local development database, off when DATABASE_URL is given.
+	MigrateOnStart string
+	// DBMaxConns is the size of the connection pool. Defaults to 10.
+	DBMaxConns int
+	// SessionLifetime is how long a login lasts. Defaults to 30 days.
+	SessionLifetime time.Duration
+	// PasswordMemoryKiB is the argon2id memory cost in KiB. Defaults to 19456 (19 MiB).
+	PasswordMemoryKiB int
+	// PasswordIterations is the argon2id time cost. Defaults to 2.
+	PasswordIterations int
+}
+
+// setting describes one configuration value: its flag, its environment variable, its
+// default and how to store a parsed value.
+type setting struct {
+	flag, env, def, help string
+	set                  func(c *Config, v string) error
+}
+
+func str(p func(*Config) *string) func(*Config, string) error {
+	return func(c *Config, v string) error { *p(c) = v; return nil }
+}
+
+func integer(p func(*Config) *int) func(*Config, string) error {
+	return func(c *Config, v string) error {
+		n, err := strconv.Atoi(v)
+		if err != nil {
+			return fmt.Errorf("not a whole number: %q", v)
+		}
+		*p(c) = n
+		return nil
+	}
+}
+
+func duration(p func(*Config) *time.Duration) func(*Config, string) error {
+	return func(c *Config, v string) error {
+		d, err := time.ParseDuration(v)
+		if err != nil {
+			return fmt.Errorf("not a duration like 90s or 720h: %q", v)
+		}
+		*p(c) = d
+		return nil
+	}
+}
+
+var settings = []setting{
+	{"database-url", "DATABASE_URL", "", "PostgreSQL connection string; empty starts a local cluster under the data dir",
+		str(func(c *Config) *string { return &c.DatabaseURL })},
+	{"listen", "STARLING_LISTEN", ":8080", "HTTP listen address",
+		str(func(c *Config) *string { return &c.Listen })},
+	{"base-url", "STARLING_BASE_URL", "http://localhost:8080", "public URL of the site (https enables Secure cookies)",
+		str(func(c *Config) *string { return &c.BaseURL })},
+	{"signups", "STARLING_SIGNUPS", "open", "open: anyone may sign up; closed: accounts come from `starling user create`",
+		str(func(c *Config) *string { return &c.Signups })},
+	{"log-format", "STARLING_LOG_FORMAT", "json", "log format: json or text",
+		str(func(c *Config) *string { return &c.LogFormat })},
+	{"log-level", "STARLING_LOG_LEVEL", "info", "log level: debug, info, warn or error",
+		str(func(c *Config) *string { return &c.LogLevel })},
+	{"data-dir", "STARLING_DATA_DIR", ".data", "directory for the local development database and local files",
+		str(func(c *Config) *string { return &c.DataDir })},
+	{"migrate-on-start", "STARLING_MIGRATE_ON_START", "auto", "apply migrations at start: auto (only for the local database), true or false",
+		str(func(c *Config) *string { return &c.MigrateOnStart })},
+	{"db-max-conns", "STARLING_DB_MAX_CONNS", "10", "connection pool size per process",
+		integer(func(c *Config) *int { return &c.DBMaxConns })},
+	{"session-lifetime", "STARLING_SESSION_LIFETIME", "720h", "how long a login lasts",
+		duration(func(c *Config) *time.Duration { return &c.SessionLifetime })},
+	{"password-memory-kib", "STARLING_PASSWORD_MEMORY_KIB", "19456", "argon2id memory cost in KiB",
+		integer(func(c *Config) *int { return &c.PasswordMemoryKiB })},
+	{"password-iterations", "STARLING_PASSWORD_ITERATIONS", "2", "argon2id time cost",
+		integer(func(c *Config) *int { return &c.PasswordIterations })},
+}
+
+// Default returns the configuration with every setting at its default.
+func Default() Config {
+	var c Config
+	for _, s := range settings {
+		if err := s.set(&c, s.def); err != nil {
+			panic("config: bad default for " + s.env + ": " + err.Error())
+		}
+	}
+	return c
+}
+
+// RegisterFlags adds one flag per setting to fs. Values from getenv become the flag
+// defaults, so a flag given on the command line overrides the environment. The returned
+// function applies the parsed flags to a Config and validates it; call it after fs.Parse.
+func RegisterFlags(fs *flag.FlagSet, getenv func(string) string) func() (Config, error) {
+	values := make([]*string, len(settings))
+	for i, s := range settings {
+		def := s.def
+		if v := getenv(s.env); v != "" {
+			def = v
+		}
+		values[i] = fs.String(s.flag, def, fmt.Sprintf("%s (env %s)", s.help, s.env))
+	}
+	return func() (Config, error) {
+		c := Default()
+		var errs []error
+		for i, s := range settings {
+			if err := s.set(&c, strings.TrimSpace(*values[i])); err != nil {
+				errs = append(errs, fmt.Errorf("%s: %w", s.env, err))
+			}
+		}
+		if err := errors.Join(errs...); err != nil {
+			return Config{}, err
+		}
+		return c, c.Validate()
+	}
+}
+
+// Load parses args (without the program name) and the environment into a validated Config.
+// It returns the arguments left after the flags.
+func Load(args []string, getenv func(string) string) (Config, []string, error) {
+	fs := flag.NewFlagSet("starling", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	build := RegisterFlags(fs, getenv)
+	if err := fs.Parse(args); err != nil {
+		return Config{}, nil, err
+	}
+	c, err := build()
+	return c, fs.Args(), err
+}
+
+// Validate reports every invalid setting at once.
+func (c Config) Validate() error {
+	var errs []error
+	bad := func(env, format string, a ...any) {
+		errs = append(errs, fmt.Errorf("%s: "+format, append([]any{env}, a...)...))
+	}
+	if c.Listen == "" {
+		bad("STARLING_LISTEN", "must not be empty")
+	}
+	if u, err := url.Parse(c.BaseURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		bad("STARLING_BASE_URL", "must be an absolute http or https URL, got %q", c.BaseURL)
+	}
+	if c.Signups != "open" && c.Signups != "closed" {
+		bad("STARLING_SIGNUPS", "must be open or closed, got %q", c.Signups)
+	}
+	if c.LogFormat != "json" && c.LogFormat != "text" {
+		bad("STARLING_LOG_FORMAT", "must be json or text, got %q", c.LogFormat)
+	}
+	switch c.LogLevel {
+	case "debug", "info", "warn", "error":
+	default:
+		bad("STARLING_LOG_LEVEL", "must be debug, info, warn or error, got %q", c.LogLevel)
+	}
+	switch c.MigrateOnStart {
+	case "auto", "true", "false":
+	default:
+		bad("STARLING_MIGRATE_ON_START", "must be auto, true or false, got %q", c.MigrateOnStart)
+	}
+	if c.DataDir == "" {
+		bad("STARLING_DATA_DIR", "must not be empty")
+	}
+	if c.DBMaxConns < 2 || c.DBMaxConns > 1000 {
+		bad("STARLING_DB_MAX_CONNS", "must be between 2 and 1000, got %d", c.DBMaxConns)
+	}
+	if c.SessionLifetime < time.Minute {
+		bad("STARLING_SESSION_LIFETIME", "must be at least 1m, got %s", c.SessionLifetime)
+	}
+	if c.PasswordMemoryKiB < 1024 || c.PasswordMemoryKiB > 4<<20 {
+		bad("STARLING_PASSWORD_MEMORY_KIB", "must be between 1024 and 4194304, got %d", c.PasswordMemoryKiB)
+	}
+	if c.PasswordIterations < 1 || c.PasswordIterations > 20 {
+		bad("STARLING_PASSWORD_ITERATIONS", "must be between 1 and 20, got %d", c.PasswordIterations)
+	}
+	return errors.Join(errs...)
+}
+
+// SecureCookies reports whether cookies must carry the Secure attribute: true when the
+// public URL is https.
+func (c Config) SecureCookies() bool {
+	return strings.HasPrefix(c.BaseURL, "https://")
+}
+
+// WriteHelp prints every setting with its flag, environment variable and default.
+func WriteHelp(w io.Writer) {
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "FLAG\tENVIRONMENT\tDEFAULT\tMEANING")
+	for _, s := range settings {
+		def := s.def
+		if def == "" {
+			def = `""`
+		}
+		fmt.Fprintf(tw, "--%s\t%s\t%s\t%s\n", s.flag, s.env, def, s.help)
+	}
+	tw.Flush()
+}

@@ -1,0 +1,112 @@
+// Package core holds Starling's domain rules and owns every transaction. The website, the
+// API and the workers call the same functions here; none of them writes SQL of its own, and
+// nothing here sees an HTTP request.
+package core
+
+import (
+	"errors"
+	"log/slog"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/starling-social/starling/internal/password"
+	"github.com/starling-social/starling/internal/store"
+)
+
+// Errors that callers map to responses.
+var (
+	// ErrNotFound means the thing asked for does not exist (or is deleted).
+	ErrNotFound = errors.New("not found")
+	// ErrForbidden means the actor may not do this to that thing.
+	ErrForbidden = errors.New("forbidden")
+	// ErrSignupsClosed means public signup is turned off.
+	ErrSignupsClosed = errors.New("signups are closed")
+	// ErrBadCredentials means the login or the password is wrong. It never says which.
+	ErrBadCredentials = errors.New("wrong username or password")
+)
+
+// ValidationError lists what is wrong with the input, by field name.
+type ValidationError struct {
+	// Fields maps a field name to a message fit to show next to that field.
+	Fields map[string]string
+}
+
+func (e *ValidationError) Error() string {
+	keys := make([]string, 0, len(e.Fields))
+	for k := range e.Fields {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	parts := make([]string, len(keys))
+	for i, k := range keys {
+		parts[i] = k + ": " + e.Fields[k]
+	}
+	return "invalid input: " + strings.Join(parts, "; ")
+}
+
+func invalid(field, msg string) *ValidationError {
+	return &ValidationError{Fields: map[string]string{field: msg}}
+}
+
+// Options configures a Service.
+type Options struct {
+	// Password is the argon2id cost for new hashes.
+	Password password.Params
+	// SignupsOpen lets anyone create an account with SignUp.
+	SignupsOpen bool
+	// Log receives domain log lines. Defaults to slog.Default().
+	Log *slog.Logger
+}
+
+// Service is the domain layer. It is safe for concurrent use.
+type Service struct {
+	pool      *pgxpool.Pool
+	q         *store.Queries
+	opts      Options
+	log       *slog.Logger
+	dummyHash string
+}
+
+// New returns a Service using pool.
+func New(pool *pgxpool.Pool, opts Options) *Service {
+	if opts.Log == nil {
+		opts.Log = slog.Default()
+	}
+	// A hash to verify against when a login names no account, so that a wrong username
+	// costs the same time as a wrong password.
+	dummy, err := password.Hash("starling-no-such-user", opts.Password)
+	if err != nil {
+		panic("core: " + err.Error())
+	}
+	return &Service{pool: pool, q: store.New(pool), opts: opts, log: opts.Log, dummyHash: dummy}
+}
+
+// SignupsOpen reports whether anyone may sign up.
+func (s *Service) SignupsOpen() bool { return s.opts.SignupsOpen }
+
+// User is an account as the rest of the program sees it: everything but the password hash.
+type User struct {
+	ID          int64
+	Username    string
+	Email       string
+	DisplayName string
+	Bio         string
+	IsAdmin     bool
+	CreatedAt   time.Time
+}
+
+// Name returns the display name, or the username when no display name is set.
+func (u User) Name() string {
+	if u.DisplayName != "" {
+		return u.DisplayName
+	}
+	return u.Username
+}
+
+func userFrom(u store.User) User {
+	return User{ID: u.ID, Username: u.Username, Email: u.Email, DisplayName: u.DisplayName,
+		Bio: u.Bio, IsAdmin: u.IsAdmin, CreatedAt: u.CreatedAt}
+}

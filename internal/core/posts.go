@@ -1,0 +1,190 @@
+package core
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/starling-social/starling/internal/events"
+	"github.com/starling-social/starling/internal/store"
+	"github.com/starling-social/starling/internal/text"
+)
+
+// Post is a published post with its author.
+type Post struct {
+	ID        int64
+	Body      string
+	CreatedAt time.Time
+	Author    User
+}
+
+// CreatePost publishes body as a post by authorID. The post and its post.created event are
+// written in one transaction: both exist or neither does.
+func (s *Service) CreatePost(ctx context.Context, authorID int64, body string) (Post, error) {
+	body, err := text.NormalizePost(body)
+	if err != nil {
+		return Post{}, invalid("body", postProblem(err))
+	}
+	var p store.Post
+	err = store.WithTx(ctx, s.pool, func(tx pgx.Tx, q *store.Queries) error {
+		var err error
+		p, err = q.PostCreate(ctx, store.PostCreateParams{AuthorID: authorID, Body: body})
+		if err != nil {
+			return err
+		}
+		_, err = events.Append(ctx, q, events.PostCreated{PostID: p.ID, AuthorID: authorID})
+		return err
+	})
+	if err != nil {
+		return Post{}, fmt.Errorf("create post: %w", err)
+	}
+	s.log.InfoContext(ctx, "post created", "post_id", p.ID, "author_id", authorID)
+	author, err := s.UserByID(ctx, authorID)
+	if err != nil {
+		return Post{}, err
+	}
+	return Post{ID: p.ID, Body: p.Body, CreatedAt: p.CreatedAt, Author: author}, nil
+}
+
+func postProblem(err error) string {
+	switch {
+	case errors.Is(err, text.ErrEmpty):
+		return "Write something first."
+	case errors.Is(err, text.ErrTooLong):
+		return fmt.Sprintf("Posts can be at most %d characters.", text.MaxPostChars)
+	case errors.Is(err, text.ErrInvalidUTF8):
+		return "The text is not valid UTF-8."
+	}
+	return err.Error()
+}
+
+// DeletePost deletes post id on behalf of actor, who must be its author or an admin.
+func (s *Service) DeletePost(ctx context.Context, actor User, id int64) error {
+	err := store.WithTx(ctx, s.pool, func(tx pgx.Tx, q *store.Queries) error {
+		row, err := q.PostGetByID(ctx, id)
+		if errors.Is(err, pgx.ErrNoRows) {
+			return ErrNotFound
+		}
+		if err != nil {
+			return err
+		}
+		if row.Post.AuthorID != actor.ID && !actor.IsAdmin {
+			return ErrForbidden
+		}
+		n, err := q.PostSoftDelete(ctx, id)
+		if err != nil {
+			return err
+		}
+		if n == 0 { // deleted concurrently
+			return ErrNotFound
+		}
+		_, err = events.Append(ctx, q, events.PostDeleted{PostID: id, AuthorID: row.Post.AuthorID})
+		return err
+	})
+	if errors.Is(err, ErrNotFound) || errors.Is(err, ErrForbidden) {
+		return err
+	}
+	if err != nil {
+		return fmt.Errorf("delete post %d: %w", id, err)
+	}
+	s.log.InfoContext(ctx, "post deleted", "post_id", id, "actor_id", actor.ID)
+	return nil
+}
+
+// PostByID returns the live post id.
+func (s *Service) PostByID(ctx context.Context, id int64) (Post, error) {
+	row, err := s.q.PostGetByID(ctx, id)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return Post{}, ErrNotFound
+	}
+	if err != nil {
+		return Post{}, fmt.Errorf("post %d: %w", id, err)
+	}
+	return postFrom(row.Post, row.User), nil
+}
+
+func postFrom(p store.Post, u store.User) Post {
+	return Post{ID: p.ID, Body: p.Body, CreatedAt: p.CreatedAt, Author: userFrom(u)}
+}
+
+// Page asks for one page of a timeline: posts with id below Before (0 means from the
+// newest), at most Limit of them.
+type Page struct {
+	Before int64
+	Limit  int
+}
+
+// Timeline page sizes.
+const (
+	DefaultPageSize = 20
+	MaxPageSize     = 40
+)
+
+func (p Page) normalized() (before int64, limit int32) {
+	before = p.Before
+	if before <= 0 {
+		before = math.MaxInt64
+	}
+	switch {
+	case p.Limit <= 0:
+		limit = DefaultPageSize
+	case p.Limit > MaxPageSize:
+		limit = MaxPageSize
+	default:
+		limit = int32(p.Limit)
+	}
+	return before, limit
+}
+
+// Timeline is one page of posts, newest first. Next is the Before of the following page,
+// or 0 when this is the last page.
+type Timeline struct {
+	Posts []Post
+	Next  int64
+}
+
+func timelineFrom[R any](rows []R, limit int32, split func(R) (store.Post, store.User)) Timeline {
+	var t Timeline
+	for i, r := range rows {
+		if int32(i) == limit {
+			t.Next = t.Posts[len(t.Posts)-1].ID
+			break
+		}
+		t.Posts = append(t.Posts, postFrom(split(r)))
+	}
+	return t
+}
+
+// PublicTimeline returns every live post, newest first.
+func (s *Service) PublicTimeline(ctx context.Context, page Page) (Timeline, error) {
+	before, limit := page.normalized()
+	rows, err := s.q.PostListPublic(ctx, store.PostListPublicParams{Before: before, RowLimit: limit + 1})
+	if err != nil {
+		return Timeline{}, fmt.Errorf("public timeline: %w", err)
+	}
+	return timelineFrom(rows, limit, func(r store.PostListPublicRow) (store.Post, store.User) { return r.Post, r.User }), nil
+}
+
+// UserTimeline returns the live posts of authorID, newest first.
+func (s *Service) UserTimeline(ctx context.Context, authorID int64, page Page) (Timeline, error) {
+	before, limit := page.normalized()
+	rows, err := s.q.PostListByAuthor(ctx, store.PostListByAuthorParams{AuthorID: authorID, Before: before, RowLimit: limit + 1})
+	if err != nil {
+		return Timeline{}, fmt.Errorf("user timeline: %w", err)
+	}
+	return timelineFrom(rows, limit, func(r store.PostListByAuthorRow) (store.Post, store.User) { return r.Post, r.User }), nil
+}
+
+// HomeTimeline returns the posts of viewerID and of everyone they follow, newest first.
+func (s *Service) HomeTimeline(ctx context.Context, viewerID int64, page Page) (Timeline, error) {
+	before, limit := page.normalized()
+	rows, err := s.q.PostListHome(ctx, store.PostListHomeParams{ViewerID: viewerID, Before: before, RowLimit: limit + 1})
+	if err != nil {
+		return Timeline{}, fmt.Errorf("home timeline: %w", err)
+	}
+	return timelineFrom(rows, limit, func(r store.PostListHomeRow) (store.Post, store.User) { return r.Post, r.User }), nil
+}

@@ -1,0 +1,226 @@
+package core
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/mail"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/starling-social/starling/internal/events"
+	"github.com/starling-social/starling/internal/password"
+	"github.com/starling-social/starling/internal/store"
+	"github.com/starling-social/starling/internal/text"
+)
+
+// Password rules.
+const (
+	MinPasswordLen = 10
+	// MaxPasswordBytes bounds the work one login attempt can cause.
+	MaxPasswordBytes = 256
+	maxDisplayName   = 50
+)
+
+// commonPasswords are refused outright: they are the first ones any attacker tries.
+var commonPasswords = map[string]bool{
+	"password12": true, "password123": true, "1234567890": true, "12345678910": true,
+	"qwertyuiop": true, "1q2w3e4r5t": true, "0987654321": true, "1111111111": true,
+	"iloveyou12": true, "qwerty1234": true, "passw0rd12": true, "letmein123": true,
+	"welcome123": true, "abcdefghij": true, "abc1234567": true, "starling12": true,
+	"starling123": true, "administrator": true, "changeme123": true, "football12": true,
+	"sunshine12": true, "princess12": true, "trustno1234": true, "zaq12wsxcde": true,
+	"password1234": true, "qwertyuiop1": true, "asdfghjkl1": true, "1qaz2wsx3edc": true,
+}
+
+// SignUpInput is what a person gives to create an account.
+type SignUpInput struct {
+	Username    string
+	Email       string
+	Password    string
+	DisplayName string
+}
+
+func validateSignUp(in *SignUpInput) *ValidationError {
+	errs := map[string]string{}
+	in.Username = strings.TrimSpace(in.Username)
+	in.Email = strings.TrimSpace(in.Email)
+	in.DisplayName = strings.TrimSpace(in.DisplayName)
+	if !text.ValidUsername(in.Username) {
+		errs["username"] = "Use 1 to 30 letters, digits or underscores."
+	}
+	if addr, err := mail.ParseAddress(in.Email); err != nil || addr.Address != in.Email || len(in.Email) > 254 {
+		errs["email"] = "Enter an email address like name@example.com."
+	}
+	if !utf8.ValidString(in.DisplayName) || utf8.RuneCountInString(in.DisplayName) > maxDisplayName {
+		errs["display_name"] = "Use at most 50 characters."
+	}
+	if msg := passwordProblem(in.Password, in.Username, in.Email); msg != "" {
+		errs["password"] = msg
+	}
+	if len(errs) > 0 {
+		return &ValidationError{Fields: errs}
+	}
+	return nil
+}
+
+// passwordProblem returns why pw is not acceptable, or "".
+func passwordProblem(pw, username, email string) string {
+	n := utf8.RuneCountInString(pw)
+	switch {
+	case !utf8.ValidString(pw):
+		return "Use valid text."
+	case n < MinPasswordLen:
+		return fmt.Sprintf("Use at least %d characters.", MinPasswordLen)
+	case len(pw) > MaxPasswordBytes:
+		return fmt.Sprintf("Use at most %d bytes.", MaxPasswordBytes)
+	case commonPasswords[strings.ToLower(pw)]:
+		return "This password is too common; choose another."
+	case strings.Count(pw, pw[:1]) == len(pw):
+		return "Do not repeat a single character."
+	case username != "" && strings.Contains(strings.ToLower(pw), strings.ToLower(username)):
+		return "Do not include your username."
+	case email != "" && strings.EqualFold(pw, email):
+		return "Do not use your email address."
+	}
+	return ""
+}
+
+// SignUp creates an account when signups are open.
+func (s *Service) SignUp(ctx context.Context, in SignUpInput) (User, error) {
+	if !s.opts.SignupsOpen {
+		return User{}, ErrSignupsClosed
+	}
+	return s.CreateUser(ctx, in)
+}
+
+// CreateUser creates an account whether or not signups are open: the admin path.
+// It writes the user and its user.created event in one transaction.
+func (s *Service) CreateUser(ctx context.Context, in SignUpInput) (User, error) {
+	if verr := validateSignUp(&in); verr != nil {
+		return User{}, verr
+	}
+	hash, err := password.Hash(in.Password, s.opts.Password)
+	if err != nil {
+		return User{}, err
+	}
+	var u store.User
+	err = store.WithTx(ctx, s.pool, func(tx pgx.Tx, q *store.Queries) error {
+		var err error
+		u, err = q.UserCreate(ctx, store.UserCreateParams{
+			Username: in.Username, Email: in.Email, PasswordHash: hash, DisplayName: in.DisplayName,
+		})
+		if err != nil {
+			return err
+		}
+		_, err = events.Append(ctx, q, events.UserCreated{UserID: u.ID})
+		return err
+	})
+	if c, ok := store.IsUniqueViolation(err); ok {
+		if strings.Contains(c, "email") {
+			return User{}, invalid("email", "An account with this email address exists already.")
+		}
+		return User{}, invalid("username", "This username is taken.")
+	}
+	if err != nil {
+		return User{}, fmt.Errorf("create user: %w", err)
+	}
+	s.log.InfoContext(ctx, "user created", "user_id", u.ID)
+	return userFrom(u), nil
+}
+
+// Authenticate returns the account whose username or email is login when pw is its
+// password. Unknown logins and wrong passwords both give ErrBadCredentials, after the same
+// amount of hashing work.
+func (s *Service) Authenticate(ctx context.Context, login, pw string) (User, error) {
+	login = strings.TrimSpace(login)
+	if len(pw) > MaxPasswordBytes || len(login) > 254 || !utf8.ValidString(login) {
+		return User{}, ErrBadCredentials
+	}
+	u, err := s.q.UserGetByLogin(ctx, login)
+	hash := u.PasswordHash
+	if errors.Is(err, pgx.ErrNoRows) {
+		hash = s.dummyHash
+	} else if err != nil {
+		return User{}, fmt.Errorf("authenticate: %w", err)
+	}
+	ok, verr := password.Verify(pw, hash)
+	if verr != nil {
+		return User{}, fmt.Errorf("authenticate user %d: %w", u.ID, verr)
+	}
+	if !ok || err != nil {
+		return User{}, ErrBadCredentials
+	}
+	return userFrom(u), nil
+}
+
+// GrantAdmin gives the admin flag to the named user.
+func (s *Service) GrantAdmin(ctx context.Context, username string) error {
+	n, err := s.q.UserSetAdmin(ctx, store.UserSetAdminParams{Username: username, IsAdmin: true})
+	if err != nil {
+		return fmt.Errorf("grant admin: %w", err)
+	}
+	if n == 0 {
+		return ErrNotFound
+	}
+	return nil
+}
+
+// UserByID returns the account with id.
+func (s *Service) UserByID(ctx context.Context, id int64) (User, error) {
+	u, err := s.q.UserGetByID(ctx, id)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return User{}, ErrNotFound
+	}
+	if err != nil {
+		return User{}, fmt.Errorf("user %d: %w", id, err)
+	}
+	return userFrom(u), nil
+}
+
+// UserByUsername returns the account named username, in any case.
+func (s *Service) UserByUsername(ctx context.Context, username string) (User, error) {
+	if !text.ValidUsername(username) {
+		return User{}, ErrNotFound
+	}
+	u, err := s.q.UserGetByUsername(ctx, username)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return User{}, ErrNotFound
+	}
+	if err != nil {
+		return User{}, fmt.Errorf("user %q: %w", username, err)
+	}
+	return userFrom(u), nil
+}
+
+// Profile is a user page's header.
+type Profile struct {
+	User      User
+	Posts     int64
+	Followers int64
+	Following int64
+	// ViewerFollows is true when the viewer follows this user.
+	ViewerFollows bool
+}
+
+// ProfileOf returns the profile of username as seen by viewerID (0 for anonymous).
+func (s *Service) ProfileOf(ctx context.Context, username string, viewerID int64) (Profile, error) {
+	u, err := s.UserByUsername(ctx, username)
+	if err != nil {
+		return Profile{}, err
+	}
+	st, err := s.q.UserStats(ctx, u.ID)
+	if err != nil {
+		return Profile{}, fmt.Errorf("profile: %w", err)
+	}
+	p := Profile{User: u, Posts: st.Posts, Followers: st.Followers, Following: st.Following}
+	if viewerID != 0 && viewerID != u.ID {
+		p.ViewerFollows, err = s.q.FollowExists(ctx, store.FollowExistsParams{FollowerID: viewerID, FolloweeID: u.ID})
+		if err != nil {
+			return Profile{}, fmt.Errorf("profile: %w", err)
+		}
+	}
+	return p, nil
+}

@@ -1,0 +1,285 @@
+// Package text holds the rules for the text people write: how a post body is normalised
+// and validated, how it is split into plain text, links and @mentions, and how it is
+// rendered to safe HTML. The website, the API and the workers all use these functions, so a
+// post means the same thing everywhere.
+//
+// Mention rules: an @mention is '@' followed by 1 to 30 characters of [A-Za-z0-9_], where
+// the '@' does not follow a letter, digit, '_' or another '@' (so an email address such as
+// bob@example.com holds no mention), and the name is not followed by another name character
+// or by '@' (so @bob@other.example, an address on another server, is not a local mention).
+// Names compare case-insensitively. Text inside a URL is never a mention.
+//
+// URL rules: a link starts with http:// or https:// (any case) at a word boundary and runs
+// to the next whitespace or one of <>"; trailing punctuation .,;:!?'" is not part of it, nor
+// is a closing bracket without a matching opening one inside the link.
+package text
+
+import (
+	"errors"
+	"html"
+	"html/template"
+	"net/url"
+	"strings"
+	"unicode"
+	"unicode/utf8"
+
+	"golang.org/x/text/unicode/norm"
+)
+
+// MaxPostChars is the longest post body, counted in Unicode code points after NFC
+// normalisation.
+const MaxPostChars = 500
+
+// Validation errors returned by NormalizePost.
+var (
+	ErrEmpty       = errors.New("post is empty")
+	ErrTooLong     = errors.New("post is longer than 500 characters")
+	ErrInvalidUTF8 = errors.New("post is not valid UTF-8 text")
+)
+
+// NormalizePost returns the canonical form of a post body: line endings as \n, control
+// characters other than newline and tab removed, NFC-normalised, surrounding whitespace
+// trimmed. It fails for invalid UTF-8, an empty result, or more than MaxPostChars
+// characters.
+func NormalizePost(body string) (string, error) {
+	if !utf8.ValidString(body) {
+		return "", ErrInvalidUTF8
+	}
+	body = strings.ReplaceAll(body, "\r\n", "\n")
+	body = strings.Map(func(r rune) rune {
+		switch {
+		case r == '\r':
+			return '\n'
+		case r == '\n' || r == '\t':
+			return r
+		case unicode.IsControl(r):
+			return -1
+		}
+		return r
+	}, body)
+	body = norm.NFC.String(body)
+	body = strings.TrimFunc(body, unicode.IsSpace)
+	if body == "" {
+		return "", ErrEmpty
+	}
+	if utf8.RuneCountInString(body) > MaxPostChars {
+		return "", ErrTooLong
+	}
+	return body, nil
+}
+
+// MaxUsernameLen is the longest username.
+const MaxUsernameLen = 30
+
+// ValidUsername reports whether s is 1 to 30 characters of [A-Za-z0-9_].
+func ValidUsername(s string) bool {
+	if len(s) == 0 || len(s) > MaxUsernameLen {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if !isNameByte(s[i]) {
+			return false
+		}
+	}
+	return true
+}
+
+func isNameByte(b byte) bool {
+	return b == '_' || b >= '0' && b <= '9' || b >= 'a' && b <= 'z' || b >= 'A' && b <= 'Z'
+}
+
+// Kind says what a Token is.
+type Kind int
+
+// The kinds of token.
+const (
+	Plain Kind = iota
+	Mention
+	Link
+)
+
+// Token is a piece of a post body. For a Mention, Value is the username as written (without
+// '@'); for a Link, Value is the URL. Text is always the exact source text, so joining the
+// Text of all tokens gives the body back.
+type Token struct {
+	Kind  Kind
+	Text  string
+	Value string
+}
+
+// Tokenize splits body into plain text, links and mentions.
+func Tokenize(body string) []Token {
+	var toks []Token
+	plainStart := 0
+	flush := func(end int) {
+		if end > plainStart {
+			toks = append(toks, Token{Kind: Plain, Text: body[plainStart:end]})
+		}
+	}
+	for i := 0; i < len(body); {
+		prev := rune(-1)
+		if i > 0 {
+			prev, _ = utf8.DecodeLastRuneInString(body[:i])
+		}
+		if n := linkLen(body[i:], prev); n > 0 {
+			flush(i)
+			toks = append(toks, Token{Kind: Link, Text: body[i : i+n], Value: body[i : i+n]})
+			i += n
+			plainStart = i
+			continue
+		}
+		if n := mentionLen(body[i:], prev); n > 0 {
+			flush(i)
+			toks = append(toks, Token{Kind: Mention, Text: body[i : i+n], Value: body[i+1 : i+n]})
+			i += n
+			plainStart = i
+			continue
+		}
+		_, size := utf8.DecodeRuneInString(body[i:])
+		i += size
+	}
+	flush(len(body))
+	return toks
+}
+
+func isWordRune(r rune) bool {
+	return r == '_' || unicode.IsLetter(r) || unicode.IsDigit(r)
+}
+
+// mentionLen returns the length of the mention at the start of s, or 0.
+func mentionLen(s string, prev rune) int {
+	if len(s) < 2 || s[0] != '@' || (prev >= 0 && (isWordRune(prev) || prev == '@')) {
+		return 0
+	}
+	n := 1
+	for n < len(s) && isNameByte(s[n]) {
+		n++
+	}
+	name := n - 1
+	if name == 0 || name > MaxUsernameLen {
+		return 0
+	}
+	if n < len(s) {
+		next, _ := utf8.DecodeRuneInString(s[n:])
+		if isWordRune(next) || next == '@' {
+			return 0
+		}
+	}
+	return n
+}
+
+// linkLen returns the length of the http(s) URL at the start of s, or 0.
+func linkLen(s string, prev rune) int {
+	if prev >= 0 && (isWordRune(prev) || prev == '/' || prev == '@') {
+		return 0
+	}
+	var scheme int
+	switch {
+	case hasPrefixFold(s, "https://"):
+		scheme = len("https://")
+	case hasPrefixFold(s, "http://"):
+		scheme = len("http://")
+	default:
+		return 0
+	}
+	end := scheme
+	for end < len(s) {
+		r, size := utf8.DecodeRuneInString(s[end:])
+		if unicode.IsSpace(r) || r == '<' || r == '>' || r == '"' || r == utf8.RuneError {
+			break
+		}
+		end += size
+	}
+	// Drop trailing punctuation and unbalanced closing brackets.
+	for end > scheme {
+		last := s[end-1]
+		switch last {
+		case '.', ',', ';', ':', '!', '?', '\'', '"':
+			end--
+			continue
+		case ')', ']', '}':
+			open := map[byte]byte{')': '(', ']': '[', '}': '{'}[last]
+			if strings.Count(s[scheme:end], string(open)) < strings.Count(s[scheme:end], string(last)) {
+				end--
+				continue
+			}
+		}
+		break
+	}
+	if end == scheme {
+		return 0
+	}
+	u, err := url.Parse(s[:end])
+	if err != nil || u.Host == "" {
+		return 0
+	}
+	return end
+}
+
+func hasPrefixFold(s, prefix string) bool {
+	return len(s) >= len(prefix) && strings.EqualFold(s[:len(prefix)], prefix)
+}
+
+// MaxMentions is the most distinct users one post can mention; later names are ignored.
+const MaxMentions = 10
+
+// Mentions returns the distinct usernames mentioned in body, lowercased, in order of first
+// appearance, at most MaxMentions of them.
+func Mentions(body string) []string {
+	var names []string
+	seen := map[string]bool{}
+	for _, t := range Tokenize(body) {
+		if t.Kind != Mention {
+			continue
+		}
+		name := strings.ToLower(t.Value)
+		if seen[name] {
+			continue
+		}
+		seen[name] = true
+		names = append(names, name)
+		if len(names) == MaxMentions {
+			break
+		}
+	}
+	return names
+}
+
+// Render returns body as HTML: text escaped, line breaks as <br>, links as anchors, and
+// mentions as links to the URL that mentionURL returns for the name (or plain text when it
+// returns "").
+func Render(body string, mentionURL func(name string) string) template.HTML {
+	var b strings.Builder
+	for _, t := range Tokenize(body) {
+		switch t.Kind {
+		case Link:
+			b.WriteString(`<a href="`)
+			b.WriteString(html.EscapeString(t.Value))
+			b.WriteString(`" rel="nofollow noopener noreferrer" target="_blank">`)
+			b.WriteString(html.EscapeString(t.Text))
+			b.WriteString(`</a>`)
+		case Mention:
+			if href := mentionURL(t.Value); href != "" {
+				b.WriteString(`<a class="mention" href="`)
+				b.WriteString(html.EscapeString(href))
+				b.WriteString(`">`)
+				b.WriteString(html.EscapeString(t.Text))
+				b.WriteString(`</a>`)
+			} else {
+				writePlain(&b, t.Text)
+			}
+		default:
+			writePlain(&b, t.Text)
+		}
+	}
+	return template.HTML(b.String()) //nolint:gosec // every piece above is escaped
+}
+
+func writePlain(b *strings.Builder, s string) {
+	for i, line := range strings.Split(s, "\n") {
+		if i > 0 {
+			b.WriteString("<br>")
+		}
+		b.WriteString(html.EscapeString(line))
+	}
+}

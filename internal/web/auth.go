@@ -1,0 +1,153 @@
+package web
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"net/url"
+
+	"github.com/starling-social/starling/internal/core"
+)
+
+type userKey struct{}
+
+const sessionUserID = "user_id"
+
+// loadUser puts the logged-in user, if any, in the request context.
+func (s *Server) loadUser(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		id := s.sessions.GetInt64(r.Context(), sessionUserID)
+		if id == 0 {
+			next.ServeHTTP(w, r)
+			return
+		}
+		u, err := s.core.UserByID(r.Context(), id)
+		if errors.Is(err, core.ErrNotFound) {
+			// The account is gone: forget the login.
+			s.sessions.Remove(r.Context(), sessionUserID)
+			next.ServeHTTP(w, r)
+			return
+		}
+		if err != nil {
+			s.serverError(w, r, err)
+			return
+		}
+		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), userKey{}, &u)))
+	})
+}
+
+func currentUser(r *http.Request) *core.User {
+	u, _ := r.Context().Value(userKey{}).(*core.User)
+	return u
+}
+
+// requireUser sends anonymous visitors to the login page, and back here afterwards.
+func (s *Server) requireUser(h http.HandlerFunc) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		if currentUser(r) == nil {
+			next := r.URL.Path
+			if r.Method != http.MethodGet {
+				next = "/"
+			}
+			http.Redirect(w, r, "/login?next="+url.QueryEscape(next), http.StatusSeeOther)
+			return
+		}
+		h(w, r)
+	}
+}
+
+func (s *Server) signupForm(w http.ResponseWriter, r *http.Request) {
+	if currentUser(r) != nil {
+		http.Redirect(w, r, "/home", http.StatusSeeOther)
+		return
+	}
+	s.render(w, r, http.StatusOK, "signup", view{Title: "Sign up", Form: newForm()})
+}
+
+func (s *Server) signup(w http.ResponseWriter, r *http.Request) {
+	if !s.parseForm(w, r) {
+		return
+	}
+	f := newForm()
+	for _, k := range []string{"username", "display_name", "email"} {
+		f.Values[k] = r.PostForm.Get(k)
+	}
+	in := core.SignUpInput{
+		Username: f.Values["username"], Email: f.Values["email"],
+		DisplayName: f.Values["display_name"], Password: r.PostForm.Get("password"),
+	}
+	u, err := s.core.SignUp(r.Context(), in)
+	var verr *core.ValidationError
+	switch {
+	case errors.Is(err, core.ErrSignupsClosed):
+		s.render(w, r, http.StatusForbidden, "signup", view{Title: "Sign up", Form: f})
+		return
+	case errors.As(err, &verr):
+		f.Errors = verr.Fields
+		s.render(w, r, http.StatusUnprocessableEntity, "signup", view{Title: "Sign up", Form: f})
+		return
+	case err != nil:
+		s.serverError(w, r, err)
+		return
+	}
+	if err := s.startSession(r, u); err != nil {
+		s.serverError(w, r, err)
+		return
+	}
+	s.sessions.Put(r.Context(), "flash", "Welcome to Starling, @"+u.Username+"!")
+	http.Redirect(w, r, "/home", http.StatusSeeOther)
+}
+
+// startSession logs u in with a fresh session token, so that a token planted before login
+// is worthless after it.
+func (s *Server) startSession(r *http.Request, u core.User) error {
+	if err := s.sessions.RenewToken(r.Context()); err != nil {
+		return err
+	}
+	s.sessions.Put(r.Context(), sessionUserID, u.ID)
+	return nil
+}
+
+func (s *Server) loginForm(w http.ResponseWriter, r *http.Request) {
+	f := newForm()
+	f.Values["next"] = localPath(r.URL.Query().Get("next"))
+	if currentUser(r) != nil {
+		http.Redirect(w, r, f.Values["next"], http.StatusSeeOther)
+		return
+	}
+	s.render(w, r, http.StatusOK, "login", view{Title: "Log in", Form: f})
+}
+
+func (s *Server) login(w http.ResponseWriter, r *http.Request) {
+	if !s.parseForm(w, r) {
+		return
+	}
+	f := newForm()
+	f.Values["login"] = r.PostForm.Get("login")
+	f.Values["next"] = localPath(r.PostForm.Get("next"))
+	u, err := s.core.Authenticate(r.Context(), f.Values["login"], r.PostForm.Get("password"))
+	if errors.Is(err, core.ErrBadCredentials) {
+		f.Errors["form"] = "Wrong username or password."
+		s.render(w, r, http.StatusUnprocessableEntity, "login", view{Title: "Log in", Form: f})
+		return
+	}
+	if err != nil {
+		s.serverError(w, r, err)
+		return
+	}
+	if err := s.startSession(r, u); err != nil {
+		s.serverError(w, r, err)
+		return
+	}
+	http.Redirect(w, r, f.Values["next"], http.StatusSeeOther)
+}
+
+func (s *Server) logout(w http.ResponseWriter, r *http.Request) {
+	if err := s.sessions.Destroy(r.Context()); err != nil {
+		s.serverError(w, r, err)
+		return
+	}
+	// Destroy removed the session; a new, empty one carries the flash message.
+	s.sessions.Put(r.Context(), "flash", "You are logged out.")
+	http.Redirect(w, r, "/", http.StatusSeeOther)
+}

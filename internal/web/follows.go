@@ -1,0 +1,35 @@
+package web
+
+import (
+	"errors"
+	"net/http"
+
+	"github.com/gorilla/mux"
+
+	"github.com/starling-social/starling/internal/core"
+)
+
+func (s *Server) follow(w http.ResponseWriter, r *http.Request) {
+	target, err := s.core.Follow(r.Context(), currentUser(r).ID, mux.Vars(r)["username"])
+	var verr *core.ValidationError
+	if errors.As(err, &verr) {
+		s.clientError(w, r, http.StatusUnprocessableEntity, "Cannot follow", verr.Fields["username"])
+		return
+	}
+	if err != nil {
+		s.coreError(w, r, err)
+		return
+	}
+	s.sessions.Put(r.Context(), "flash", "You follow @"+target.Username+" now.")
+	http.Redirect(w, r, "/@"+target.Username, http.StatusSeeOther)
+}
+
+func (s *Server) unfollow(w http.ResponseWriter, r *http.Request) {
+	target, err := s.core.Unfollow(r.Context(), currentUser(r).ID, mux.Vars(r)["username"])
+	if err != nil {
+		s.coreError(w, r, err)
+		return
+	}
+	s.sessions.Put(r.Context(), "flash", "You no longer follow @"+target.Username+".")
+	http.Redirect(w, r, "/@"+target.Username, http.StatusSeeOther)
+}

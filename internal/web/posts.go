@@ -1,0 +1,55 @@
+package web
+
+import (
+	"errors"
+	"net/http"
+	"strconv"
+
+	"github.com/gorilla/mux"
+
+	"github.com/starling-social/starling/internal/core"
+)
+
+func (s *Server) postCreate(w http.ResponseWriter, r *http.Request) {
+	if !s.parseForm(w, r) {
+		return
+	}
+	f := newForm()
+	f.Values["body"] = r.PostForm.Get("body")
+	_, err := s.core.CreatePost(r.Context(), currentUser(r).ID, f.Values["body"])
+	var verr *core.ValidationError
+	if errors.As(err, &verr) {
+		f.Errors = verr.Fields
+		s.render(w, r, http.StatusUnprocessableEntity, "compose", view{Title: "New post", Form: f})
+		return
+	}
+	if err != nil {
+		s.serverError(w, r, err)
+		return
+	}
+	s.sessions.Put(r.Context(), "flash", "Posted.")
+	http.Redirect(w, r, localPath(r.PostForm.Get("next")), http.StatusSeeOther)
+}
+
+func postID(r *http.Request) int64 {
+	id, _ := strconv.ParseInt(mux.Vars(r)["id"], 10, 64)
+	return id
+}
+
+func (s *Server) postShow(w http.ResponseWriter, r *http.Request) {
+	p, err := s.core.PostByID(r.Context(), postID(r))
+	if err != nil {
+		s.coreError(w, r, err)
+		return
+	}
+	s.render(w, r, http.StatusOK, "post", view{Post: &p})
+}
+
+func (s *Server) postDelete(w http.ResponseWriter, r *http.Request) {
+	if err := s.core.DeletePost(r.Context(), *currentUser(r), postID(r)); err != nil {
+		s.coreError(w, r, err)
+		return
+	}
+	s.sessions.Put(r.Context(), "flash", "Post deleted.")
+	http.Redirect(w, r, "/@"+currentUser(r).Username, http.StatusSeeOther)
+}

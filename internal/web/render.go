@@ -1,0 +1,213 @@
+package web
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"html/template"
+	"io/fs"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/starling-social/starling/internal/core"
+	"github.com/starling-social/starling/internal/text"
+	"github.com/starling-social/starling/templates"
+)
+
+// pages holds one parsed template set per page, each with the layout and partials.
+type pages struct {
+	byName map[string]*template.Template
+}
+
+// form is a submitted form: what was typed, and what is wrong with it.
+type form struct {
+	Values map[string]string
+	Errors map[string]string
+}
+
+func newForm() form { return form{Values: map[string]string{}, Errors: map[string]string{}} }
+
+// view is the data every page template receives.
+type view struct {
+	Title       string
+	Path        string
+	User        *core.User
+	Flash       string
+	SignupsOpen bool
+	Form        form
+	Compose     bool
+	Timeline    core.Timeline
+	Profile     *core.Profile
+	Post        *core.Post
+	Next        string
+	Message     string
+}
+
+// postView is what the "post" partial needs.
+type postView struct {
+	Viewer *core.User
+	Post   core.Post
+}
+
+// fieldView is what the "field" partial needs.
+type fieldView struct {
+	Name, Label, Type, Value, Error, Auto, Hint string
+	Required                                    bool
+}
+
+var funcs = template.FuncMap{
+	"render": func(body string) template.HTML {
+		return text.Render(body, func(name string) string { return "/@" + name })
+	},
+	"iso": func(t time.Time) string { return t.UTC().Format(time.RFC3339) },
+	"ago": ago,
+	"canDelete": func(viewer *core.User, p core.Post) bool {
+		return viewer != nil && (viewer.ID == p.Author.ID || viewer.IsAdmin)
+	},
+	"postView": func(viewer *core.User, p any) postView {
+		switch p := p.(type) {
+		case core.Post:
+			return postView{Viewer: viewer, Post: p}
+		case *core.Post:
+			return postView{Viewer: viewer, Post: *p}
+		}
+		panic(fmt.Sprintf("postView: unexpected %T", p))
+	},
+	"field": func(name, label, typ string, f form, auto, hint string) fieldView {
+		v := f.Values[name]
+		if typ == "password" {
+			v = ""
+		}
+		return fieldView{Name: name, Label: label, Type: typ, Value: v, Error: f.Errors[name],
+			Auto: auto, Hint: hint, Required: !strings.Contains(label, "optional")}
+	},
+}
+
+// ago formats t relative to now for a timeline: "now", "5m", "3h", then a date.
+func ago(t time.Time) string {
+	d := time.Since(t)
+	switch {
+	case d < time.Minute:
+		return "now"
+	case d < time.Hour:
+		return fmt.Sprintf("%dm", int(d.Minutes()))
+	case d < 24*time.Hour:
+		return fmt.Sprintf("%dh", int(d.Hours()))
+	case t.Year() == time.Now().Year():
+		return t.UTC().Format("Jan 2")
+	}
+	return t.UTC().Format("Jan 2, 2006")
+}
+
+func loadPages() (*pages, error) {
+	names, err := fs.Glob(templates.Files, "*.html")
+	if err != nil {
+		return nil, err
+	}
+	p := &pages{byName: map[string]*template.Template{}}
+	for _, n := range names {
+		if n == "layout.html" {
+			continue
+		}
+		t, err := template.New(n).Funcs(funcs).ParseFS(templates.Files, "layout.html", n)
+		if err != nil {
+			return nil, fmt.Errorf("template %s: %w", n, err)
+		}
+		p.byName[strings.TrimSuffix(n, ".html")] = t
+	}
+	return p, nil
+}
+
+// render writes page with status, rendering into a buffer first so that a template error
+// becomes a clean 500 instead of half a page.
+func (s *Server) render(w http.ResponseWriter, r *http.Request, status int, page string, v view) {
+	t, ok := s.pages.byName[page]
+	if !ok {
+		s.serverError(w, r, fmt.Errorf("no page template %q", page))
+		return
+	}
+	v.User = currentUser(r)
+	v.SignupsOpen = s.core.SignupsOpen()
+	v.Path = r.URL.Path
+	if v.Flash == "" {
+		v.Flash = s.sessions.PopString(r.Context(), "flash")
+	}
+	var buf bytes.Buffer
+	if err := t.ExecuteTemplate(&buf, "layout", v); err != nil {
+		s.serverError(w, r, fmt.Errorf("render %s: %w", page, err))
+		return
+	}
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+	w.Write(buf.Bytes())
+}
+
+func (s *Server) clientError(w http.ResponseWriter, r *http.Request, status int, title, msg string) {
+	s.render(w, r, status, "error", view{Title: title, Message: msg})
+}
+
+func (s *Server) notFound(w http.ResponseWriter, r *http.Request) {
+	s.clientError(w, r, http.StatusNotFound, "Not found", "There is nothing at this address.")
+}
+
+func (s *Server) forbidden(w http.ResponseWriter, r *http.Request) {
+	s.clientError(w, r, http.StatusForbidden, "Not allowed", "You are not allowed to do that.")
+}
+
+// serverError logs err with the request id and shows a page that reveals nothing of it.
+func (s *Server) serverError(w http.ResponseWriter, r *http.Request, err error) {
+	s.log.ErrorContext(r.Context(), "request failed", "method", r.Method, "path", r.URL.Path, "err", err)
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	w.WriteHeader(http.StatusInternalServerError)
+	w.Write([]byte("Something went wrong on our side. Please try again.\n"))
+}
+
+// coreError answers for an error from core: not found, forbidden, or a server error.
+func (s *Server) coreError(w http.ResponseWriter, r *http.Request, err error) {
+	switch {
+	case errors.Is(err, core.ErrNotFound):
+		s.notFound(w, r)
+	case errors.Is(err, core.ErrForbidden):
+		s.forbidden(w, r)
+	default:
+		s.serverError(w, r, err)
+	}
+}
+
+// parseForm reads a form body, answering 413 or 400 itself when it cannot.
+func (s *Server) parseForm(w http.ResponseWriter, r *http.Request) bool {
+	if err := r.ParseForm(); err != nil {
+		var tooBig *http.MaxBytesError
+		if errors.As(err, &tooBig) {
+			s.clientError(w, r, http.StatusRequestEntityTooLarge, "Too large", "The form you sent is too large.")
+			return false
+		}
+		s.clientError(w, r, http.StatusBadRequest, "Bad request", "The form could not be read.")
+		return false
+	}
+	return true
+}
+
+func staticHandler() http.Handler {
+	sub, err := fs.Sub(templates.Files, "static")
+	if err != nil {
+		panic(err)
+	}
+	fsrv := http.StripPrefix("/static/", http.FileServerFS(sub))
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Cache-Control", "public, max-age=3600")
+		fsrv.ServeHTTP(w, r)
+	})
+}
+
+// localPath returns next when it is a path on this site, else "/". It keeps redirects after
+// login or posting from sending people elsewhere.
+func localPath(next string) string {
+	if !strings.HasPrefix(next, "/") || strings.HasPrefix(next, "//") || strings.HasPrefix(next, "/\\") ||
+		strings.ContainsAny(next, "\r\n") {
+		return "/"
+	}
+	return next
+}

@@ -1,0 +1,89 @@
+package web
+
+import (
+	"fmt"
+	"net/http"
+	"strconv"
+
+	"github.com/gorilla/mux"
+
+	"github.com/starling-social/starling/internal/core"
+)
+
+// page reads the keyset cursor (?before=ID) of a timeline, answering 400 itself when it is
+// malformed.
+func (s *Server) page(w http.ResponseWriter, r *http.Request) (core.Page, bool) {
+	var p core.Page
+	if v := r.URL.Query().Get("before"); v != "" {
+		n, err := strconv.ParseInt(v, 10, 64)
+		if err != nil || n <= 0 {
+			s.clientError(w, r, http.StatusBadRequest, "Bad request", "The page address is malformed.")
+			return p, false
+		}
+		p.Before = n
+	}
+	return p, true
+}
+
+func nextURL(path string, t core.Timeline) string {
+	if t.Next == 0 {
+		return ""
+	}
+	return fmt.Sprintf("%s?before=%d", path, t.Next)
+}
+
+func (s *Server) publicTimeline(w http.ResponseWriter, r *http.Request) {
+	p, ok := s.page(w, r)
+	if !ok {
+		return
+	}
+	t, err := s.core.PublicTimeline(r.Context(), p)
+	if err != nil {
+		s.serverError(w, r, err)
+		return
+	}
+	s.render(w, r, http.StatusOK, "timeline", view{
+		Title: "Public timeline", Timeline: t, Next: nextURL("/", t),
+		Compose: currentUser(r) != nil, Form: newForm(),
+	})
+}
+
+func (s *Server) homeTimeline(w http.ResponseWriter, r *http.Request) {
+	p, ok := s.page(w, r)
+	if !ok {
+		return
+	}
+	t, err := s.core.HomeTimeline(r.Context(), currentUser(r).ID, p)
+	if err != nil {
+		s.serverError(w, r, err)
+		return
+	}
+	s.render(w, r, http.StatusOK, "timeline", view{
+		Title: "Home", Timeline: t, Next: nextURL("/home", t), Compose: true, Form: newForm(),
+	})
+}
+
+func (s *Server) userTimeline(w http.ResponseWriter, r *http.Request) {
+	p, ok := s.page(w, r)
+	if !ok {
+		return
+	}
+	var viewerID int64
+	if u := currentUser(r); u != nil {
+		viewerID = u.ID
+	}
+	prof, err := s.core.ProfileOf(r.Context(), mux.Vars(r)["username"], viewerID)
+	if err != nil {
+		s.coreError(w, r, err)
+		return
+	}
+	t, err := s.core.UserTimeline(r.Context(), prof.User.ID, p)
+	if err != nil {
+		s.serverError(w, r, err)
+		return
+	}
+	s.render(w, r, http.StatusOK, "timeline", view{
+		Title: prof.User.Name() + " (@" + prof.User.Username + ")", Profile: &prof, Timeline: t,
+		Next: nextURL("/@"+prof.User.Username, t), Compose: viewerID == prof.User.ID, Form: newForm(),
+	})
+}

@@ -1,0 +1,112 @@
+// Package web serves Starling's website: server-rendered pages for reading, posting,
+// following and accounts. Handlers parse the request, call core, and render; they hold no
+// SQL and no business rules.
+package web
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/alexedwards/scs/v2"
+	"github.com/gorilla/mux"
+
+	"github.com/starling-social/starling/internal/core"
+	"github.com/starling-social/starling/internal/httpx"
+)
+
+// MaxFormBytes bounds the body of every form post.
+const MaxFormBytes = 64 << 10
+
+// Options are the dependencies of the website.
+type Options struct {
+	Core     *core.Service
+	Sessions *scs.SessionManager
+	Log      *slog.Logger
+	// Ready reports whether the process can serve traffic (database reachable, schema
+	// current). Used by /readyz.
+	Ready func(ctx context.Context) error
+}
+
+// Server is the website's HTTP handler.
+type Server struct {
+	core     *core.Service
+	sessions *scs.SessionManager
+	log      *slog.Logger
+	ready    func(ctx context.Context) error
+	pages    *pages
+}
+
+// New returns the website built from opts.
+func New(opts Options) (*Server, error) {
+	p, err := loadPages()
+	if err != nil {
+		return nil, err
+	}
+	return &Server{core: opts.Core, sessions: opts.Sessions, log: opts.Log, ready: opts.Ready, pages: p}, nil
+}
+
+// Handler returns every route of the website with its middleware.
+func (s *Server) Handler() http.Handler {
+	r := mux.NewRouter()
+	r.NotFoundHandler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		s.notFound(w, r)
+	})
+	r.MethodNotAllowedHandler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		s.clientError(w, r, http.StatusMethodNotAllowed, "Method not allowed", "This address does not accept that kind of request.")
+	})
+
+	r.HandleFunc("/healthz", s.healthz).Methods(http.MethodGet, http.MethodHead)
+	r.HandleFunc("/readyz", s.readyz).Methods(http.MethodGet, http.MethodHead)
+	r.PathPrefix("/static/").Handler(staticHandler())
+
+	r.HandleFunc("/", s.publicTimeline).Methods(http.MethodGet, http.MethodHead)
+	r.HandleFunc("/home", s.requireUser(s.homeTimeline)).Methods(http.MethodGet, http.MethodHead)
+	r.HandleFunc("/signup", s.signupForm).Methods(http.MethodGet, http.MethodHead)
+	r.HandleFunc("/signup", s.signup).Methods(http.MethodPost)
+	r.HandleFunc("/login", s.loginForm).Methods(http.MethodGet, http.MethodHead)
+	r.HandleFunc("/login", s.login).Methods(http.MethodPost)
+	r.HandleFunc("/logout", s.logout).Methods(http.MethodPost)
+	r.HandleFunc("/posts", s.requireUser(s.postCreate)).Methods(http.MethodPost)
+	r.HandleFunc("/posts/{id:[0-9]+}", s.postShow).Methods(http.MethodGet, http.MethodHead)
+	r.HandleFunc("/posts/{id:[0-9]+}/delete", s.requireUser(s.postDelete)).Methods(http.MethodPost)
+	r.HandleFunc("/@{username}", s.userTimeline).Methods(http.MethodGet, http.MethodHead)
+	r.HandleFunc("/@{username}/follow", s.requireUser(s.follow)).Methods(http.MethodPost)
+	r.HandleFunc("/@{username}/unfollow", s.requireUser(s.unfollow)).Methods(http.MethodPost)
+
+	csrf := http.NewCrossOriginProtection()
+	csrf.SetDenyHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		s.clientError(w, r, http.StatusForbidden, "Request refused",
+			"This form was sent from another site, so it was not accepted.")
+	}))
+
+	var h http.Handler = r
+	h = s.loadUser(h)
+	h = s.sessions.LoadAndSave(h)
+	h = csrf.Handler(h)
+	h = httpx.LimitBody(MaxFormBytes)(h)
+	h = httpx.SecureHeaders(h)
+	h = httpx.Recover(s.log)(h)
+	h = httpx.Log(s.log)(h)
+	h = httpx.RequestID(h)
+	return h
+}
+
+func (s *Server) healthz(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	w.Write([]byte("ok\n"))
+}
+
+func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
+	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+	defer cancel()
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	if err := s.ready(ctx); err != nil {
+		s.log.WarnContext(ctx, "not ready", "err", err)
+		w.WriteHeader(http.StatusServiceUnavailable)
+		w.Write([]byte("not ready\n"))
+		return
+	}
+	w.Write([]byte("ready\n"))
+}

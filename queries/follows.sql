@@ -1,0 +1,11 @@
+-- name: FollowCreate :execrows
+INSERT INTO follows (follower_id, followee_id) VALUES (@follower_id, @followee_id)
+ON CONFLICT DO NOTHING;
+
+-- name: FollowDelete :execrows
+DELETE FROM follows WHERE follower_id = @follower_id AND followee_id = @followee_id;
+
+-- name: FollowExists :one
+SELECT EXISTS (
+    SELECT 1 FROM follows WHERE follower_id = @follower_id AND followee_id = @followee_id
+);

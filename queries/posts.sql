@@ -1,0 +1,36 @@
+-- name: PostCreate :one
+INSERT INTO posts (author_id, body) VALUES (@author_id, @body)
+RETURNING *;
+
+-- name: PostGetByID :one
+SELECT sqlc.embed(p), sqlc.embed(u)
+FROM posts p JOIN users u ON u.id = p.author_id
+WHERE p.id = @id AND p.deleted_at IS NULL;
+
+-- name: PostSoftDelete :execrows
+UPDATE posts SET deleted_at = now() WHERE id = @id AND deleted_at IS NULL;
+
+-- name: PostListPublic :many
+-- Newest first, keyset-paginated by id: rows with id < @before.
+SELECT sqlc.embed(p), sqlc.embed(u)
+FROM posts p JOIN users u ON u.id = p.author_id
+WHERE p.deleted_at IS NULL AND p.id < @before
+ORDER BY p.id DESC
+LIMIT @row_limit;
+
+-- name: PostListByAuthor :many
+SELECT sqlc.embed(p), sqlc.embed(u)
+FROM posts p JOIN users u ON u.id = p.author_id
+WHERE p.author_id = @author_id AND p.deleted_at IS NULL AND p.id < @before
+ORDER BY p.id DESC
+LIMIT @row_limit;
+
+-- name: PostListHome :many
+-- The viewer's own posts and those of everyone they follow, newest first.
+SELECT sqlc.embed(p), sqlc.embed(u)
+FROM posts p JOIN users u ON u.id = p.author_id
+WHERE p.deleted_at IS NULL AND p.id < @before
+  AND (p.author_id = @viewer_id
+       OR p.author_id IN (SELECT f.followee_id FROM follows f WHERE f.follower_id = @viewer_id))
+ORDER BY p.id DESC
+LIMIT @row_limit;
