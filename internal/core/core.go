@@ -10,8 +10,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/jackc/pgx/v5/pgxpool"
-
 	"github.com/starling-social/starling/internal/password"
 	"github.com/starling-social/starling/internal/store"
 )
@@ -63,15 +61,16 @@ type Options struct {
 
 // Service is the domain layer. It is safe for concurrent use.
 type Service struct {
-	pool      *pgxpool.Pool
+	db        store.Conn
 	q         *store.Queries
 	opts      Options
 	log       *slog.Logger
 	dummyHash string
 }
 
-// New returns a Service using pool.
-func New(pool *pgxpool.Pool, opts Options) *Service {
+// New returns a Service that runs its queries and transactions on db: a pool, or in
+// tests a transaction that is rolled back afterwards.
+func New(db store.Conn, opts Options) *Service {
 	if opts.Log == nil {
 		opts.Log = slog.Default()
 	}
@@ -81,7 +80,7 @@ func New(pool *pgxpool.Pool, opts Options) *Service {
 	if err != nil {
 		panic("core: " + err.Error())
 	}
-	return &Service{pool: pool, q: store.New(pool), opts: opts, log: opts.Log, dummyHash: dummy}
+	return &Service{db: db, q: store.New(db), opts: opts, log: opts.Log, dummyHash: dummy}
 }
 
 // SignupsOpen reports whether anyone may sign up.

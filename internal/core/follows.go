@@ -20,7 +20,7 @@ func (s *Service) Follow(ctx context.Context, followerID int64, username string)
 	if target.ID == followerID {
 		return User{}, invalid("username", "You cannot follow yourself.")
 	}
-	err = store.WithTx(ctx, s.pool, func(tx pgx.Tx, q *store.Queries) error {
+	err = store.WithTx(ctx, s.db, func(tx pgx.Tx, q *store.Queries) error {
 		n, err := q.FollowCreate(ctx, store.FollowCreateParams{FollowerID: followerID, FolloweeID: target.ID})
 		if err != nil || n == 0 {
 			return err
@@ -41,7 +41,7 @@ func (s *Service) Unfollow(ctx context.Context, followerID int64, username strin
 	if err != nil {
 		return User{}, err
 	}
-	err = store.WithTx(ctx, s.pool, func(tx pgx.Tx, q *store.Queries) error {
+	err = store.WithTx(ctx, s.db, func(tx pgx.Tx, q *store.Queries) error {
 		n, err := q.FollowDelete(ctx, store.FollowDeleteParams{FollowerID: followerID, FolloweeID: target.ID})
 		if err != nil || n == 0 {
 			return err

@@ -30,7 +30,7 @@ func (s *Service) CreatePost(ctx context.Context, authorID int64, body string) (
 		return Post{}, invalid("body", postProblem(err))
 	}
 	var p store.Post
-	err = store.WithTx(ctx, s.pool, func(tx pgx.Tx, q *store.Queries) error {
+	err = store.WithTx(ctx, s.db, func(tx pgx.Tx, q *store.Queries) error {
 		var err error
 		p, err = q.PostCreate(ctx, store.PostCreateParams{AuthorID: authorID, Body: body})
 		if err != nil {
@@ -64,7 +64,7 @@ func postProblem(err error) string {
 
 // DeletePost deletes post id on behalf of actor, who must be its author or an admin.
 func (s *Service) DeletePost(ctx context.Context, actor User, id int64) error {
-	err := store.WithTx(ctx, s.pool, func(tx pgx.Tx, q *store.Queries) error {
+	err := store.WithTx(ctx, s.db, func(tx pgx.Tx, q *store.Queries) error {
 		row, err := q.PostGetByID(ctx, id)
 		if errors.Is(err, pgx.ErrNoRows) {
 			return ErrNotFound

@@ -107,7 +107,7 @@ func (s *Service) CreateUser(ctx context.Context, in SignUpInput) (User, error) 
 		return User{}, err
 	}
 	var u store.User
-	err = store.WithTx(ctx, s.pool, func(tx pgx.Tx, q *store.Queries) error {
+	err = store.WithTx(ctx, s.db, func(tx pgx.Tx, q *store.Queries) error {
 		var err error
 		u, err = q.UserCreate(ctx, store.UserCreateParams{
 			Username: in.Username, Email: in.Email, PasswordHash: hash, DisplayName: in.DisplayName,

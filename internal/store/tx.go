@@ -63,3 +63,10 @@ func IsUniqueViolation(err error) (constraint string, ok bool) {
 	}
 	return "", false
 }
+
+// Conn is what the domain layer runs queries on: a pool in production, a transaction in
+// tests that roll back. Both *pgxpool.Pool and pgx.Tx satisfy it.
+type Conn interface {
+	DBTX
+	TxBeginner
+}

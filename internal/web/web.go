@@ -83,8 +83,8 @@ func (s *Server) Handler() http.Handler {
 
 	var h http.Handler = r
 	h = s.loadUser(h)
-	h = s.sessions.LoadAndSave(h)
 	h = csrf.Handler(h)
+	h = s.sessions.LoadAndSave(h)
 	h = httpx.LimitBody(MaxFormBytes)(h)
 	h = httpx.SecureHeaders(h)
 	h = httpx.Recover(s.log)(h)

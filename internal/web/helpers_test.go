@@ -1,0 +1,138 @@
+package web_test
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"net/http"
+	"net/http/cookiejar"
+	"net/http/httptest"
+	"net/url"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/stretchr/testify/require"
+
+	"github.com/starling-social/starling/internal/core"
+	"github.com/starling-social/starling/internal/logging"
+	"github.com/starling-social/starling/internal/password"
+	"github.com/starling-social/starling/internal/pgtest"
+	"github.com/starling-social/starling/internal/web"
+)
+
+// syncBuffer is a log sink that tests can read while the server writes.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+// site is a running website on a fresh database.
+type site struct {
+	t    *testing.T
+	srv  *httptest.Server
+	pool *pgxpool.Pool
+	core *core.Service
+	logs *syncBuffer
+}
+
+func newSite(t *testing.T) *site {
+	t.Helper()
+	pool, _ := pgtest.NewDB(t)
+	logs := &syncBuffer{}
+	log := logging.New(logs, "json", "debug")
+	svc := core.New(pool, core.Options{Password: password.Params{MemoryKiB: 1024, Iterations: 1}, SignupsOpen: true, Log: log})
+	sessions, stop := web.NewSessions(pool, time.Hour, false)
+	t.Cleanup(stop)
+	s, err := web.New(web.Options{Core: svc, Sessions: sessions, Log: log,
+		Ready: func(ctx context.Context) error { return pool.Ping(ctx) }})
+	require.NoError(t, err)
+	srv := httptest.NewServer(s.Handler())
+	t.Cleanup(srv.Close)
+	return &site{t: t, srv: srv, pool: pool, core: svc, logs: logs}
+}
+
+// client is one browser: a cookie jar that does not follow redirects on its own.
+type client struct {
+	s    *site
+	http *http.Client
+}
+
+func (s *site) client() *client {
+	jar, err := cookiejar.New(nil)
+	require.NoError(s.t, err)
+	return &client{s: s, http: &http.Client{
+		Jar:           jar,
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+	}}
+}
+
+// response is what a test looks at.
+type response struct {
+	status   int
+	body     string
+	location string
+	header   http.Header
+}
+
+func (c *client) do(req *http.Request) response {
+	c.s.t.Helper()
+	res, err := c.http.Do(req)
+	require.NoError(c.s.t, err)
+	defer res.Body.Close()
+	b, err := io.ReadAll(res.Body)
+	require.NoError(c.s.t, err)
+	return response{status: res.StatusCode, body: string(b), location: res.Header.Get("Location"), header: res.Header}
+}
+
+func (c *client) get(path string) response {
+	req, err := http.NewRequest(http.MethodGet, c.s.srv.URL+path, nil)
+	require.NoError(c.s.t, err)
+	return c.do(req)
+}
+
+// post sends a form the way a browser does from a page of the same site.
+func (c *client) post(path string, form url.Values, header ...string) response {
+	req, err := http.NewRequest(http.MethodPost, c.s.srv.URL+path, strings.NewReader(form.Encode()))
+	require.NoError(c.s.t, err)
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("Origin", c.s.srv.URL)
+	req.Header.Set("Sec-Fetch-Site", "same-origin")
+	for i := 0; i+1 < len(header); i += 2 {
+		req.Header.Set(header[i], header[i+1])
+	}
+	return c.do(req)
+}
+
+const testPassword = "correct horse battery"
+
+// signup creates an account through the form and leaves the client logged in.
+func (c *client) signup(username string) {
+	c.s.t.Helper()
+	res := c.post("/signup", url.Values{
+		"username": {username}, "email": {strings.ToLower(username) + "@example.com"}, "password": {testPassword},
+	})
+	require.Equal(c.s.t, http.StatusSeeOther, res.status, res.body)
+	require.Equal(c.s.t, "/home", res.location)
+}
+
+func (s *site) count(query string, args ...any) int {
+	s.t.Helper()
+	var n int
+	require.NoError(s.t, s.pool.QueryRow(context.Background(), query, args...).Scan(&n))
+	return n
+}
