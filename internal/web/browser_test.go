@@ -1,0 +1,113 @@
+package web_test
+
+import (
+	"context"
+	"os"
+	"os/exec"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+	"github.com/stretchr/testify/require"
+)
+
+// chromiumPath finds a Chromium to drive. `make test` installs Debian's chromium when it is
+// missing and sets STARLING_REQUIRE_BROWSER=1, so there a missing browser fails the test.
+func chromiumPath(t *testing.T) string {
+	if p := os.Getenv("STARLING_CHROMIUM"); p != "" {
+		return p
+	}
+	for _, name := range []string{"chromium", "chromium-browser", "google-chrome", "google-chrome-stable"} {
+		if p, err := exec.LookPath(name); err == nil {
+			return p
+		}
+	}
+	if os.Getenv("STARLING_REQUIRE_BROWSER") != "" {
+		t.Fatal("no Chromium found, and STARLING_REQUIRE_BROWSER is set: install Debian's chromium package")
+	}
+	// Reason: plain `go test` on a machine without a browser; `make test` always runs this.
+	t.Skip("no Chromium installed; `make test` installs it and runs this test")
+	return ""
+}
+
+// newBrowser starts a headless Chromium with a fresh profile, no network chatter of its own.
+func newBrowser(t *testing.T) context.Context {
+	t.Helper()
+	opts := append(chromedp.DefaultExecAllocatorOptions[:],
+		chromedp.ExecPath(chromiumPath(t)),
+		chromedp.NoSandbox,
+		chromedp.DisableGPU,
+		chromedp.UserDataDir(t.TempDir()),
+		chromedp.Flag("disable-quic", true),
+		chromedp.Flag("disable-background-networking", true),
+		chromedp.Flag("disable-component-update", true),
+		chromedp.Flag("disable-sync", true),
+		chromedp.Flag("no-first-run", true),
+	)
+	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
+	ctx, cancelCtx := chromedp.NewContext(actx)
+	ctx, cancelTimeout := context.WithTimeout(ctx, 90*time.Second)
+	t.Cleanup(func() { cancelTimeout(); cancelCtx(); cancelAlloc() })
+	return ctx
+}
+
+func TestBrowserSignupPostLogout(t *testing.T) {
+	s := newSite(t)
+	ctx := newBrowser(t)
+	base := s.srv.URL
+	const post = "Hello from a real browser, @alice! https://example.com"
+	css := func(sel string) chromedp.CSS { return chromedp.CSS(sel) }
+
+	// Sign up through the form.
+	require.NoError(t, chromedp.Do(ctx,
+		chromedp.Navigate(base+"/signup"),
+		chromedp.WaitVisible(css(`#f-username`)),
+		chromedp.SendKeys(css(`#f-username`), "alice"),
+		chromedp.SendKeys(css(`#f-email`), "alice@example.com"),
+		chromedp.SendKeys(css(`#f-password`), testPassword),
+		chromedp.Submit(css(`#f-password`)),
+		chromedp.WaitVisible(css(`textarea[name=body]`)),
+	))
+	flash, err := chromedp.Run(ctx, chromedp.Text(css(`.flash`)))
+	require.NoError(t, err)
+	require.Contains(t, flash, "Welcome to Starling, @alice!")
+
+	// Log out, log in again through the form, and post from the home page.
+	require.NoError(t, chromedp.Do(ctx,
+		chromedp.Click(css(`form[action="/logout"] button`)),
+		chromedp.WaitVisible(css(`a[href="/login"]`)),
+		chromedp.Navigate(base+"/login"),
+		chromedp.WaitVisible(css(`#f-login`)),
+		chromedp.SendKeys(css(`#f-login`), "alice"),
+		chromedp.SendKeys(css(`#f-password`), testPassword),
+		chromedp.Submit(css(`#f-password`)),
+		chromedp.WaitVisible(css(`a[href="/home"]`)),
+		chromedp.Navigate(base+"/home"),
+		chromedp.WaitVisible(css(`textarea[name=body]`)),
+		chromedp.SendKeys(css(`textarea[name=body]`), post),
+		chromedp.Click(css(`form.compose button[type=submit]`)),
+		chromedp.WaitVisible(css(`article.post`)),
+	))
+	homeText, err := chromedp.Run(ctx, chromedp.Text(css(`main`)))
+	require.NoError(t, err)
+	require.Contains(t, homeText, post)
+
+	// Log out and read the public timeline as anyone would.
+	require.NoError(t, chromedp.Do(ctx,
+		chromedp.Click(css(`form[action="/logout"] button`)),
+		chromedp.WaitVisible(css(`a[href="/login"]`)),
+		chromedp.Navigate(base+"/"),
+		chromedp.WaitVisible(css(`article.post`)),
+	))
+	publicText, err := chromedp.Run(ctx, chromedp.Text(css(`.timeline`)))
+	require.NoError(t, err)
+	require.Contains(t, publicText, post, "the post is on the public timeline for a logged-out reader")
+	href, err := chromedp.Run(ctx, chromedp.AttributeValue(css(`article.post a.mention`), "href"))
+	require.NoError(t, err)
+	require.Equal(t, "/@alice", href.Value)
+	boxes, err := chromedp.Run(ctx, chromedp.Evaluate[int](`document.querySelectorAll('textarea').length`))
+	require.NoError(t, err)
+	require.Zero(t, boxes, "logged out: no compose box")
+	require.True(t, strings.Contains(s.logs.String(), `"path":"/logout"`))
+}
