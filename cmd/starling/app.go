@@ -241,19 +241,38 @@ func (a *app) user(ctx context.Context, args []string) error {
 }
 
 func (a *app) devdb(ctx context.Context, args []string) error {
-	if len(args) != 1 {
-		return errors.New("usage: starling devdb start|stop|url")
+	fs := flag.NewFlagSet("devdb", flag.ContinueOnError)
+	fs.SetOutput(a.stderr)
+	cluster := fs.String("cluster", "dev", "which local cluster: dev (data dir/postgres, durable) or test (data dir/test-postgres, fsync off)")
+	if len(args) == 0 {
+		return errors.New("usage: starling devdb start|stop|url [--cluster dev|test]")
 	}
-	switch args[0] {
+	verb := args[0]
+	if err := fs.Parse(args[1:]); err != nil {
+		return err
+	}
+	opts := devdb.Options{Dir: a.localDBDir(), Database: "starling", Log: a.log}
+	switch *cluster {
+	case "dev":
+	case "test":
+		opts = devdb.Options{Dir: filepath.Join(a.cfg.DataDir, "test-postgres"), Fast: true, Log: a.log}
+	default:
+		return fmt.Errorf("unknown cluster %q: use dev or test", *cluster)
+	}
+	switch verb {
 	case "start", "url":
-		c, err := devdb.Start(ctx, devdb.Options{Dir: a.localDBDir(), Database: "starling", Log: a.log})
+		c, err := devdb.Start(ctx, opts)
 		if err != nil {
 			return err
 		}
-		fmt.Fprintln(a.stdout, c.URL("starling"))
+		name := opts.Database
+		if name == "" {
+			name = "postgres"
+		}
+		fmt.Fprintln(a.stdout, c.URL(name))
 		return nil
 	case "stop":
-		return devdb.Stop(ctx, a.localDBDir())
+		return devdb.Stop(ctx, opts.Dir)
 	}
-	return fmt.Errorf("unknown devdb command %q: use start, stop or url", args[0])
+	return fmt.Errorf("unknown devdb command %q: use start, stop or url", verb)
 }

@@ -29,7 +29,8 @@ Commands:
   user create --username U --email E --password-stdin [--display-name N]
                        create an account (works when signups are closed)
   user grant-admin U   give an account the admin flag
-  devdb start|stop|url start, stop or print the URL of the local development database
+  devdb start|stop|url [--cluster dev|test]
+                       start, stop or print the URL of the local development (or test) database
 
 Settings (flags override environment variables, which override defaults):
 `

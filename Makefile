@@ -1,0 +1,31 @@
+# Starling — run `make help` for the targets.
+GO ?= go
+STARLING := $(GO) run ./cmd/starling
+
+.DEFAULT_GOAL := help
+.PHONY: help run test generate lint build db-stop
+
+help: ## list the targets
+	@awk 'BEGIN {FS = ":.*## "} /^[a-z-]+:.*## / {printf "  %-10s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+
+run: ## serve web, API and workers on :8080; starts a local Postgres under .data/ when DATABASE_URL is unset
+	STARLING_LOG_FORMAT=$${STARLING_LOG_FORMAT:-text} $(STARLING) all
+
+test: ## start the local test Postgres (installing it and Chromium when missing), then go test -race ./...
+	@bash tools/ensure-chromium.sh
+	@url=$$($(STARLING) devdb start --cluster test) && \
+	  STARLING_TEST_DATABASE_URL="$$url" STARLING_REQUIRE_BROWSER=1 $(GO) test -race -count=1 -timeout 15m ./...
+
+generate: ## regenerate internal/store from queries/ with sqlc (tools module, no cgo)
+	CGO_ENABLED=0 $(GO) tool -modfile=tools/go.mod sqlc generate
+
+lint: ## go vet and a gofmt check
+	$(GO) vet ./...
+	@out=$$(gofmt -l .); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+
+build: ## build bin/starling
+	$(GO) build -o bin/starling ./cmd/starling
+
+db-stop: ## stop the local development and test databases
+	$(STARLING) devdb stop --cluster dev
+	$(STARLING) devdb stop --cluster test
