@@ -105,12 +105,17 @@ func (a *app) runServer(ctx context.Context, role string) error {
 	if err != nil {
 		return err
 	}
+	var handler http.Handler = site.Handler()
+	if role == "work" {
+		// A worker process serves only its health checks.
+		handler = site.HealthHandler()
+	}
 	ln, err := net.Listen("tcp", a.cfg.Listen)
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", a.cfg.Listen, err)
 	}
 	srv := &http.Server{
-		Handler:           site.Handler(),
+		Handler:           handler,
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       30 * time.Second,
 		WriteTimeout:      60 * time.Second,

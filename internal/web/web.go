@@ -93,6 +93,14 @@ func (s *Server) Handler() http.Handler {
 	return h
 }
 
+// HealthHandler serves only /healthz and /readyz: what a worker process exposes.
+func (s *Server) HealthHandler() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /healthz", s.healthz)
+	mux.HandleFunc("GET /readyz", s.readyz)
+	return httpx.RequestID(mux)
+}
+
 func (s *Server) healthz(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 	w.Write([]byte("ok\n"))
