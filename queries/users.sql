@@ -25,3 +25,7 @@ SELECT
     (SELECT count(*) FROM posts p WHERE p.author_id = @id AND p.deleted_at IS NULL) AS posts,
     (SELECT count(*) FROM follows f WHERE f.followee_id = @id) AS followers,
     (SELECT count(*) FROM follows f WHERE f.follower_id = @id) AS following;
+
+-- name: UserUpdateSettings :exec
+UPDATE users SET display_name = @display_name, bio = @bio, email_mentions = @email_mentions
+WHERE id = @id;

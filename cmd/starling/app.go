@@ -15,11 +15,14 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
+	"riverqueue.com/riverui"
 
 	"github.com/starling-social/starling/internal/config"
 	"github.com/starling-social/starling/internal/core"
 	"github.com/starling-social/starling/internal/devdb"
+	"github.com/starling-social/starling/internal/jobs"
 	"github.com/starling-social/starling/internal/logging"
+	"github.com/starling-social/starling/internal/mail"
 	"github.com/starling-social/starling/internal/migrate"
 	"github.com/starling-social/starling/internal/password"
 	"github.com/starling-social/starling/internal/store"
@@ -72,8 +75,20 @@ func (a *app) open(ctx context.Context) (*pgxpool.Pool, error) {
 	return store.Open(ctx, dsn, a.cfg.DBMaxConns)
 }
 
-func (a *app) newCore(pool *pgxpool.Pool) *core.Service {
+// newCore returns the domain service with an insert-only job client: for commands that
+// write but run no workers.
+func (a *app) newCore(pool *pgxpool.Pool) (*core.Service, error) {
+	runner, err := jobs.New(pool, jobs.Config{Log: a.log})
+	if err != nil {
+		return nil, err
+	}
+	return a.coreWith(pool, runner), nil
+}
+
+func (a *app) coreWith(pool *pgxpool.Pool, runner *jobs.Runner) *core.Service {
 	return core.New(pool, core.Options{
+		Jobs:              runner.Client,
+		MentionEmailDelay: a.cfg.MentionEmailDelay,
 		Password: password.Params{
 			MemoryKiB:  uint32(a.cfg.PasswordMemoryKiB),
 			Iterations: uint32(a.cfg.PasswordIterations),
@@ -95,11 +110,47 @@ func (a *app) runServer(ctx context.Context, role string) error {
 			return err
 		}
 	}
-	svc := a.newCore(pool)
+	sender, err := a.mailSender()
+	if err != nil {
+		return err
+	}
+	runner, err := jobs.New(pool, jobs.Config{
+		Work: role != "serve", Mail: sender, MailFrom: a.cfg.From(), BaseURL: a.cfg.BaseURL, Log: a.log,
+	})
+	if err != nil {
+		return err
+	}
+	svc := a.coreWith(pool, runner)
+	runner.Bind(svc)
+	if err := runner.Start(ctx); err != nil {
+		return fmt.Errorf("workers: %w", err)
+	}
+	defer func() {
+		stopCtx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		if err := runner.Stop(stopCtx); err != nil {
+			a.log.Warn("workers did not stop cleanly", "err", err)
+		}
+	}()
+	var riverUI http.Handler
+	{
+		h, err := riverui.NewHandler(&riverui.HandlerOpts{
+			Endpoints: riverui.NewEndpoints(runner.Client, nil),
+			Logger:    slog.New(logging.ContextHandler{Handler: a.log.Handler()}),
+			Prefix:    "/admin/river",
+		})
+		if err != nil {
+			return fmt.Errorf("river ui: %w", err)
+		}
+		if err := h.Start(ctx); err != nil {
+			return fmt.Errorf("river ui: %w", err)
+		}
+		riverUI = h
+	}
 	sessions, stopSessions := web.NewSessions(pool, a.cfg.SessionLifetime, a.cfg.SecureCookies())
 	defer stopSessions()
 	site, err := web.New(web.Options{
-		Core: svc, Sessions: sessions, Log: a.log,
+		Core: svc, Sessions: sessions, Log: a.log, RiverUI: riverUI,
 		Ready: func(ctx context.Context) error { return ready(ctx, pool) },
 	})
 	if err != nil {
@@ -135,6 +186,16 @@ func (a *app) runServer(ctx context.Context, role string) error {
 	shutdownCtx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
 	defer cancel()
 	return srv.Shutdown(shutdownCtx)
+}
+
+// mailSender returns the SMTP sender when SMTP_URL is set, else the .eml directory.
+func (a *app) mailSender() (mail.Sender, error) {
+	if a.cfg.SMTPURL != "" {
+		return mail.NewSMTP(a.cfg.SMTPURL)
+	}
+	dir := filepath.Join(a.cfg.DataDir, "mail")
+	a.log.Info("SMTP_URL is not set: emails are written as .eml files", "dir", dir)
+	return mail.NewDir(dir), nil
 }
 
 // ready reports whether the database answers and the schema is current.
@@ -212,7 +273,11 @@ func (a *app) user(ctx context.Context, args []string) error {
 			return err
 		}
 		defer pool.Close()
-		u, err := a.newCore(pool).CreateUser(ctx, core.SignUpInput{Username: *username, Email: *email, Password: pw, DisplayName: *display})
+		svc, err := a.newCore(pool)
+		if err != nil {
+			return err
+		}
+		u, err := svc.CreateUser(ctx, core.SignUpInput{Username: *username, Email: *email, Password: pw, DisplayName: *display})
 		var verr *core.ValidationError
 		if errors.As(err, &verr) {
 			for field, msg := range verr.Fields {
@@ -234,7 +299,11 @@ func (a *app) user(ctx context.Context, args []string) error {
 			return err
 		}
 		defer pool.Close()
-		if err := a.newCore(pool).GrantAdmin(ctx, args[1]); errors.Is(err, core.ErrNotFound) {
+		svc, err := a.newCore(pool)
+		if err != nil {
+			return err
+		}
+		if err := svc.GrantAdmin(ctx, args[1]); errors.Is(err, core.ErrNotFound) {
 			return fmt.Errorf("no user named %q", args[1])
 		} else if err != nil {
 			return err

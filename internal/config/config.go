@@ -8,6 +8,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net/mail"
 	"net/url"
 	"strconv"
 	"strings"
@@ -45,6 +46,15 @@ type Config struct {
 	PasswordMemoryKiB int
 	// PasswordIterations is the argon2id time cost. Defaults to 2.
 	PasswordIterations int
+	// SMTPURL is the mail server, e.g. smtp://user:pass@mail.example.com:587. When empty,
+	// emails are written as .eml files under DataDir/mail.
+	SMTPURL string
+	// MailFrom is the From address of Starling's emails. Defaults to
+	// "Starling <starling@HOST>" with the host of BaseURL.
+	MailFrom string
+	// MentionEmailDelay is how long after a mention its email goes out; a post deleted in
+	// that time sends nothing. Defaults to 60 seconds.
+	MentionEmailDelay time.Duration
 }
 
 // setting describes one configuration value: its flag, its environment variable, its
@@ -105,6 +115,12 @@ var settings = []setting{
 		integer(func(c *Config) *int { return &c.PasswordMemoryKiB })},
 	{"password-iterations", "STARLING_PASSWORD_ITERATIONS", "2", "argon2id time cost",
 		integer(func(c *Config) *int { return &c.PasswordIterations })},
+	{"smtp-url", "SMTP_URL", "", "mail server: smtp://user:pass@host:587 (STARTTLS), smtps://host:465, ?tls=none for a local relay; empty writes .eml files under the data dir",
+		str(func(c *Config) *string { return &c.SMTPURL })},
+	{"mail-from", "STARLING_MAIL_FROM", "", "From address of emails; empty means Starling <starling@host of the base URL>",
+		str(func(c *Config) *string { return &c.MailFrom })},
+	{"mention-email-delay", "STARLING_MENTION_EMAIL_DELAY", "60s", "delay before a mention email is sent (a post deleted meanwhile sends none)",
+		duration(func(c *Config) *time.Duration { return &c.MentionEmailDelay })},
 }
 
 // Default returns the configuration with every setting at its default.
@@ -138,10 +154,19 @@ func RegisterFlags(fs *flag.FlagSet, getenv func(string) string) func() (Config,
 				errs = append(errs, fmt.Errorf("%s: %w", s.env, err))
 			}
 		}
+		// Report values that did not parse together with those that parsed but are invalid.
+		// A setting that failed to parse keeps its default, so Validate says nothing of it.
+		if verr := c.Validate(); verr != nil {
+			if j, ok := verr.(interface{ Unwrap() []error }); ok {
+				errs = append(errs, j.Unwrap()...)
+			} else {
+				errs = append(errs, verr)
+			}
+		}
 		if err := errors.Join(errs...); err != nil {
 			return Config{}, err
 		}
-		return c, c.Validate()
+		return c, nil
 	}
 }
 
@@ -201,13 +226,39 @@ func (c Config) Validate() error {
 	if c.PasswordIterations < 1 || c.PasswordIterations > 20 {
 		bad("STARLING_PASSWORD_ITERATIONS", "must be between 1 and 20, got %d", c.PasswordIterations)
 	}
+	if c.MentionEmailDelay < 0 || c.MentionEmailDelay > 24*time.Hour {
+		bad("STARLING_MENTION_EMAIL_DELAY", "must be between 0s and 24h, got %s", c.MentionEmailDelay)
+	}
+	if c.MailFrom != "" {
+		if _, err := mail.ParseAddress(c.MailFrom); err != nil {
+			bad("STARLING_MAIL_FROM", "must be an address like Starling <starling@example.com>")
+		}
+	}
+	if c.SMTPURL != "" {
+		if u, err := url.Parse(c.SMTPURL); err != nil || (u.Scheme != "smtp" && u.Scheme != "smtps") || u.Hostname() == "" {
+			bad("SMTP_URL", "must look like smtp://user:pass@host:587 or smtps://host:465") // never echo: it may hold a password
+		}
+	}
 	return errors.Join(errs...)
+}
+
+// From returns the From address of emails.
+func (c Config) From() string {
+	if c.MailFrom != "" {
+		return c.MailFrom
+	}
+	host := "localhost"
+	if u, err := url.Parse(c.BaseURL); err == nil && u.Hostname() != "" && !strings.Contains(u.Hostname(), ":") {
+		host = u.Hostname()
+	}
+	return "Starling <starling@" + host + ">"
 }
 
 // SecureCookies reports whether cookies must carry the Secure attribute: true when the
 // public URL is https.
 func (c Config) SecureCookies() bool {
-	return strings.HasPrefix(c.BaseURL, "https://")
+	u, err := url.Parse(c.BaseURL)
+	return err == nil && u.Scheme == "https"
 }
 
 // WriteHelp prints every setting with its flag, environment variable and default.

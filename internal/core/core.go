@@ -4,11 +4,17 @@
 package core
 
 import (
+	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"sort"
 	"strings"
 	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/rivertype"
 
 	"github.com/starling-social/starling/internal/password"
 	"github.com/starling-social/starling/internal/store"
@@ -49,8 +55,18 @@ func invalid(field, msg string) *ValidationError {
 	return &ValidationError{Fields: map[string]string{field: msg}}
 }
 
+// Enqueuer adds jobs in the caller's transaction. A *river.Client[pgx.Tx] is one.
+type Enqueuer interface {
+	InsertManyTx(ctx context.Context, tx pgx.Tx, params []river.InsertManyParams) ([]*rivertype.JobInsertResult, error)
+}
+
 // Options configures a Service.
 type Options struct {
+	// Jobs enqueues the background jobs of a write in the write's transaction. Required.
+	Jobs Enqueuer
+	// MentionEmailDelay is how long after a mention its email is sent, so that a post
+	// deleted quickly sends nothing. Defaults to 0 (at once).
+	MentionEmailDelay time.Duration
 	// Password is the argon2id cost for new hashes.
 	Password password.Params
 	// SignupsOpen lets anyone create an account with SignUp.
@@ -74,6 +90,9 @@ func New(db store.Conn, opts Options) *Service {
 	if opts.Log == nil {
 		opts.Log = slog.Default()
 	}
+	if opts.Jobs == nil {
+		panic("core: Options.Jobs is required")
+	}
 	// A hash to verify against when a login names no account, so that a wrong username
 	// costs the same time as a wrong password.
 	dummy, err := password.Hash("starling-no-such-user", opts.Password)
@@ -95,6 +114,8 @@ type User struct {
 	Bio         string
 	IsAdmin     bool
 	CreatedAt   time.Time
+	// EmailMentions is true when the user wants an email for each mention.
+	EmailMentions bool
 }
 
 // Name returns the display name, or the username when no display name is set.
@@ -107,5 +128,20 @@ func (u User) Name() string {
 
 func userFrom(u store.User) User {
 	return User{ID: u.ID, Username: u.Username, Email: u.Email, DisplayName: u.DisplayName,
-		Bio: u.Bio, IsAdmin: u.IsAdmin, CreatedAt: u.CreatedAt}
+		Bio: u.Bio, IsAdmin: u.IsAdmin, CreatedAt: u.CreatedAt, EmailMentions: u.EmailMentions}
+}
+
+// enqueue adds jobs in tx.
+func (s *Service) enqueue(ctx context.Context, tx pgx.Tx, args ...river.JobArgs) error {
+	if len(args) == 0 {
+		return nil
+	}
+	params := make([]river.InsertManyParams, len(args))
+	for i, a := range args {
+		params[i] = river.InsertManyParams{Args: a}
+	}
+	if _, err := s.opts.Jobs.InsertManyTx(ctx, tx, params); err != nil {
+		return fmt.Errorf("enqueue: %w", err)
+	}
+	return nil
 }

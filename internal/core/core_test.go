@@ -10,6 +10,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/starling-social/starling/internal/core"
+	"github.com/starling-social/starling/internal/jobs"
 	"github.com/starling-social/starling/internal/password"
 	"github.com/starling-social/starling/internal/pgtest"
 	"github.com/starling-social/starling/internal/reqid"
@@ -19,8 +20,18 @@ import (
 // fastHash keeps tests quick; production cost is checked in the password package.
 var fastHash = password.Params{MemoryKiB: 1024, Iterations: 1}
 
+// insertOnly is a River client that enqueues jobs in the caller's transaction and works
+// none: enough for tests of the write path.
+func insertOnly() core.Enqueuer {
+	r, err := jobs.New(nil, jobs.Config{})
+	if err != nil {
+		panic(err)
+	}
+	return r.Client
+}
+
 func newService(db store.Conn) *core.Service {
-	return core.New(db, core.Options{Password: fastHash, SignupsOpen: true})
+	return core.New(db, core.Options{Password: fastHash, SignupsOpen: true, Jobs: insertOnly()})
 }
 
 func mustUser(t *testing.T, s *core.Service, name string) core.User {
@@ -157,7 +168,7 @@ func TestSignUpValidation(t *testing.T) {
 
 func TestSignupsClosed(t *testing.T) {
 	tx := pgtest.Tx(t)
-	s := core.New(tx, core.Options{Password: fastHash, SignupsOpen: false})
+	s := core.New(tx, core.Options{Password: fastHash, SignupsOpen: false, Jobs: insertOnly()})
 	_, err := s.SignUp(context.Background(), core.SignUpInput{Username: "bob", Email: "bob@example.com", Password: "a long enough passphrase"})
 	require.ErrorIs(t, err, core.ErrSignupsClosed)
 	// The admin path still works.

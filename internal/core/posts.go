@@ -8,8 +8,10 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/riverqueue/river"
 
 	"github.com/starling-social/starling/internal/events"
+	"github.com/starling-social/starling/internal/jobs/jobargs"
 	"github.com/starling-social/starling/internal/store"
 	"github.com/starling-social/starling/internal/text"
 )
@@ -20,6 +22,9 @@ type Post struct {
 	Body      string
 	CreatedAt time.Time
 	Author    User
+	// Mentioned holds the lowercased usernames this post mentions, as resolved by the
+	// mentions worker. Only these @names are linked when the post is rendered.
+	Mentioned map[string]bool
 }
 
 // CreatePost publishes body as a post by authorID. The post and its post.created event are
@@ -36,8 +41,14 @@ func (s *Service) CreatePost(ctx context.Context, authorID int64, body string) (
 		if err != nil {
 			return err
 		}
-		_, err = events.Append(ctx, q, events.PostCreated{PostID: p.ID, AuthorID: authorID})
-		return err
+		if _, err = events.Append(ctx, q, events.PostCreated{PostID: p.ID, AuthorID: authorID}); err != nil {
+			return err
+		}
+		jobs := []river.JobArgs{jobargs.Stats{Op: jobargs.StatsPostCreated, PostID: p.ID}}
+		if len(text.Mentions(body)) > 0 {
+			jobs = append(jobs, jobargs.Mentions{PostID: p.ID})
+		}
+		return s.enqueue(ctx, tx, jobs...)
 	})
 	if err != nil {
 		return Post{}, fmt.Errorf("create post: %w", err)
@@ -82,8 +93,10 @@ func (s *Service) DeletePost(ctx context.Context, actor User, id int64) error {
 		if n == 0 { // deleted concurrently
 			return ErrNotFound
 		}
-		_, err = events.Append(ctx, q, events.PostDeleted{PostID: id, AuthorID: row.Post.AuthorID})
-		return err
+		if _, err = events.Append(ctx, q, events.PostDeleted{PostID: id, AuthorID: row.Post.AuthorID}); err != nil {
+			return err
+		}
+		return s.enqueue(ctx, tx, jobargs.Stats{Op: jobargs.StatsPostDeleted, PostID: id})
 	})
 	if errors.Is(err, ErrNotFound) || errors.Is(err, ErrForbidden) {
 		return err
@@ -104,7 +117,36 @@ func (s *Service) PostByID(ctx context.Context, id int64) (Post, error) {
 	if err != nil {
 		return Post{}, fmt.Errorf("post %d: %w", id, err)
 	}
-	return postFrom(row.Post, row.User), nil
+	posts := []Post{postFrom(row.Post, row.User)}
+	if err := s.resolveMentions(ctx, posts); err != nil {
+		return Post{}, err
+	}
+	return posts[0], nil
+}
+
+// resolveMentions fills in Mentioned for posts with one query.
+func (s *Service) resolveMentions(ctx context.Context, posts []Post) error {
+	if len(posts) == 0 {
+		return nil
+	}
+	ids := make([]int64, len(posts))
+	byID := make(map[int64]*Post, len(posts))
+	for i := range posts {
+		ids[i] = posts[i].ID
+		byID[posts[i].ID] = &posts[i]
+	}
+	rows, err := s.q.MentionedUsernamesForPosts(ctx, ids)
+	if err != nil {
+		return fmt.Errorf("mentions of posts: %w", err)
+	}
+	for _, r := range rows {
+		p := byID[r.PostID]
+		if p.Mentioned == nil {
+			p.Mentioned = map[string]bool{}
+		}
+		p.Mentioned[r.Username] = true
+	}
+	return nil
 }
 
 func postFrom(p store.Post, u store.User) Post {
@@ -166,7 +208,7 @@ func (s *Service) PublicTimeline(ctx context.Context, page Page) (Timeline, erro
 	if err != nil {
 		return Timeline{}, fmt.Errorf("public timeline: %w", err)
 	}
-	return timelineFrom(rows, limit, func(r store.PostListPublicRow) (store.Post, store.User) { return r.Post, r.User }), nil
+	return s.withMentions(ctx, timelineFrom(rows, limit, func(r store.PostListPublicRow) (store.Post, store.User) { return r.Post, r.User }))
 }
 
 // UserTimeline returns the live posts of authorID, newest first.
@@ -176,7 +218,7 @@ func (s *Service) UserTimeline(ctx context.Context, authorID int64, page Page) (
 	if err != nil {
 		return Timeline{}, fmt.Errorf("user timeline: %w", err)
 	}
-	return timelineFrom(rows, limit, func(r store.PostListByAuthorRow) (store.Post, store.User) { return r.Post, r.User }), nil
+	return s.withMentions(ctx, timelineFrom(rows, limit, func(r store.PostListByAuthorRow) (store.Post, store.User) { return r.Post, r.User }))
 }
 
 // HomeTimeline returns the posts of viewerID and of everyone they follow, newest first.
@@ -186,5 +228,12 @@ func (s *Service) HomeTimeline(ctx context.Context, viewerID int64, page Page) (
 	if err != nil {
 		return Timeline{}, fmt.Errorf("home timeline: %w", err)
 	}
-	return timelineFrom(rows, limit, func(r store.PostListHomeRow) (store.Post, store.User) { return r.Post, r.User }), nil
+	return s.withMentions(ctx, timelineFrom(rows, limit, func(r store.PostListHomeRow) (store.Post, store.User) { return r.Post, r.User }))
+}
+
+func (s *Service) withMentions(ctx context.Context, t Timeline) (Timeline, error) {
+	if err := s.resolveMentions(ctx, t.Posts); err != nil {
+		return Timeline{}, err
+	}
+	return t, nil
 }

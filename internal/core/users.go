@@ -54,7 +54,7 @@ func validateSignUp(in *SignUpInput) *ValidationError {
 	if addr, err := mail.ParseAddress(in.Email); err != nil || addr.Address != in.Email || len(in.Email) > 254 {
 		errs["email"] = "Enter an email address like name@example.com."
 	}
-	if !utf8.ValidString(in.DisplayName) || utf8.RuneCountInString(in.DisplayName) > maxDisplayName {
+	if !validDisplayName(in.DisplayName) {
 		errs["display_name"] = "Use at most 50 characters."
 	}
 	if msg := passwordProblem(in.Password, in.Username, in.Email); msg != "" {
@@ -223,4 +223,16 @@ func (s *Service) ProfileOf(ctx context.Context, username string, viewerID int64
 		}
 	}
 	return p, nil
+}
+
+func validDisplayName(s string) bool {
+	if !utf8.ValidString(s) || utf8.RuneCountInString(s) > maxDisplayName {
+		return false
+	}
+	for _, r := range s {
+		if r < 0x20 || r == 0x7f {
+			return false
+		}
+	}
+	return true
 }

@@ -39,6 +39,9 @@ func Hash(pw string, p Params) (string, error) {
 	if p.Parallelism == 0 {
 		p.Parallelism = 1
 	}
+	if p.Iterations < 1 || p.MemoryKiB < 8*uint32(p.Parallelism) {
+		return "", fmt.Errorf("password: unusable argon2id parameters %+v", p)
+	}
 	salt := make([]byte, saltLen)
 	if _, err := rand.Read(salt); err != nil {
 		return "", fmt.Errorf("password: salt: %w", err)
@@ -59,7 +62,14 @@ func Verify(pw, encoded string) (bool, error) {
 		return false, ErrMalformedHash
 	}
 	var p Params
-	if _, err := fmt.Sscanf(parts[3], "m=%d,t=%d,p=%d", &p.MemoryKiB, &p.Iterations, &p.Parallelism); err != nil {
+	if _, err := fmt.Sscanf(parts[3], "m=%d,t=%d,p=%d", &p.MemoryKiB, &p.Iterations, &p.Parallelism); err != nil ||
+		parts[0] != "" || parts[2] != fmt.Sprintf("v=%d", version) ||
+		parts[3] != fmt.Sprintf("m=%d,t=%d,p=%d", p.MemoryKiB, p.Iterations, p.Parallelism) {
+		return false, ErrMalformedHash
+	}
+	// Values argon2 cannot use (it panics on them) or that would cost absurd work.
+	if p.Iterations < 1 || p.Iterations > 100 || p.Parallelism < 1 ||
+		p.MemoryKiB < 8*uint32(p.Parallelism) || p.MemoryKiB > 4<<20 {
 		return false, ErrMalformedHash
 	}
 	salt, err := b64.DecodeString(parts[4])

@@ -8,6 +8,23 @@ import (
 	"time"
 )
 
+type DailyStat struct {
+	Day                  time.Time
+	Posts                int64
+	ActiveAuthors        int64
+	NewUsers             int64
+	Mentions             int64
+	NotificationsEmailed int64
+	ComputedAt           time.Time
+}
+
+type EmailDelivery struct {
+	NotificationID int64
+	MessageID      string
+	Recipient      string
+	SentAt         time.Time
+}
+
 type Event struct {
 	ID        int64
 	Topic     string
@@ -21,6 +38,21 @@ type Follow struct {
 	FollowerID int64
 	FolloweeID int64
 	CreatedAt  time.Time
+}
+
+type Mention struct {
+	PostID int64
+	UserID int64
+}
+
+type Notification struct {
+	ID          int64
+	RecipientID int64
+	ActorID     int64
+	Kind        string
+	PostID      int64
+	CreatedAt   time.Time
+	ReadAt      *time.Time
 }
 
 type Post struct {
@@ -37,13 +69,26 @@ type Session struct {
 	Expiry time.Time
 }
 
+type StatsApplied struct {
+	Key       string
+	Counted   bool
+	AppliedAt time.Time
+}
+
 type User struct {
-	ID           int64
-	Username     string
-	Email        string
-	PasswordHash string
-	DisplayName  string
-	Bio          string
-	IsAdmin      bool
-	CreatedAt    time.Time
+	ID            int64
+	Username      string
+	Email         string
+	PasswordHash  string
+	DisplayName   string
+	Bio           string
+	IsAdmin       bool
+	CreatedAt     time.Time
+	EmailMentions bool
+}
+
+type UserStat struct {
+	UserID           int64
+	Posts            int64
+	MentionsReceived int64
 }

@@ -12,7 +12,7 @@ import (
 const userCreate = `-- name: UserCreate :one
 INSERT INTO users (username, email, password_hash, display_name)
 VALUES ($1, $2, $3, $4)
-RETURNING id, username, email, password_hash, display_name, bio, is_admin, created_at
+RETURNING id, username, email, password_hash, display_name, bio, is_admin, created_at, email_mentions
 `
 
 type UserCreateParams struct {
@@ -39,12 +39,13 @@ func (q *Queries) UserCreate(ctx context.Context, arg UserCreateParams) (User, e
 		&i.Bio,
 		&i.IsAdmin,
 		&i.CreatedAt,
+		&i.EmailMentions,
 	)
 	return i, err
 }
 
 const userGetByID = `-- name: UserGetByID :one
-SELECT id, username, email, password_hash, display_name, bio, is_admin, created_at FROM users WHERE id = $1
+SELECT id, username, email, password_hash, display_name, bio, is_admin, created_at, email_mentions FROM users WHERE id = $1
 `
 
 func (q *Queries) UserGetByID(ctx context.Context, id int64) (User, error) {
@@ -59,12 +60,13 @@ func (q *Queries) UserGetByID(ctx context.Context, id int64) (User, error) {
 		&i.Bio,
 		&i.IsAdmin,
 		&i.CreatedAt,
+		&i.EmailMentions,
 	)
 	return i, err
 }
 
 const userGetByLogin = `-- name: UserGetByLogin :one
-SELECT id, username, email, password_hash, display_name, bio, is_admin, created_at FROM users
+SELECT id, username, email, password_hash, display_name, bio, is_admin, created_at, email_mentions FROM users
 WHERE lower(username) = lower($1) OR lower(email) = lower($1)
 ORDER BY id
 LIMIT 1
@@ -83,12 +85,13 @@ func (q *Queries) UserGetByLogin(ctx context.Context, login string) (User, error
 		&i.Bio,
 		&i.IsAdmin,
 		&i.CreatedAt,
+		&i.EmailMentions,
 	)
 	return i, err
 }
 
 const userGetByUsername = `-- name: UserGetByUsername :one
-SELECT id, username, email, password_hash, display_name, bio, is_admin, created_at FROM users WHERE lower(username) = lower($1)
+SELECT id, username, email, password_hash, display_name, bio, is_admin, created_at, email_mentions FROM users WHERE lower(username) = lower($1)
 `
 
 func (q *Queries) UserGetByUsername(ctx context.Context, username string) (User, error) {
@@ -103,6 +106,7 @@ func (q *Queries) UserGetByUsername(ctx context.Context, username string) (User,
 		&i.Bio,
 		&i.IsAdmin,
 		&i.CreatedAt,
+		&i.EmailMentions,
 	)
 	return i, err
 }
@@ -143,4 +147,26 @@ func (q *Queries) UserStats(ctx context.Context, id int64) (UserStatsRow, error)
 	var i UserStatsRow
 	err := row.Scan(&i.Posts, &i.Followers, &i.Following)
 	return i, err
+}
+
+const userUpdateSettings = `-- name: UserUpdateSettings :exec
+UPDATE users SET display_name = $1, bio = $2, email_mentions = $3
+WHERE id = $4
+`
+
+type UserUpdateSettingsParams struct {
+	DisplayName   string
+	Bio           string
+	EmailMentions bool
+	ID            int64
+}
+
+func (q *Queries) UserUpdateSettings(ctx context.Context, arg UserUpdateSettingsParams) error {
+	_, err := q.db.Exec(ctx, userUpdateSettings,
+		arg.DisplayName,
+		arg.Bio,
+		arg.EmailMentions,
+		arg.ID,
+	)
+	return err
 }

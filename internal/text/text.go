@@ -11,7 +11,9 @@
 //
 // URL rules: a link starts with http:// or https:// (any case) at a word boundary and runs
 // to the next whitespace or one of <>"; trailing punctuation .,;:!?'" is not part of it, nor
-// is a closing bracket without a matching opening one inside the link.
+// is a trailing closing bracket when the link holds more closing than opening ones. Such a
+// span that Go's net/url cannot parse, or that has no host, is shown as plain text; it still
+// holds no mentions.
 package text
 
 import (
@@ -121,11 +123,15 @@ func Tokenize(body string) []Token {
 		if i > 0 {
 			prev, _ = utf8.DecodeLastRuneInString(body[:i])
 		}
-		if n := linkLen(body[i:], prev); n > 0 {
-			flush(i)
-			toks = append(toks, Token{Kind: Link, Text: body[i : i+n], Value: body[i : i+n]})
+		if n, ok := linkLen(body[i:], prev); n > 0 {
+			// A span shaped like a URL that is not a valid one stays plain text, but it is
+			// still skipped whole, so no mention is found inside it.
+			if ok {
+				flush(i)
+				toks = append(toks, Token{Kind: Link, Text: body[i : i+n], Value: body[i : i+n]})
+				plainStart = i + n
+			}
 			i += n
-			plainStart = i
 			continue
 		}
 		if n := mentionLen(body[i:], prev); n > 0 {
@@ -168,10 +174,11 @@ func mentionLen(s string, prev rune) int {
 	return n
 }
 
-// linkLen returns the length of the http(s) URL at the start of s, or 0.
-func linkLen(s string, prev rune) int {
+// linkLen returns the length of the http(s) URL-shaped span at the start of s (0 when
+// there is none) and whether it is a URL that may be linked.
+func linkLen(s string, prev rune) (int, bool) {
 	if prev >= 0 && (isWordRune(prev) || prev == '/' || prev == '@') {
-		return 0
+		return 0, false
 	}
 	var scheme int
 	switch {
@@ -180,7 +187,7 @@ func linkLen(s string, prev rune) int {
 	case hasPrefixFold(s, "http://"):
 		scheme = len("http://")
 	default:
-		return 0
+		return 0, false
 	}
 	end := scheme
 	for end < len(s) {
@@ -207,13 +214,10 @@ func linkLen(s string, prev rune) int {
 		break
 	}
 	if end == scheme {
-		return 0
+		return 0, false
 	}
 	u, err := url.Parse(s[:end])
-	if err != nil || u.Host == "" {
-		return 0
-	}
-	return end
+	return end, err == nil && u.Host != ""
 }
 
 func hasPrefixFold(s, prefix string) bool {

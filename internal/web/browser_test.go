@@ -10,6 +10,8 @@ import (
 
 	"github.com/chromedp/chromedp"
 	"github.com/stretchr/testify/require"
+
+	"github.com/starling-social/starling/internal/core"
 )
 
 // chromiumPath finds a Chromium to drive. `make test` installs Debian's chromium when it is
@@ -47,7 +49,7 @@ func newBrowser(t *testing.T) context.Context {
 	)
 	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
 	ctx, cancelCtx := chromedp.NewContext(actx)
-	ctx, cancelTimeout := context.WithTimeout(ctx, 90*time.Second)
+	ctx, cancelTimeout := context.WithTimeout(ctx, 60*time.Second)
 	t.Cleanup(func() { cancelTimeout(); cancelCtx(); cancelAlloc() })
 	return ctx
 }
@@ -56,7 +58,9 @@ func TestBrowserSignupPostLogout(t *testing.T) {
 	s := newSite(t)
 	ctx := newBrowser(t)
 	base := s.srv.URL
-	const post = "Hello from a real browser, @alice! https://example.com"
+	const post = "Hello from a real browser, @bob! https://example.com"
+	_, err := s.core.SignUp(context.Background(), core.SignUpInput{Username: "bob", Email: "bob@example.com", Password: testPassword})
+	require.NoError(t, err)
 	css := func(sel string) chromedp.CSS { return chromedp.CSS(sel) }
 
 	// Sign up through the form.
@@ -93,6 +97,8 @@ func TestBrowserSignupPostLogout(t *testing.T) {
 	require.NoError(t, err)
 	require.Contains(t, homeText, post)
 
+	s.waitFor(`SELECT count(*) FROM mentions`, 1) // the mentions worker links @bob
+
 	// Log out and read the public timeline as anyone would.
 	require.NoError(t, chromedp.Do(ctx,
 		chromedp.Click(css(`form[action="/logout"] button`)),
@@ -105,7 +111,7 @@ func TestBrowserSignupPostLogout(t *testing.T) {
 	require.Contains(t, publicText, post, "the post is on the public timeline for a logged-out reader")
 	href, err := chromedp.Run(ctx, chromedp.AttributeValue(css(`article.post a.mention`), "href"))
 	require.NoError(t, err)
-	require.Equal(t, "/@alice", href.Value)
+	require.Equal(t, "/@bob", href.Value)
 	boxes, err := chromedp.Run(ctx, chromedp.Evaluate[int](`document.querySelectorAll('textarea').length`))
 	require.NoError(t, err)
 	require.Zero(t, boxes, "logged out: no compose box")

@@ -15,9 +15,12 @@ import (
 
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/stretchr/testify/require"
+	"riverqueue.com/riverui"
 
 	"github.com/starling-social/starling/internal/core"
+	"github.com/starling-social/starling/internal/jobs"
 	"github.com/starling-social/starling/internal/logging"
+	"github.com/starling-social/starling/internal/mail"
 	"github.com/starling-social/starling/internal/password"
 	"github.com/starling-social/starling/internal/pgtest"
 	"github.com/starling-social/starling/internal/web"
@@ -50,15 +53,48 @@ type site struct {
 	logs *syncBuffer
 }
 
-func newSite(t *testing.T) *site {
+// siteOptions adjust a test site.
+type siteOptions struct {
+	mail       mail.Sender
+	emailDelay time.Duration
+}
+
+func newSite(t *testing.T, opt ...func(*siteOptions)) *site {
 	t.Helper()
+	o := siteOptions{}
+	for _, f := range opt {
+		f(&o)
+	}
+	if o.mail == nil {
+		o.mail = mail.NewDir(t.TempDir())
+	}
 	pool, _ := pgtest.NewDB(t)
 	logs := &syncBuffer{}
 	log := logging.New(logs, "json", "debug")
-	svc := core.New(pool, core.Options{Password: password.Params{MemoryKiB: 1024, Iterations: 1}, SignupsOpen: true, Log: log})
+	runner, err := jobs.New(pool, jobs.Config{
+		Work: true, Mail: o.mail, MailFrom: "Starling <starling@example.test>", BaseURL: "http://starling.example.test",
+		Log: log, RetryBase: 50 * time.Millisecond, RetryMax: time.Second,
+	})
+	require.NoError(t, err)
+	svc := core.New(pool, core.Options{Password: password.Params{MemoryKiB: 1024, Iterations: 1}, SignupsOpen: true,
+		Log: log, Jobs: runner.Client, MentionEmailDelay: o.emailDelay})
+	runner.Bind(svc)
+	ctx, cancel := context.WithCancel(context.Background())
+	require.NoError(t, runner.Start(ctx))
+	t.Cleanup(func() {
+		stopCtx, c := context.WithTimeout(context.Background(), 10*time.Second)
+		defer c()
+		runner.Stop(stopCtx)
+		cancel()
+	})
+	ui, err := riverui.NewHandler(&riverui.HandlerOpts{
+		Endpoints: riverui.NewEndpoints(runner.Client, nil), Logger: log, Prefix: "/admin/river",
+	})
+	require.NoError(t, err)
+	require.NoError(t, ui.Start(ctx))
 	sessions, stop := web.NewSessions(pool, time.Hour, false)
 	t.Cleanup(stop)
-	s, err := web.New(web.Options{Core: svc, Sessions: sessions, Log: log,
+	s, err := web.New(web.Options{Core: svc, Sessions: sessions, Log: log, RiverUI: ui,
 		Ready: func(ctx context.Context) error { return pool.Ping(ctx) }})
 	require.NoError(t, err)
 	srv := httptest.NewServer(s.Handler())
@@ -135,4 +171,20 @@ func (s *site) count(query string, args ...any) int {
 	var n int
 	require.NoError(s.t, s.pool.QueryRow(context.Background(), query, args...).Scan(&n))
 	return n
+}
+
+// waitFor polls query (a count) until it returns want, for work done by the workers.
+func (s *site) waitFor(query string, want int, args ...any) {
+	s.t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		got := s.count(query, args...)
+		if got == want {
+			return
+		}
+		if time.Now().After(deadline) {
+			s.t.Fatalf("waiting for %q to be %d: still %d", query, want, got)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
 }

@@ -42,6 +42,11 @@ type view struct {
 	Post        *core.Post
 	Next        string
 	Message     string
+	// Unread counts the viewer's unread notifications, for the header.
+	Unread        int64
+	Notifications core.NotificationPage
+	Stats         []core.DailyStat
+	Chart         template.HTML
 }
 
 // postView is what the "post" partial needs.
@@ -57,9 +62,15 @@ type fieldView struct {
 }
 
 var funcs = template.FuncMap{
-	"render": func(body string) template.HTML {
-		return text.Render(body, func(name string) string { return "/@" + name })
+	"render": func(p core.Post) template.HTML {
+		return text.Render(p.Body, func(name string) string {
+			if p.Mentioned[strings.ToLower(name)] {
+				return "/@" + name
+			}
+			return ""
+		})
 	},
+	"day": func(t time.Time) string { return t.UTC().Format("Mon Jan 2") },
 	"iso": func(t time.Time) string { return t.UTC().Format(time.RFC3339) },
 	"ago": ago,
 	"canDelete": func(viewer *core.User, p core.Post) bool {
@@ -128,6 +139,14 @@ func (s *Server) render(w http.ResponseWriter, r *http.Request, status int, page
 		return
 	}
 	v.User = currentUser(r)
+	if v.User != nil {
+		n, err := s.core.UnreadNotifications(r.Context(), v.User.ID)
+		if err != nil {
+			s.serverError(w, r, err)
+			return
+		}
+		v.Unread = n
+	}
 	v.SignupsOpen = s.core.SignupsOpen()
 	v.Path = r.URL.Path
 	if v.Flash == "" {

@@ -24,6 +24,8 @@ type Options struct {
 	Core     *core.Service
 	Sessions *scs.SessionManager
 	Log      *slog.Logger
+	// RiverUI is the River job dashboard, mounted at /admin/river for admins. Optional.
+	RiverUI http.Handler
 	// Ready reports whether the process can serve traffic (database reachable, schema
 	// current). Used by /readyz.
 	Ready func(ctx context.Context) error
@@ -36,6 +38,7 @@ type Server struct {
 	log      *slog.Logger
 	ready    func(ctx context.Context) error
 	pages    *pages
+	riverUI  http.Handler
 }
 
 // New returns the website built from opts.
@@ -44,7 +47,7 @@ func New(opts Options) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Server{core: opts.Core, sessions: opts.Sessions, log: opts.Log, ready: opts.Ready, pages: p}, nil
+	return &Server{core: opts.Core, sessions: opts.Sessions, log: opts.Log, ready: opts.Ready, pages: p, riverUI: opts.RiverUI}, nil
 }
 
 // Handler returns every route of the website with its middleware.
@@ -71,6 +74,14 @@ func (s *Server) Handler() http.Handler {
 	r.HandleFunc("/posts", s.requireUser(s.postCreate)).Methods(http.MethodPost)
 	r.HandleFunc("/posts/{id:[0-9]+}", s.postShow).Methods(http.MethodGet, http.MethodHead)
 	r.HandleFunc("/posts/{id:[0-9]+}/delete", s.requireUser(s.postDelete)).Methods(http.MethodPost)
+	r.HandleFunc("/notifications", s.requireUser(s.notifications)).Methods(http.MethodGet, http.MethodHead)
+	r.HandleFunc("/notifications/read", s.requireUser(s.notificationsRead)).Methods(http.MethodPost)
+	r.HandleFunc("/settings", s.requireUser(s.settingsForm)).Methods(http.MethodGet, http.MethodHead)
+	r.HandleFunc("/settings", s.requireUser(s.settings)).Methods(http.MethodPost)
+	r.HandleFunc("/stats", s.stats).Methods(http.MethodGet, http.MethodHead)
+	if s.riverUI != nil {
+		r.PathPrefix("/admin/river").Handler(s.requireAdmin(s.riverUI))
+	}
 	r.HandleFunc("/@{username}", s.userTimeline).Methods(http.MethodGet, http.MethodHead)
 	r.HandleFunc("/@{username}/follow", s.requireUser(s.follow)).Methods(http.MethodPost)
 	r.HandleFunc("/@{username}/unfollow", s.requireUser(s.unfollow)).Methods(http.MethodPost)

@@ -13,18 +13,21 @@ import (
 
 func TestSignupPostAndReadLoggedOut(t *testing.T) {
 	s := newSite(t)
+	s.client().signup("bob")
 	alice := s.client()
 	alice.signup("alice")
 
-	res := alice.post("/posts", url.Values{"body": {"Hello <team>! cc @bob https://example.com/a?b=1&c=2."}, "next": {"/home"}})
+	res := alice.post("/posts", url.Values{"body": {"Hello <team>! cc @bob and @nobody https://example.com/a?b=1&c=2."}, "next": {"/home"}})
 	require.Equal(t, http.StatusSeeOther, res.status, res.body)
 	require.Equal(t, "/home", res.location)
+	s.waitFor(`SELECT count(*) FROM mentions`, 1)
 
 	anon := s.client()
 	page := anon.get("/")
 	require.Equal(t, http.StatusOK, page.status)
 	require.Contains(t, page.body, "Hello &lt;team&gt;!")
 	require.Contains(t, page.body, `<a class="mention" href="/@bob">@bob</a>`)
+	require.Contains(t, page.body, ` @nobody `, "unknown names are not linked")
 	require.Contains(t, page.body, `<a href="https://example.com/a?b=1&amp;c=2" rel="nofollow noopener noreferrer" target="_blank">`)
 	require.NotContains(t, page.body, "<team>")
 	require.NotContains(t, page.body, `name="body"`, "no compose box for anonymous readers")

@@ -1,0 +1,87 @@
+// Package jobargs defines the arguments of every River job kind. They are small typed
+// structs holding ids only, never bodies. The package has no dependencies so that core can
+// enqueue jobs and jobs can implement them without an import cycle.
+package jobargs
+
+import (
+	"time"
+
+	"github.com/riverqueue/river"
+)
+
+// Queues: each kind of work has its own queue and worker count, so a slow mail server
+// never delays mentions or counters.
+const (
+	QueueMentions    = "mentions"
+	QueueStats       = "stats"
+	QueueEmail       = "email"
+	QueueMaintenance = "maintenance"
+)
+
+// Mentions asks the mentions worker to resolve the @mentions of a post into mention and
+// notification rows.
+type Mentions struct {
+	PostID int64 `json:"post_id"`
+}
+
+// Kind implements river.JobArgs.
+func (Mentions) Kind() string { return "mentions" }
+
+// InsertOpts implements river.JobArgsWithInsertOpts.
+func (Mentions) InsertOpts() river.InsertOpts {
+	return river.InsertOpts{Queue: QueueMentions, MaxAttempts: 20}
+}
+
+// Stats operations.
+const (
+	// StatsPostCreated adds a post to its author's post count.
+	StatsPostCreated = "post.created"
+	// StatsPostDeleted removes a post from its author's post count, and its mentions from
+	// the mentioned users' counts when they were counted.
+	StatsPostDeleted = "post.deleted"
+	// StatsMentions adds a post's mentions to the mentioned users' counts.
+	StatsMentions = "mentions"
+)
+
+// Stats asks the stats worker to apply one counter change for one post.
+type Stats struct {
+	Op     string `json:"op"`
+	PostID int64  `json:"post_id"`
+}
+
+// Kind implements river.JobArgs.
+func (Stats) Kind() string { return "stats" }
+
+// InsertOpts implements river.JobArgsWithInsertOpts.
+func (Stats) InsertOpts() river.InsertOpts {
+	return river.InsertOpts{Queue: QueueStats, MaxAttempts: 20}
+}
+
+// MentionEmail asks the email worker to send the email for one mention notification.
+type MentionEmail struct {
+	NotificationID int64 `json:"notification_id"`
+}
+
+// Kind implements river.JobArgs.
+func (MentionEmail) Kind() string { return "mention_email" }
+
+// InsertOpts implements river.JobArgsWithInsertOpts.
+func (MentionEmail) InsertOpts() river.InsertOpts {
+	return river.InsertOpts{Queue: QueueEmail, MaxAttempts: 12}
+}
+
+// DailyStats asks for the daily statistics of every finished UTC day not computed yet.
+type DailyStats struct{}
+
+// Kind implements river.JobArgs.
+func (DailyStats) Kind() string { return "daily_stats" }
+
+// InsertOpts implements river.JobArgsWithInsertOpts. Only one such job exists per
+// quarter hour.
+func (DailyStats) InsertOpts() river.InsertOpts {
+	return river.InsertOpts{
+		Queue:       QueueMaintenance,
+		MaxAttempts: 5,
+		UniqueOpts:  river.UniqueOpts{ByPeriod: 15 * time.Minute},
+	}
+}

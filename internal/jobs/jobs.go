@@ -1,0 +1,254 @@
+// Package jobs runs Starling's background work on River: resolving mentions, maintaining
+// counters, sending mention emails and computing daily statistics.
+//
+// Every worker applies its database effects and marks its job complete in one transaction
+// (river.JobCompleteTx), and every effect also has a unique key of its own in that
+// transaction, because River may run a job again after a crash or a rescue. Together these
+// make effects exactly-once. Email is the exception any queue has: it leaves the database,
+// so it is at-least-once with a stable Message-ID and a delivery row that stops any resend
+// once the delivery was recorded.
+//
+// The request id of the HTTP request that enqueued a job travels in the job's metadata and
+// is put back into the worker's context, so worker log lines carry it too.
+package jobs
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/riverdriver/riverpgxv5"
+	"github.com/riverqueue/river/rivertype"
+
+	"github.com/starling-social/starling/internal/core"
+	"github.com/starling-social/starling/internal/jobs/jobargs"
+	"github.com/starling-social/starling/internal/logging"
+	"github.com/starling-social/starling/internal/mail"
+	"github.com/starling-social/starling/internal/reqid"
+)
+
+// Config configures the job runner.
+type Config struct {
+	// Work makes this process work jobs. When false the client only inserts them (the
+	// serve role).
+	Work bool
+	// MentionWorkers, StatsWorkers and EmailWorkers size each queue. Default to 4, 4, 2.
+	MentionWorkers, StatsWorkers, EmailWorkers int
+	// JobTimeout bounds one attempt. Defaults to 30 seconds.
+	JobTimeout time.Duration
+	// RescueAfter is when a job still marked running (its worker died) is retried.
+	// Defaults to 2 minutes; must exceed JobTimeout.
+	RescueAfter time.Duration
+	// RetryBase is the first retry delay; each further retry doubles it, up to RetryMax.
+	// Default to 1 second and 10 minutes.
+	RetryBase, RetryMax time.Duration
+	// Mail sends mention emails. Required when Work is set.
+	Mail mail.Sender
+	// MailFrom is the From address of mention emails.
+	MailFrom string
+	// BaseURL is the public URL used in email links.
+	BaseURL string
+	// Log receives the workers' log lines.
+	Log *slog.Logger
+	// DailyStatsEvery is how often the daily statistics job runs. Defaults to 15 minutes.
+	DailyStatsEvery time.Duration
+}
+
+// Runner owns the River client.
+type Runner struct {
+	// Client is the River client: pass it to core.Options.Jobs.
+	Client *river.Client[pgx.Tx]
+	w      *workers
+}
+
+// workers holds what every worker needs; Core is bound after the client exists.
+type workers struct {
+	core    *core.Service
+	log     *slog.Logger
+	mail    mail.Sender
+	from    string
+	baseURL string
+	breaker *mail.Breaker
+}
+
+// New builds the River client for pool.
+func New(pool *pgxpool.Pool, cfg Config) (*Runner, error) {
+	if cfg.Log == nil {
+		cfg.Log = slog.Default()
+	}
+	def := func(d *int, v int) {
+		if *d <= 0 {
+			*d = v
+		}
+	}
+	def(&cfg.MentionWorkers, 4)
+	def(&cfg.StatsWorkers, 4)
+	def(&cfg.EmailWorkers, 2)
+	defDur := func(d *time.Duration, v time.Duration) {
+		if *d <= 0 {
+			*d = v
+		}
+	}
+	defDur(&cfg.JobTimeout, 30*time.Second)
+	defDur(&cfg.RescueAfter, 2*time.Minute)
+	defDur(&cfg.RetryBase, time.Second)
+	defDur(&cfg.RetryMax, 10*time.Minute)
+	defDur(&cfg.DailyStatsEvery, 15*time.Minute)
+
+	w := &workers{log: cfg.Log, from: cfg.MailFrom, baseURL: cfg.BaseURL}
+	rc := &river.Config{
+		// River's own chatter goes to the log at warn and above only.
+		Logger:                      slog.New(logging.ContextHandler{Handler: levelFloor{cfg.Log.Handler(), slog.LevelWarn}}),
+		Middleware:                  []rivertype.Middleware{&requestIDMiddleware{log: cfg.Log}},
+		RetryPolicy:                 &backoff{base: cfg.RetryBase, max: cfg.RetryMax},
+		JobTimeout:                  cfg.JobTimeout,
+		RescueStuckJobsAfter:        cfg.RescueAfter,
+		CompletedJobRetentionPeriod: 24 * time.Hour,
+	}
+	if cfg.Work {
+		if cfg.Mail == nil {
+			return nil, errors.New("jobs: Config.Mail is required to work jobs")
+		}
+		w.breaker = &mail.Breaker{Sender: cfg.Mail}
+		w.mail = w.breaker
+		ws := river.NewWorkers()
+		river.AddWorker(ws, &mentionsWorker{w: w})
+		river.AddWorker(ws, &statsWorker{w: w})
+		river.AddWorker(ws, &emailWorker{w: w})
+		river.AddWorker(ws, &dailyStatsWorker{w: w})
+		rc.Workers = ws
+		rc.Queues = map[string]river.QueueConfig{
+			jobargs.QueueMentions:    {MaxWorkers: cfg.MentionWorkers},
+			jobargs.QueueStats:       {MaxWorkers: cfg.StatsWorkers},
+			jobargs.QueueEmail:       {MaxWorkers: cfg.EmailWorkers},
+			jobargs.QueueMaintenance: {MaxWorkers: 1},
+		}
+		rc.PeriodicJobs = []*river.PeriodicJob{
+			river.NewPeriodicJob(river.PeriodicInterval(cfg.DailyStatsEvery),
+				func() (river.JobArgs, *river.InsertOpts) { return jobargs.DailyStats{}, nil },
+				&river.PeriodicJobOpts{RunOnStart: true}),
+		}
+	}
+	client, err := river.NewClient(riverpgxv5.New(pool), rc)
+	if err != nil {
+		return nil, fmt.Errorf("jobs: %w", err)
+	}
+	return &Runner{Client: client, w: w}, nil
+}
+
+// Bind gives the workers the domain service. Call it before Start.
+func (r *Runner) Bind(svc *core.Service) { r.w.core = svc }
+
+// Start starts working jobs. It is a no-op for an insert-only runner.
+func (r *Runner) Start(ctx context.Context) error {
+	if r.w.mail == nil {
+		return nil
+	}
+	if r.w.core == nil {
+		return errors.New("jobs: Bind was not called")
+	}
+	return r.Client.Start(ctx)
+}
+
+// Stop stops fetching new jobs and waits for running ones until ctx ends.
+func (r *Runner) Stop(ctx context.Context) error {
+	if r.w.mail == nil {
+		return nil
+	}
+	return r.Client.Stop(ctx)
+}
+
+// complete returns the core.Finish that completes job inside the worker's transaction.
+func complete[T river.JobArgs](job *river.Job[T]) core.Finish {
+	return func(ctx context.Context, tx pgx.Tx) error {
+		_, err := river.JobCompleteTx[*riverpgxv5.Driver](ctx, tx, job)
+		return err
+	}
+}
+
+// backoff is the retry policy: RetryBase doubled per attempt, capped, with ±20% jitter.
+type backoff struct {
+	base, max time.Duration
+}
+
+// NextRetry implements river.ClientRetryPolicy.
+func (b *backoff) NextRetry(job *rivertype.JobRow) time.Time {
+	d := b.base
+	for i := 1; i < job.Attempt && d < b.max; i++ {
+		d *= 2
+	}
+	d = min(d, b.max)
+	jitter := time.Duration(float64(d) * (rand.Float64()*0.4 - 0.2))
+	return time.Now().Add(d + jitter)
+}
+
+// requestIDMiddleware carries the request id from the inserting context into the job's
+// metadata, and from the metadata into the worker's context. It also logs the outcome of
+// every attempt.
+type requestIDMiddleware struct {
+	river.MiddlewareDefaults
+	log *slog.Logger
+}
+
+// InsertMany implements rivertype.JobInsertMiddleware.
+func (m *requestIDMiddleware) InsertMany(ctx context.Context, params []*rivertype.JobInsertParams,
+	doInner func(context.Context) ([]*rivertype.JobInsertResult, error),
+) ([]*rivertype.JobInsertResult, error) {
+	if id := reqid.From(ctx); id != "" {
+		for _, p := range params {
+			meta := map[string]any{}
+			if len(p.Metadata) > 0 {
+				_ = json.Unmarshal(p.Metadata, &meta)
+			}
+			meta["request_id"] = id
+			b, err := json.Marshal(meta)
+			if err != nil {
+				return nil, err
+			}
+			p.Metadata = b
+		}
+	}
+	return doInner(ctx)
+}
+
+// Work implements rivertype.WorkerMiddleware.
+func (m *requestIDMiddleware) Work(ctx context.Context, job *rivertype.JobRow, doInner func(context.Context) error) error {
+	var meta struct {
+		RequestID string `json:"request_id"`
+	}
+	if len(job.Metadata) > 0 && json.Unmarshal(job.Metadata, &meta) == nil && reqid.Valid(meta.RequestID) {
+		ctx = reqid.With(ctx, meta.RequestID)
+	}
+	start := time.Now()
+	err := doInner(ctx)
+	attrs := []any{"kind", job.Kind, "job_id", job.ID, "attempt", job.Attempt, "duration", time.Since(start)}
+	var snooze *rivertype.JobSnoozeError
+	switch {
+	case err == nil:
+		m.log.DebugContext(ctx, "job done", attrs...)
+	case errors.As(err, &snooze):
+		m.log.InfoContext(ctx, "job snoozed", append(attrs, "for", snooze.Duration)...)
+	case job.Attempt >= job.MaxAttempts:
+		m.log.ErrorContext(ctx, "job failed for good", append(attrs, "err", err)...)
+	default:
+		m.log.WarnContext(ctx, "job failed; will retry", append(attrs, "err", err)...)
+	}
+	return err
+}
+
+// levelFloor drops records below min.
+type levelFloor struct {
+	slog.Handler
+	min slog.Level
+}
+
+func (h levelFloor) Enabled(ctx context.Context, l slog.Level) bool {
+	return l >= h.min && h.Handler.Enabled(ctx, l)
+}

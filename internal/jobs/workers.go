@@ -1,0 +1,147 @@
+package jobs
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/riverqueue/river"
+
+	"github.com/starling-social/starling/internal/core"
+	"github.com/starling-social/starling/internal/jobs/jobargs"
+	"github.com/starling-social/starling/internal/mail"
+)
+
+// badArgs cancels a job whose arguments can never work, instead of retrying it.
+func badArgs(format string, a ...any) error {
+	return river.JobCancel(fmt.Errorf("%w: "+format, append([]any{core.ErrBadJob}, a...)...))
+}
+
+type mentionsWorker struct {
+	river.WorkerDefaults[jobargs.Mentions]
+	w *workers
+}
+
+func (mw *mentionsWorker) Work(ctx context.Context, job *river.Job[jobargs.Mentions]) error {
+	if job.Args.PostID <= 0 {
+		return badArgs("post_id %d", job.Args.PostID)
+	}
+	res, err := mw.w.core.ApplyMentions(ctx, job.Args.PostID, complete(job))
+	if err != nil {
+		return err
+	}
+	mw.w.log.InfoContext(ctx, "mentions applied", "post_id", job.Args.PostID, "job_id", job.ID,
+		"notifications", len(res.Notified), "skipped", res.Skipped)
+	return nil
+}
+
+type statsWorker struct {
+	river.WorkerDefaults[jobargs.Stats]
+	w *workers
+}
+
+func (sw *statsWorker) Work(ctx context.Context, job *river.Job[jobargs.Stats]) error {
+	if job.Args.PostID <= 0 {
+		return badArgs("post_id %d", job.Args.PostID)
+	}
+	applied, err := sw.w.core.ApplyStats(ctx, job.Args.Op, job.Args.PostID, complete(job))
+	if errors.Is(err, core.ErrBadJob) {
+		return river.JobCancel(err)
+	}
+	if err != nil {
+		return err
+	}
+	sw.w.log.InfoContext(ctx, "stats applied", "op", job.Args.Op, "post_id", job.Args.PostID, "job_id", job.ID, "applied", applied)
+	return nil
+}
+
+type emailWorker struct {
+	river.WorkerDefaults[jobargs.MentionEmail]
+	w *workers
+}
+
+// Timeout gives a slow mail server room, within bounds.
+func (ew *emailWorker) Timeout(*river.Job[jobargs.MentionEmail]) time.Duration { return time.Minute }
+
+func (ew *emailWorker) Work(ctx context.Context, job *river.Job[jobargs.MentionEmail]) error {
+	id := job.Args.NotificationID
+	if id <= 0 {
+		return badArgs("notification_id %d", id)
+	}
+	if wait := ew.w.breaker.OpenFor(); wait > 0 {
+		return river.JobSnooze(wait)
+	}
+	m, err := ew.w.core.MentionEmailFor(ctx, id)
+	if err != nil {
+		return err
+	}
+	if m.Skip != "" {
+		ew.w.log.InfoContext(ctx, "mention email not sent", "notification_id", id, "job_id", job.ID, "reason", m.Skip)
+		return nil
+	}
+	msg := ew.w.mentionMessage(m)
+	if err := ew.w.mail.Send(ctx, msg); err != nil {
+		if errors.Is(err, mail.ErrCircuitOpen) {
+			return river.JobSnooze(ew.w.breaker.OpenFor())
+		}
+		return err
+	}
+	// Sent. Should this transaction fail now, a retry sends again, with the same Message-ID.
+	if err := ew.w.core.RecordEmailDelivery(ctx, id, msg.MessageID, m.RecipientEmail, complete(job)); err != nil {
+		return err
+	}
+	ew.w.log.InfoContext(ctx, "mention email sent", "notification_id", id, "job_id", job.ID, "message_id", msg.MessageID)
+	return nil
+}
+
+// MessageID returns the stable Message-ID (without brackets) of the email for
+// notification id on the site at baseURL.
+func MessageID(baseURL string, id int64) string {
+	host := "starling.invalid"
+	if u, err := url.Parse(baseURL); err == nil && u.Hostname() != "" {
+		host = u.Hostname()
+	}
+	return fmt.Sprintf("mention-%d@%s", id, host)
+}
+
+func (w *workers) mentionMessage(m core.MentionEmail) mail.Message {
+	base := strings.TrimRight(w.baseURL, "/")
+	var b strings.Builder
+	fmt.Fprintf(&b, "Hi @%s,\n\n", m.RecipientUsername)
+	fmt.Fprintf(&b, "%s (@%s) mentioned you on Starling:\n\n", oneLine(m.ActorName), m.ActorUsername)
+	for _, line := range strings.Split(m.PostBody, "\n") {
+		fmt.Fprintf(&b, "    %s\n", line)
+	}
+	fmt.Fprintf(&b, "\nSee the post: %s/posts/%d\n\n", base, m.PostID)
+	fmt.Fprintf(&b, "-- \nYou get this email because mention emails are on for your account.\n")
+	fmt.Fprintf(&b, "Turn them off in your settings: %s/settings\n", base)
+	return mail.Message{
+		From:      w.from,
+		To:        m.RecipientEmail,
+		Subject:   fmt.Sprintf("@%s mentioned you on Starling", m.ActorUsername),
+		Text:      b.String(),
+		MessageID: MessageID(w.baseURL, m.NotificationID),
+	}
+}
+
+// oneLine strips line breaks from a display name used inside a sentence.
+func oneLine(s string) string {
+	return strings.Join(strings.Fields(s), " ")
+}
+
+type dailyStatsWorker struct {
+	river.WorkerDefaults[jobargs.DailyStats]
+	w *workers
+}
+
+func (dw *dailyStatsWorker) Work(ctx context.Context, job *river.Job[jobargs.DailyStats]) error {
+	added, err := dw.w.core.ComputeDailyStats(ctx, time.Now(), complete(job))
+	if err != nil {
+		return err
+	}
+	dw.w.log.InfoContext(ctx, "daily stats computed", "days_added", added, "job_id", job.ID)
+	return nil
+}

@@ -1,0 +1,44 @@
+-- name: NotificationsInsertMentions :many
+-- Returns only the notifications created now: a repeated attempt returns none.
+INSERT INTO notifications (recipient_id, actor_id, kind, post_id)
+SELECT r, @actor_id, 'mention', @post_id FROM unnest(@recipient_ids::bigint[]) AS r
+ORDER BY r
+ON CONFLICT (kind, post_id, recipient_id) DO NOTHING
+RETURNING id, recipient_id;
+
+-- name: NotificationsList :many
+-- A user's notifications about live posts, newest first, keyset-paginated by id.
+SELECT n.id, n.kind, n.created_at, n.read_at, sqlc.embed(p), sqlc.embed(a)
+FROM notifications n
+JOIN posts p ON p.id = n.post_id AND p.deleted_at IS NULL
+JOIN users a ON a.id = n.actor_id
+WHERE n.recipient_id = @recipient_id AND n.id < @before
+ORDER BY n.id DESC
+LIMIT @row_limit;
+
+-- name: NotificationsUnreadCount :one
+SELECT count(*) FROM notifications n
+JOIN posts p ON p.id = n.post_id AND p.deleted_at IS NULL
+WHERE n.recipient_id = @recipient_id AND n.read_at IS NULL;
+
+-- name: NotificationsMarkRead :execrows
+UPDATE notifications SET read_at = now()
+WHERE recipient_id = @recipient_id AND read_at IS NULL AND id <= @up_to;
+
+-- name: NotificationForEmail :one
+-- Everything a mention email needs, and whether it should still be sent.
+SELECT n.id, n.recipient_id, n.post_id,
+       r.username AS recipient_username, r.email AS recipient_email, r.email_mentions,
+       a.username AS actor_username, a.display_name AS actor_display_name,
+       p.body AS post_body, p.deleted_at AS post_deleted_at,
+       EXISTS (SELECT 1 FROM email_deliveries d WHERE d.notification_id = n.id) AS delivered
+FROM notifications n
+JOIN users r ON r.id = n.recipient_id
+JOIN users a ON a.id = n.actor_id
+JOIN posts p ON p.id = n.post_id
+WHERE n.id = @id;
+
+-- name: EmailDeliveryRecord :execrows
+INSERT INTO email_deliveries (notification_id, message_id, recipient)
+VALUES (@notification_id, @message_id, @recipient)
+ON CONFLICT (notification_id) DO NOTHING;
