@@ -84,6 +84,9 @@ func (s *Service) ApplyMentions(ctx context.Context, postID int64, finish Finish
 				}
 				params = append(params, river.InsertManyParams{Args: jobargs.MentionEmail{NotificationID: n.ID}, InsertOpts: &opts})
 			}
+			if len(created) == 0 {
+				return finish(ctx, tx) // a repeated attempt: everything was done before
+			}
 			params = append(params, river.InsertManyParams{Args: jobargs.Stats{Op: jobargs.StatsMentions, PostID: postID}})
 			if _, err := s.opts.Jobs.InsertManyTx(ctx, tx, params); err != nil {
 				return fmt.Errorf("enqueue: %w", err)

@@ -39,7 +39,10 @@ type Config struct {
 	// Work makes this process work jobs. When false the client only inserts them (the
 	// serve role).
 	Work bool
-	// MentionWorkers, StatsWorkers and EmailWorkers size each queue. Default to 4, 4, 2.
+	// MentionWorkers, StatsWorkers and EmailWorkers size each queue. Default to 100, 100
+	// and 10. A worker slot stays taken until River's completer has recorded the job (it
+	// batches every 50 ms), so a queue runs at most about slots/75ms jobs per second; the
+	// slots are goroutines, and the work itself waits for one of the pool's connections.
 	MentionWorkers, StatsWorkers, EmailWorkers int
 	// JobTimeout bounds one attempt. Defaults to 30 seconds.
 	JobTimeout time.Duration
@@ -57,6 +60,10 @@ type Config struct {
 	BaseURL string
 	// Log receives the workers' log lines.
 	Log *slog.Logger
+	// FetchCooldown is the shortest pause between two fetches of one queue. River's default
+	// of 100 ms caps a queue at (workers / 100 ms) jobs per second; the default here is
+	// 10 ms.
+	FetchCooldown time.Duration
 	// DailyStatsEvery is how often the daily statistics job runs. Defaults to 15 minutes.
 	DailyStatsEvery time.Duration
 }
@@ -88,9 +95,9 @@ func New(pool *pgxpool.Pool, cfg Config) (*Runner, error) {
 			*d = v
 		}
 	}
-	def(&cfg.MentionWorkers, 4)
-	def(&cfg.StatsWorkers, 4)
-	def(&cfg.EmailWorkers, 2)
+	def(&cfg.MentionWorkers, 100)
+	def(&cfg.StatsWorkers, 100)
+	def(&cfg.EmailWorkers, 10)
 	defDur := func(d *time.Duration, v time.Duration) {
 		if *d <= 0 {
 			*d = v
@@ -101,6 +108,7 @@ func New(pool *pgxpool.Pool, cfg Config) (*Runner, error) {
 	defDur(&cfg.RetryBase, time.Second)
 	defDur(&cfg.RetryMax, 10*time.Minute)
 	defDur(&cfg.DailyStatsEvery, 15*time.Minute)
+	defDur(&cfg.FetchCooldown, 10*time.Millisecond)
 
 	w := &workers{log: cfg.Log, from: cfg.MailFrom, baseURL: cfg.BaseURL}
 	rc := &river.Config{

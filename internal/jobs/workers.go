@@ -63,9 +63,6 @@ type emailWorker struct {
 	w *workers
 }
 
-// Timeout gives a slow mail server room, within bounds.
-func (ew *emailWorker) Timeout(*river.Job[jobargs.MentionEmail]) time.Duration { return time.Minute }
-
 func (ew *emailWorker) Work(ctx context.Context, job *river.Job[jobargs.MentionEmail]) error {
 	id := job.Args.NotificationID
 	if id <= 0 {
