@@ -54,7 +54,8 @@ type Config struct {
 	RetryBase, RetryMax time.Duration
 	// Mail sends mention emails. Required when Work is set.
 	Mail mail.Sender
-	// MailFrom is the From address of mention emails.
+	// MailFrom is the From address of mention emails. Defaults to starling@ the host of
+	// BaseURL.
 	MailFrom string
 	// BaseURL is the public URL used in email links.
 	BaseURL string
@@ -110,6 +111,9 @@ func New(pool *pgxpool.Pool, cfg Config) (*Runner, error) {
 	defDur(&cfg.DailyStatsEvery, 15*time.Minute)
 	defDur(&cfg.FetchCooldown, 10*time.Millisecond)
 
+	if cfg.MailFrom == "" {
+		cfg.MailFrom = "Starling <starling@" + siteHost(cfg.BaseURL) + ">"
+	}
 	w := &workers{log: cfg.Log, from: cfg.MailFrom, baseURL: cfg.BaseURL}
 	rc := &river.Config{
 		// River's own chatter goes to the log at warn and above only.

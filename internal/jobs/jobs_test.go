@@ -155,3 +155,10 @@ func TestBadArgsAreCancelledNotRetried(t *testing.T) {
 	require.Equal(t, 2, e.count(`SELECT count(*) FROM river_job WHERE state = 'cancelled' AND attempt = 1`))
 	require.Equal(t, 1, e.count(`SELECT count(*) FROM river_job WHERE state = 'completed' AND kind = 'mentions'`))
 }
+
+func jobState(e *env, id int64) string {
+	e.t.Helper()
+	var s string
+	require.NoError(e.t, e.pool.QueryRow(context.Background(), `SELECT state FROM river_job WHERE id = $1`, id).Scan(&s))
+	return s
+}

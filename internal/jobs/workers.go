@@ -97,11 +97,15 @@ func (ew *emailWorker) Work(ctx context.Context, job *river.Job[jobargs.MentionE
 // MessageID returns the stable Message-ID (without brackets) of the email for
 // notification id on the site at baseURL.
 func MessageID(baseURL string, id int64) string {
-	host := "starling.invalid"
-	if u, err := url.Parse(baseURL); err == nil && u.Hostname() != "" {
-		host = u.Hostname()
+	return fmt.Sprintf("mention-%d@%s", id, siteHost(baseURL))
+}
+
+// siteHost is the host name of baseURL, or starling.invalid when it has none.
+func siteHost(baseURL string) string {
+	if u, err := url.Parse(baseURL); err == nil && u.Hostname() != "" && !strings.Contains(u.Hostname(), ":") {
+		return u.Hostname()
 	}
-	return fmt.Sprintf("mention-%d@%s", id, host)
+	return "starling.invalid"
 }
 
 func (w *workers) mentionMessage(m core.MentionEmail) mail.Message {
