@@ -8,3 +8,34 @@ SELECT id, topic, payload, request_id, created_at FROM events
 WHERE topic = @topic AND id > @after
 ORDER BY id
 LIMIT @row_limit;
+
+-- name: EventsReadable :many
+-- Events after the cursor (xid, id) in (xid, id) order, only from transactions older than
+-- every transaction still running: the set below that horizon can no longer change, so a
+-- reader that advances its cursor through it never skips an event that commits late.
+SELECT id, topic, payload, request_id, xid, created_at FROM events
+WHERE (xid, id) > (sqlc.arg(after_xid)::xid8, sqlc.arg(after_id)::bigint)
+  AND xid < pg_snapshot_xmin(pg_current_snapshot())
+ORDER BY xid, id
+LIMIT sqlc.arg(row_limit);
+
+-- name: EventsInRange :many
+-- Events after one cursor up to and including another, in (xid, id) order.
+SELECT id, topic, payload, request_id, xid, created_at FROM events
+WHERE (xid, id) > (sqlc.arg(after_xid)::xid8, sqlc.arg(after_id)::bigint)
+  AND (xid, id) <= (sqlc.arg(upto_xid)::xid8, sqlc.arg(upto_id)::bigint)
+ORDER BY xid, id
+LIMIT sqlc.arg(row_limit);
+
+-- name: EventsHead :one
+-- The newest event below the read horizon: where a new reader starts.
+SELECT xid, id FROM events
+WHERE xid < pg_snapshot_xmin(pg_current_snapshot())
+ORDER BY xid DESC, id DESC
+LIMIT 1;
+
+-- name: EventsOldest :one
+SELECT xid, id FROM events ORDER BY xid, id LIMIT 1;
+
+-- name: EventExists :one
+SELECT EXISTS (SELECT 1 FROM events WHERE id = sqlc.arg(id)::bigint AND xid = sqlc.arg(xid)::xid8);

@@ -9,3 +9,8 @@ DELETE FROM follows WHERE follower_id = @follower_id AND followee_id = @followee
 SELECT EXISTS (
     SELECT 1 FROM follows WHERE follower_id = @follower_id AND followee_id = @followee_id
 );
+
+-- name: FollowersAmong :many
+-- Which of the given users follow which of the given authors.
+SELECT follower_id, followee_id FROM follows
+WHERE followee_id = ANY(@author_ids::bigint[]) AND follower_id = ANY(@user_ids::bigint[]);

@@ -34,3 +34,8 @@ WHERE p.deleted_at IS NULL AND p.id < @before
        OR p.author_id IN (SELECT f.followee_id FROM follows f WHERE f.follower_id = @viewer_id))
 ORDER BY p.id DESC
 LIMIT @row_limit;
+
+-- name: PostsByIDs :many
+SELECT sqlc.embed(p), sqlc.embed(u)
+FROM posts p JOIN users u ON u.id = p.author_id
+WHERE p.id = ANY(@ids::bigint[]) AND p.deleted_at IS NULL;

@@ -20,7 +20,9 @@ import (
 	"github.com/starling-social/starling/internal/config"
 	"github.com/starling-social/starling/internal/core"
 	"github.com/starling-social/starling/internal/devdb"
+	"github.com/starling-social/starling/internal/events"
 	"github.com/starling-social/starling/internal/jobs"
+	"github.com/starling-social/starling/internal/live"
 	"github.com/starling-social/starling/internal/logging"
 	"github.com/starling-social/starling/internal/mail"
 	"github.com/starling-social/starling/internal/migrate"
@@ -82,12 +84,13 @@ func (a *app) newCore(pool *pgxpool.Pool) (*core.Service, error) {
 	if err != nil {
 		return nil, err
 	}
-	return a.coreWith(pool, runner), nil
+	return a.coreWith(pool, runner, nil), nil
 }
 
-func (a *app) coreWith(pool *pgxpool.Pool, runner *jobs.Runner) *core.Service {
+func (a *app) coreWith(pool *pgxpool.Pool, runner *jobs.Runner, wake func(int64)) *core.Service {
 	return core.New(pool, core.Options{
 		Jobs:              runner.Client,
+		Wake:              wake,
 		MentionEmailDelay: a.cfg.MentionEmailDelay,
 		Password: password.Params{
 			MemoryKiB:  uint32(a.cfg.PasswordMemoryKiB),
@@ -100,7 +103,11 @@ func (a *app) coreWith(pool *pgxpool.Pool, runner *jobs.Runner) *core.Service {
 
 // runServer runs the web server, the workers, or both, until ctx is done.
 func (a *app) runServer(ctx context.Context, role string) error {
-	pool, err := a.open(ctx)
+	dsn, err := a.databaseURL(ctx)
+	if err != nil {
+		return err
+	}
+	pool, err := store.Open(ctx, dsn, a.cfg.DBMaxConns)
 	if err != nil {
 		return err
 	}
@@ -120,8 +127,18 @@ func (a *app) runServer(ctx context.Context, role string) error {
 	if err != nil {
 		return err
 	}
-	svc := a.coreWith(pool, runner)
+	// The wake-up NOTIFY after each committed write, coalesced per process.
+	notifier := events.NewNotifier(pool, a.cfg.NotifyWindow, a.log)
+	go notifier.Run(ctx)
+	defer notifier.Close()
+	svc := a.coreWith(pool, runner, notifier.Wake)
 	runner.Bind(svc)
+	var hub *live.Hub
+	if role != "work" {
+		hub = live.NewHub(store.New(pool), svc, a.log, live.Options{})
+		go hub.Run(ctx)
+		go live.NewListener(dsn, hub.Kick, a.log).Run(ctx)
+	}
 	if err := runner.Start(ctx); err != nil {
 		return fmt.Errorf("workers: %w", err)
 	}
@@ -150,7 +167,7 @@ func (a *app) runServer(ctx context.Context, role string) error {
 	sessions, stopSessions := web.NewSessions(pool, a.cfg.SessionLifetime, a.cfg.SecureCookies())
 	defer stopSessions()
 	site, err := web.New(web.Options{
-		Core: svc, Sessions: sessions, Log: a.log, RiverUI: riverUI,
+		Core: svc, Sessions: sessions, Log: a.log, RiverUI: riverUI, Hub: hub,
 		Ready: func(ctx context.Context) error { return ready(ctx, pool) },
 	})
 	if err != nil {

@@ -55,6 +55,9 @@ type Config struct {
 	// MentionEmailDelay is how long after a mention its email goes out; a post deleted in
 	// that time sends nothing. Defaults to 60 seconds.
 	MentionEmailDelay time.Duration
+	// NotifyWindow is the shortest time between two wake-up NOTIFYs of one process.
+	// Defaults to 5 ms.
+	NotifyWindow time.Duration
 }
 
 // setting describes one configuration value: its flag, its environment variable, its
@@ -121,6 +124,8 @@ var settings = []setting{
 		str(func(c *Config) *string { return &c.MailFrom })},
 	{"mention-email-delay", "STARLING_MENTION_EMAIL_DELAY", "60s", "delay before a mention email is sent (a post deleted meanwhile sends none)",
 		duration(func(c *Config) *time.Duration { return &c.MentionEmailDelay })},
+	{"notify-window", "STARLING_NOTIFY_WINDOW", "5ms", "at most one wake-up NOTIFY per process per this window",
+		duration(func(c *Config) *time.Duration { return &c.NotifyWindow })},
 }
 
 // Default returns the configuration with every setting at its default.
@@ -228,6 +233,9 @@ func (c Config) Validate() error {
 	}
 	if c.MentionEmailDelay < 0 || c.MentionEmailDelay > 24*time.Hour {
 		bad("STARLING_MENTION_EMAIL_DELAY", "must be between 0s and 24h, got %s", c.MentionEmailDelay)
+	}
+	if c.NotifyWindow <= 0 || c.NotifyWindow > time.Second {
+		bad("STARLING_NOTIFY_WINDOW", "must be between 1ms and 1s, got %s", c.NotifyWindow)
 	}
 	if c.MailFrom != "" {
 		if _, err := mail.ParseAddress(c.MailFrom); err != nil {

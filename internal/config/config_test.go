@@ -36,6 +36,7 @@ var defaults = config.Config{
 	SMTPURL:            "",
 	MailFrom:           "",
 	MentionEmailDelay:  60 * time.Second,
+	NotifyWindow:       5 * time.Millisecond,
 }
 
 // allSettings lists every setting as flag, environment variable and default, as --help
@@ -56,6 +57,7 @@ var allSettings = []struct{ flag, env, def string }{
 	{"smtp-url", "SMTP_URL", `""`},
 	{"mail-from", "STARLING_MAIL_FROM", `""`},
 	{"mention-email-delay", "STARLING_MENTION_EMAIL_DELAY", "60s"},
+	{"notify-window", "STARLING_NOTIFY_WINDOW", "5ms"},
 }
 
 func TestDefault(t *testing.T) {
@@ -83,6 +85,7 @@ func TestLoadEmptyEnvMeansUnset(t *testing.T) {
 var customEnv = map[string]string{
 	"DATABASE_URL":                 "postgres://u:p@db:5432/starling",
 	"STARLING_LISTEN":              "127.0.0.1:9000",
+	"STARLING_NOTIFY_WINDOW":       "20ms",
 	"STARLING_BASE_URL":            "https://starling.example",
 	"STARLING_SIGNUPS":             "closed",
 	"STARLING_LOG_FORMAT":          "text",
@@ -114,6 +117,7 @@ var customConfig = config.Config{
 	SMTPURL:            "smtps://mailer:hunter2@mail.example.com:465",
 	MailFrom:           "Birds <birds@example.com>",
 	MentionEmailDelay:  5 * time.Minute,
+	NotifyWindow:       20 * time.Millisecond,
 }
 
 func TestEnvOverridesDefault(t *testing.T) {

@@ -71,6 +71,13 @@ type Options struct {
 	Password password.Params
 	// SignupsOpen lets anyone create an account with SignUp.
 	SignupsOpen bool
+	// Wake is called after a transaction that appended events commits, with the newest
+	// event id, to wake event readers (see events.Notifier). Optional.
+	Wake func(eventID int64)
+	// NotifyInTx sends the wake-up NOTIFY inside the post's own transaction instead. It
+	// exists only to measure what keeping NOTIFY out of the write path buys; never set it
+	// in production.
+	NotifyInTx bool
 	// Log receives domain log lines. Defaults to slog.Default().
 	Log *slog.Logger
 }
@@ -144,4 +151,11 @@ func (s *Service) enqueue(ctx context.Context, tx pgx.Tx, args ...river.JobArgs)
 		return fmt.Errorf("enqueue: %w", err)
 	}
 	return nil
+}
+
+// woke calls the Wake hook for a committed event.
+func (s *Service) woke(eventID int64) {
+	if s.opts.Wake != nil && eventID > 0 {
+		s.opts.Wake(eventID)
+	}
 }

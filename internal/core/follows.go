@@ -20,17 +20,19 @@ func (s *Service) Follow(ctx context.Context, followerID int64, username string)
 	if target.ID == followerID {
 		return User{}, invalid("username", "You cannot follow yourself.")
 	}
+	var eventID int64
 	err = store.WithTx(ctx, s.db, func(tx pgx.Tx, q *store.Queries) error {
 		n, err := q.FollowCreate(ctx, store.FollowCreateParams{FollowerID: followerID, FolloweeID: target.ID})
 		if err != nil || n == 0 {
 			return err
 		}
-		_, err = events.Append(ctx, q, events.FollowCreated{FollowerID: followerID, FolloweeID: target.ID})
+		eventID, err = events.Append(ctx, q, events.FollowCreated{FollowerID: followerID, FolloweeID: target.ID})
 		return err
 	})
 	if err != nil {
 		return User{}, fmt.Errorf("follow: %w", err)
 	}
+	s.woke(eventID)
 	return target, nil
 }
 
@@ -41,16 +43,37 @@ func (s *Service) Unfollow(ctx context.Context, followerID int64, username strin
 	if err != nil {
 		return User{}, err
 	}
+	var eventID int64
 	err = store.WithTx(ctx, s.db, func(tx pgx.Tx, q *store.Queries) error {
 		n, err := q.FollowDelete(ctx, store.FollowDeleteParams{FollowerID: followerID, FolloweeID: target.ID})
 		if err != nil || n == 0 {
 			return err
 		}
-		_, err = events.Append(ctx, q, events.FollowDeleted{FollowerID: followerID, FolloweeID: target.ID})
+		eventID, err = events.Append(ctx, q, events.FollowDeleted{FollowerID: followerID, FolloweeID: target.ID})
 		return err
 	})
 	if err != nil {
 		return User{}, fmt.Errorf("unfollow: %w", err)
 	}
+	s.woke(eventID)
 	return target, nil
+}
+
+// FollowersAmong returns, for each author in authorIDs, which of userIDs follow them.
+func (s *Service) FollowersAmong(ctx context.Context, authorIDs, userIDs []int64) (map[int64]map[int64]bool, error) {
+	out := map[int64]map[int64]bool{}
+	if len(authorIDs) == 0 || len(userIDs) == 0 {
+		return out, nil
+	}
+	rows, err := s.q.FollowersAmong(ctx, store.FollowersAmongParams{AuthorIds: authorIDs, UserIds: userIDs})
+	if err != nil {
+		return nil, fmt.Errorf("followers: %w", err)
+	}
+	for _, r := range rows {
+		if out[r.FolloweeID] == nil {
+			out[r.FolloweeID] = map[int64]bool{}
+		}
+		out[r.FolloweeID][r.FollowerID] = true
+	}
+	return out, nil
 }

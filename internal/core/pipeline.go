@@ -10,6 +10,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/riverqueue/river"
 
+	"github.com/starling-social/starling/internal/events"
 	"github.com/starling-social/starling/internal/jobs/jobargs"
 	"github.com/starling-social/starling/internal/store"
 	"github.com/starling-social/starling/internal/text"
@@ -35,6 +36,7 @@ type MentionsResult struct {
 // rows have unique keys and only newly created notifications get an email job.
 func (s *Service) ApplyMentions(ctx context.Context, postID int64, finish Finish) (MentionsResult, error) {
 	var res MentionsResult
+	var lastEvent int64
 	err := store.WithTx(ctx, s.db, func(tx pgx.Tx, q *store.Queries) error {
 		res = MentionsResult{}
 		post, err := q.PostLockForJob(ctx, postID)
@@ -75,6 +77,12 @@ func (s *Service) ApplyMentions(ctx context.Context, postID int64, finish Finish
 			var params []river.InsertManyParams
 			for _, n := range created {
 				res.Notified = append(res.Notified, n.ID)
+				lastEvent, err = events.Append(ctx, q, events.NotificationCreated{
+					NotificationID: n.ID, RecipientID: n.RecipientID, Kind: "mention", PostID: postID,
+				})
+				if err != nil {
+					return err
+				}
 				if !optedIn[n.RecipientID] {
 					continue
 				}
@@ -97,6 +105,7 @@ func (s *Service) ApplyMentions(ctx context.Context, postID int64, finish Finish
 	if err != nil {
 		return MentionsResult{}, fmt.Errorf("apply mentions of post %d: %w", postID, err)
 	}
+	s.woke(lastEvent)
 	return res, nil
 }
 

@@ -35,14 +35,20 @@ func (s *Service) CreatePost(ctx context.Context, authorID int64, body string) (
 		return Post{}, invalid("body", postProblem(err))
 	}
 	var p store.Post
+	var eventID int64
 	err = store.WithTx(ctx, s.db, func(tx pgx.Tx, q *store.Queries) error {
 		var err error
 		p, err = q.PostCreate(ctx, store.PostCreateParams{AuthorID: authorID, Body: body})
 		if err != nil {
 			return err
 		}
-		if _, err = events.Append(ctx, q, events.PostCreated{PostID: p.ID, AuthorID: authorID}); err != nil {
+		if eventID, err = events.Append(ctx, q, events.PostCreated{PostID: p.ID, AuthorID: authorID}); err != nil {
 			return err
+		}
+		if s.opts.NotifyInTx {
+			if _, err := tx.Exec(ctx, "SELECT pg_notify($1, $2)", events.Channel, fmt.Sprint(eventID)); err != nil {
+				return err
+			}
 		}
 		jobs := []river.JobArgs{jobargs.Stats{Op: jobargs.StatsPostCreated, PostID: p.ID}}
 		if len(text.Mentions(body)) > 0 {
@@ -53,6 +59,7 @@ func (s *Service) CreatePost(ctx context.Context, authorID int64, body string) (
 	if err != nil {
 		return Post{}, fmt.Errorf("create post: %w", err)
 	}
+	s.woke(eventID)
 	s.log.InfoContext(ctx, "post created", "post_id", p.ID, "author_id", authorID)
 	author, err := s.UserByID(ctx, authorID)
 	if err != nil {
@@ -75,6 +82,7 @@ func postProblem(err error) string {
 
 // DeletePost deletes post id on behalf of actor, who must be its author or an admin.
 func (s *Service) DeletePost(ctx context.Context, actor User, id int64) error {
+	var eventID int64
 	err := store.WithTx(ctx, s.db, func(tx pgx.Tx, q *store.Queries) error {
 		row, err := q.PostGetByID(ctx, id)
 		if errors.Is(err, pgx.ErrNoRows) {
@@ -93,7 +101,7 @@ func (s *Service) DeletePost(ctx context.Context, actor User, id int64) error {
 		if n == 0 { // deleted concurrently
 			return ErrNotFound
 		}
-		if _, err = events.Append(ctx, q, events.PostDeleted{PostID: id, AuthorID: row.Post.AuthorID}); err != nil {
+		if eventID, err = events.Append(ctx, q, events.PostDeleted{PostID: id, AuthorID: row.Post.AuthorID}); err != nil {
 			return err
 		}
 		return s.enqueue(ctx, tx, jobargs.Stats{Op: jobargs.StatsPostDeleted, PostID: id})
@@ -104,6 +112,7 @@ func (s *Service) DeletePost(ctx context.Context, actor User, id int64) error {
 	if err != nil {
 		return fmt.Errorf("delete post %d: %w", id, err)
 	}
+	s.woke(eventID)
 	s.log.InfoContext(ctx, "post deleted", "post_id", id, "actor_id", actor.ID)
 	return nil
 }
@@ -236,4 +245,24 @@ func (s *Service) withMentions(ctx context.Context, t Timeline) (Timeline, error
 		return Timeline{}, err
 	}
 	return t, nil
+}
+
+// PostsByIDs returns the live posts among ids, with their authors and mentions, by id.
+func (s *Service) PostsByIDs(ctx context.Context, ids []int64) (map[int64]Post, error) {
+	rows, err := s.q.PostsByIDs(ctx, ids)
+	if err != nil {
+		return nil, fmt.Errorf("posts by ids: %w", err)
+	}
+	posts := make([]Post, len(rows))
+	for i, r := range rows {
+		posts[i] = postFrom(r.Post, r.User)
+	}
+	if err := s.resolveMentions(ctx, posts); err != nil {
+		return nil, err
+	}
+	out := make(map[int64]Post, len(posts))
+	for _, p := range posts {
+		out[p.ID] = p
+	}
+	return out, nil
 }

@@ -107,6 +107,7 @@ func (s *Service) CreateUser(ctx context.Context, in SignUpInput) (User, error) 
 		return User{}, err
 	}
 	var u store.User
+	var eventID int64
 	err = store.WithTx(ctx, s.db, func(tx pgx.Tx, q *store.Queries) error {
 		var err error
 		u, err = q.UserCreate(ctx, store.UserCreateParams{
@@ -115,7 +116,7 @@ func (s *Service) CreateUser(ctx context.Context, in SignUpInput) (User, error) 
 		if err != nil {
 			return err
 		}
-		_, err = events.Append(ctx, q, events.UserCreated{UserID: u.ID})
+		eventID, err = events.Append(ctx, q, events.UserCreated{UserID: u.ID})
 		return err
 	})
 	if c, ok := store.IsUniqueViolation(err); ok {
@@ -127,6 +128,7 @@ func (s *Service) CreateUser(ctx context.Context, in SignUpInput) (User, error) 
 	if err != nil {
 		return User{}, fmt.Errorf("create user: %w", err)
 	}
+	s.woke(eventID)
 	s.log.InfoContext(ctx, "user created", "user_id", u.ID)
 	return userFrom(u), nil
 }

@@ -24,7 +24,20 @@ const (
 	TopicPostDeleted   = "post.deleted"
 	TopicFollowCreated = "follow.created"
 	TopicFollowDeleted = "follow.deleted"
+	// TopicNotificationCreated is written by the mentions worker for each notification.
+	TopicNotificationCreated = "notification.created"
 )
+
+// NotificationCreated is written when someone gets a notification.
+type NotificationCreated struct {
+	NotificationID int64  `json:"notification_id"`
+	RecipientID    int64  `json:"recipient_id"`
+	Kind           string `json:"kind"`
+	PostID         int64  `json:"post_id"`
+}
+
+// Topic implements Event.
+func (NotificationCreated) Topic() string { return TopicNotificationCreated }
 
 // UserCreated is written when an account is created.
 type UserCreated struct {

@@ -28,6 +28,22 @@ func (q *Queries) EventAppend(ctx context.Context, arg EventAppendParams) (int64
 	return id, err
 }
 
+const eventExists = `-- name: EventExists :one
+SELECT EXISTS (SELECT 1 FROM events WHERE id = $1::bigint AND xid = $2::xid8)
+`
+
+type EventExistsParams struct {
+	ID  int64
+	Xid uint64
+}
+
+func (q *Queries) EventExists(ctx context.Context, arg EventExistsParams) (bool, error) {
+	row := q.db.QueryRow(ctx, eventExists, arg.ID, arg.Xid)
+	var exists bool
+	err := row.Scan(&exists)
+	return exists, err
+}
+
 const eventListByTopic = `-- name: EventListByTopic :many
 SELECT id, topic, payload, request_id, created_at FROM events
 WHERE topic = $1 AND id > $2
@@ -64,6 +80,136 @@ func (q *Queries) EventListByTopic(ctx context.Context, arg EventListByTopicPara
 			&i.Topic,
 			&i.Payload,
 			&i.RequestID,
+			&i.CreatedAt,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
+const eventsHead = `-- name: EventsHead :one
+SELECT xid, id FROM events
+WHERE xid < pg_snapshot_xmin(pg_current_snapshot())
+ORDER BY xid DESC, id DESC
+LIMIT 1
+`
+
+type EventsHeadRow struct {
+	Xid uint64
+	ID  int64
+}
+
+// The newest event below the read horizon: where a new reader starts.
+func (q *Queries) EventsHead(ctx context.Context) (EventsHeadRow, error) {
+	row := q.db.QueryRow(ctx, eventsHead)
+	var i EventsHeadRow
+	err := row.Scan(&i.Xid, &i.ID)
+	return i, err
+}
+
+const eventsInRange = `-- name: EventsInRange :many
+SELECT id, topic, payload, request_id, xid, created_at FROM events
+WHERE (xid, id) > ($1::xid8, $2::bigint)
+  AND (xid, id) <= ($3::xid8, $4::bigint)
+ORDER BY xid, id
+LIMIT $5
+`
+
+type EventsInRangeParams struct {
+	AfterXid uint64
+	AfterID  int64
+	UptoXid  uint64
+	UptoID   int64
+	RowLimit int32
+}
+
+// Events after one cursor up to and including another, in (xid, id) order.
+func (q *Queries) EventsInRange(ctx context.Context, arg EventsInRangeParams) ([]Event, error) {
+	rows, err := q.db.Query(ctx, eventsInRange,
+		arg.AfterXid,
+		arg.AfterID,
+		arg.UptoXid,
+		arg.UptoID,
+		arg.RowLimit,
+	)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []Event{}
+	for rows.Next() {
+		var i Event
+		if err := rows.Scan(
+			&i.ID,
+			&i.Topic,
+			&i.Payload,
+			&i.RequestID,
+			&i.Xid,
+			&i.CreatedAt,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
+const eventsOldest = `-- name: EventsOldest :one
+SELECT xid, id FROM events ORDER BY xid, id LIMIT 1
+`
+
+type EventsOldestRow struct {
+	Xid uint64
+	ID  int64
+}
+
+func (q *Queries) EventsOldest(ctx context.Context) (EventsOldestRow, error) {
+	row := q.db.QueryRow(ctx, eventsOldest)
+	var i EventsOldestRow
+	err := row.Scan(&i.Xid, &i.ID)
+	return i, err
+}
+
+const eventsReadable = `-- name: EventsReadable :many
+SELECT id, topic, payload, request_id, xid, created_at FROM events
+WHERE (xid, id) > ($1::xid8, $2::bigint)
+  AND xid < pg_snapshot_xmin(pg_current_snapshot())
+ORDER BY xid, id
+LIMIT $3
+`
+
+type EventsReadableParams struct {
+	AfterXid uint64
+	AfterID  int64
+	RowLimit int32
+}
+
+// Events after the cursor (xid, id) in (xid, id) order, only from transactions older than
+// every transaction still running: the set below that horizon can no longer change, so a
+// reader that advances its cursor through it never skips an event that commits late.
+func (q *Queries) EventsReadable(ctx context.Context, arg EventsReadableParams) ([]Event, error) {
+	rows, err := q.db.Query(ctx, eventsReadable, arg.AfterXid, arg.AfterID, arg.RowLimit)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []Event{}
+	for rows.Next() {
+		var i Event
+		if err := rows.Scan(
+			&i.ID,
+			&i.Topic,
+			&i.Payload,
+			&i.RequestID,
+			&i.Xid,
 			&i.CreatedAt,
 		); err != nil {
 			return nil, err

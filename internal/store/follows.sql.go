@@ -61,3 +61,39 @@ func (q *Queries) FollowExists(ctx context.Context, arg FollowExistsParams) (boo
 	err := row.Scan(&exists)
 	return exists, err
 }
+
+const followersAmong = `-- name: FollowersAmong :many
+SELECT follower_id, followee_id FROM follows
+WHERE followee_id = ANY($1::bigint[]) AND follower_id = ANY($2::bigint[])
+`
+
+type FollowersAmongParams struct {
+	AuthorIds []int64
+	UserIds   []int64
+}
+
+type FollowersAmongRow struct {
+	FollowerID int64
+	FolloweeID int64
+}
+
+// Which of the given users follow which of the given authors.
+func (q *Queries) FollowersAmong(ctx context.Context, arg FollowersAmongParams) ([]FollowersAmongRow, error) {
+	rows, err := q.db.Query(ctx, followersAmong, arg.AuthorIds, arg.UserIds)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []FollowersAmongRow{}
+	for rows.Next() {
+		var i FollowersAmongRow
+		if err := rows.Scan(&i.FollowerID, &i.FolloweeID); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}

@@ -241,3 +241,49 @@ func (q *Queries) PostSoftDelete(ctx context.Context, id int64) (int64, error) {
 	}
 	return result.RowsAffected(), nil
 }
+
+const postsByIDs = `-- name: PostsByIDs :many
+SELECT p.id, p.author_id, p.body, p.created_at, p.deleted_at, u.id, u.username, u.email, u.password_hash, u.display_name, u.bio, u.is_admin, u.created_at, u.email_mentions
+FROM posts p JOIN users u ON u.id = p.author_id
+WHERE p.id = ANY($1::bigint[]) AND p.deleted_at IS NULL
+`
+
+type PostsByIDsRow struct {
+	Post Post
+	User User
+}
+
+func (q *Queries) PostsByIDs(ctx context.Context, ids []int64) ([]PostsByIDsRow, error) {
+	rows, err := q.db.Query(ctx, postsByIDs, ids)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []PostsByIDsRow{}
+	for rows.Next() {
+		var i PostsByIDsRow
+		if err := rows.Scan(
+			&i.Post.ID,
+			&i.Post.AuthorID,
+			&i.Post.Body,
+			&i.Post.CreatedAt,
+			&i.Post.DeletedAt,
+			&i.User.ID,
+			&i.User.Username,
+			&i.User.Email,
+			&i.User.PasswordHash,
+			&i.User.DisplayName,
+			&i.User.Bio,
+			&i.User.IsAdmin,
+			&i.User.CreatedAt,
+			&i.User.EmailMentions,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}

@@ -42,6 +42,8 @@ type view struct {
 	Post        *core.Post
 	Next        string
 	Message     string
+	// Stream names the live stream the page follows (data-stream), or "" for none.
+	Stream string
 	// Unread counts the viewer's unread notifications, for the header.
 	Unread        int64
 	Notifications core.NotificationPage
@@ -151,6 +153,9 @@ func (s *Server) render(w http.ResponseWriter, r *http.Request, status int, page
 	v.Path = r.URL.Path
 	if v.Flash == "" {
 		v.Flash = s.sessions.PopString(r.Context(), "flash")
+	}
+	if v.Stream == "" && v.User != nil && s.hub != nil {
+		v.Stream = "notifications" // keeps the badge current on every page
 	}
 	var buf bytes.Buffer
 	if err := t.ExecuteTemplate(&buf, "layout", v); err != nil {

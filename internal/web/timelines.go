@@ -44,7 +44,7 @@ func (s *Server) publicTimeline(w http.ResponseWriter, r *http.Request) {
 	}
 	s.render(w, r, http.StatusOK, "timeline", view{
 		Title: "Public timeline", Timeline: t, Next: nextURL("/", t),
-		Compose: currentUser(r) != nil, Form: newForm(),
+		Compose: currentUser(r) != nil, Form: newForm(), Stream: s.liveStream(p, "public"),
 	})
 }
 
@@ -60,6 +60,7 @@ func (s *Server) homeTimeline(w http.ResponseWriter, r *http.Request) {
 	}
 	s.render(w, r, http.StatusOK, "timeline", view{
 		Title: "Home", Timeline: t, Next: nextURL("/home", t), Compose: true, Form: newForm(),
+		Stream: s.liveStream(p, "home"),
 	})
 }
 
@@ -85,5 +86,14 @@ func (s *Server) userTimeline(w http.ResponseWriter, r *http.Request) {
 	s.render(w, r, http.StatusOK, "timeline", view{
 		Title: prof.User.Name() + " (@" + prof.User.Username + ")", Profile: &prof, Timeline: t,
 		Next: nextURL("/@"+prof.User.Username, t), Compose: viewerID == prof.User.ID, Form: newForm(),
+		Stream: s.liveStream(p, "user:"+prof.User.Username),
 	})
+}
+
+// liveStream returns the stream a timeline page follows: only its first page is live.
+func (s *Server) liveStream(p core.Page, stream string) string {
+	if s.hub == nil || p.Before != 0 {
+		return ""
+	}
+	return stream
 }

@@ -14,6 +14,7 @@ import (
 
 	"github.com/starling-social/starling/internal/core"
 	"github.com/starling-social/starling/internal/httpx"
+	"github.com/starling-social/starling/internal/live"
 )
 
 // MaxFormBytes bounds the body of every form post.
@@ -24,6 +25,8 @@ type Options struct {
 	Core     *core.Service
 	Sessions *scs.SessionManager
 	Log      *slog.Logger
+	// Hub serves the live /events stream. Optional: without it there is no /events.
+	Hub *live.Hub
 	// RiverUI is the River job dashboard, mounted at /admin/river for admins. Optional.
 	RiverUI http.Handler
 	// Ready reports whether the process can serve traffic (database reachable, schema
@@ -39,6 +42,7 @@ type Server struct {
 	ready    func(ctx context.Context) error
 	pages    *pages
 	riverUI  http.Handler
+	hub      *live.Hub
 }
 
 // New returns the website built from opts.
@@ -47,7 +51,7 @@ func New(opts Options) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Server{core: opts.Core, sessions: opts.Sessions, log: opts.Log, ready: opts.Ready, pages: p, riverUI: opts.RiverUI}, nil
+	return &Server{core: opts.Core, sessions: opts.Sessions, log: opts.Log, ready: opts.Ready, pages: p, riverUI: opts.RiverUI, hub: opts.Hub}, nil
 }
 
 // Handler returns every route of the website with its middleware.
@@ -79,6 +83,9 @@ func (s *Server) Handler() http.Handler {
 	r.HandleFunc("/settings", s.requireUser(s.settingsForm)).Methods(http.MethodGet, http.MethodHead)
 	r.HandleFunc("/settings", s.requireUser(s.settings)).Methods(http.MethodPost)
 	r.HandleFunc("/stats", s.stats).Methods(http.MethodGet, http.MethodHead)
+	if s.hub != nil {
+		r.HandleFunc("/events", s.liveEvents).Methods(http.MethodGet)
+	}
 	if s.riverUI != nil {
 		r.PathPrefix("/admin/river").Handler(s.requireAdmin(s.riverUI))
 	}

@@ -1,0 +1,381 @@
+// Package live turns the event log into live streams. Each process has one Hub: it reads
+// each batch of new events once, in commit-safe cursor order (see events.ReadAfter), loads
+// what the streams need (posts, followers) once per batch, and fans the batch out to its
+// subscribers, each with a bounded buffer. One Listener per process LISTENs on a dedicated
+// connection and kicks the hub when a wake-up NOTIFY arrives; the hub also polls on a slow
+// timer, so a lost wake-up only delays delivery.
+package live
+
+import (
+	"context"
+	"encoding/json"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/starling-social/starling/internal/core"
+	"github.com/starling-social/starling/internal/events"
+	"github.com/starling-social/starling/internal/store"
+)
+
+// Options configure a Hub.
+type Options struct {
+	// Buffer is how many deliveries a subscriber may have waiting before it is cut off.
+	// Defaults to 256.
+	Buffer int
+	// Batch is how many events one read fetches. Defaults to 500.
+	Batch int
+	// Poll is the fallback read interval when no wake-up arrives. Defaults to 1 second.
+	Poll time.Duration
+	// WriteTimeout bounds one write to a stream client. Defaults to 10 seconds.
+	WriteTimeout time.Duration
+	// Heartbeat is the interval of SSE comment lines on idle streams. Defaults to 15 s.
+	Heartbeat time.Duration
+}
+
+// Hub fans the event log out to live subscribers.
+type Hub struct {
+	q    *store.Queries
+	core *core.Service
+	log  *slog.Logger
+	opts Options
+
+	mu   sync.Mutex
+	head events.Cursor
+	subs map[*Subscription]struct{}
+	kick chan struct{}
+	// ready is closed once the starting head is known.
+	ready chan struct{}
+
+	// Delivered counts deliveries handed to subscribers; Dropped counts subscribers cut off
+	// for not keeping up; Reads counts log reads that returned events.
+	Delivered, Dropped, Reads atomic.Int64
+}
+
+// NewHub returns a hub reading through q and loading posts through svc.
+func NewHub(q *store.Queries, svc *core.Service, log *slog.Logger, opts Options) *Hub {
+	if opts.Buffer <= 0 {
+		opts.Buffer = 256
+	}
+	if opts.Batch <= 0 {
+		opts.Batch = 500
+	}
+	if opts.Poll <= 0 {
+		opts.Poll = time.Second
+	}
+	if opts.WriteTimeout <= 0 {
+		opts.WriteTimeout = 10 * time.Second
+	}
+	if opts.Heartbeat <= 0 {
+		opts.Heartbeat = 15 * time.Second
+	}
+	return &Hub{q: q, core: svc, log: log, opts: opts, subs: map[*Subscription]struct{}{},
+		kick: make(chan struct{}, 1), ready: make(chan struct{})}
+}
+
+// Kick asks the hub to read the log now. It never blocks.
+func (h *Hub) Kick() {
+	select {
+	case h.kick <- struct{}{}:
+	default:
+	}
+}
+
+// Run reads and fans out events until ctx ends.
+func (h *Hub) Run(ctx context.Context) {
+	for {
+		head, err := events.Head(ctx, h.q)
+		if err == nil {
+			h.mu.Lock()
+			h.head = head
+			h.mu.Unlock()
+			close(h.ready)
+			break
+		}
+		if ctx.Err() != nil {
+			return
+		}
+		h.log.Warn("live: cannot read the event log head; retrying", "err", err)
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(time.Second):
+		}
+	}
+	poll := time.NewTicker(h.opts.Poll)
+	defer poll.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			h.closeAll()
+			return
+		case <-h.kick:
+		case <-poll.C:
+		}
+		if err := h.advance(ctx); err != nil && ctx.Err() == nil {
+			h.log.Warn("live: reading the event log failed; will retry", "err", err)
+		}
+	}
+}
+
+// Head returns the cursor of the last event the hub has fanned out.
+func (h *Hub) Head() events.Cursor {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.head
+}
+
+// advance reads every readable event after the head and fans it out.
+func (h *Hub) advance(ctx context.Context) error {
+	for {
+		head := h.Head()
+		recs, err := events.ReadAfter(ctx, h.q, head, h.opts.Batch)
+		if err != nil || len(recs) == 0 {
+			return err
+		}
+		h.Reads.Add(1)
+		ds, err := h.build(ctx, recs, h.homeUsers())
+		if err != nil {
+			return err
+		}
+		h.mu.Lock()
+		for s := range h.subs {
+			for _, d := range ds {
+				if !s.filter.Matches(d) {
+					continue
+				}
+				select {
+				case s.ch <- d:
+					h.Delivered.Add(1)
+				default:
+					h.dropLocked(s)
+				}
+				if s.dropped() {
+					break
+				}
+			}
+		}
+		h.head = recs[len(recs)-1].Cursor
+		h.mu.Unlock()
+		if len(recs) < h.opts.Batch {
+			return nil
+		}
+	}
+}
+
+func (h *Hub) homeUsers() []int64 {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	seen := map[int64]bool{}
+	var ids []int64
+	for s := range h.subs {
+		if id := s.filter.HomeOf; id != 0 && !seen[id] {
+			seen[id] = true
+			ids = append(ids, id)
+		}
+	}
+	return ids
+}
+
+// Delivery is one event as streams see it, shared by every subscriber it goes to.
+type Delivery struct {
+	Cursor         events.Cursor
+	Topic          string
+	PostID         int64
+	AuthorID       int64
+	RecipientID    int64
+	NotificationID int64
+	// Post is the post of a post.created event, or nil when it was deleted meanwhile.
+	Post *core.Post
+	// CommittedAt is when the event was written.
+	CommittedAt time.Time
+	followers   map[int64]bool
+
+	mu      sync.Mutex
+	encoded map[string][]byte
+}
+
+// Encoded returns the encoding of d named name, computing it with f only once for all
+// subscribers.
+func (d *Delivery) Encoded(name string, f func() []byte) []byte {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if b, ok := d.encoded[name]; ok {
+		return b
+	}
+	if d.encoded == nil {
+		d.encoded = map[string][]byte{}
+	}
+	b := f()
+	d.encoded[name] = b
+	return b
+}
+
+// build turns records into deliveries, loading posts and, for the home streams of
+// homeUsers, who follows whom.
+func (h *Hub) build(ctx context.Context, recs []events.Record, homeUsers []int64) ([]*Delivery, error) {
+	ds := make([]*Delivery, 0, len(recs))
+	var postIDs, authors []int64
+	for _, r := range recs {
+		var p struct {
+			PostID         int64 `json:"post_id"`
+			AuthorID       int64 `json:"author_id"`
+			RecipientID    int64 `json:"recipient_id"`
+			NotificationID int64 `json:"notification_id"`
+		}
+		if err := json.Unmarshal(r.Payload, &p); err != nil {
+			h.log.Warn("live: undecodable event payload", "topic", r.Topic, "cursor", r.Cursor.String())
+		}
+		d := &Delivery{Cursor: r.Cursor, Topic: r.Topic, PostID: p.PostID, AuthorID: p.AuthorID,
+			RecipientID: p.RecipientID, NotificationID: p.NotificationID, CommittedAt: r.CreatedAt}
+		if r.Topic == events.TopicPostCreated {
+			postIDs = append(postIDs, p.PostID)
+			authors = append(authors, p.AuthorID)
+		}
+		ds = append(ds, d)
+	}
+	if len(postIDs) == 0 {
+		return ds, nil
+	}
+	posts, err := h.core.PostsByIDs(ctx, postIDs)
+	if err != nil {
+		return nil, err
+	}
+	followers, err := h.core.FollowersAmong(ctx, authors, homeUsers)
+	if err != nil {
+		return nil, err
+	}
+	for _, d := range ds {
+		if d.Topic == events.TopicPostCreated {
+			if p, ok := posts[d.PostID]; ok {
+				d.Post = &p
+			}
+			d.followers = followers[d.AuthorID]
+		}
+	}
+	return ds, nil
+}
+
+// Backlog returns the deliveries for f after from up to and including to, in order: what a
+// resuming client missed.
+func (h *Hub) Backlog(ctx context.Context, f Filter, from, to events.Cursor) ([]*Delivery, error) {
+	var out []*Delivery
+	var home []int64
+	if f.HomeOf != 0 {
+		home = []int64{f.HomeOf}
+	}
+	for from.Less(to) {
+		recs, err := events.ReadRange(ctx, h.q, from, to, h.opts.Batch)
+		if err != nil {
+			return nil, err
+		}
+		if len(recs) == 0 {
+			break
+		}
+		ds, err := h.build(ctx, recs, home)
+		if err != nil {
+			return nil, err
+		}
+		for _, d := range ds {
+			if f.Matches(d) {
+				out = append(out, d)
+			}
+		}
+		from = recs[len(recs)-1].Cursor
+	}
+	return out, nil
+}
+
+// Filter selects the events of a stream. A delivery matches when any part matches.
+type Filter struct {
+	// Public: every post created or deleted.
+	Public bool
+	// AuthorID: posts by this user.
+	AuthorID int64
+	// HomeOf: posts by this user and by everyone they follow.
+	HomeOf int64
+	// NotificationsOf: this user's notifications.
+	NotificationsOf int64
+}
+
+// Matches reports whether d belongs to the stream.
+func (f Filter) Matches(d *Delivery) bool {
+	switch d.Topic {
+	case events.TopicPostCreated, events.TopicPostDeleted:
+		if f.Public || (f.AuthorID != 0 && d.AuthorID == f.AuthorID) {
+			return true
+		}
+		if f.HomeOf != 0 {
+			// A deletion goes to every home stream: it only removes what is shown.
+			return d.Topic == events.TopicPostDeleted || d.AuthorID == f.HomeOf || d.followers[f.HomeOf]
+		}
+	case events.TopicNotificationCreated:
+		return f.NotificationsOf != 0 && d.RecipientID == f.NotificationsOf
+	}
+	return false
+}
+
+// Subscription is one live client of the hub.
+type Subscription struct {
+	hub    *Hub
+	filter Filter
+	ch     chan *Delivery
+	cut    chan struct{}
+	isCut  bool
+}
+
+// Subscribe registers a subscriber for f. It returns the subscription and the hub's head
+// at that moment: the subscription receives every matching event after that cursor.
+func (h *Hub) Subscribe(ctx context.Context, f Filter) (*Subscription, events.Cursor, error) {
+	select {
+	case <-h.ready:
+	case <-ctx.Done():
+		return nil, events.Cursor{}, ctx.Err()
+	}
+	s := &Subscription{hub: h, filter: f, ch: make(chan *Delivery, h.opts.Buffer), cut: make(chan struct{})}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.subs[s] = struct{}{}
+	return s, h.head, nil
+}
+
+// C delivers the subscription's events in cursor order.
+func (s *Subscription) C() <-chan *Delivery { return s.ch }
+
+// Cut is closed when the hub cut the subscriber off for not keeping up.
+func (s *Subscription) Cut() <-chan struct{} { return s.cut }
+
+func (s *Subscription) dropped() bool { return s.isCut }
+
+// Close unsubscribes.
+func (s *Subscription) Close() {
+	s.hub.mu.Lock()
+	defer s.hub.mu.Unlock()
+	delete(s.hub.subs, s)
+}
+
+func (h *Hub) dropLocked(s *Subscription) {
+	if s.isCut {
+		return
+	}
+	s.isCut = true
+	close(s.cut)
+	delete(h.subs, s)
+	h.Dropped.Add(1)
+}
+
+func (h *Hub) closeAll() {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	for s := range h.subs {
+		h.dropLocked(s)
+	}
+}
+
+// Subscribers returns how many clients are subscribed.
+func (h *Hub) Subscribers() int {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return len(h.subs)
+}

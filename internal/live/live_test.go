@@ -1,0 +1,170 @@
+package live_test
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/stretchr/testify/require"
+
+	"github.com/starling-social/starling/internal/events"
+	"github.com/starling-social/starling/internal/live"
+	"github.com/starling-social/starling/internal/pgtest"
+	"github.com/starling-social/starling/internal/store"
+)
+
+// appendIn writes a post.created event for postID in tx and returns its cursor.
+func appendIn(t *testing.T, tx pgx.Tx, postID int64) events.Cursor {
+	t.Helper()
+	id, err := events.Append(context.Background(), store.New(tx), events.PostCreated{PostID: postID, AuthorID: 1})
+	require.NoError(t, err)
+	var xid uint64
+	require.NoError(t, tx.QueryRow(context.Background(), `SELECT xid::text::bigint FROM events WHERE id = $1`, id).Scan(&xid))
+	return events.Cursor{Xid: xid, ID: id}
+}
+
+func begin(t *testing.T, n *node) pgx.Tx {
+	tx, err := n.pool.Begin(context.Background())
+	require.NoError(t, err)
+	t.Cleanup(func() { tx.Rollback(context.Background()) })
+	return tx
+}
+
+func TestOutOfOrderCommitsAreNeverSkipped(t *testing.T) {
+	_, dsn := pgtest.NewDB(t)
+	n := newNode(t, dsn, live.Options{Poll: 50 * time.Millisecond})
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	c1 := &sseClient{url: n.srv.URL}
+	go c1.run(ctx)
+	time.Sleep(200 * time.Millisecond) // c1 is subscribed
+
+	// 1. D commits while C, with an older transaction id, still runs: D is held back
+	// until C commits, then both arrive in order.
+	txC, txD := begin(t, n), begin(t, n)
+	appendIn(t, txC, 301)
+	appendIn(t, txD, 302)
+	require.NoError(t, txD.Commit(ctx))
+	n.hub.Kick()
+	time.Sleep(300 * time.Millisecond)
+	require.Empty(t, c1.postIDs(), "D must wait for the older running transaction C")
+	require.NoError(t, txC.Commit(ctx))
+	n.hub.Kick()
+	waitPosts(t, c1, 2, 5*time.Second)
+	require.Equal(t, []int64{301, 302}, c1.postIDs())
+
+	// 2. A takes the lower event id but commits after B, and B's transaction is older:
+	// a client sees B first; reconnecting with B's id it still gets A, once.
+	txB := begin(t, n)
+	_, err := txB.Exec(ctx, `SELECT pg_current_xact_id()`) // B's transaction id is assigned first
+	require.NoError(t, err)
+	txA := begin(t, n)
+	a := appendIn(t, txA, 401)
+	b := appendIn(t, txB, 402)
+	require.Less(t, a.ID, b.ID, "A took the lower event id")
+	require.Less(t, b.Xid, a.Xid, "B's transaction is the older one")
+	require.NoError(t, txB.Commit(ctx))
+	n.hub.Kick()
+	waitPosts(t, c1, 3, 5*time.Second)
+	require.Equal(t, []int64{301, 302, 402}, c1.postIDs())
+	seenB := c1.received()[2].ID
+	require.Equal(t, b.String(), seenB)
+
+	c2 := &sseClient{url: n.srv.URL, lastID: seenB} // saw B, reconnects with its id
+	go c2.run(ctx)
+	time.Sleep(200 * time.Millisecond)
+	require.NoError(t, txA.Commit(ctx))
+	n.hub.Kick()
+	waitPosts(t, c1, 4, 5*time.Second)
+	waitPosts(t, c2, 1, 5*time.Second)
+	time.Sleep(200 * time.Millisecond)
+	require.Equal(t, []int64{301, 302, 402, 401}, c1.postIDs(), "A arrives after B, once")
+	require.Equal(t, []int64{401}, c2.postIDs(), "the resumed client gets A and nothing twice")
+
+	// 3. A client resuming from D replays B and A in cursor order.
+	c3 := &sseClient{url: n.srv.URL, lastID: c1.received()[1].ID}
+	go c3.run(ctx)
+	waitPosts(t, c3, 2, 5*time.Second)
+	time.Sleep(100 * time.Millisecond)
+	require.Equal(t, []int64{402, 401}, c3.postIDs())
+}
+
+func TestLastEventIDValidation(t *testing.T) {
+	pool, dsn := pgtest.NewDB(t)
+	n := newNode(t, dsn, live.Options{})
+	ctx := context.Background()
+	alice := n.user("alice")
+	for range 3 {
+		_, err := n.core.CreatePost(ctx, alice.ID, "hello")
+		require.NoError(t, err)
+	}
+	get := func(id string) (int, string) {
+		ctx, cancel := context.WithTimeout(ctx, 500*time.Millisecond)
+		defer cancel()
+		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, n.srv.URL, nil)
+		req.Header.Set("Last-Event-ID", id)
+		res, err := http.DefaultClient.Do(req)
+		require.NoError(t, err)
+		defer res.Body.Close()
+		buf := make([]byte, 4096)
+		k, _ := res.Body.Read(buf)
+		return res.StatusCode, string(buf[:k])
+	}
+	for _, bad := range []string{"garbage", "12", "-1-5", "5-0", "1-2-3", "007-1", strings.Repeat("9", 60)} {
+		status, body := get(bad)
+		require.Equal(t, http.StatusBadRequest, status, bad)
+		require.Contains(t, body, "not an event id of this server")
+	}
+	status, _ := get("999999-999999") // well-formed, but no such event here
+	require.Equal(t, http.StatusBadRequest, status)
+
+	// Events pruned by retention: a cursor before the oldest left gets an explicit reset.
+	var oldest events.Cursor
+	require.NoError(t, pool.QueryRow(ctx, `SELECT xid::text::bigint, id FROM events ORDER BY xid, id LIMIT 1`).Scan(&oldest.Xid, &oldest.ID))
+	_, err := pool.Exec(ctx, `DELETE FROM events WHERE id = $1`, oldest.ID)
+	require.NoError(t, err)
+	status, body := get(oldest.String())
+	require.Equal(t, http.StatusOK, status)
+	require.Contains(t, body, "event: reset")
+}
+
+func TestSlowClientIsCutOffOthersKeepReceiving(t *testing.T) {
+	_, dsn := pgtest.NewDB(t)
+	padding := strings.Repeat("x", 16<<10)
+	big := func(_ context.Context, d *live.Delivery) (live.Event, bool) {
+		return live.Event{Name: "post", Data: []byte(fmt.Sprintf(`{"post_id":%d,"pad":"%s"}`, d.PostID, padding))}, d.Topic == events.TopicPostCreated
+	}
+	n := newNode(t, dsn, live.Options{Buffer: 8, WriteTimeout: time.Second}, big)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+
+	// The slow client asks for the stream and then never reads.
+	conn, err := net.Dial("tcp", strings.TrimPrefix(n.srv.URL, "http://"))
+	require.NoError(t, err)
+	defer conn.Close()
+	require.NoError(t, conn.(*net.TCPConn).SetReadBuffer(4096))
+	_, err = fmt.Fprintf(conn, "GET / HTTP/1.1\r\nHost: test\r\nAccept: text/event-stream\r\n\r\n")
+	require.NoError(t, err)
+	fast := &sseClient{url: n.srv.URL}
+	go fast.run(ctx)
+	require.Eventually(t, func() bool { return n.hub.Subscribers() == 2 }, 5*time.Second, 10*time.Millisecond)
+
+	alice := n.user("alice")
+	const total = 600
+	for i := range total {
+		_, err := n.core.CreatePost(ctx, alice.ID, fmt.Sprintf("post %d", i))
+		require.NoError(t, err)
+	}
+	waitPosts(t, fast, total, 60*time.Second)
+	require.Eventually(t, func() bool { return n.hub.Dropped.Load() == 1 && n.hub.Subscribers() == 1 },
+		10*time.Second, 20*time.Millisecond, "the slow client is cut off; the fast one stays")
+	ids := fast.postIDs()
+	for i := 1; i < len(ids); i++ {
+		require.Less(t, ids[i-1], ids[i], "in order, no duplicates")
+	}
+}

@@ -1,0 +1,164 @@
+package live
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"time"
+
+	"github.com/starling-social/starling/internal/events"
+)
+
+// Event is one SSE message to send for a delivery: its event name and data line.
+type Event struct {
+	Name string
+	Data []byte
+}
+
+// Formatter turns a delivery into the SSE message of one stream format, or ok=false to
+// skip it. It runs on the client's goroutine.
+type Formatter func(ctx context.Context, d *Delivery) (ev Event, ok bool)
+
+// ErrBadLastEventID is returned by ParseLastEventID for a value that is not a cursor of
+// this server.
+var ErrBadLastEventID = errors.New("Last-Event-ID is not an event id of this server")
+
+// ResumePoint reads the Last-Event-ID header (or the last_event_id query parameter, for
+// clients that cannot set headers). It returns the cursor to resume after and whether one
+// was given; expired is true when the cursor is older than the retained log.
+func (h *Hub) ResumePoint(r *http.Request) (c events.Cursor, given, expired bool, err error) {
+	v := r.Header.Get("Last-Event-ID")
+	if v == "" {
+		v = r.URL.Query().Get("last_event_id")
+	}
+	if v == "" {
+		return events.Cursor{}, false, false, nil
+	}
+	c, err = events.ParseCursor(v)
+	if err != nil {
+		return events.Cursor{}, true, false, ErrBadLastEventID
+	}
+	switch err := events.Check(r.Context(), h.q, c); {
+	case errors.Is(err, events.ErrCursorExpired):
+		return c, true, true, nil
+	case errors.Is(err, events.ErrUnknownCursor):
+		return events.Cursor{}, true, false, ErrBadLastEventID
+	case err != nil:
+		return events.Cursor{}, true, false, err
+	}
+	return c, true, false, nil
+}
+
+// Stream serves one SSE client: the events of f after resume (when given) and then live
+// ones, each exactly once and in order, formatted by format. A client whose cursor has
+// expired first gets a "reset" event (reload); a client cut off for not keeping up gets a
+// final "resume" event and is disconnected, to reconnect with its Last-Event-ID.
+func (h *Hub) Stream(w http.ResponseWriter, r *http.Request, f Filter, resume events.Cursor, resuming, expired bool, format Formatter) {
+	ctx := r.Context()
+	sub, head, err := h.Subscribe(ctx, f)
+	if err != nil {
+		return
+	}
+	defer sub.Close()
+
+	rc := http.NewResponseController(w)
+	_ = rc.SetWriteDeadline(time.Time{}) // streams outlive the server's write timeout
+	hdr := w.Header()
+	hdr.Set("Content-Type", "text/event-stream")
+	hdr.Set("Cache-Control", "no-store")
+	hdr.Set("X-Accel-Buffering", "no")
+	w.WriteHeader(http.StatusOK)
+	bw := bufio.NewWriterSize(w, 8<<10)
+	write := func(s string, a ...any) bool {
+		_ = rc.SetWriteDeadline(time.Now().Add(h.opts.WriteTimeout))
+		if _, err := fmt.Fprintf(bw, s, a...); err != nil {
+			return false
+		}
+		return true
+	}
+	flush := func() bool {
+		_ = rc.SetWriteDeadline(time.Now().Add(h.opts.WriteTimeout))
+		if bw.Flush() != nil {
+			return false
+		}
+		return rc.Flush() == nil
+	}
+	last := head
+	send := func(d *Delivery) bool {
+		if !last.Less(d.Cursor) {
+			return true // already sent (resumed past it)
+		}
+		last = d.Cursor
+		ev, ok := format(ctx, d)
+		if !ok {
+			return true
+		}
+		return write("id: %s\nevent: %s\ndata: %s\n\n", d.Cursor.String(), ev.Name, ev.Data)
+	}
+
+	if !write("retry: 2000\n\n") {
+		return
+	}
+	switch {
+	case expired:
+		if !write("event: reset\ndata: {}\n\n") {
+			return
+		}
+	case resuming:
+		backlog, err := h.Backlog(ctx, f, resume, head)
+		if err != nil {
+			h.log.WarnContext(ctx, "live: reading a client's backlog failed", "err", err)
+			return
+		}
+		last = resume
+		for _, d := range backlog {
+			if !send(d) {
+				return
+			}
+		}
+		if head.Less(resume) {
+			last = resume // the client is ahead of this process: skip what it has
+		} else {
+			last = head
+		}
+	}
+	if !flush() {
+		return
+	}
+	heartbeat := time.NewTicker(h.opts.Heartbeat)
+	defer heartbeat.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-sub.Cut():
+			write("event: resume\ndata: {}\n\n")
+			flush()
+			return
+		case <-heartbeat.C:
+			if !write(": ping\n\n") || !flush() {
+				return
+			}
+		case d := <-sub.C():
+			if !send(d) {
+				return
+			}
+			// Write everything already waiting before flushing once.
+			for more := true; more; {
+				select {
+				case d := <-sub.C():
+					if !send(d) {
+						return
+					}
+				default:
+					more = false
+				}
+			}
+			if !flush() {
+				return
+			}
+		}
+	}
+}
