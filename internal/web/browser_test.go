@@ -4,6 +4,7 @@ import (
 	"context"
 	"os"
 	"os/exec"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -51,6 +52,7 @@ func newBrowser(t *testing.T) context.Context {
 	ctx, cancelCtx := chromedp.NewContext(actx)
 	ctx, cancelTimeout := context.WithTimeout(ctx, 60*time.Second)
 	t.Cleanup(func() { cancelTimeout(); cancelCtx(); cancelAlloc() })
+	require.NoError(t, chromedp.Do(ctx, chromedp.Navigate("about:blank"))) // starts the browser
 	return ctx
 }
 
@@ -116,4 +118,70 @@ func TestBrowserSignupPostLogout(t *testing.T) {
 	require.NoError(t, err)
 	require.Zero(t, boxes, "logged out: no compose box")
 	require.True(t, strings.Contains(s.logs.String(), `"path":"/logout"`))
+}
+
+// TestBrowserLiveTimelineAndBadge: two people in two browser contexts (separate cookies).
+// What one posts appears on the other's open timeline without a reload, and a mention
+// updates the other's notification badge.
+func TestBrowserLiveTimelineAndBadge(t *testing.T) {
+	s := newSite(t)
+	browser := newBrowser(t)
+	css := func(sel string) chromedp.CSS { return chromedp.CSS(sel) }
+	signup := func(ctx context.Context, name string) {
+		require.NoError(t, chromedp.Do(ctx,
+			chromedp.Navigate(s.srv.URL+"/signup"),
+			chromedp.WaitVisible(css(`#f-username`)),
+			chromedp.SendKeys(css(`#f-username`), name),
+			chromedp.SendKeys(css(`#f-email`), name+"@example.com"),
+			chromedp.SendKeys(css(`#f-password`), testPassword),
+			chromedp.Submit(css(`#f-password`)),
+			chromedp.WaitVisible(css(`textarea[name=body]`)),
+		))
+	}
+	alice, cancelA := chromedp.NewContext(browser, chromedp.WithNewBrowserContext())
+	defer cancelA()
+	bob, cancelB := chromedp.NewContext(browser, chromedp.WithNewBrowserContext())
+	defer cancelB()
+	signup(alice, "alice")
+	signup(bob, "bob")
+
+	// Bob watches the public timeline; a marker tells whether the page reloads.
+	require.NoError(t, chromedp.Do(bob,
+		chromedp.Navigate(s.srv.URL+"/"),
+		chromedp.WaitVisible(css(`#timeline`)),
+	))
+	_, err := chromedp.Run(bob, chromedp.Evaluate[bool](`window.starlingMarker = true`))
+	require.NoError(t, err)
+	require.Eventually(t, func() bool { return s.hubSubscribers() >= 2 }, 10*time.Second, 20*time.Millisecond)
+
+	const text = "Live from another browser, @bob!"
+	require.NoError(t, chromedp.Do(alice,
+		chromedp.Navigate(s.srv.URL+"/"),
+		chromedp.WaitVisible(css(`textarea[name=body]`)),
+		chromedp.SendKeys(css(`textarea[name=body]`), text),
+		chromedp.Click(css(`form.compose button[type=submit]`)),
+		chromedp.WaitVisible(css(`article.post`)),
+	))
+	start := time.Now()
+	_, err = chromedp.Run(bob, chromedp.Poll[bool](
+		`document.getElementById("timeline").innerText.includes("Live from another browser")`,
+		chromedp.WithPollingTimeout(10*time.Second)))
+	require.NoError(t, err, "the post appears on bob's open timeline")
+	t.Logf("alice's post showed up in bob's browser %s after she posted", time.Since(start).Round(time.Millisecond))
+	badge, err := chromedp.Run(bob, chromedp.Poll[string](
+		`(function(){ var b = document.getElementById("unread"); return b && !b.hidden && b.textContent; })()`,
+		chromedp.WithPollingTimeout(10*time.Second)))
+	require.NoError(t, err, "the mention updates bob's badge")
+	require.Equal(t, "1", badge)
+	stillThere, err := chromedp.Run(bob, chromedp.Evaluate[bool](`window.starlingMarker === true`))
+	require.NoError(t, err)
+	require.True(t, stillThere, "no reload happened")
+
+	// A deleted post disappears from bob's page.
+	var id int64
+	require.NoError(t, s.pool.QueryRow(context.Background(), `SELECT id FROM posts`).Scan(&id))
+	require.NoError(t, chromedp.Do(alice, chromedp.Click(css(`#post-`+strconv.FormatInt(id, 10)+` form.delete button`))))
+	_, err = chromedp.Run(bob, chromedp.Poll[bool](`document.getElementById("post-`+strconv.FormatInt(id, 10)+`") === null`,
+		chromedp.WithPollingTimeout(10*time.Second)))
+	require.NoError(t, err, "the deleted post disappears without a reload")
 }

@@ -18,6 +18,9 @@ import (
 	"riverqueue.com/riverui"
 
 	"github.com/starling-social/starling/internal/core"
+	"github.com/starling-social/starling/internal/events"
+	"github.com/starling-social/starling/internal/live"
+	"github.com/starling-social/starling/internal/store"
 	"github.com/starling-social/starling/internal/jobs"
 	"github.com/starling-social/starling/internal/logging"
 	"github.com/starling-social/starling/internal/mail"
@@ -46,6 +49,7 @@ func (b *syncBuffer) String() string {
 
 // site is a running website on a fresh database.
 type site struct {
+	hub  *live.Hub
 	t    *testing.T
 	srv  *httptest.Server
 	pool *pgxpool.Pool
@@ -68,7 +72,7 @@ func newSite(t *testing.T, opt ...func(*siteOptions)) *site {
 	if o.mail == nil {
 		o.mail = mail.NewDir(t.TempDir())
 	}
-	pool, _ := pgtest.NewDB(t)
+	pool, dsn := pgtest.NewDB(t)
 	logs := &syncBuffer{}
 	log := logging.New(logs, "json", "debug")
 	runner, err := jobs.New(pool, jobs.Config{
@@ -76,10 +80,15 @@ func newSite(t *testing.T, opt ...func(*siteOptions)) *site {
 		Log: log, RetryBase: 50 * time.Millisecond, RetryMax: time.Second,
 	})
 	require.NoError(t, err)
-	svc := core.New(pool, core.Options{Password: password.Params{MemoryKiB: 1024, Iterations: 1}, SignupsOpen: true,
-		Log: log, Jobs: runner.Client, MentionEmailDelay: o.emailDelay})
-	runner.Bind(svc)
 	ctx, cancel := context.WithCancel(context.Background())
+	notifier := events.NewNotifier(pool, 2*time.Millisecond, log)
+	go notifier.Run(ctx)
+	svc := core.New(pool, core.Options{Password: password.Params{MemoryKiB: 1024, Iterations: 1}, SignupsOpen: true,
+		Log: log, Jobs: runner.Client, MentionEmailDelay: o.emailDelay, Wake: notifier.Wake})
+	runner.Bind(svc)
+	hub := live.NewHub(store.New(pool), svc, log, live.Options{})
+	go hub.Run(ctx)
+	go live.NewListener(dsn, hub.Kick, log).Run(ctx)
 	require.NoError(t, runner.Start(ctx))
 	t.Cleanup(func() {
 		stopCtx, c := context.WithTimeout(context.Background(), 10*time.Second)
@@ -94,12 +103,15 @@ func newSite(t *testing.T, opt ...func(*siteOptions)) *site {
 	require.NoError(t, ui.Start(ctx))
 	sessions, stop := web.NewSessions(pool, time.Hour, false)
 	t.Cleanup(stop)
-	s, err := web.New(web.Options{Core: svc, Sessions: sessions, Log: log, RiverUI: ui,
+	s, err := web.New(web.Options{Core: svc, Sessions: sessions, Log: log, RiverUI: ui, Hub: hub,
 		Ready: func(ctx context.Context) error { return pool.Ping(ctx) }})
 	require.NoError(t, err)
 	srv := httptest.NewServer(s.Handler())
-	t.Cleanup(srv.Close)
-	return &site{t: t, srv: srv, pool: pool, core: svc, logs: logs}
+	t.Cleanup(func() {
+		srv.CloseClientConnections() // live streams
+		srv.Close()
+	})
+	return &site{t: t, srv: srv, pool: pool, core: svc, logs: logs, hub: hub}
 }
 
 // client is one browser: a cookie jar that does not follow redirects on its own.
@@ -188,3 +200,5 @@ func (s *site) waitFor(query string, want int, args ...any) {
 		time.Sleep(20 * time.Millisecond)
 	}
 }
+
+func (s *site) hubSubscribers() int { return s.hub.Subscribers() }
