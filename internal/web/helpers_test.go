@@ -19,13 +19,13 @@ import (
 
 	"github.com/starling-social/starling/internal/core"
 	"github.com/starling-social/starling/internal/events"
-	"github.com/starling-social/starling/internal/live"
-	"github.com/starling-social/starling/internal/store"
 	"github.com/starling-social/starling/internal/jobs"
+	"github.com/starling-social/starling/internal/live"
 	"github.com/starling-social/starling/internal/logging"
 	"github.com/starling-social/starling/internal/mail"
 	"github.com/starling-social/starling/internal/password"
 	"github.com/starling-social/starling/internal/pgtest"
+	"github.com/starling-social/starling/internal/store"
 	"github.com/starling-social/starling/internal/web"
 )
 
