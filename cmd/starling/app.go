@@ -121,6 +121,13 @@ func (a *app) runServer(ctx context.Context, role string) error {
 	if err != nil {
 		return err
 	}
+	// Two River clients: writes enqueue through an insert-only client whose in-transaction
+	// NOTIFY is rare (see docs/live.md); the workers, when this process has them, fetch
+	// with their own client.
+	inserter, err := jobs.New(pool, jobs.Config{Log: a.log})
+	if err != nil {
+		return err
+	}
 	runner, err := jobs.New(pool, jobs.Config{
 		Work: role != "serve", Mail: sender, MailFrom: a.cfg.From(), BaseURL: a.cfg.BaseURL, Log: a.log,
 	})
@@ -131,7 +138,7 @@ func (a *app) runServer(ctx context.Context, role string) error {
 	notifier := events.NewNotifier(pool, a.cfg.NotifyWindow, a.log)
 	go notifier.Run(ctx)
 	defer notifier.Close()
-	svc := a.coreWith(pool, runner, notifier.Wake)
+	svc := a.coreWith(pool, inserter, notifier.Wake)
 	runner.Bind(svc)
 	var hub *live.Hub
 	if role != "work" {

@@ -63,8 +63,16 @@ type Config struct {
 	Log *slog.Logger
 	// FetchCooldown is the shortest pause between two fetches of one queue. River's default
 	// of 100 ms caps a queue at (workers / 100 ms) jobs per second; the default here is
-	// 10 ms.
+	// 10 ms. Used when Work is set.
 	FetchCooldown time.Duration
+	// FetchPollInterval is how often a worker looks for new jobs without being told.
+	// Defaults to 100 ms. Used when Work is set.
+	FetchPollInterval time.Duration
+	// InsertNotifyEvery limits the NOTIFY that River sends inside an inserting
+	// transaction to once per queue per this interval, for an insert-only client (Work
+	// unset). A NOTIFY in a transaction serialises commits cluster-wide, so it is kept
+	// rare; workers find the other jobs by polling. Defaults to 1 second.
+	InsertNotifyEvery time.Duration
 	// DailyStatsEvery is how often the daily statistics job runs. Defaults to 15 minutes.
 	DailyStatsEvery time.Duration
 }
@@ -110,6 +118,8 @@ func New(pool *pgxpool.Pool, cfg Config) (*Runner, error) {
 	defDur(&cfg.RetryMax, 10*time.Minute)
 	defDur(&cfg.DailyStatsEvery, 15*time.Minute)
 	defDur(&cfg.FetchCooldown, 10*time.Millisecond)
+	defDur(&cfg.FetchPollInterval, 100*time.Millisecond)
+	defDur(&cfg.InsertNotifyEvery, time.Second)
 
 	if cfg.MailFrom == "" {
 		cfg.MailFrom = "Starling <starling@" + siteHost(cfg.BaseURL) + ">"
@@ -125,6 +135,8 @@ func New(pool *pgxpool.Pool, cfg Config) (*Runner, error) {
 		CompletedJobRetentionPeriod: 24 * time.Hour,
 	}
 	if cfg.Work {
+		rc.FetchCooldown = cfg.FetchCooldown
+		rc.FetchPollInterval = cfg.FetchPollInterval
 		if cfg.Mail == nil {
 			return nil, errors.New("jobs: Config.Mail is required to work jobs")
 		}

@@ -49,8 +49,9 @@ type Hub struct {
 	ready chan struct{}
 
 	// Delivered counts deliveries handed to subscribers; Dropped counts subscribers cut off
-	// for not keeping up; Reads counts log reads that returned events.
-	Delivered, Dropped, Reads atomic.Int64
+	// because their buffer was full; WriteFailed counts streams ended because a write to
+	// the client failed or timed out; Reads counts log reads that returned events.
+	Delivered, Dropped, WriteFailed, Reads atomic.Int64
 }
 
 // NewHub returns a hub reading through q and loading posts through svc.

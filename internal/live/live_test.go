@@ -135,7 +135,7 @@ func TestLastEventIDValidation(t *testing.T) {
 
 func TestSlowClientIsCutOffOthersKeepReceiving(t *testing.T) {
 	_, dsn := pgtest.NewDB(t)
-	padding := strings.Repeat("x", 16<<10)
+	padding := strings.Repeat("x", 64<<10)
 	big := func(_ context.Context, d *live.Delivery) (live.Event, bool) {
 		return live.Event{Name: "post", Data: []byte(fmt.Sprintf(`{"post_id":%d,"pad":"%s"}`, d.PostID, padding))}, d.Topic == events.TopicPostCreated
 	}
@@ -161,8 +161,11 @@ func TestSlowClientIsCutOffOthersKeepReceiving(t *testing.T) {
 		require.NoError(t, err)
 	}
 	waitPosts(t, fast, total, 60*time.Second)
-	require.Eventually(t, func() bool { return n.hub.Dropped.Load() == 1 && n.hub.Subscribers() == 1 },
-		10*time.Second, 20*time.Millisecond, "the slow client is cut off; the fast one stays")
+	// Cut off either by the hub (its buffer filled) or by the write timeout (the socket
+	// stayed full), whichever comes first on a loaded machine.
+	require.Eventually(t, func() bool {
+		return n.hub.Dropped.Load()+n.hub.WriteFailed.Load() >= 1 && n.hub.Subscribers() == 1
+	}, 20*time.Second, 20*time.Millisecond, "the slow client is cut off; the fast one stays")
 	ids := fast.postIDs()
 	for i := 1; i < len(ids); i++ {
 		require.Less(t, ids[i-1], ids[i], "in order, no duplicates")

@@ -74,16 +74,18 @@ func (h *Hub) Stream(w http.ResponseWriter, r *http.Request, f Filter, resume ev
 	write := func(s string, a ...any) bool {
 		_ = rc.SetWriteDeadline(time.Now().Add(h.opts.WriteTimeout))
 		if _, err := fmt.Fprintf(bw, s, a...); err != nil {
+			h.WriteFailed.Add(1)
 			return false
 		}
 		return true
 	}
 	flush := func() bool {
 		_ = rc.SetWriteDeadline(time.Now().Add(h.opts.WriteTimeout))
-		if bw.Flush() != nil {
+		if bw.Flush() != nil || rc.Flush() != nil {
+			h.WriteFailed.Add(1)
 			return false
 		}
-		return rc.Flush() == nil
+		return true
 	}
 	last := head
 	send := func(d *Delivery) bool {
