@@ -156,6 +156,7 @@ func (c *sseClient) once(ctx context.Context) {
 		return
 	}
 	sc := bufio.NewScanner(res.Body)
+	sc.Buffer(make([]byte, 64<<10), 1<<20)
 	var ev sseEvent
 	for sc.Scan() {
 		line := sc.Text()
