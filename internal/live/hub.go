@@ -32,6 +32,9 @@ type Options struct {
 	WriteTimeout time.Duration
 	// Heartbeat is the interval of SSE comment lines on idle streams. Defaults to 15 s.
 	Heartbeat time.Duration
+	// Observe, when set, is called after each batch is fanned out with the number of
+	// events and the age of the oldest one (write to fan-out): a hook for metrics.
+	Observe func(events int, lag time.Duration)
 }
 
 // Hub fans the event log out to live subscribers.
@@ -159,6 +162,9 @@ func (h *Hub) advance(ctx context.Context) error {
 		}
 		h.head = recs[len(recs)-1].Cursor
 		h.mu.Unlock()
+		if h.opts.Observe != nil {
+			h.opts.Observe(len(recs), time.Since(recs[0].CreatedAt))
+		}
 		if len(recs) < h.opts.Batch {
 			return nil
 		}
