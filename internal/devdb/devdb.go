@@ -177,6 +177,10 @@ func (c *Cluster) ensureInit(ctx context.Context, opts Options) error {
 	if _, err := os.Stat(filepath.Join(c.DataDir, "PG_VERSION")); err == nil {
 		return nil
 	}
+	// A server may still run for a directory that was deleted (say, a removed checkout
+	// recreated at the same path). It would remove the new server's socket files when it
+	// notices its lock file is gone, so it is stopped first.
+	stopOrphans(c.DataDir, opts.Log)
 	opts.Log.Info("creating local PostgreSQL cluster", "data_dir", c.DataDir)
 	if err := os.MkdirAll(c.DataDir, 0o700); err != nil {
 		return fmt.Errorf("devdb: %w", err)
@@ -426,4 +430,40 @@ func lockFile(path string) (func(), error) {
 		syscall.Flock(int(f.Fd()), syscall.LOCK_UN)
 		f.Close()
 	}, nil
+}
+
+// stopOrphans stops postmasters started with -D dataDir whose directory no longer holds a
+// cluster, by sending them SIGQUIT (immediate shutdown) and waiting up to 5 seconds.
+// It reads /proc and does nothing where there is none.
+func stopOrphans(dataDir string, log *slog.Logger) {
+	entries, err := os.ReadDir("/proc")
+	if err != nil {
+		return
+	}
+	for _, e := range entries {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		b, err := os.ReadFile(filepath.Join("/proc", e.Name(), "cmdline"))
+		if err != nil {
+			continue
+		}
+		args := strings.Split(strings.TrimRight(string(b), "\x00"), "\x00")
+		if len(args) == 0 || filepath.Base(args[0]) != "postgres" {
+			continue
+		}
+		for i := 0; i+1 < len(args); i++ {
+			if args[i] == "-D" && args[i+1] == dataDir {
+				log.Warn("stopping a PostgreSQL server left running for a deleted data directory", "pid", pid, "data_dir", dataDir)
+				_ = syscall.Kill(pid, syscall.SIGQUIT)
+				for range 50 {
+					if syscall.Kill(pid, 0) != nil {
+						break
+					}
+					time.Sleep(100 * time.Millisecond)
+				}
+			}
+		}
+	}
 }
