@@ -12,7 +12,7 @@ SELECT n.id, n.kind, n.created_at, n.read_at, sqlc.embed(p), sqlc.embed(a)
 FROM notifications n
 JOIN posts p ON p.id = n.post_id AND p.deleted_at IS NULL
 JOIN users a ON a.id = n.actor_id
-WHERE n.recipient_id = @recipient_id AND n.id < @before
+WHERE n.recipient_id = @recipient_id AND n.id < @before AND n.id > @after
 ORDER BY n.id DESC
 LIMIT @row_limit;
 
@@ -42,3 +42,26 @@ WHERE n.id = @id;
 INSERT INTO email_deliveries (notification_id, message_id, recipient)
 VALUES (@notification_id, @message_id, @recipient)
 ON CONFLICT (notification_id) DO NOTHING;
+
+-- name: NotificationsListAfter :many
+-- The notifications just newer than @after, oldest first (min_id).
+SELECT n.id, n.kind, n.created_at, n.read_at, sqlc.embed(p), sqlc.embed(a)
+FROM notifications n
+JOIN posts p ON p.id = n.post_id AND p.deleted_at IS NULL
+JOIN users a ON a.id = n.actor_id
+WHERE n.recipient_id = @recipient_id AND n.id > @after AND n.id < @before
+ORDER BY n.id
+LIMIT @row_limit;
+
+-- name: NotificationGet :one
+SELECT n.id, n.kind, n.created_at, n.read_at, sqlc.embed(p), sqlc.embed(a)
+FROM notifications n
+JOIN posts p ON p.id = n.post_id AND p.deleted_at IS NULL
+JOIN users a ON a.id = n.actor_id
+WHERE n.id = @id AND n.recipient_id = @recipient_id;
+
+-- name: NotificationDismiss :execrows
+DELETE FROM notifications WHERE id = @id AND recipient_id = @recipient_id;
+
+-- name: NotificationsClear :execrows
+DELETE FROM notifications WHERE recipient_id = @recipient_id;

@@ -29,3 +29,31 @@ SELECT
 -- name: UserUpdateSettings :exec
 UPDATE users SET display_name = @display_name, bio = @bio, email_mentions = @email_mentions
 WHERE id = @id;
+
+-- name: UserStatsMany :many
+-- Profile counts of several users at once.
+SELECT u.id,
+    (SELECT count(*) FROM posts p WHERE p.author_id = u.id AND p.deleted_at IS NULL) AS posts,
+    (SELECT count(*) FROM follows f WHERE f.followee_id = u.id) AS followers,
+    (SELECT count(*) FROM follows f WHERE f.follower_id = u.id) AS following,
+    (SELECT max(p.created_at) FROM posts p WHERE p.author_id = u.id AND p.deleted_at IS NULL)::timestamptz AS last_post_at
+FROM users u WHERE u.id = ANY(@ids::bigint[]);
+
+-- name: FollowersOf :many
+SELECT u.* FROM follows f JOIN users u ON u.id = f.follower_id
+WHERE f.followee_id = @user_id AND u.id < @before
+ORDER BY u.id DESC LIMIT @row_limit;
+
+-- name: FollowingOf :many
+SELECT u.* FROM follows f JOIN users u ON u.id = f.followee_id
+WHERE f.follower_id = @user_id AND u.id < @before
+ORDER BY u.id DESC LIMIT @row_limit;
+
+-- name: Relationships :many
+SELECT u.id,
+    EXISTS (SELECT 1 FROM follows f WHERE f.follower_id = @viewer_id AND f.followee_id = u.id) AS following,
+    EXISTS (SELECT 1 FROM follows f WHERE f.follower_id = u.id AND f.followee_id = @viewer_id) AS followed_by
+FROM users u WHERE u.id = ANY(@ids::bigint[]);
+
+-- name: InstanceCounts :one
+SELECT (SELECT count(*) FROM users) AS users, (SELECT count(*) FROM posts WHERE deleted_at IS NULL) AS posts;

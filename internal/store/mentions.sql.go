@@ -11,13 +11,14 @@ import (
 )
 
 const mentionedUsernamesForPosts = `-- name: MentionedUsernamesForPosts :many
-SELECT m.post_id, lower(u.username)::text AS username
+SELECT m.post_id, m.user_id, lower(u.username)::text AS username
 FROM mentions m JOIN users u ON u.id = m.user_id
 WHERE m.post_id = ANY($1::bigint[])
 `
 
 type MentionedUsernamesForPostsRow struct {
 	PostID   int64
+	UserID   int64
 	Username string
 }
 
@@ -31,7 +32,7 @@ func (q *Queries) MentionedUsernamesForPosts(ctx context.Context, postIds []int6
 	items := []MentionedUsernamesForPostsRow{}
 	for rows.Next() {
 		var i MentionedUsernamesForPostsRow
-		if err := rows.Scan(&i.PostID, &i.Username); err != nil {
+		if err := rows.Scan(&i.PostID, &i.UserID, &i.Username); err != nil {
 			return nil, err
 		}
 		items = append(items, i)

@@ -40,6 +40,13 @@ type Follow struct {
 	CreatedAt  time.Time
 }
 
+type IdempotencyKey struct {
+	UserID    int64
+	Key       string
+	PostID    int64
+	CreatedAt time.Time
+}
+
 type Mention struct {
 	PostID int64
 	UserID int64
@@ -53,6 +60,40 @@ type Notification struct {
 	PostID      int64
 	CreatedAt   time.Time
 	ReadAt      *time.Time
+}
+
+type OauthApp struct {
+	ID               int64
+	Name             string
+	Website          string
+	RedirectUris     []string
+	Scopes           string
+	ClientID         string
+	ClientSecretHash string
+	CreatedAt        time.Time
+}
+
+type OauthCode struct {
+	CodeHash      string
+	AppID         int64
+	UserID        int64
+	RedirectUri   string
+	Scopes        string
+	CodeChallenge string
+	ExpiresAt     time.Time
+	UsedAt        *time.Time
+}
+
+type OauthToken struct {
+	ID         int64
+	TokenHash  string
+	AppID      *int64
+	UserID     *int64
+	Name       string
+	Scopes     string
+	CreatedAt  time.Time
+	LastUsedAt *time.Time
+	RevokedAt  *time.Time
 }
 
 type Post struct {

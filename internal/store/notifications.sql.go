@@ -30,6 +30,23 @@ func (q *Queries) EmailDeliveryRecord(ctx context.Context, arg EmailDeliveryReco
 	return result.RowsAffected(), nil
 }
 
+const notificationDismiss = `-- name: NotificationDismiss :execrows
+DELETE FROM notifications WHERE id = $1 AND recipient_id = $2
+`
+
+type NotificationDismissParams struct {
+	ID          int64
+	RecipientID int64
+}
+
+func (q *Queries) NotificationDismiss(ctx context.Context, arg NotificationDismissParams) (int64, error) {
+	result, err := q.db.Exec(ctx, notificationDismiss, arg.ID, arg.RecipientID)
+	if err != nil {
+		return 0, err
+	}
+	return result.RowsAffected(), nil
+}
+
 const notificationForEmail = `-- name: NotificationForEmail :one
 SELECT n.id, n.recipient_id, n.post_id,
        r.username AS recipient_username, r.email AS recipient_email, r.email_mentions,
@@ -77,6 +94,66 @@ func (q *Queries) NotificationForEmail(ctx context.Context, id int64) (Notificat
 	return i, err
 }
 
+const notificationGet = `-- name: NotificationGet :one
+SELECT n.id, n.kind, n.created_at, n.read_at, p.id, p.author_id, p.body, p.created_at, p.deleted_at, a.id, a.username, a.email, a.password_hash, a.display_name, a.bio, a.is_admin, a.created_at, a.email_mentions
+FROM notifications n
+JOIN posts p ON p.id = n.post_id AND p.deleted_at IS NULL
+JOIN users a ON a.id = n.actor_id
+WHERE n.id = $1 AND n.recipient_id = $2
+`
+
+type NotificationGetParams struct {
+	ID          int64
+	RecipientID int64
+}
+
+type NotificationGetRow struct {
+	ID        int64
+	Kind      string
+	CreatedAt time.Time
+	ReadAt    *time.Time
+	Post      Post
+	User      User
+}
+
+func (q *Queries) NotificationGet(ctx context.Context, arg NotificationGetParams) (NotificationGetRow, error) {
+	row := q.db.QueryRow(ctx, notificationGet, arg.ID, arg.RecipientID)
+	var i NotificationGetRow
+	err := row.Scan(
+		&i.ID,
+		&i.Kind,
+		&i.CreatedAt,
+		&i.ReadAt,
+		&i.Post.ID,
+		&i.Post.AuthorID,
+		&i.Post.Body,
+		&i.Post.CreatedAt,
+		&i.Post.DeletedAt,
+		&i.User.ID,
+		&i.User.Username,
+		&i.User.Email,
+		&i.User.PasswordHash,
+		&i.User.DisplayName,
+		&i.User.Bio,
+		&i.User.IsAdmin,
+		&i.User.CreatedAt,
+		&i.User.EmailMentions,
+	)
+	return i, err
+}
+
+const notificationsClear = `-- name: NotificationsClear :execrows
+DELETE FROM notifications WHERE recipient_id = $1
+`
+
+func (q *Queries) NotificationsClear(ctx context.Context, recipientID int64) (int64, error) {
+	result, err := q.db.Exec(ctx, notificationsClear, recipientID)
+	if err != nil {
+		return 0, err
+	}
+	return result.RowsAffected(), nil
+}
+
 const notificationsInsertMentions = `-- name: NotificationsInsertMentions :many
 INSERT INTO notifications (recipient_id, actor_id, kind, post_id)
 SELECT r, $1, 'mention', $2 FROM unnest($3::bigint[]) AS r
@@ -122,14 +199,15 @@ SELECT n.id, n.kind, n.created_at, n.read_at, p.id, p.author_id, p.body, p.creat
 FROM notifications n
 JOIN posts p ON p.id = n.post_id AND p.deleted_at IS NULL
 JOIN users a ON a.id = n.actor_id
-WHERE n.recipient_id = $1 AND n.id < $2
+WHERE n.recipient_id = $1 AND n.id < $2 AND n.id > $3
 ORDER BY n.id DESC
-LIMIT $3
+LIMIT $4
 `
 
 type NotificationsListParams struct {
 	RecipientID int64
 	Before      int64
+	After       int64
 	RowLimit    int32
 }
 
@@ -144,7 +222,12 @@ type NotificationsListRow struct {
 
 // A user's notifications about live posts, newest first, keyset-paginated by id.
 func (q *Queries) NotificationsList(ctx context.Context, arg NotificationsListParams) ([]NotificationsListRow, error) {
-	rows, err := q.db.Query(ctx, notificationsList, arg.RecipientID, arg.Before, arg.RowLimit)
+	rows, err := q.db.Query(ctx, notificationsList,
+		arg.RecipientID,
+		arg.Before,
+		arg.After,
+		arg.RowLimit,
+	)
 	if err != nil {
 		return nil, err
 	}
@@ -152,6 +235,77 @@ func (q *Queries) NotificationsList(ctx context.Context, arg NotificationsListPa
 	items := []NotificationsListRow{}
 	for rows.Next() {
 		var i NotificationsListRow
+		if err := rows.Scan(
+			&i.ID,
+			&i.Kind,
+			&i.CreatedAt,
+			&i.ReadAt,
+			&i.Post.ID,
+			&i.Post.AuthorID,
+			&i.Post.Body,
+			&i.Post.CreatedAt,
+			&i.Post.DeletedAt,
+			&i.User.ID,
+			&i.User.Username,
+			&i.User.Email,
+			&i.User.PasswordHash,
+			&i.User.DisplayName,
+			&i.User.Bio,
+			&i.User.IsAdmin,
+			&i.User.CreatedAt,
+			&i.User.EmailMentions,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
+const notificationsListAfter = `-- name: NotificationsListAfter :many
+SELECT n.id, n.kind, n.created_at, n.read_at, p.id, p.author_id, p.body, p.created_at, p.deleted_at, a.id, a.username, a.email, a.password_hash, a.display_name, a.bio, a.is_admin, a.created_at, a.email_mentions
+FROM notifications n
+JOIN posts p ON p.id = n.post_id AND p.deleted_at IS NULL
+JOIN users a ON a.id = n.actor_id
+WHERE n.recipient_id = $1 AND n.id > $2 AND n.id < $3
+ORDER BY n.id
+LIMIT $4
+`
+
+type NotificationsListAfterParams struct {
+	RecipientID int64
+	After       int64
+	Before      int64
+	RowLimit    int32
+}
+
+type NotificationsListAfterRow struct {
+	ID        int64
+	Kind      string
+	CreatedAt time.Time
+	ReadAt    *time.Time
+	Post      Post
+	User      User
+}
+
+// The notifications just newer than @after, oldest first (min_id).
+func (q *Queries) NotificationsListAfter(ctx context.Context, arg NotificationsListAfterParams) ([]NotificationsListAfterRow, error) {
+	rows, err := q.db.Query(ctx, notificationsListAfter,
+		arg.RecipientID,
+		arg.After,
+		arg.Before,
+		arg.RowLimit,
+	)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []NotificationsListAfterRow{}
+	for rows.Next() {
+		var i NotificationsListAfterRow
 		if err := rows.Scan(
 			&i.ID,
 			&i.Kind,

@@ -9,6 +9,37 @@ import (
 	"context"
 )
 
+const idempotencyKeyInsert = `-- name: IdempotencyKeyInsert :exec
+INSERT INTO idempotency_keys (user_id, key, post_id) VALUES ($1, $2, $3)
+`
+
+type IdempotencyKeyInsertParams struct {
+	UserID int64
+	Key    string
+	PostID int64
+}
+
+func (q *Queries) IdempotencyKeyInsert(ctx context.Context, arg IdempotencyKeyInsertParams) error {
+	_, err := q.db.Exec(ctx, idempotencyKeyInsert, arg.UserID, arg.Key, arg.PostID)
+	return err
+}
+
+const idempotencyKeyPost = `-- name: IdempotencyKeyPost :one
+SELECT post_id FROM idempotency_keys WHERE user_id = $1 AND key = $2
+`
+
+type IdempotencyKeyPostParams struct {
+	UserID int64
+	Key    string
+}
+
+func (q *Queries) IdempotencyKeyPost(ctx context.Context, arg IdempotencyKeyPostParams) (int64, error) {
+	row := q.db.QueryRow(ctx, idempotencyKeyPost, arg.UserID, arg.Key)
+	var post_id int64
+	err := row.Scan(&post_id)
+	return post_id, err
+}
+
 const postCreate = `-- name: PostCreate :one
 INSERT INTO posts (author_id, body) VALUES ($1, $2)
 RETURNING id, author_id, body, created_at, deleted_at
@@ -68,14 +99,15 @@ func (q *Queries) PostGetByID(ctx context.Context, id int64) (PostGetByIDRow, er
 const postListByAuthor = `-- name: PostListByAuthor :many
 SELECT p.id, p.author_id, p.body, p.created_at, p.deleted_at, u.id, u.username, u.email, u.password_hash, u.display_name, u.bio, u.is_admin, u.created_at, u.email_mentions
 FROM posts p JOIN users u ON u.id = p.author_id
-WHERE p.author_id = $1 AND p.deleted_at IS NULL AND p.id < $2
+WHERE p.author_id = $1 AND p.deleted_at IS NULL AND p.id < $2 AND p.id > $3
 ORDER BY p.id DESC
-LIMIT $3
+LIMIT $4
 `
 
 type PostListByAuthorParams struct {
 	AuthorID int64
 	Before   int64
+	After    int64
 	RowLimit int32
 }
 
@@ -85,7 +117,12 @@ type PostListByAuthorRow struct {
 }
 
 func (q *Queries) PostListByAuthor(ctx context.Context, arg PostListByAuthorParams) ([]PostListByAuthorRow, error) {
-	rows, err := q.db.Query(ctx, postListByAuthor, arg.AuthorID, arg.Before, arg.RowLimit)
+	rows, err := q.db.Query(ctx, postListByAuthor,
+		arg.AuthorID,
+		arg.Before,
+		arg.After,
+		arg.RowLimit,
+	)
 	if err != nil {
 		return nil, err
 	}
@@ -119,18 +156,79 @@ func (q *Queries) PostListByAuthor(ctx context.Context, arg PostListByAuthorPara
 	return items, nil
 }
 
+const postListByAuthorAfter = `-- name: PostListByAuthorAfter :many
+SELECT p.id, p.author_id, p.body, p.created_at, p.deleted_at, u.id, u.username, u.email, u.password_hash, u.display_name, u.bio, u.is_admin, u.created_at, u.email_mentions
+FROM posts p JOIN users u ON u.id = p.author_id
+WHERE p.author_id = $1 AND p.deleted_at IS NULL AND p.id > $2 AND p.id < $3
+ORDER BY p.id
+LIMIT $4
+`
+
+type PostListByAuthorAfterParams struct {
+	AuthorID int64
+	After    int64
+	Before   int64
+	RowLimit int32
+}
+
+type PostListByAuthorAfterRow struct {
+	Post Post
+	User User
+}
+
+func (q *Queries) PostListByAuthorAfter(ctx context.Context, arg PostListByAuthorAfterParams) ([]PostListByAuthorAfterRow, error) {
+	rows, err := q.db.Query(ctx, postListByAuthorAfter,
+		arg.AuthorID,
+		arg.After,
+		arg.Before,
+		arg.RowLimit,
+	)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []PostListByAuthorAfterRow{}
+	for rows.Next() {
+		var i PostListByAuthorAfterRow
+		if err := rows.Scan(
+			&i.Post.ID,
+			&i.Post.AuthorID,
+			&i.Post.Body,
+			&i.Post.CreatedAt,
+			&i.Post.DeletedAt,
+			&i.User.ID,
+			&i.User.Username,
+			&i.User.Email,
+			&i.User.PasswordHash,
+			&i.User.DisplayName,
+			&i.User.Bio,
+			&i.User.IsAdmin,
+			&i.User.CreatedAt,
+			&i.User.EmailMentions,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
 const postListHome = `-- name: PostListHome :many
 SELECT p.id, p.author_id, p.body, p.created_at, p.deleted_at, u.id, u.username, u.email, u.password_hash, u.display_name, u.bio, u.is_admin, u.created_at, u.email_mentions
 FROM posts p JOIN users u ON u.id = p.author_id
-WHERE p.deleted_at IS NULL AND p.id < $1
-  AND (p.author_id = $2
-       OR p.author_id IN (SELECT f.followee_id FROM follows f WHERE f.follower_id = $2))
+WHERE p.deleted_at IS NULL AND p.id < $1 AND p.id > $2
+  AND (p.author_id = $3
+       OR p.author_id IN (SELECT f.followee_id FROM follows f WHERE f.follower_id = $3))
 ORDER BY p.id DESC
-LIMIT $3
+LIMIT $4
 `
 
 type PostListHomeParams struct {
 	Before   int64
+	After    int64
 	ViewerID int64
 	RowLimit int32
 }
@@ -142,7 +240,12 @@ type PostListHomeRow struct {
 
 // The viewer's own posts and those of everyone they follow, newest first.
 func (q *Queries) PostListHome(ctx context.Context, arg PostListHomeParams) ([]PostListHomeRow, error) {
-	rows, err := q.db.Query(ctx, postListHome, arg.Before, arg.ViewerID, arg.RowLimit)
+	rows, err := q.db.Query(ctx, postListHome,
+		arg.Before,
+		arg.After,
+		arg.ViewerID,
+		arg.RowLimit,
+	)
 	if err != nil {
 		return nil, err
 	}
@@ -176,16 +279,79 @@ func (q *Queries) PostListHome(ctx context.Context, arg PostListHomeParams) ([]P
 	return items, nil
 }
 
+const postListHomeAfter = `-- name: PostListHomeAfter :many
+SELECT p.id, p.author_id, p.body, p.created_at, p.deleted_at, u.id, u.username, u.email, u.password_hash, u.display_name, u.bio, u.is_admin, u.created_at, u.email_mentions
+FROM posts p JOIN users u ON u.id = p.author_id
+WHERE p.deleted_at IS NULL AND p.id > $1 AND p.id < $2
+  AND (p.author_id = $3
+       OR p.author_id IN (SELECT f.followee_id FROM follows f WHERE f.follower_id = $3))
+ORDER BY p.id
+LIMIT $4
+`
+
+type PostListHomeAfterParams struct {
+	After    int64
+	Before   int64
+	ViewerID int64
+	RowLimit int32
+}
+
+type PostListHomeAfterRow struct {
+	Post Post
+	User User
+}
+
+func (q *Queries) PostListHomeAfter(ctx context.Context, arg PostListHomeAfterParams) ([]PostListHomeAfterRow, error) {
+	rows, err := q.db.Query(ctx, postListHomeAfter,
+		arg.After,
+		arg.Before,
+		arg.ViewerID,
+		arg.RowLimit,
+	)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []PostListHomeAfterRow{}
+	for rows.Next() {
+		var i PostListHomeAfterRow
+		if err := rows.Scan(
+			&i.Post.ID,
+			&i.Post.AuthorID,
+			&i.Post.Body,
+			&i.Post.CreatedAt,
+			&i.Post.DeletedAt,
+			&i.User.ID,
+			&i.User.Username,
+			&i.User.Email,
+			&i.User.PasswordHash,
+			&i.User.DisplayName,
+			&i.User.Bio,
+			&i.User.IsAdmin,
+			&i.User.CreatedAt,
+			&i.User.EmailMentions,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
 const postListPublic = `-- name: PostListPublic :many
 SELECT p.id, p.author_id, p.body, p.created_at, p.deleted_at, u.id, u.username, u.email, u.password_hash, u.display_name, u.bio, u.is_admin, u.created_at, u.email_mentions
 FROM posts p JOIN users u ON u.id = p.author_id
-WHERE p.deleted_at IS NULL AND p.id < $1
+WHERE p.deleted_at IS NULL AND p.id < $1 AND p.id > $2
 ORDER BY p.id DESC
-LIMIT $2
+LIMIT $3
 `
 
 type PostListPublicParams struct {
 	Before   int64
+	After    int64
 	RowLimit int32
 }
 
@@ -196,7 +362,7 @@ type PostListPublicRow struct {
 
 // Newest first, keyset-paginated by id: rows with id < @before.
 func (q *Queries) PostListPublic(ctx context.Context, arg PostListPublicParams) ([]PostListPublicRow, error) {
-	rows, err := q.db.Query(ctx, postListPublic, arg.Before, arg.RowLimit)
+	rows, err := q.db.Query(ctx, postListPublic, arg.Before, arg.After, arg.RowLimit)
 	if err != nil {
 		return nil, err
 	}
@@ -204,6 +370,61 @@ func (q *Queries) PostListPublic(ctx context.Context, arg PostListPublicParams) 
 	items := []PostListPublicRow{}
 	for rows.Next() {
 		var i PostListPublicRow
+		if err := rows.Scan(
+			&i.Post.ID,
+			&i.Post.AuthorID,
+			&i.Post.Body,
+			&i.Post.CreatedAt,
+			&i.Post.DeletedAt,
+			&i.User.ID,
+			&i.User.Username,
+			&i.User.Email,
+			&i.User.PasswordHash,
+			&i.User.DisplayName,
+			&i.User.Bio,
+			&i.User.IsAdmin,
+			&i.User.CreatedAt,
+			&i.User.EmailMentions,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
+const postListPublicAfter = `-- name: PostListPublicAfter :many
+SELECT p.id, p.author_id, p.body, p.created_at, p.deleted_at, u.id, u.username, u.email, u.password_hash, u.display_name, u.bio, u.is_admin, u.created_at, u.email_mentions
+FROM posts p JOIN users u ON u.id = p.author_id
+WHERE p.deleted_at IS NULL AND p.id > $1 AND p.id < $2
+ORDER BY p.id
+LIMIT $3
+`
+
+type PostListPublicAfterParams struct {
+	After    int64
+	Before   int64
+	RowLimit int32
+}
+
+type PostListPublicAfterRow struct {
+	Post Post
+	User User
+}
+
+// The posts just newer than @after, oldest first (Mastodon's min_id).
+func (q *Queries) PostListPublicAfter(ctx context.Context, arg PostListPublicAfterParams) ([]PostListPublicAfterRow, error) {
+	rows, err := q.db.Query(ctx, postListPublicAfter, arg.After, arg.Before, arg.RowLimit)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []PostListPublicAfterRow{}
+	for rows.Next() {
+		var i PostListPublicAfterRow
 		if err := rows.Scan(
 			&i.Post.ID,
 			&i.Post.AuthorID,

@@ -7,7 +7,146 @@ package store
 
 import (
 	"context"
+	"time"
 )
+
+const followersOf = `-- name: FollowersOf :many
+SELECT u.id, u.username, u.email, u.password_hash, u.display_name, u.bio, u.is_admin, u.created_at, u.email_mentions FROM follows f JOIN users u ON u.id = f.follower_id
+WHERE f.followee_id = $1 AND u.id < $2
+ORDER BY u.id DESC LIMIT $3
+`
+
+type FollowersOfParams struct {
+	UserID   int64
+	Before   int64
+	RowLimit int32
+}
+
+func (q *Queries) FollowersOf(ctx context.Context, arg FollowersOfParams) ([]User, error) {
+	rows, err := q.db.Query(ctx, followersOf, arg.UserID, arg.Before, arg.RowLimit)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []User{}
+	for rows.Next() {
+		var i User
+		if err := rows.Scan(
+			&i.ID,
+			&i.Username,
+			&i.Email,
+			&i.PasswordHash,
+			&i.DisplayName,
+			&i.Bio,
+			&i.IsAdmin,
+			&i.CreatedAt,
+			&i.EmailMentions,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
+const followingOf = `-- name: FollowingOf :many
+SELECT u.id, u.username, u.email, u.password_hash, u.display_name, u.bio, u.is_admin, u.created_at, u.email_mentions FROM follows f JOIN users u ON u.id = f.followee_id
+WHERE f.follower_id = $1 AND u.id < $2
+ORDER BY u.id DESC LIMIT $3
+`
+
+type FollowingOfParams struct {
+	UserID   int64
+	Before   int64
+	RowLimit int32
+}
+
+func (q *Queries) FollowingOf(ctx context.Context, arg FollowingOfParams) ([]User, error) {
+	rows, err := q.db.Query(ctx, followingOf, arg.UserID, arg.Before, arg.RowLimit)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []User{}
+	for rows.Next() {
+		var i User
+		if err := rows.Scan(
+			&i.ID,
+			&i.Username,
+			&i.Email,
+			&i.PasswordHash,
+			&i.DisplayName,
+			&i.Bio,
+			&i.IsAdmin,
+			&i.CreatedAt,
+			&i.EmailMentions,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
+const instanceCounts = `-- name: InstanceCounts :one
+SELECT (SELECT count(*) FROM users) AS users, (SELECT count(*) FROM posts WHERE deleted_at IS NULL) AS posts
+`
+
+type InstanceCountsRow struct {
+	Users int64
+	Posts int64
+}
+
+func (q *Queries) InstanceCounts(ctx context.Context) (InstanceCountsRow, error) {
+	row := q.db.QueryRow(ctx, instanceCounts)
+	var i InstanceCountsRow
+	err := row.Scan(&i.Users, &i.Posts)
+	return i, err
+}
+
+const relationships = `-- name: Relationships :many
+SELECT u.id,
+    EXISTS (SELECT 1 FROM follows f WHERE f.follower_id = $1 AND f.followee_id = u.id) AS following,
+    EXISTS (SELECT 1 FROM follows f WHERE f.follower_id = u.id AND f.followee_id = $1) AS followed_by
+FROM users u WHERE u.id = ANY($2::bigint[])
+`
+
+type RelationshipsParams struct {
+	ViewerID int64
+	Ids      []int64
+}
+
+type RelationshipsRow struct {
+	ID         int64
+	Following  bool
+	FollowedBy bool
+}
+
+func (q *Queries) Relationships(ctx context.Context, arg RelationshipsParams) ([]RelationshipsRow, error) {
+	rows, err := q.db.Query(ctx, relationships, arg.ViewerID, arg.Ids)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []RelationshipsRow{}
+	for rows.Next() {
+		var i RelationshipsRow
+		if err := rows.Scan(&i.ID, &i.Following, &i.FollowedBy); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
 
 const userCreate = `-- name: UserCreate :one
 INSERT INTO users (username, email, password_hash, display_name)
@@ -147,6 +286,50 @@ func (q *Queries) UserStats(ctx context.Context, id int64) (UserStatsRow, error)
 	var i UserStatsRow
 	err := row.Scan(&i.Posts, &i.Followers, &i.Following)
 	return i, err
+}
+
+const userStatsMany = `-- name: UserStatsMany :many
+SELECT u.id,
+    (SELECT count(*) FROM posts p WHERE p.author_id = u.id AND p.deleted_at IS NULL) AS posts,
+    (SELECT count(*) FROM follows f WHERE f.followee_id = u.id) AS followers,
+    (SELECT count(*) FROM follows f WHERE f.follower_id = u.id) AS following,
+    (SELECT max(p.created_at) FROM posts p WHERE p.author_id = u.id AND p.deleted_at IS NULL)::timestamptz AS last_post_at
+FROM users u WHERE u.id = ANY($1::bigint[])
+`
+
+type UserStatsManyRow struct {
+	ID         int64
+	Posts      int64
+	Followers  int64
+	Following  int64
+	LastPostAt time.Time
+}
+
+// Profile counts of several users at once.
+func (q *Queries) UserStatsMany(ctx context.Context, ids []int64) ([]UserStatsManyRow, error) {
+	rows, err := q.db.Query(ctx, userStatsMany, ids)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []UserStatsManyRow{}
+	for rows.Next() {
+		var i UserStatsManyRow
+		if err := rows.Scan(
+			&i.ID,
+			&i.Posts,
+			&i.Followers,
+			&i.Following,
+			&i.LastPostAt,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
 }
 
 const userUpdateSettings = `-- name: UserUpdateSettings :exec

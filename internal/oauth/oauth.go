@@ -1,0 +1,386 @@
+// Package oauth is Starling's OAuth 2.0 authorization server: client registration, the
+// authorization-code grant with optional PKCE (S256), the client-credentials grant,
+// personal access tokens, revocation and token lookup. Secrets, codes and tokens are random
+// and stored only as SHA-256 hashes.
+package oauth
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/base64"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"net/url"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/starling-social/starling/internal/store"
+)
+
+// OOB is the redirect URI for apps without one: the code is shown to the user to copy.
+const OOB = "urn:ietf:wg:oauth:2.0:oob"
+
+// CodeLifetime is how long an authorization code can be exchanged.
+const CodeLifetime = 10 * time.Minute
+
+// Error is an OAuth error (RFC 6749 section 5.2): a code and a description fit to show.
+type Error struct {
+	Code        string
+	Description string
+}
+
+func (e *Error) Error() string { return e.Code + ": " + e.Description }
+
+func oauthErr(code, desc string) error { return &Error{Code: code, Description: desc} }
+
+// ErrNotFound is returned by lookups of unknown apps and tokens.
+var ErrNotFound = errors.New("not found")
+
+// Service is the authorization server. It is safe for concurrent use.
+type Service struct {
+	db store.Conn
+	q  *store.Queries
+	// Now returns the current time. Tests may replace it.
+	Now func() time.Time
+}
+
+// New returns the service using db.
+func New(db store.Conn) *Service {
+	return &Service{db: db, q: store.New(db), Now: time.Now}
+}
+
+func randomToken(prefix string) string {
+	b := make([]byte, 32)
+	rand.Read(b)
+	return prefix + base64.RawURLEncoding.EncodeToString(b)
+}
+
+// Hash returns the stored form of a secret, code or token.
+func Hash(secret string) string {
+	sum := sha256.Sum256([]byte(secret))
+	return hex.EncodeToString(sum[:])
+}
+
+// App is a registered client.
+type App struct {
+	ID           int64
+	Name         string
+	Website      string
+	RedirectURIs []string
+	Scopes       Scopes
+	ClientID     string
+	// ClientSecret is set only on the App that RegisterApp returns.
+	ClientSecret string
+}
+
+func appFrom(a store.OauthApp) App {
+	scopes, _ := ParseScopes(a.Scopes)
+	return App{ID: a.ID, Name: a.Name, Website: a.Website, RedirectURIs: a.RedirectUris, Scopes: scopes, ClientID: a.ClientID}
+}
+
+// ValidationError is a registration input problem (422 in the API).
+type ValidationError struct{ Message string }
+
+func (e *ValidationError) Error() string { return e.Message }
+
+// RegisterApp registers a client. redirectURIs are absolute URIs or the OOB URN.
+func (s *Service) RegisterApp(ctx context.Context, name, website string, redirectURIs []string, scopes string) (App, error) {
+	name = strings.TrimSpace(name)
+	if name == "" || len(name) > 200 {
+		return App{}, &ValidationError{"Validation failed: Application name can't be blank and must be at most 200 characters"}
+	}
+	if len(redirectURIs) == 0 || len(redirectURIs) > 20 {
+		return App{}, &ValidationError{"Validation failed: Redirect URI can't be blank"}
+	}
+	for _, u := range redirectURIs {
+		if u == OOB {
+			continue
+		}
+		p, err := url.Parse(u)
+		if err != nil || p.Scheme == "" || (p.Host == "" && p.Opaque == "") || p.Fragment != "" || len(u) > 2000 {
+			return App{}, &ValidationError{"Validation failed: Redirect URI must be an absolute URI."}
+		}
+	}
+	if website != "" {
+		if p, err := url.Parse(website); err != nil || (p.Scheme != "http" && p.Scheme != "https") || len(website) > 2000 {
+			return App{}, &ValidationError{"Validation failed: Website must be an http or https URL"}
+		}
+	}
+	sc, err := ParseScopes(scopes)
+	if err != nil {
+		return App{}, &ValidationError{"Validation failed: Scopes " + err.(*Error).Description}
+	}
+	clientID := randomToken("")
+	secret := randomToken("")
+	row, err := s.q.OAuthAppCreate(ctx, store.OAuthAppCreateParams{
+		Name: name, Website: website, RedirectUris: redirectURIs, Scopes: sc.String(),
+		ClientID: clientID, ClientSecretHash: Hash(secret),
+	})
+	if err != nil {
+		return App{}, fmt.Errorf("register app: %w", err)
+	}
+	app := appFrom(row)
+	app.ClientSecret = secret
+	return app, nil
+}
+
+// AppByClientID returns the app with clientID.
+func (s *Service) AppByClientID(ctx context.Context, clientID string) (App, error) {
+	row, err := s.q.OAuthAppByClientID(ctx, clientID)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return App{}, ErrNotFound
+	}
+	if err != nil {
+		return App{}, fmt.Errorf("app: %w", err)
+	}
+	return appFrom(row), nil
+}
+
+// authenticateClient checks a client's id and secret.
+func (s *Service) authenticateClient(ctx context.Context, clientID, secret string) (store.OauthApp, error) {
+	row, err := s.q.OAuthAppByClientID(ctx, clientID)
+	if errors.Is(err, pgx.ErrNoRows) || (err == nil && subtle.ConstantTimeCompare([]byte(Hash(secret)), []byte(row.ClientSecretHash)) != 1) {
+		return store.OauthApp{}, oauthErr("invalid_client", "Client authentication failed due to unknown client, no client authentication included, or unsupported authentication method.")
+	}
+	if err != nil {
+		return store.OauthApp{}, fmt.Errorf("client: %w", err)
+	}
+	return row, nil
+}
+
+// AuthorizeRequest is a checked /oauth/authorize request.
+type AuthorizeRequest struct {
+	App           App
+	RedirectURI   string
+	Scopes        Scopes
+	State         string
+	CodeChallenge string
+}
+
+// CheckAuthorize validates the parameters of an authorization request. Errors about the
+// client or redirect URI must be shown to the user, never redirected (RFC 6749 4.1.2.1).
+func (s *Service) CheckAuthorize(ctx context.Context, clientID, redirectURI, responseType, scope, challenge, method string) (AuthorizeRequest, error) {
+	app, err := s.AppByClientID(ctx, clientID)
+	if errors.Is(err, ErrNotFound) {
+		return AuthorizeRequest{}, oauthErr("invalid_client", "Unknown client_id.")
+	}
+	if err != nil {
+		return AuthorizeRequest{}, err
+	}
+	if redirectURI == "" && len(app.RedirectURIs) == 1 {
+		redirectURI = app.RedirectURIs[0]
+	}
+	if !slices.Contains(app.RedirectURIs, redirectURI) {
+		return AuthorizeRequest{}, oauthErr("invalid_request", "The redirect_uri does not match one registered for this application.")
+	}
+	req := AuthorizeRequest{App: app, RedirectURI: redirectURI}
+	if responseType != "code" {
+		return req, oauthErr("unsupported_response_type", "Only response_type=code is supported.")
+	}
+	if req.Scopes, err = ParseScopes(scope); err != nil {
+		return req, err
+	}
+	if !req.Scopes.Within(app.Scopes) {
+		return req, oauthErr("invalid_scope", "The requested scope exceeds the scopes registered for this application.")
+	}
+	switch {
+	case challenge == "" && method == "":
+	case method == "S256" && validPKCE(challenge):
+		req.CodeChallenge = challenge
+	case method == "plain" || method == "":
+		return req, oauthErr("invalid_request", "Only the S256 code_challenge_method is supported.")
+	default:
+		return req, oauthErr("invalid_request", "Invalid code_challenge or code_challenge_method.")
+	}
+	return req, nil
+}
+
+// validPKCE checks the form of a code verifier or S256 challenge (RFC 7636: 43 to 128
+// characters of [A-Za-z0-9-._~]).
+func validPKCE(s string) bool {
+	if len(s) < 43 || len(s) > 128 {
+		return false
+	}
+	for _, r := range s {
+		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || strings.ContainsRune("-._~", r)) {
+			return false
+		}
+	}
+	return true
+}
+
+// IssueCode records the user's consent to req and returns a single-use code.
+func (s *Service) IssueCode(ctx context.Context, req AuthorizeRequest, userID int64) (string, error) {
+	code := randomToken("")
+	err := s.q.OAuthCodeCreate(ctx, store.OAuthCodeCreateParams{
+		CodeHash: Hash(code), AppID: req.App.ID, UserID: userID, RedirectUri: req.RedirectURI,
+		Scopes: req.Scopes.String(), CodeChallenge: req.CodeChallenge, ExpiresAt: s.Now().Add(CodeLifetime),
+	})
+	if err != nil {
+		return "", fmt.Errorf("issue code: %w", err)
+	}
+	return code, nil
+}
+
+// Token is an issued access token. AccessToken is the only time the raw token exists.
+type Token struct {
+	AccessToken string
+	Scopes      Scopes
+	CreatedAt   time.Time
+}
+
+func (s *Service) issue(ctx context.Context, appID, userID *int64, name string, scopes Scopes) (Token, error) {
+	raw := randomToken("stl_")
+	row, err := s.q.OAuthTokenCreate(ctx, store.OAuthTokenCreateParams{
+		TokenHash: Hash(raw), AppID: appID, UserID: userID, Name: name, Scopes: scopes.String(),
+	})
+	if err != nil {
+		return Token{}, fmt.Errorf("issue token: %w", err)
+	}
+	return Token{AccessToken: raw, Scopes: scopes, CreatedAt: row.CreatedAt}, nil
+}
+
+// ExchangeCode runs the authorization_code grant.
+func (s *Service) ExchangeCode(ctx context.Context, clientID, secret, code, redirectURI, verifier string) (Token, error) {
+	app, err := s.authenticateClient(ctx, clientID, secret)
+	if err != nil {
+		return Token{}, err
+	}
+	invalid := oauthErr("invalid_grant", "The provided authorization grant is invalid, expired, revoked, does not match the redirection URI used in the authorization request, or was issued to another client.")
+	if code == "" {
+		return Token{}, invalid
+	}
+	row, err := s.q.OAuthCodeUse(ctx, Hash(code))
+	if errors.Is(err, pgx.ErrNoRows) {
+		return Token{}, invalid
+	}
+	if err != nil {
+		return Token{}, fmt.Errorf("code: %w", err)
+	}
+	if !row.FirstUse {
+		// A code used twice may have leaked: revoke what it was exchanged for.
+		_ = s.q.OAuthTokenRevokeRevokeForCode(ctx, store.OAuthTokenRevokeRevokeForCodeParams{AppID: &row.AppID, UserID: &row.UserID})
+		return Token{}, invalid
+	}
+	if row.AppID != app.ID || row.RedirectUri != redirectURI || s.Now().After(row.ExpiresAt) {
+		return Token{}, invalid
+	}
+	if row.CodeChallenge != "" {
+		sum := sha256.Sum256([]byte(verifier))
+		if !validPKCE(verifier) || base64.RawURLEncoding.EncodeToString(sum[:]) != row.CodeChallenge {
+			return Token{}, oauthErr("invalid_grant", "The code_verifier does not match the code_challenge.")
+		}
+	}
+	scopes, _ := ParseScopes(row.Scopes)
+	appID, userID := row.AppID, row.UserID
+	return s.issue(ctx, &appID, &userID, "", scopes)
+}
+
+// ClientCredentials runs the client_credentials grant: a token for the app itself, with
+// no user.
+func (s *Service) ClientCredentials(ctx context.Context, clientID, secret, scope string) (Token, error) {
+	app, err := s.authenticateClient(ctx, clientID, secret)
+	if err != nil {
+		return Token{}, err
+	}
+	scopes, err := ParseScopes(scope)
+	if err != nil {
+		return Token{}, err
+	}
+	if !scopes.Within(appFrom(app).Scopes) {
+		return Token{}, oauthErr("invalid_scope", "The requested scope exceeds the scopes registered for this application.")
+	}
+	appID := app.ID
+	return s.issue(ctx, &appID, nil, "", scopes)
+}
+
+// CreatePersonalToken issues a token for userID's own scripts and bots.
+func (s *Service) CreatePersonalToken(ctx context.Context, userID int64, name, scope string) (Token, error) {
+	name = strings.TrimSpace(name)
+	if name == "" || len(name) > 100 {
+		return Token{}, &ValidationError{"Give the token a name of at most 100 characters."}
+	}
+	scopes, err := ParseScopes(scope)
+	if err != nil {
+		return Token{}, &ValidationError{err.(*Error).Description}
+	}
+	return s.issue(ctx, nil, &userID, name, scopes)
+}
+
+// Grant is what a valid access token stands for.
+type Grant struct {
+	TokenID    int64
+	UserID     int64 // 0 for an app token
+	AppID      int64 // 0 for a personal token
+	AppName    string
+	AppWebsite string
+	Scopes     Scopes
+}
+
+// Lookup returns the grant of a raw access token, or ErrNotFound when it is unknown or
+// revoked.
+func (s *Service) Lookup(ctx context.Context, raw string) (Grant, error) {
+	if raw == "" || len(raw) > 200 {
+		return Grant{}, ErrNotFound
+	}
+	row, err := s.q.OAuthTokenByHash(ctx, Hash(raw))
+	if errors.Is(err, pgx.ErrNoRows) {
+		return Grant{}, ErrNotFound
+	}
+	if err != nil {
+		return Grant{}, fmt.Errorf("token: %w", err)
+	}
+	scopes, _ := ParseScopes(row.Scopes)
+	g := Grant{TokenID: row.ID, Scopes: scopes, AppName: row.AppName, AppWebsite: row.AppWebsite}
+	if row.UserID != nil {
+		g.UserID = *row.UserID
+	}
+	if row.AppID != nil {
+		g.AppID = *row.AppID
+	}
+	_ = s.q.OAuthTokenTouch(ctx, row.ID)
+	return g, nil
+}
+
+// Revoke revokes token on behalf of the client that holds it (RFC 7009). Revoking an
+// unknown token is not an error.
+func (s *Service) Revoke(ctx context.Context, clientID, secret, token string) error {
+	app, err := s.authenticateClient(ctx, clientID, secret)
+	if err != nil {
+		return err
+	}
+	if _, err := s.q.OAuthTokenRevokeByHash(ctx, store.OAuthTokenRevokeByHashParams{TokenHash: Hash(token), AppID: &app.ID}); err != nil {
+		return fmt.Errorf("revoke: %w", err)
+	}
+	return nil
+}
+
+// AuthorizedApp is one live token of a user, for the settings page.
+type AuthorizedApp = store.OAuthTokensOfUserRow
+
+// TokensOf lists userID's live tokens.
+func (s *Service) TokensOf(ctx context.Context, userID int64) ([]AuthorizedApp, error) {
+	rows, err := s.q.OAuthTokensOfUser(ctx, &userID)
+	if err != nil {
+		return nil, fmt.Errorf("tokens: %w", err)
+	}
+	return rows, nil
+}
+
+// RevokeForUser revokes token id if it belongs to userID.
+func (s *Service) RevokeForUser(ctx context.Context, userID, id int64) error {
+	n, err := s.q.OAuthTokenRevokeForUser(ctx, store.OAuthTokenRevokeForUserParams{ID: id, UserID: &userID})
+	if err != nil {
+		return fmt.Errorf("revoke: %w", err)
+	}
+	if n == 0 {
+		return ErrNotFound
+	}
+	return nil
+}
