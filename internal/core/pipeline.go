@@ -327,28 +327,98 @@ type NotificationPage struct {
 // Notifications returns userID's notifications about live posts, newest first.
 func (s *Service) Notifications(ctx context.Context, userID int64, page Page) (NotificationPage, error) {
 	before, limit := page.normalized()
-	rows, err := s.q.NotificationsList(ctx, store.NotificationsListParams{RecipientID: userID, Before: before, RowLimit: limit + 1})
-	if err != nil {
-		return NotificationPage{}, fmt.Errorf("notifications: %w", err)
-	}
 	var np NotificationPage
-	posts := make([]Post, 0, len(rows))
-	for i, r := range rows {
-		if int32(i) == limit {
-			np.Next = np.Items[len(np.Items)-1].ID
-			break
+	var raw []notificationRow
+	if page.Ascending {
+		rows, err := s.q.NotificationsListAfter(ctx, store.NotificationsListAfterParams{RecipientID: userID, After: page.After, Before: before, RowLimit: limit})
+		if err != nil {
+			return NotificationPage{}, fmt.Errorf("notifications: %w", err)
 		}
-		actor := userFrom(r.User)
-		np.Items = append(np.Items, Notification{ID: r.ID, Kind: r.Kind, CreatedAt: r.CreatedAt, Read: r.ReadAt != nil, Actor: actor})
-		posts = append(posts, Post{ID: r.Post.ID, Body: r.Post.Body, CreatedAt: r.Post.CreatedAt, Author: actor})
+		for i := len(rows) - 1; i >= 0; i-- {
+			r := rows[i]
+			raw = append(raw, notificationRow{r.ID, r.Kind, r.CreatedAt, r.ReadAt, r.Post, r.User})
+		}
+		if len(raw) > 0 {
+			np.Next = raw[len(raw)-1].id
+		}
+	} else {
+		rows, err := s.q.NotificationsList(ctx, store.NotificationsListParams{RecipientID: userID, Before: before, After: page.After, RowLimit: limit + 1})
+		if err != nil {
+			return NotificationPage{}, fmt.Errorf("notifications: %w", err)
+		}
+		for i, r := range rows {
+			if int32(i) == limit {
+				np.Next = raw[len(raw)-1].id
+				break
+			}
+			raw = append(raw, notificationRow{r.ID, r.Kind, r.CreatedAt, r.ReadAt, r.Post, r.User})
+		}
+	}
+	items, err := s.notificationsFrom(ctx, raw)
+	np.Items = items
+	return np, err
+}
+
+type notificationRow struct {
+	id        int64
+	kind      string
+	createdAt time.Time
+	readAt    *time.Time
+	post      store.Post
+	actor     store.User
+}
+
+func (s *Service) notificationsFrom(ctx context.Context, raw []notificationRow) ([]Notification, error) {
+	items := make([]Notification, len(raw))
+	posts := make([]Post, len(raw))
+	for i, r := range raw {
+		actor := userFrom(r.actor)
+		items[i] = Notification{ID: r.id, Kind: r.kind, CreatedAt: r.createdAt, Read: r.readAt != nil, Actor: actor}
+		posts[i] = Post{ID: r.post.ID, Body: r.post.Body, CreatedAt: r.post.CreatedAt, Author: actor}
 	}
 	if err := s.resolveMentions(ctx, posts); err != nil {
-		return NotificationPage{}, err
+		return nil, err
 	}
-	for i := range np.Items {
-		np.Items[i].Post = posts[i]
+	for i := range items {
+		items[i].Post = posts[i]
 	}
-	return np, nil
+	return items, nil
+}
+
+// NotificationByID returns notification id of userID.
+func (s *Service) NotificationByID(ctx context.Context, userID, id int64) (Notification, error) {
+	r, err := s.q.NotificationGet(ctx, store.NotificationGetParams{ID: id, RecipientID: userID})
+	if errors.Is(err, pgx.ErrNoRows) {
+		return Notification{}, ErrNotFound
+	}
+	if err != nil {
+		return Notification{}, fmt.Errorf("notification: %w", err)
+	}
+	items, err := s.notificationsFrom(ctx, []notificationRow{{r.ID, r.Kind, r.CreatedAt, r.ReadAt, r.Post, r.User}})
+	if err != nil {
+		return Notification{}, err
+	}
+	return items[0], nil
+}
+
+// DismissNotification deletes notification id of userID.
+func (s *Service) DismissNotification(ctx context.Context, userID, id int64) error {
+	n, err := s.q.NotificationDismiss(ctx, store.NotificationDismissParams{ID: id, RecipientID: userID})
+	if err != nil {
+		return fmt.Errorf("dismiss notification: %w", err)
+	}
+	if n == 0 {
+		return ErrNotFound
+	}
+	return nil
+}
+
+// ClearNotifications deletes all of userID's notifications.
+func (s *Service) ClearNotifications(ctx context.Context, userID int64) error {
+	if _, err := s.q.NotificationsClear(ctx, userID); err != nil {
+		return fmt.Errorf("clear notifications: %w", err)
+	}
+	return nil
 }
 
 // UnreadNotifications counts userID's unread notifications.

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"strings"
+	"slices"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -22,14 +24,56 @@ type Post struct {
 	Body      string
 	CreatedAt time.Time
 	Author    User
-	// Mentioned holds the lowercased usernames this post mentions, as resolved by the
-	// mentions worker. Only these @names are linked when the post is rendered.
-	Mentioned map[string]bool
+	// Mentioned maps the lowercased usernames this post mentions, as resolved by the
+	// mentions worker, to their user ids. Only these @names are linked when the post is
+	// rendered.
+	Mentioned map[string]int64
 }
 
 // CreatePost publishes body as a post by authorID. The post and its post.created event are
 // written in one transaction: both exist or neither does.
 func (s *Service) CreatePost(ctx context.Context, authorID int64, body string) (Post, error) {
+	p, _, err := s.CreatePostOnce(ctx, authorID, body, "")
+	return p, err
+}
+
+// MaxIdempotencyKey is the longest Idempotency-Key accepted.
+const MaxIdempotencyKey = 200
+
+// CreatePostOnce is CreatePost with an idempotency key: the key is stored in the post's
+// transaction, so a retry with the same key (even after the first response was lost, even
+// concurrently) returns the original post instead of writing another. It reports whether
+// this call created the post. An empty key means no deduplication.
+func (s *Service) CreatePostOnce(ctx context.Context, authorID int64, body, key string) (Post, bool, error) {
+	if len(key) > MaxIdempotencyKey {
+		return Post{}, false, invalid("idempotency_key", "The Idempotency-Key is longer than 200 bytes.")
+	}
+	if key != "" {
+		if p, err := s.postForKey(ctx, authorID, key); err == nil || !errors.Is(err, ErrNotFound) {
+			return p, false, err
+		}
+	}
+	p, err := s.createPost(ctx, authorID, body, key)
+	if c, ok := store.IsUniqueViolation(err); ok && strings.Contains(c, "idempotency") {
+		// A concurrent request with the same key won.
+		p, err := s.postForKey(ctx, authorID, key)
+		return p, false, err
+	}
+	return p, err == nil, err
+}
+
+func (s *Service) postForKey(ctx context.Context, authorID int64, key string) (Post, error) {
+	id, err := s.q.IdempotencyKeyPost(ctx, store.IdempotencyKeyPostParams{UserID: authorID, Key: key})
+	if errors.Is(err, pgx.ErrNoRows) {
+		return Post{}, ErrNotFound
+	}
+	if err != nil {
+		return Post{}, fmt.Errorf("idempotency key: %w", err)
+	}
+	return s.PostByID(ctx, id)
+}
+
+func (s *Service) createPost(ctx context.Context, authorID int64, body, key string) (Post, error) {
 	body, err := text.NormalizePost(body)
 	if err != nil {
 		return Post{}, invalid("body", postProblem(err))
@@ -41,6 +85,11 @@ func (s *Service) CreatePost(ctx context.Context, authorID int64, body string) (
 		p, err = q.PostCreate(ctx, store.PostCreateParams{AuthorID: authorID, Body: body})
 		if err != nil {
 			return err
+		}
+		if key != "" {
+			if err := q.IdempotencyKeyInsert(ctx, store.IdempotencyKeyInsertParams{UserID: authorID, Key: key, PostID: p.ID}); err != nil {
+				return err
+			}
 		}
 		if eventID, err = events.Append(ctx, q, events.PostCreated{PostID: p.ID, AuthorID: authorID}); err != nil {
 			return err
@@ -151,9 +200,9 @@ func (s *Service) resolveMentions(ctx context.Context, posts []Post) error {
 	for _, r := range rows {
 		p := byID[r.PostID]
 		if p.Mentioned == nil {
-			p.Mentioned = map[string]bool{}
+			p.Mentioned = map[string]int64{}
 		}
-		p.Mentioned[r.Username] = true
+		p.Mentioned[r.Username] = r.UserID
 	}
 	return nil
 }
@@ -163,10 +212,13 @@ func postFrom(p store.Post, u store.User) Post {
 }
 
 // Page asks for one page of a timeline: posts with id below Before (0 means from the
-// newest), at most Limit of them.
+// newest) and above After, at most Limit of them, newest first. With Ascending, the page
+// is the one just above After (Mastodon's min_id), still returned newest first.
 type Page struct {
-	Before int64
-	Limit  int
+	Before    int64
+	After     int64
+	Ascending bool
+	Limit     int
 }
 
 // Timeline page sizes.
@@ -179,6 +231,9 @@ func (p Page) normalized() (before int64, limit int32) {
 	before = p.Before
 	if before <= 0 {
 		before = math.MaxInt64
+	}
+	if p.After < 0 {
+		p.After = 0
 	}
 	switch {
 	case p.Limit <= 0:
@@ -210,10 +265,33 @@ func timelineFrom[R any](rows []R, limit int32, split func(R) (store.Post, store
 	return t
 }
 
+// ascendingFrom turns an oldest-first page (min_id) into a newest-first Timeline.
+func ascendingFrom[R any](rows []R, limit int32, split func(R) (store.Post, store.User)) Timeline {
+	var t Timeline
+	for i, r := range rows {
+		if int32(i) == limit {
+			break
+		}
+		t.Posts = append(t.Posts, postFrom(split(r)))
+	}
+	slices.Reverse(t.Posts)
+	if len(t.Posts) > 0 {
+		t.Next = t.Posts[len(t.Posts)-1].ID
+	}
+	return t
+}
+
 // PublicTimeline returns every live post, newest first.
 func (s *Service) PublicTimeline(ctx context.Context, page Page) (Timeline, error) {
 	before, limit := page.normalized()
-	rows, err := s.q.PostListPublic(ctx, store.PostListPublicParams{Before: before, RowLimit: limit + 1})
+	if page.Ascending {
+		rows, err := s.q.PostListPublicAfter(ctx, store.PostListPublicAfterParams{After: page.After, Before: before, RowLimit: limit})
+		if err != nil {
+			return Timeline{}, fmt.Errorf("public timeline: %w", err)
+		}
+		return s.withMentions(ctx, ascendingFrom(rows, limit, func(r store.PostListPublicAfterRow) (store.Post, store.User) { return r.Post, r.User }))
+	}
+	rows, err := s.q.PostListPublic(ctx, store.PostListPublicParams{Before: before, After: page.After, RowLimit: limit + 1})
 	if err != nil {
 		return Timeline{}, fmt.Errorf("public timeline: %w", err)
 	}
@@ -223,7 +301,14 @@ func (s *Service) PublicTimeline(ctx context.Context, page Page) (Timeline, erro
 // UserTimeline returns the live posts of authorID, newest first.
 func (s *Service) UserTimeline(ctx context.Context, authorID int64, page Page) (Timeline, error) {
 	before, limit := page.normalized()
-	rows, err := s.q.PostListByAuthor(ctx, store.PostListByAuthorParams{AuthorID: authorID, Before: before, RowLimit: limit + 1})
+	if page.Ascending {
+		rows, err := s.q.PostListByAuthorAfter(ctx, store.PostListByAuthorAfterParams{AuthorID: authorID, After: page.After, Before: before, RowLimit: limit})
+		if err != nil {
+			return Timeline{}, fmt.Errorf("user timeline: %w", err)
+		}
+		return s.withMentions(ctx, ascendingFrom(rows, limit, func(r store.PostListByAuthorAfterRow) (store.Post, store.User) { return r.Post, r.User }))
+	}
+	rows, err := s.q.PostListByAuthor(ctx, store.PostListByAuthorParams{AuthorID: authorID, Before: before, After: page.After, RowLimit: limit + 1})
 	if err != nil {
 		return Timeline{}, fmt.Errorf("user timeline: %w", err)
 	}
@@ -233,7 +318,14 @@ func (s *Service) UserTimeline(ctx context.Context, authorID int64, page Page) (
 // HomeTimeline returns the posts of viewerID and of everyone they follow, newest first.
 func (s *Service) HomeTimeline(ctx context.Context, viewerID int64, page Page) (Timeline, error) {
 	before, limit := page.normalized()
-	rows, err := s.q.PostListHome(ctx, store.PostListHomeParams{ViewerID: viewerID, Before: before, RowLimit: limit + 1})
+	if page.Ascending {
+		rows, err := s.q.PostListHomeAfter(ctx, store.PostListHomeAfterParams{ViewerID: viewerID, After: page.After, Before: before, RowLimit: limit})
+		if err != nil {
+			return Timeline{}, fmt.Errorf("home timeline: %w", err)
+		}
+		return s.withMentions(ctx, ascendingFrom(rows, limit, func(r store.PostListHomeAfterRow) (store.Post, store.User) { return r.Post, r.User }))
+	}
+	rows, err := s.q.PostListHome(ctx, store.PostListHomeParams{ViewerID: viewerID, Before: before, After: page.After, RowLimit: limit + 1})
 	if err != nil {
 		return Timeline{}, fmt.Errorf("home timeline: %w", err)
 	}

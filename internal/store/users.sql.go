@@ -293,7 +293,7 @@ SELECT u.id,
     (SELECT count(*) FROM posts p WHERE p.author_id = u.id AND p.deleted_at IS NULL) AS posts,
     (SELECT count(*) FROM follows f WHERE f.followee_id = u.id) AS followers,
     (SELECT count(*) FROM follows f WHERE f.follower_id = u.id) AS following,
-    (SELECT max(p.created_at) FROM posts p WHERE p.author_id = u.id AND p.deleted_at IS NULL)::timestamptz AS last_post_at
+    coalesce((SELECT max(p.created_at) FROM posts p WHERE p.author_id = u.id AND p.deleted_at IS NULL), 'epoch')::timestamptz AS last_post_at
 FROM users u WHERE u.id = ANY($1::bigint[])
 `
 

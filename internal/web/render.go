@@ -66,7 +66,7 @@ type fieldView struct {
 var funcs = template.FuncMap{
 	"render": func(p core.Post) template.HTML {
 		return text.Render(p.Body, func(name string) string {
-			if p.Mentioned[strings.ToLower(name)] {
+			if p.Mentioned[strings.ToLower(name)] != 0 {
 				return "/@" + name
 			}
 			return ""

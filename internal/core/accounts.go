@@ -1,0 +1,101 @@
+package core
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/starling-social/starling/internal/store"
+)
+
+// AccountCounts are the numbers shown with an account.
+type AccountCounts struct {
+	Posts, Followers, Following int64
+	// LastPostAt is when the account last posted, or nil.
+	LastPostAt *time.Time
+}
+
+// CountsOf returns the counts of each user in ids.
+func (s *Service) CountsOf(ctx context.Context, ids []int64) (map[int64]AccountCounts, error) {
+	out := make(map[int64]AccountCounts, len(ids))
+	if len(ids) == 0 {
+		return out, nil
+	}
+	rows, err := s.q.UserStatsMany(ctx, ids)
+	if err != nil {
+		return nil, fmt.Errorf("account counts: %w", err)
+	}
+	for _, r := range rows {
+		c := AccountCounts{Posts: r.Posts, Followers: r.Followers, Following: r.Following}
+		if r.LastPostAt.Unix() > 0 { // 'epoch' stands for never
+			t := r.LastPostAt
+			c.LastPostAt = &t
+		}
+		out[r.ID] = c
+	}
+	return out, nil
+}
+
+// FollowersOf returns the users who follow userID, newest account id first, below before.
+func (s *Service) FollowersOf(ctx context.Context, userID int64, page Page) ([]User, error) {
+	before, limit := page.normalized()
+	rows, err := s.q.FollowersOf(ctx, store.FollowersOfParams{UserID: userID, Before: before, RowLimit: limit})
+	if err != nil {
+		return nil, fmt.Errorf("followers: %w", err)
+	}
+	return usersFrom(rows), nil
+}
+
+// FollowingOf returns the users userID follows.
+func (s *Service) FollowingOf(ctx context.Context, userID int64, page Page) ([]User, error) {
+	before, limit := page.normalized()
+	rows, err := s.q.FollowingOf(ctx, store.FollowingOfParams{UserID: userID, Before: before, RowLimit: limit})
+	if err != nil {
+		return nil, fmt.Errorf("following: %w", err)
+	}
+	return usersFrom(rows), nil
+}
+
+func usersFrom(rows []store.User) []User {
+	out := make([]User, len(rows))
+	for i, r := range rows {
+		out[i] = userFrom(r)
+	}
+	return out
+}
+
+// Relationship says how the viewer and another user are connected.
+type Relationship struct {
+	ID         int64
+	Following  bool
+	FollowedBy bool
+}
+
+// RelationshipsOf returns viewerID's relationships with each user in ids (unknown ids are
+// left out).
+func (s *Service) RelationshipsOf(ctx context.Context, viewerID int64, ids []int64) ([]Relationship, error) {
+	rows, err := s.q.Relationships(ctx, store.RelationshipsParams{ViewerID: viewerID, Ids: ids})
+	if err != nil {
+		return nil, fmt.Errorf("relationships: %w", err)
+	}
+	byID := map[int64]Relationship{}
+	for _, r := range rows {
+		byID[r.ID] = Relationship{ID: r.ID, Following: r.Following, FollowedBy: r.FollowedBy}
+	}
+	var out []Relationship
+	for _, id := range ids {
+		if r, ok := byID[id]; ok {
+			out = append(out, r)
+		}
+	}
+	return out, nil
+}
+
+// InstanceCounts returns how many users and live posts the server has.
+func (s *Service) InstanceCounts(ctx context.Context) (users, posts int64, err error) {
+	r, err := s.q.InstanceCounts(ctx)
+	if err != nil {
+		return 0, 0, fmt.Errorf("instance counts: %w", err)
+	}
+	return r.Users, r.Posts, nil
+}
