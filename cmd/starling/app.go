@@ -17,6 +17,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 	"riverqueue.com/riverui"
 
+	"github.com/starling-social/starling/internal/api"
 	"github.com/starling-social/starling/internal/config"
 	"github.com/starling-social/starling/internal/core"
 	"github.com/starling-social/starling/internal/devdb"
@@ -26,6 +27,7 @@ import (
 	"github.com/starling-social/starling/internal/logging"
 	"github.com/starling-social/starling/internal/mail"
 	"github.com/starling-social/starling/internal/migrate"
+	"github.com/starling-social/starling/internal/oauth"
 	"github.com/starling-social/starling/internal/password"
 	"github.com/starling-social/starling/internal/store"
 	"github.com/starling-social/starling/internal/web"
@@ -173,14 +175,17 @@ func (a *app) runServer(ctx context.Context, role string) error {
 	}
 	sessions, stopSessions := web.NewSessions(pool, a.cfg.SessionLifetime, a.cfg.SecureCookies())
 	defer stopSessions()
+	authz := oauth.New(pool)
 	site, err := web.New(web.Options{
-		Core: svc, Sessions: sessions, Log: a.log, RiverUI: riverUI, Hub: hub,
+		Core: svc, Sessions: sessions, Log: a.log, RiverUI: riverUI, Hub: hub, OAuth: authz,
 		Ready: func(ctx context.Context) error { return ready(ctx, pool) },
 	})
 	if err != nil {
 		return err
 	}
-	var handler http.Handler = site.Handler()
+	rest := api.New(api.Options{Core: svc, OAuth: authz, Hub: hub, Log: a.log, BaseURL: a.cfg.BaseURL,
+		SignupsOpen: a.cfg.Signups == "open"})
+	handler := api.Join(site.Handler(), rest.Handler())
 	if role == "work" {
 		// A worker process serves only its health checks.
 		handler = site.HealthHandler()
@@ -336,6 +341,50 @@ func (a *app) user(ctx context.Context, args []string) error {
 		return nil
 	}
 	return fmt.Errorf("unknown user command %q: use create or grant-admin", args[0])
+}
+
+func (a *app) token(ctx context.Context, args []string) error {
+	if len(args) == 0 || args[0] != "create" {
+		return errors.New("usage: starling token create --username U [--scopes \"read write follow\"] [--name N]")
+	}
+	fs := flag.NewFlagSet("token create", flag.ContinueOnError)
+	fs.SetOutput(a.stderr)
+	username := fs.String("username", "", "the account the token acts for (required)")
+	scopes := fs.String("scopes", "read", "space-separated scopes, e.g. \"read write follow\"")
+	name := fs.String("name", "command line", "a name to recognise the token by in the settings page")
+	if err := fs.Parse(args[1:]); err != nil {
+		return err
+	}
+	if *username == "" {
+		return errors.New("usage: starling token create --username U [--scopes \"read write follow\"] [--name N]")
+	}
+	pool, err := a.open(ctx)
+	if err != nil {
+		return err
+	}
+	defer pool.Close()
+	svc, err := a.newCore(pool)
+	if err != nil {
+		return err
+	}
+	u, err := svc.UserByUsername(ctx, *username)
+	if errors.Is(err, core.ErrNotFound) {
+		return fmt.Errorf("no user named %q", *username)
+	}
+	if err != nil {
+		return err
+	}
+	tok, err := oauth.New(pool).CreatePersonalToken(ctx, u.ID, *name, *scopes)
+	var verr *oauth.ValidationError
+	if errors.As(err, &verr) {
+		return errors.New(verr.Message)
+	}
+	if err != nil {
+		return err
+	}
+	fmt.Fprintln(a.stdout, tok.AccessToken)
+	fmt.Fprintf(a.stderr, "token for @%s with scopes %q; it is shown only this once\n", u.Username, tok.Scopes.String())
+	return nil
 }
 
 func (a *app) devdb(ctx context.Context, args []string) error {

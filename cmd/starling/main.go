@@ -29,6 +29,8 @@ Commands:
   user create --username U --email E --password-stdin [--display-name N]
                        create an account (works when signups are closed)
   user grant-admin U   give an account the admin flag
+  token create --username U [--scopes "read write follow"] [--name N]
+                       create a personal access token for the API (printed once)
   devdb start|stop|url [--cluster dev|test]
                        start, stop or print the URL of the local development (or test) database
 
@@ -84,6 +86,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		return app.user(ctx, rest)
 	case "devdb":
 		return app.devdb(ctx, rest)
+	case "token":
+		return app.token(ctx, rest)
 	case "help":
 		printUsage(stdout)
 		return nil

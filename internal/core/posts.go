@@ -5,8 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"math"
-	"strings"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"

@@ -49,7 +49,16 @@ func (s *Server) settingsForm(w http.ResponseWriter, r *http.Request) {
 	if u.EmailMentions {
 		f.Values["email_mentions"] = "on"
 	}
-	s.render(w, r, http.StatusOK, "settings", view{Title: "Settings", Form: f})
+	v := view{Title: "Settings", Form: f}
+	if s.oauth != nil {
+		toks, err := s.oauth.TokensOf(r.Context(), u.ID)
+		if err != nil {
+			s.serverError(w, r, err)
+			return
+		}
+		v.Tokens = toks
+	}
+	s.render(w, r, http.StatusOK, "settings", v)
 }
 
 func (s *Server) settings(w http.ResponseWriter, r *http.Request) {

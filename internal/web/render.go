@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"github.com/starling-social/starling/internal/core"
+	"github.com/starling-social/starling/internal/httpx"
+	"github.com/starling-social/starling/internal/oauth"
 	"github.com/starling-social/starling/internal/text"
 	"github.com/starling-social/starling/templates"
 )
@@ -49,6 +51,8 @@ type view struct {
 	Notifications core.NotificationPage
 	Stats         []core.DailyStat
 	Chart         template.HTML
+	Auth          *authorizeView
+	Tokens        []oauth.AuthorizedApp
 }
 
 // postView is what the "post" partial needs.
@@ -164,6 +168,11 @@ func (s *Server) render(w http.ResponseWriter, r *http.Request, status int, page
 	}
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	w.Header().Set("Cache-Control", "no-store")
+	if extra := w.Header().Get("X-Form-Action"); extra != "" {
+		w.Header().Del("X-Form-Action")
+		w.Header().Set("Content-Security-Policy", strings.Replace(httpx.ContentSecurityPolicy,
+			"form-action 'self'", "form-action 'self' "+extra, 1))
+	}
 	w.WriteHeader(status)
 	w.Write(buf.Bytes())
 }

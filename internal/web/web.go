@@ -15,6 +15,7 @@ import (
 	"github.com/starling-social/starling/internal/core"
 	"github.com/starling-social/starling/internal/httpx"
 	"github.com/starling-social/starling/internal/live"
+	"github.com/starling-social/starling/internal/oauth"
 )
 
 // MaxFormBytes bounds the body of every form post.
@@ -25,6 +26,9 @@ type Options struct {
 	Core     *core.Service
 	Sessions *scs.SessionManager
 	Log      *slog.Logger
+	// OAuth is the authorization server behind /oauth/authorize and the token settings.
+	// Optional: without it those pages do not exist.
+	OAuth *oauth.Service
 	// Hub serves the live /events stream. Optional: without it there is no /events.
 	Hub *live.Hub
 	// RiverUI is the River job dashboard, mounted at /admin/river for admins. Optional.
@@ -43,6 +47,7 @@ type Server struct {
 	pages    *pages
 	riverUI  http.Handler
 	hub      *live.Hub
+	oauth    *oauth.Service
 }
 
 // New returns the website built from opts.
@@ -51,7 +56,7 @@ func New(opts Options) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Server{core: opts.Core, sessions: opts.Sessions, log: opts.Log, ready: opts.Ready, pages: p, riverUI: opts.RiverUI, hub: opts.Hub}, nil
+	return &Server{core: opts.Core, sessions: opts.Sessions, log: opts.Log, ready: opts.Ready, pages: p, riverUI: opts.RiverUI, hub: opts.Hub, oauth: opts.OAuth}, nil
 }
 
 // Handler returns every route of the website with its middleware.
@@ -83,6 +88,11 @@ func (s *Server) Handler() http.Handler {
 	r.HandleFunc("/settings", s.requireUser(s.settingsForm)).Methods(http.MethodGet, http.MethodHead)
 	r.HandleFunc("/settings", s.requireUser(s.settings)).Methods(http.MethodPost)
 	r.HandleFunc("/stats", s.stats).Methods(http.MethodGet, http.MethodHead)
+	if s.oauth != nil {
+		r.HandleFunc("/oauth/authorize", s.oauthAuthorize).Methods(http.MethodGet, http.MethodPost)
+		r.HandleFunc("/settings/tokens", s.requireUser(s.tokenCreate)).Methods(http.MethodPost)
+		r.HandleFunc("/settings/tokens/{id:[0-9]+}/revoke", s.requireUser(s.tokenRevoke)).Methods(http.MethodPost)
+	}
 	if s.hub != nil {
 		r.HandleFunc("/events", s.liveEvents).Methods(http.MethodGet)
 	}

@@ -1,0 +1,195 @@
+package api
+
+import (
+	"errors"
+	"net/http"
+	"strconv"
+
+	"github.com/gorilla/mux"
+
+	"github.com/starling-social/starling/internal/core"
+)
+
+func (s *Server) verifyCredentials(w http.ResponseWriter, r *http.Request) {
+	u := *callerOf(r).user
+	accts, err := s.accounts(r.Context(), []core.User{u})
+	if err != nil {
+		s.serverError(w, r, err)
+		return
+	}
+	a := accts[0]
+	a.Source = &Source{Privacy: "public", Note: u.Bio, Fields: []any{}, Language: ""}
+	writeJSON(w, http.StatusOK, a)
+}
+
+// targetUser loads the {id} account; it answers 404 itself.
+func (s *Server) targetUser(w http.ResponseWriter, r *http.Request) (core.User, bool) {
+	n, ok := pathID(r, mux.Vars(r)["id"])
+	if !ok {
+		writeError(w, http.StatusNotFound, "Record not found")
+		return core.User{}, false
+	}
+	u, err := s.core.UserByID(r.Context(), n)
+	if err != nil {
+		s.coreError(w, r, err)
+		return core.User{}, false
+	}
+	return u, true
+}
+
+func (s *Server) writeAccount(w http.ResponseWriter, r *http.Request, u core.User) {
+	accts, err := s.accounts(r.Context(), []core.User{u})
+	if err != nil {
+		s.serverError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, accts[0])
+}
+
+func (s *Server) accountGet(w http.ResponseWriter, r *http.Request) {
+	if u, ok := s.targetUser(w, r); ok {
+		s.writeAccount(w, r, u)
+	}
+}
+
+func (s *Server) accountLookup(w http.ResponseWriter, r *http.Request) {
+	acct := r.URL.Query().Get("acct")
+	if acct == "" {
+		writeError(w, http.StatusBadRequest, "acct is required")
+		return
+	}
+	// Local accounts only: "name" or "name@this-host".
+	name, _, _ := cut(acct)
+	u, err := s.core.UserByUsername(r.Context(), name)
+	if err != nil {
+		s.coreError(w, r, err)
+		return
+	}
+	s.writeAccount(w, r, u)
+}
+
+func cut(acct string) (string, string, bool) {
+	for i := 0; i < len(acct); i++ {
+		if acct[i] == '@' {
+			if i == 0 {
+				return cut(acct[1:])
+			}
+			return acct[:i], acct[i+1:], true
+		}
+	}
+	return acct, "", false
+}
+
+func (s *Server) accountStatuses(w http.ResponseWriter, r *http.Request) {
+	u, ok := s.targetUser(w, r)
+	if !ok {
+		return
+	}
+	p, ok := pageParams(w, r)
+	if !ok {
+		return
+	}
+	q := r.URL.Query()
+	if q.Get("only_media") == "true" || q.Get("pinned") == "true" || q.Get("tagged") != "" {
+		w.Header().Set("Content-Type", "application/json")
+		writeJSON(w, http.StatusOK, []Status{}) // Starling has no media, pins or tags
+		return
+	}
+	t, err := s.core.UserTimeline(r.Context(), u.ID, p)
+	s.writeTimeline(w, r, t, err)
+}
+
+func (s *Server) accountFollowers(w http.ResponseWriter, r *http.Request) {
+	s.accountList(w, r, s.core.FollowersOf)
+}
+
+func (s *Server) accountFollowing(w http.ResponseWriter, r *http.Request) {
+	s.accountList(w, r, s.core.FollowingOf)
+}
+
+func (s *Server) accountList(w http.ResponseWriter, r *http.Request, f func(ctx contextT, id int64, p core.Page) ([]core.User, error)) {
+	u, ok := s.targetUser(w, r)
+	if !ok {
+		return
+	}
+	p, ok := pageParams(w, r)
+	if !ok {
+		return
+	}
+	users, err := f(r.Context(), u.ID, p)
+	if err != nil {
+		s.serverError(w, r, err)
+		return
+	}
+	accts, err := s.accounts(r.Context(), users)
+	if err != nil {
+		s.serverError(w, r, err)
+		return
+	}
+	if len(users) > 0 {
+		s.setLink(w, r, users[0].ID, users[len(users)-1].ID)
+	}
+	writeJSON(w, http.StatusOK, accts)
+}
+
+func (s *Server) relationshipOf(w http.ResponseWriter, r *http.Request, target int64) {
+	rels, err := s.core.RelationshipsOf(r.Context(), viewerID(r), []int64{target})
+	if err != nil || len(rels) == 0 {
+		s.coreError(w, r, errors.Join(err, core.ErrNotFound))
+		return
+	}
+	writeJSON(w, http.StatusOK, relationship(rels[0]))
+}
+
+func relationship(r core.Relationship) Relationship {
+	return Relationship{ID: id(r.ID), Following: r.Following, ShowingReblogs: r.Following, FollowedBy: r.FollowedBy, Languages: nil}
+}
+
+func (s *Server) accountFollow(w http.ResponseWriter, r *http.Request) {
+	u, ok := s.targetUser(w, r)
+	if !ok {
+		return
+	}
+	if _, err := s.core.Follow(r.Context(), viewerID(r), u.Username); err != nil {
+		s.coreError(w, r, err)
+		return
+	}
+	s.relationshipOf(w, r, u.ID)
+}
+
+func (s *Server) accountUnfollow(w http.ResponseWriter, r *http.Request) {
+	u, ok := s.targetUser(w, r)
+	if !ok {
+		return
+	}
+	if _, err := s.core.Unfollow(r.Context(), viewerID(r), u.Username); err != nil {
+		s.coreError(w, r, err)
+		return
+	}
+	s.relationshipOf(w, r, u.ID)
+}
+
+func (s *Server) relationships(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	raw := append(q["id[]"], q["id"]...)
+	if len(raw) > 100 {
+		writeError(w, http.StatusUnprocessableEntity, "At most 100 ids")
+		return
+	}
+	var ids []int64
+	for _, s := range raw {
+		if n, err := strconv.ParseInt(s, 10, 64); err == nil {
+			ids = append(ids, n)
+		}
+	}
+	rels, err := s.core.RelationshipsOf(r.Context(), viewerID(r), ids)
+	if err != nil {
+		s.serverError(w, r, err)
+		return
+	}
+	out := make([]Relationship, len(rels))
+	for i, rel := range rels {
+		out[i] = relationship(rel)
+	}
+	writeJSON(w, http.StatusOK, out)
+}

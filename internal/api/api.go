@@ -1,0 +1,220 @@
+// Package api serves Starling's public REST API, compatible with the Mastodon client API
+// so that existing Mastodon apps and libraries work unmodified, plus the OAuth 2.0 token
+// endpoints. Handlers parse, call core (or oauth), and encode Mastodon entities; every rule
+// lives in core, shared with the website. Differences from Mastodon are listed in
+// docs/api.md.
+package api
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"log/slog"
+	"net/http"
+	"strings"
+
+	"github.com/gorilla/mux"
+
+	"github.com/starling-social/starling/internal/core"
+	"github.com/starling-social/starling/internal/httpx"
+	"github.com/starling-social/starling/internal/live"
+	"github.com/starling-social/starling/internal/oauth"
+)
+
+// MaxBodyBytes bounds every API request body.
+const MaxBodyBytes = 1 << 20
+
+// Options are the API's dependencies.
+type Options struct {
+	Core  *core.Service
+	OAuth *oauth.Service
+	Hub   *live.Hub
+	Log   *slog.Logger
+	// BaseURL is the public URL of the site, used in entity URLs and Link headers.
+	BaseURL string
+	// SignupsOpen is reported by the instance endpoints.
+	SignupsOpen bool
+}
+
+// Server is the API's HTTP handler.
+type Server struct {
+	core   *core.Service
+	oauth  *oauth.Service
+	hub    *live.Hub
+	log    *slog.Logger
+	base   string
+	open   bool
+	router *mux.Router
+}
+
+// New returns the API.
+func New(opts Options) *Server {
+	s := &Server{core: opts.Core, oauth: opts.OAuth, hub: opts.Hub, log: opts.Log,
+		base: strings.TrimRight(opts.BaseURL, "/"), open: opts.SignupsOpen}
+	s.router = s.routes()
+	return s
+}
+
+// Prefixes are the URL path prefixes the API owns; everything else belongs to the website.
+var Prefixes = []string{"/api/", "/oauth/token", "/oauth/revoke", "/.well-known/", "/nodeinfo/"}
+
+// Owns reports whether path belongs to the API.
+func Owns(path string) bool {
+	for _, p := range Prefixes {
+		if strings.HasPrefix(path, p) {
+			return true
+		}
+	}
+	return false
+}
+
+// Join serves the API's paths (see Owns) with rest and everything else with site.
+func Join(site, rest http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if Owns(r.URL.Path) {
+			rest.ServeHTTP(w, r)
+			return
+		}
+		site.ServeHTTP(w, r)
+	})
+}
+
+// Router exposes the route table (for the OpenAPI coverage test).
+func (s *Server) Router() *mux.Router { return s.router }
+
+func (s *Server) routes() *mux.Router {
+	r := mux.NewRouter()
+	r.NotFoundHandler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		writeError(w, http.StatusNotFound, "Record not found")
+	})
+	r.MethodNotAllowedHandler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		writeError(w, http.StatusMethodNotAllowed, "Method not allowed")
+	})
+	get, post, del := http.MethodGet, http.MethodPost, http.MethodDelete
+	h := func(path string, method string, f http.HandlerFunc) { r.HandleFunc(path, f).Methods(method) }
+
+	// OAuth and apps.
+	h("/api/v1/apps", post, s.appCreate)
+	h("/api/v1/apps/verify_credentials", get, s.auth("", s.appVerify))
+	h("/oauth/token", post, s.token)
+	h("/oauth/revoke", post, s.revoke)
+	h("/.well-known/oauth-authorization-server", get, s.oauthMetadata)
+
+	// Accounts.
+	h("/api/v1/accounts/verify_credentials", get, s.user("read:accounts", s.verifyCredentials))
+	h("/api/v1/accounts/lookup", get, s.optional(s.accountLookup))
+	h("/api/v1/accounts/relationships", get, s.user("read:follows", s.relationships))
+	h("/api/v1/accounts/{id}", get, s.optional(s.accountGet))
+	h("/api/v1/accounts/{id}/statuses", get, s.optional(s.accountStatuses))
+	h("/api/v1/accounts/{id}/followers", get, s.optional(s.accountFollowers))
+	h("/api/v1/accounts/{id}/following", get, s.optional(s.accountFollowing))
+	h("/api/v1/accounts/{id}/follow", post, s.user("write:follows", s.accountFollow))
+	h("/api/v1/accounts/{id}/unfollow", post, s.user("write:follows", s.accountUnfollow))
+
+	// Statuses and timelines.
+	h("/api/v1/statuses", post, s.user("write:statuses", s.statusCreate))
+	h("/api/v1/statuses/{id}", get, s.optional(s.statusGet))
+	h("/api/v1/statuses/{id}", del, s.user("write:statuses", s.statusDelete))
+	h("/api/v1/timelines/home", get, s.user("read:statuses", s.timelineHome))
+	h("/api/v1/timelines/public", get, s.optional(s.timelinePublic))
+
+	// Notifications.
+	h("/api/v1/notifications", get, s.user("read:notifications", s.notifications))
+	h("/api/v1/notifications/clear", post, s.user("write:notifications", s.notificationsClear))
+	h("/api/v1/notifications/{id}", get, s.user("read:notifications", s.notificationGet))
+	h("/api/v1/notifications/{id}/dismiss", post, s.user("write:notifications", s.notificationDismiss))
+
+	// Instance.
+	h("/api/v1/instance", get, s.instanceV1)
+	h("/api/v2/instance", get, s.instanceV2)
+	h("/api/v1/custom_emojis", get, s.customEmojis)
+	h("/.well-known/nodeinfo", get, s.nodeinfoIndex)
+	h("/nodeinfo/2.0", get, s.nodeinfo)
+	h("/api/v1/starling/stats/daily", get, s.dailyStats)
+
+	// Streaming (Server-Sent Events).
+	h("/api/v1/streaming/health", get, s.streamingHealth)
+	h("/api/v1/streaming/user", get, s.user("read:statuses", s.streamUser))
+	h("/api/v1/streaming/user/notification", get, s.user("read:notifications", s.streamNotifications))
+	h("/api/v1/streaming/public", get, s.optional(s.streamPublic))
+	h("/api/v1/streaming/public/local", get, s.optional(s.streamPublic))
+	return r
+}
+
+// Handler returns the API with its middleware.
+func (s *Server) Handler() http.Handler {
+	var h http.Handler = s.router
+	h = cors(h)
+	h = httpx.LimitBody(MaxBodyBytes)(h)
+	h = apiHeaders(h)
+	h = httpx.Recover(s.log)(h)
+	h = httpx.Log(s.log)(h)
+	h = httpx.RequestID(h)
+	return h
+}
+
+func apiHeaders(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("X-Content-Type-Options", "nosniff")
+		w.Header().Set("Cache-Control", "no-store")
+		next.ServeHTTP(w, r)
+	})
+}
+
+// cors lets browser-based clients on other origins call the API with bearer tokens.
+// No cookies are involved, so any origin may call.
+func cors(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h := w.Header()
+		h.Set("Access-Control-Allow-Origin", "*")
+		h.Set("Access-Control-Expose-Headers", "Link, X-RateLimit-Limit, X-RateLimit-Remaining, X-RateLimit-Reset, X-Request-ID")
+		if r.Method == http.MethodOptions && r.Header.Get("Access-Control-Request-Method") != "" {
+			h.Set("Access-Control-Allow-Methods", "GET, POST, PUT, PATCH, DELETE, OPTIONS")
+			h.Set("Access-Control-Allow-Headers", "Authorization, Content-Type, Idempotency-Key, X-Request-ID")
+			h.Set("Access-Control-Max-Age", "86400")
+			w.WriteHeader(http.StatusNoContent)
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// writeJSON writes v with status.
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		writeError(w, http.StatusInternalServerError, "Internal server error")
+		return
+	}
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.WriteHeader(status)
+	w.Write(b)
+}
+
+// writeError writes Mastodon's error entity.
+func writeError(w http.ResponseWriter, status int, msg string) {
+	writeJSON(w, status, map[string]string{"error": msg})
+}
+
+// serverError logs err and answers 500 without details.
+func (s *Server) serverError(w http.ResponseWriter, r *http.Request, err error) {
+	s.log.ErrorContext(r.Context(), "api request failed", "method", r.Method, "path", r.URL.Path, "err", err)
+	writeError(w, http.StatusInternalServerError, "Internal server error")
+}
+
+// coreError maps an error from core to a response.
+func (s *Server) coreError(w http.ResponseWriter, r *http.Request, err error) {
+	var verr *core.ValidationError
+	switch {
+	case errors.Is(err, core.ErrNotFound):
+		writeError(w, http.StatusNotFound, "Record not found")
+	case errors.Is(err, core.ErrForbidden):
+		writeError(w, http.StatusForbidden, "This action is not allowed")
+	case errors.As(err, &verr):
+		writeError(w, http.StatusUnprocessableEntity, "Validation failed: "+verr.Error())
+	case errors.Is(err, context.Canceled):
+		return
+	default:
+		s.serverError(w, r, err)
+	}
+}

@@ -1,0 +1,246 @@
+package api
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"mime"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+
+	"github.com/starling-social/starling/internal/core"
+	"github.com/starling-social/starling/internal/oauth"
+)
+
+type grantKey struct{}
+
+// caller is who is calling: the token's grant and, for user tokens, the user.
+type caller struct {
+	grant oauth.Grant
+	user  *core.User
+}
+
+func callerOf(r *http.Request) *caller {
+	c, _ := r.Context().Value(grantKey{}).(*caller)
+	return c
+}
+
+// bearer returns the access token of r: the Authorization header, or the access_token
+// query parameter (streaming clients), or Sec-WebSocket-Protocol (WebSocket clients).
+func bearer(r *http.Request) string {
+	if h := r.Header.Get("Authorization"); h != "" {
+		if t, ok := strings.CutPrefix(h, "Bearer "); ok {
+			return strings.TrimSpace(t)
+		}
+		return ""
+	}
+	if t := r.URL.Query().Get("access_token"); t != "" {
+		return t
+	}
+	return strings.TrimSpace(r.Header.Get("Sec-WebSocket-Protocol"))
+}
+
+// authenticate resolves the request's token. It answers 401 itself for a bad token and
+// returns ok=false; a missing token gives a nil caller.
+func (s *Server) authenticate(w http.ResponseWriter, r *http.Request) (*caller, bool) {
+	raw := bearer(r)
+	if raw == "" {
+		return nil, true
+	}
+	g, err := s.oauth.Lookup(r.Context(), raw)
+	if errors.Is(err, oauth.ErrNotFound) {
+		writeError(w, http.StatusUnauthorized, "The access token is invalid")
+		return nil, false
+	}
+	if err != nil {
+		s.serverError(w, r, err)
+		return nil, false
+	}
+	c := &caller{grant: g}
+	if g.UserID != 0 {
+		u, err := s.core.UserByID(r.Context(), g.UserID)
+		if err != nil {
+			writeError(w, http.StatusUnauthorized, "The access token is invalid")
+			return nil, false
+		}
+		c.user = &u
+	}
+	return c, true
+}
+
+func withCaller(r *http.Request, c *caller) *http.Request {
+	return r.WithContext(context.WithValue(r.Context(), grantKey{}, c))
+}
+
+// auth requires a valid token with scope (any scope when scope is "").
+func (s *Server) auth(scope string, h http.HandlerFunc) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		c, ok := s.authenticate(w, r)
+		if !ok {
+			return
+		}
+		if c == nil {
+			writeError(w, http.StatusUnauthorized, "The access token is invalid")
+			return
+		}
+		if scope != "" && !c.grant.Scopes.Allows(scope) {
+			writeError(w, http.StatusForbidden, "This action is outside the authorized scopes")
+			return
+		}
+		h(w, withCaller(r, c))
+	}
+}
+
+// user requires a user's token with scope.
+func (s *Server) user(scope string, h http.HandlerFunc) http.HandlerFunc {
+	return s.auth(scope, func(w http.ResponseWriter, r *http.Request) {
+		if callerOf(r).user == nil {
+			writeError(w, http.StatusUnprocessableEntity, "This method requires an authenticated user")
+			return
+		}
+		h(w, r)
+	})
+}
+
+// optional accepts anonymous calls and valid tokens; a bad token is still refused.
+func (s *Server) optional(h http.HandlerFunc) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		c, ok := s.authenticate(w, r)
+		if !ok {
+			return
+		}
+		if c != nil {
+			r = withCaller(r, c)
+		}
+		h(w, r)
+	}
+}
+
+// viewerID returns the calling user's id, or 0.
+func viewerID(r *http.Request) int64 {
+	if c := callerOf(r); c != nil && c.user != nil {
+		return c.user.ID
+	}
+	return 0
+}
+
+// params reads the request's parameters from the query and the body: form, multipart or
+// JSON, as Mastodon accepts. JSON arrays become repeated values; both "k" and "k[]" work
+// for lists.
+func params(r *http.Request) (url.Values, error) {
+	ct, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	switch ct {
+	case "application/json":
+		v := url.Values{}
+		for k, vals := range r.URL.Query() {
+			v[k] = vals
+		}
+		var body map[string]any
+		dec := json.NewDecoder(r.Body)
+		dec.UseNumber()
+		if err := dec.Decode(&body); err != nil {
+			return nil, fmt.Errorf("the request body is not a JSON object")
+		}
+		for k, val := range body {
+			switch x := val.(type) {
+			case []any:
+				for _, e := range x {
+					v.Add(strings.TrimSuffix(k, "[]"), fmt.Sprint(e))
+				}
+			case nil:
+			default:
+				v.Set(k, fmt.Sprint(x))
+			}
+		}
+		return v, nil
+	case "multipart/form-data":
+		if err := r.ParseMultipartForm(MaxBodyBytes); err != nil {
+			return nil, fmt.Errorf("the multipart body cannot be read")
+		}
+	default:
+		if err := r.ParseForm(); err != nil {
+			return nil, fmt.Errorf("the form body cannot be read")
+		}
+	}
+	v := url.Values{}
+	for k, vals := range r.Form {
+		k = strings.TrimSuffix(k, "[]")
+		v[k] = append(v[k], vals...)
+	}
+	return v, nil
+}
+
+// list returns the values of a list parameter given as k, k[] or a space/comma string.
+func list(v url.Values, k string) []string {
+	return v[strings.TrimSuffix(k, "[]")]
+}
+
+// pageParams reads max_id, since_id, min_id and limit. It answers 400 itself when they are
+// malformed.
+func pageParams(w http.ResponseWriter, r *http.Request) (core.Page, bool) {
+	q := r.URL.Query()
+	var p core.Page
+	num := func(k string) (int64, bool) {
+		s := q.Get(k)
+		if s == "" {
+			return 0, true
+		}
+		n, err := strconv.ParseInt(s, 10, 64)
+		if err != nil || n < 0 {
+			writeError(w, http.StatusBadRequest, k+" must be a status or notification id")
+			return 0, false
+		}
+		return n, true
+	}
+	var ok bool
+	if p.Before, ok = num("max_id"); !ok {
+		return p, false
+	}
+	since, ok := num("since_id")
+	if !ok {
+		return p, false
+	}
+	minID, ok := num("min_id")
+	if !ok {
+		return p, false
+	}
+	p.After = since
+	if minID > 0 {
+		p.After, p.Ascending = minID, true
+	}
+	if s := q.Get("limit"); s != "" {
+		n, err := strconv.Atoi(s)
+		if err != nil || n < 1 {
+			writeError(w, http.StatusBadRequest, "limit must be a positive number")
+			return p, false
+		}
+		p.Limit = min(n, core.MaxPageSize)
+	}
+	return p, true
+}
+
+// setLink writes the Link header for a newest-first page whose ids run from newest to
+// oldest: next pages go to older items, prev to newer ones.
+func (s *Server) setLink(w http.ResponseWriter, r *http.Request, newest, oldest int64) {
+	if newest == 0 {
+		return
+	}
+	link := func(k string, id int64) string {
+		q := r.URL.Query()
+		q.Del("max_id")
+		q.Del("min_id")
+		q.Del("since_id")
+		q.Set(k, strconv.FormatInt(id, 10))
+		return s.base + r.URL.Path + "?" + q.Encode()
+	}
+	w.Header().Set("Link", fmt.Sprintf(`<%s>; rel="next", <%s>; rel="prev"`, link("max_id", oldest), link("min_id", newest)))
+}
+
+// pathID parses the {id} path parameter; malformed ids are simply not found.
+func pathID(r *http.Request, raw string) (int64, bool) {
+	n, err := strconv.ParseInt(raw, 10, 64)
+	return n, err == nil && n > 0
+}

@@ -1,0 +1,242 @@
+package api
+
+import (
+	"context"
+	"html"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/starling-social/starling/internal/core"
+	"github.com/starling-social/starling/internal/text"
+)
+
+// Mastodon entities, with every documented field present. Features Starling does not have
+// carry their documented empty values (empty lists, null, false, zero).
+
+// Account is Mastodon's Account entity.
+type Account struct {
+	ID             string    `json:"id"`
+	Username       string    `json:"username"`
+	Acct           string    `json:"acct"`
+	DisplayName    string    `json:"display_name"`
+	Locked         bool      `json:"locked"`
+	Bot            bool      `json:"bot"`
+	Discoverable   bool      `json:"discoverable"`
+	Indexable      bool      `json:"indexable"`
+	Group          bool      `json:"group"`
+	CreatedAt      string    `json:"created_at"`
+	Note           string    `json:"note"`
+	URL            string    `json:"url"`
+	URI            string    `json:"uri"`
+	Avatar         string    `json:"avatar"`
+	AvatarStatic   string    `json:"avatar_static"`
+	Header         string    `json:"header"`
+	HeaderStatic   string    `json:"header_static"`
+	FollowersCount int64     `json:"followers_count"`
+	FollowingCount int64     `json:"following_count"`
+	StatusesCount  int64     `json:"statuses_count"`
+	LastStatusAt   *string   `json:"last_status_at"`
+	HideCollection bool      `json:"hide_collections"`
+	Noindex        bool      `json:"noindex"`
+	Emojis         []any     `json:"emojis"`
+	Roles          []any     `json:"roles"`
+	Fields         []any     `json:"fields"`
+	Source         *Source   `json:"source,omitempty"`
+	Role           *struct{} `json:"-"`
+}
+
+// Source is the extra part of verify_credentials.
+type Source struct {
+	Privacy             string `json:"privacy"`
+	Sensitive           bool   `json:"sensitive"`
+	Language            string `json:"language"`
+	Note                string `json:"note"`
+	Fields              []any  `json:"fields"`
+	FollowRequestsCount int    `json:"follow_requests_count"`
+}
+
+// Mention is a mentioned account inside a Status.
+type Mention struct {
+	ID       string `json:"id"`
+	Username string `json:"username"`
+	URL      string `json:"url"`
+	Acct     string `json:"acct"`
+}
+
+// Application is the app a status was posted with.
+type Application struct {
+	Name    string  `json:"name"`
+	Website *string `json:"website"`
+}
+
+// Status is Mastodon's Status entity.
+type Status struct {
+	ID                 string       `json:"id"`
+	URI                string       `json:"uri"`
+	URL                string       `json:"url"`
+	CreatedAt          string       `json:"created_at"`
+	EditedAt           *string      `json:"edited_at"`
+	Account            Account      `json:"account"`
+	Content            string       `json:"content"`
+	Text               *string      `json:"text,omitempty"`
+	Visibility         string       `json:"visibility"`
+	Sensitive          bool         `json:"sensitive"`
+	SpoilerText        string       `json:"spoiler_text"`
+	MediaAttachments   []any        `json:"media_attachments"`
+	Application        *Application `json:"application"`
+	Mentions           []Mention    `json:"mentions"`
+	Tags               []any        `json:"tags"`
+	Emojis             []any        `json:"emojis"`
+	ReblogsCount       int          `json:"reblogs_count"`
+	FavouritesCount    int          `json:"favourites_count"`
+	RepliesCount       int          `json:"replies_count"`
+	InReplyToID        *string      `json:"in_reply_to_id"`
+	InReplyToAccountID *string      `json:"in_reply_to_account_id"`
+	Reblog             *Status      `json:"reblog"`
+	Poll               any          `json:"poll"`
+	Card               any          `json:"card"`
+	Language           *string      `json:"language"`
+	Favourited         bool         `json:"favourited"`
+	Reblogged          bool         `json:"reblogged"`
+	Muted              bool         `json:"muted"`
+	Bookmarked         bool         `json:"bookmarked"`
+	Pinned             bool         `json:"pinned"`
+	Filtered           []any        `json:"filtered"`
+}
+
+// Notification is Mastodon's Notification entity.
+type Notification struct {
+	ID        string  `json:"id"`
+	Type      string  `json:"type"`
+	CreatedAt string  `json:"created_at"`
+	GroupKey  string  `json:"group_key"`
+	Account   Account `json:"account"`
+	Status    *Status `json:"status"`
+}
+
+// Relationship is Mastodon's Relationship entity.
+type Relationship struct {
+	ID                  string   `json:"id"`
+	Following           bool     `json:"following"`
+	ShowingReblogs      bool     `json:"showing_reblogs"`
+	Notifying           bool     `json:"notifying"`
+	Languages           []string `json:"languages"`
+	FollowedBy          bool     `json:"followed_by"`
+	Blocking            bool     `json:"blocking"`
+	BlockedBy           bool     `json:"blocked_by"`
+	Muting              bool     `json:"muting"`
+	MutingNotifications bool     `json:"muting_notifications"`
+	Requested           bool     `json:"requested"`
+	RequestedBy         bool     `json:"requested_by"`
+	DomainBlocking      bool     `json:"domain_blocking"`
+	Endorsed            bool     `json:"endorsed"`
+	Note                string   `json:"note"`
+}
+
+func id(n int64) string { return strconv.FormatInt(n, 10) }
+
+// timestamp formats t as Mastodon does: UTC with milliseconds.
+func timestamp(t time.Time) string { return t.UTC().Format("2006-01-02T15:04:05.000Z") }
+
+func (s *Server) account(u core.User, c core.AccountCounts) Account {
+	profile := s.base + "/@" + u.Username
+	avatar := s.base + "/static/avatar.png"
+	header := s.base + "/static/header.png"
+	a := Account{
+		ID: id(u.ID), Username: u.Username, Acct: u.Username, DisplayName: u.DisplayName,
+		Discoverable: true, Indexable: true,
+		CreatedAt: timestamp(u.CreatedAt.UTC().Truncate(24 * time.Hour)),
+		Note:      noteHTML(u.Bio), URL: profile, URI: profile,
+		Avatar: avatar, AvatarStatic: avatar, Header: header, HeaderStatic: header,
+		FollowersCount: c.Followers, FollowingCount: c.Following, StatusesCount: c.Posts,
+		Emojis: []any{}, Roles: []any{}, Fields: []any{},
+	}
+	if c.LastPostAt != nil {
+		d := c.LastPostAt.UTC().Format("2006-01-02")
+		a.LastStatusAt = &d
+	}
+	return a
+}
+
+func noteHTML(bio string) string {
+	if bio == "" {
+		return ""
+	}
+	return "<p>" + strings.ReplaceAll(html.EscapeString(bio), "\n", "<br>") + "</p>"
+}
+
+// accounts builds accounts for users, with their counts in one query.
+func (s *Server) accounts(ctx context.Context, users []core.User) ([]Account, error) {
+	ids := make([]int64, len(users))
+	for i, u := range users {
+		ids[i] = u.ID
+	}
+	counts, err := s.core.CountsOf(ctx, ids)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]Account, len(users))
+	for i, u := range users {
+		out[i] = s.account(u, counts[u.ID])
+	}
+	return out, nil
+}
+
+// statuses builds statuses for posts, with their authors' counts in one query.
+func (s *Server) statuses(ctx context.Context, posts []core.Post) ([]Status, error) {
+	seen := map[int64]bool{}
+	var authors []core.User
+	for _, p := range posts {
+		if !seen[p.Author.ID] {
+			seen[p.Author.ID] = true
+			authors = append(authors, p.Author)
+		}
+	}
+	accts, err := s.accounts(ctx, authors)
+	if err != nil {
+		return nil, err
+	}
+	byID := map[int64]Account{}
+	for i, u := range authors {
+		byID[u.ID] = accts[i]
+	}
+	out := make([]Status, len(posts))
+	for i, p := range posts {
+		out[i] = s.status(p, byID[p.Author.ID])
+	}
+	return out, nil
+}
+
+func (s *Server) status(p core.Post, author Account) Status {
+	u := s.base + "/posts/" + id(p.ID)
+	st := Status{
+		ID: id(p.ID), URI: u, URL: u, CreatedAt: timestamp(p.CreatedAt), Account: author,
+		Content: "<p>" + string(text.Render(p.Body, func(name string) string {
+			if p.Mentioned[strings.ToLower(name)] != 0 {
+				return s.base + "/@" + url.PathEscape(name)
+			}
+			return ""
+		})) + "</p>",
+		Visibility: "public", MediaAttachments: []any{}, Mentions: []Mention{}, Tags: []any{},
+		Emojis: []any{}, Filtered: []any{},
+	}
+	for _, name := range text.Mentions(p.Body) {
+		if uid := p.Mentioned[name]; uid != 0 {
+			st.Mentions = append(st.Mentions, Mention{ID: id(uid), Username: name, Acct: name, URL: s.base + "/@" + name})
+		}
+	}
+	return st
+}
+
+func (s *Server) notification(ctx context.Context, n core.Notification) (Notification, error) {
+	sts, err := s.statuses(ctx, []core.Post{n.Post})
+	if err != nil {
+		return Notification{}, err
+	}
+	return Notification{
+		ID: id(n.ID), Type: n.Kind, CreatedAt: timestamp(n.CreatedAt), GroupKey: "ungrouped-" + id(n.ID),
+		Account: sts[0].Account, Status: &sts[0],
+	}, nil
+}

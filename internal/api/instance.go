@@ -1,0 +1,129 @@
+package api
+
+import (
+	"net/http"
+	"net/url"
+	"time"
+
+	"github.com/starling-social/starling/internal/text"
+)
+
+// Version is what Starling reports as its Mastodon API level, the way compatible servers
+// do, so that clients enable the features they find.
+const Version = "4.2.0 (compatible; Starling 0.1)"
+
+func (s *Server) host() string {
+	u, err := url.Parse(s.base)
+	if err != nil {
+		return "localhost"
+	}
+	return u.Host
+}
+
+// streamingURL is the WebSocket/streaming base clients are told to use.
+func (s *Server) streamingURL() string {
+	u, err := url.Parse(s.base)
+	if err != nil {
+		return s.base
+	}
+	if u.Scheme == "https" {
+		u.Scheme = "wss"
+	} else {
+		u.Scheme = "ws"
+	}
+	return u.String()
+}
+
+func statusConfig() map[string]any {
+	return map[string]any{
+		"max_characters": text.MaxPostChars, "max_media_attachments": 0, "characters_reserved_per_url": 23,
+	}
+}
+
+func (s *Server) instanceV1(w http.ResponseWriter, r *http.Request) {
+	users, posts, err := s.core.InstanceCounts(r.Context())
+	if err != nil {
+		s.serverError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{
+		"uri": s.host(), "title": "Starling", "short_description": "A microblog for small teams.",
+		"description": "A microblog for small teams, powered by PostgreSQL.", "email": "",
+		"version": Version, "urls": map[string]string{"streaming_api": s.streamingURL()},
+		"stats":     map[string]int64{"user_count": users, "status_count": posts, "domain_count": 0},
+		"thumbnail": nil, "languages": []string{"en"}, "registrations": s.open,
+		"approval_required": false, "invites_enabled": false,
+		"configuration": map[string]any{
+			"accounts":          map[string]int{"max_featured_tags": 0},
+			"statuses":          statusConfig(),
+			"media_attachments": map[string]any{"supported_mime_types": []string{}, "image_size_limit": 0, "image_matrix_limit": 0, "video_size_limit": 0, "video_frame_rate_limit": 0, "video_matrix_limit": 0},
+			"polls":             map[string]int{"max_options": 0, "max_characters_per_option": 0, "min_expiration": 0, "max_expiration": 0},
+		},
+		"contact_account": nil, "rules": []any{},
+	})
+}
+
+func (s *Server) instanceV2(w http.ResponseWriter, r *http.Request) {
+	writeJSON(w, http.StatusOK, map[string]any{
+		"domain": s.host(), "title": "Starling", "version": Version, "source_url": "",
+		"description": "A microblog for small teams, powered by PostgreSQL.",
+		"usage":       map[string]any{"users": map[string]int{"active_month": 0}},
+		"thumbnail":   map[string]any{"url": s.base + "/static/header.png"},
+		"languages":   []string{"en"},
+		"configuration": map[string]any{
+			"urls":              map[string]string{"streaming": s.streamingURL()},
+			"accounts":          map[string]int{"max_featured_tags": 0, "max_pinned_statuses": 0},
+			"statuses":          statusConfig(),
+			"media_attachments": map[string]any{"supported_mime_types": []string{}, "image_size_limit": 0},
+			"polls":             map[string]int{"max_options": 0},
+			"translation":       map[string]bool{"enabled": false},
+		},
+		"registrations": map[string]any{"enabled": s.open, "approval_required": false, "message": nil},
+		"contact":       map[string]any{"email": "", "account": nil},
+		"rules":         []any{},
+	})
+}
+
+func (s *Server) customEmojis(w http.ResponseWriter, r *http.Request) {
+	writeJSON(w, http.StatusOK, []any{})
+}
+
+func (s *Server) nodeinfoIndex(w http.ResponseWriter, r *http.Request) {
+	writeJSON(w, http.StatusOK, map[string]any{"links": []map[string]string{{
+		"rel": "http://nodeinfo.diaspora.software/ns/schema/2.0", "href": s.base + "/nodeinfo/2.0",
+	}}})
+}
+
+func (s *Server) nodeinfo(w http.ResponseWriter, r *http.Request) {
+	users, posts, err := s.core.InstanceCounts(r.Context())
+	if err != nil {
+		s.serverError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{
+		"version":           "2.0",
+		"software":          map[string]string{"name": "starling", "version": "0.1.0"},
+		"protocols":         []string{},
+		"services":          map[string][]string{"inbound": {}, "outbound": {}},
+		"openRegistrations": s.open,
+		"usage":             map[string]any{"users": map[string]int64{"total": users}, "localPosts": posts},
+		"metadata":          map[string]any{"nodeName": "Starling"},
+	})
+}
+
+// dailyStats serves Starling's daily statistics (not a Mastodon endpoint).
+func (s *Server) dailyStats(w http.ResponseWriter, r *http.Request) {
+	rows, err := s.core.RecentDailyStats(r.Context(), time.Now(), 30)
+	if err != nil {
+		s.serverError(w, r, err)
+		return
+	}
+	out := make([]map[string]any, len(rows))
+	for i, d := range rows {
+		out[i] = map[string]any{
+			"day": d.Day.Format("2006-01-02"), "posts": d.Posts, "active_authors": d.ActiveAuthors,
+			"new_users": d.NewUsers, "mentions": d.Mentions, "notifications_emailed": d.NotificationsEmailed,
+		}
+	}
+	writeJSON(w, http.StatusOK, out)
+}

@@ -1,0 +1,80 @@
+package api
+
+import (
+	"net/http"
+	"slices"
+
+	"github.com/gorilla/mux"
+)
+
+func (s *Server) notifications(w http.ResponseWriter, r *http.Request) {
+	p, ok := pageParams(w, r)
+	if !ok {
+		return
+	}
+	q := r.URL.Query()
+	types := append(q["types[]"], q["types"]...)
+	exclude := append(q["exclude_types[]"], q["exclude_types"]...)
+	if (len(types) > 0 && !slices.Contains(types, "mention")) || slices.Contains(exclude, "mention") {
+		writeJSON(w, http.StatusOK, []Notification{}) // mentions are the only kind Starling has
+		return
+	}
+	np, err := s.core.Notifications(r.Context(), viewerID(r), p)
+	if err != nil {
+		s.serverError(w, r, err)
+		return
+	}
+	out := make([]Notification, 0, len(np.Items))
+	for _, n := range np.Items {
+		e, err := s.notification(r.Context(), n)
+		if err != nil {
+			s.serverError(w, r, err)
+			return
+		}
+		out = append(out, e)
+	}
+	if len(np.Items) > 0 {
+		s.setLink(w, r, np.Items[0].ID, np.Items[len(np.Items)-1].ID)
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+func (s *Server) notificationGet(w http.ResponseWriter, r *http.Request) {
+	n, ok := pathID(r, mux.Vars(r)["id"])
+	if !ok {
+		writeError(w, http.StatusNotFound, "Record not found")
+		return
+	}
+	item, err := s.core.NotificationByID(r.Context(), viewerID(r), n)
+	if err != nil {
+		s.coreError(w, r, err)
+		return
+	}
+	e, err := s.notification(r.Context(), item)
+	if err != nil {
+		s.serverError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, e)
+}
+
+func (s *Server) notificationDismiss(w http.ResponseWriter, r *http.Request) {
+	n, ok := pathID(r, mux.Vars(r)["id"])
+	if !ok {
+		writeError(w, http.StatusNotFound, "Record not found")
+		return
+	}
+	if err := s.core.DismissNotification(r.Context(), viewerID(r), n); err != nil {
+		s.coreError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{})
+}
+
+func (s *Server) notificationsClear(w http.ResponseWriter, r *http.Request) {
+	if err := s.core.ClearNotifications(r.Context(), viewerID(r)); err != nil {
+		s.serverError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{})
+}

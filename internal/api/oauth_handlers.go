@@ -1,0 +1,132 @@
+package api
+
+import (
+	"errors"
+	"net/http"
+	"strings"
+
+	"github.com/starling-social/starling/internal/oauth"
+)
+
+// oauthError writes an RFC 6749 error: 401 for invalid_client, 400 otherwise.
+func (s *Server) oauthError(w http.ResponseWriter, r *http.Request, err error) {
+	var oe *oauth.Error
+	if !errors.As(err, &oe) {
+		s.serverError(w, r, err)
+		return
+	}
+	status := http.StatusBadRequest
+	if oe.Code == "invalid_client" {
+		status = http.StatusUnauthorized
+	}
+	writeJSON(w, status, map[string]string{"error": oe.Code, "error_description": oe.Description})
+}
+
+func (s *Server) appCreate(w http.ResponseWriter, r *http.Request) {
+	v, err := params(r)
+	if err != nil {
+		writeError(w, http.StatusBadRequest, err.Error())
+		return
+	}
+	var uris []string
+	for _, u := range list(v, "redirect_uris") {
+		uris = append(uris, strings.Fields(u)...)
+	}
+	app, err := s.oauth.RegisterApp(r.Context(), v.Get("client_name"), v.Get("website"), uris, v.Get("scopes"))
+	var verr *oauth.ValidationError
+	if errors.As(err, &verr) {
+		writeError(w, http.StatusUnprocessableEntity, verr.Message)
+		return
+	}
+	if err != nil {
+		s.serverError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{
+		"id": id(app.ID), "name": app.Name, "website": nullable(app.Website), "scopes": app.Scopes,
+		"redirect_uri": strings.Join(app.RedirectURIs, "\n"), "redirect_uris": app.RedirectURIs,
+		"client_id": app.ClientID, "client_secret": app.ClientSecret, "client_secret_expires_at": 0,
+		"vapid_key": "",
+	})
+}
+
+func nullable(s string) *string {
+	if s == "" {
+		return nil
+	}
+	return &s
+}
+
+func (s *Server) appVerify(w http.ResponseWriter, r *http.Request) {
+	g := callerOf(r).grant
+	if g.AppID == 0 {
+		writeJSON(w, http.StatusOK, map[string]any{"name": "Personal access token", "website": nil, "scopes": g.Scopes, "vapid_key": ""})
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"name": g.AppName, "website": nullable(g.AppWebsite), "scopes": g.Scopes, "vapid_key": ""})
+}
+
+func (s *Server) token(w http.ResponseWriter, r *http.Request) {
+	v, err := params(r)
+	if err != nil {
+		writeJSON(w, http.StatusBadRequest, map[string]string{"error": "invalid_request", "error_description": err.Error()})
+		return
+	}
+	clientID, secret := v.Get("client_id"), v.Get("client_secret")
+	if u, p, ok := r.BasicAuth(); ok {
+		clientID, secret = u, p
+	}
+	var tok oauth.Token
+	switch v.Get("grant_type") {
+	case "authorization_code":
+		tok, err = s.oauth.ExchangeCode(r.Context(), clientID, secret, v.Get("code"), v.Get("redirect_uri"), v.Get("code_verifier"))
+	case "client_credentials":
+		tok, err = s.oauth.ClientCredentials(r.Context(), clientID, secret, v.Get("scope"))
+	case "":
+		err = &oauth.Error{Code: "invalid_request", Description: "The grant_type parameter is missing."}
+	default:
+		err = &oauth.Error{Code: "unsupported_grant_type", Description: "Supported grant types: authorization_code, client_credentials."}
+	}
+	if err != nil {
+		s.oauthError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{
+		"access_token": tok.AccessToken, "token_type": "Bearer", "scope": tok.Scopes.String(),
+		"created_at": tok.CreatedAt.Unix(),
+	})
+}
+
+func (s *Server) revoke(w http.ResponseWriter, r *http.Request) {
+	v, err := params(r)
+	if err != nil {
+		writeJSON(w, http.StatusBadRequest, map[string]string{"error": "invalid_request", "error_description": err.Error()})
+		return
+	}
+	clientID, secret := v.Get("client_id"), v.Get("client_secret")
+	if u, p, ok := r.BasicAuth(); ok {
+		clientID, secret = u, p
+	}
+	if err := s.oauth.Revoke(r.Context(), clientID, secret, v.Get("token")); err != nil {
+		s.oauthError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{})
+}
+
+func (s *Server) oauthMetadata(w http.ResponseWriter, r *http.Request) {
+	writeJSON(w, http.StatusOK, map[string]any{
+		"issuer":                                s.base + "/",
+		"authorization_endpoint":                s.base + "/oauth/authorize",
+		"token_endpoint":                        s.base + "/oauth/token",
+		"revocation_endpoint":                   s.base + "/oauth/revoke",
+		"app_registration_endpoint":             s.base + "/api/v1/apps",
+		"scopes_supported":                      []string{"read", "write", "follow", "push", "profile", "read:accounts", "read:follows", "read:notifications", "read:statuses", "write:follows", "write:notifications", "write:statuses"},
+		"response_types_supported":              []string{"code"},
+		"response_modes_supported":              []string{"query"},
+		"grant_types_supported":                 []string{"authorization_code", "client_credentials"},
+		"token_endpoint_auth_methods_supported": []string{"client_secret_basic", "client_secret_post"},
+		"code_challenge_methods_supported":      []string{"S256"},
+		"service_documentation":                 "https://docs.joinmastodon.org/",
+	})
+}

@@ -1,0 +1,82 @@
+package api
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"net/http"
+
+	"github.com/starling-social/starling/internal/core"
+	"github.com/starling-social/starling/internal/events"
+	"github.com/starling-social/starling/internal/live"
+)
+
+func (s *Server) streamingHealth(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	w.Write([]byte("OK"))
+}
+
+// stream serves f in Mastodon's SSE format, resumable with Last-Event-ID.
+func (s *Server) stream(w http.ResponseWriter, r *http.Request, f live.Filter) {
+	if s.hub == nil {
+		writeError(w, http.StatusServiceUnavailable, "Streaming is not available on this process")
+		return
+	}
+	resume, given, expired, err := s.hub.ResumePoint(r)
+	if errors.Is(err, live.ErrBadLastEventID) {
+		writeError(w, http.StatusBadRequest, err.Error())
+		return
+	}
+	if err != nil {
+		s.serverError(w, r, err)
+		return
+	}
+	s.hub.Stream(w, r, f, resume, given && !expired, expired, s.mastodonEvent)
+}
+
+// mastodonEvent formats a delivery as Mastodon does: update with a Status, delete with the
+// status id, notification with a Notification.
+func (s *Server) mastodonEvent(ctx context.Context, d *live.Delivery) (live.Event, bool) {
+	switch d.Topic {
+	case events.TopicPostCreated:
+		if d.Post == nil {
+			return live.Event{}, false
+		}
+		data := d.Encoded("mastodon-status", func() []byte {
+			sts, err := s.statuses(ctx, []core.Post{*d.Post})
+			if err != nil {
+				return nil
+			}
+			b, _ := json.Marshal(sts[0])
+			return b
+		})
+		return live.Event{Name: "update", Data: data}, data != nil
+	case events.TopicPostDeleted:
+		return live.Event{Name: "delete", Data: []byte(id(d.PostID))}, true
+	case events.TopicNotificationCreated:
+		n, err := s.core.NotificationByID(ctx, d.RecipientID, d.NotificationID)
+		if err != nil {
+			return live.Event{}, false
+		}
+		e, err := s.notification(ctx, n)
+		if err != nil {
+			return live.Event{}, false
+		}
+		b, _ := json.Marshal(e)
+		return live.Event{Name: "notification", Data: b}, true
+	}
+	return live.Event{}, false
+}
+
+func (s *Server) streamUser(w http.ResponseWriter, r *http.Request) {
+	uid := viewerID(r)
+	s.stream(w, r, live.Filter{HomeOf: uid, NotificationsOf: uid})
+}
+
+func (s *Server) streamNotifications(w http.ResponseWriter, r *http.Request) {
+	s.stream(w, r, live.Filter{NotificationsOf: viewerID(r)})
+}
+
+func (s *Server) streamPublic(w http.ResponseWriter, r *http.Request) {
+	s.stream(w, r, live.Filter{Public: true})
+}

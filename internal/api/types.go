@@ -1,0 +1,5 @@
+package api
+
+import "context"
+
+type contextT = context.Context

@@ -1,0 +1,135 @@
+package web
+
+import (
+	"errors"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+
+	"github.com/gorilla/mux"
+
+	"github.com/starling-social/starling/internal/oauth"
+)
+
+// authorizeParams are the query (GET) or form (POST) fields of an authorization request.
+var authorizeParams = []string{"client_id", "redirect_uri", "response_type", "scope", "state", "code_challenge", "code_challenge_method"}
+
+// oauthAuthorize shows the consent page for an app asking for access, or, on POST, records
+// the user's answer and sends them back to the app.
+func (s *Server) oauthAuthorize(w http.ResponseWriter, r *http.Request) {
+	if r.Method == http.MethodPost && !s.parseForm(w, r) {
+		return
+	}
+	get := func(k string) string {
+		if r.Method == http.MethodPost {
+			return r.PostForm.Get(k)
+		}
+		return r.URL.Query().Get(k)
+	}
+	req, err := s.oauth.CheckAuthorize(r.Context(), get("client_id"), get("redirect_uri"), get("response_type"),
+		get("scope"), get("code_challenge"), get("code_challenge_method"))
+	var oe *oauth.Error
+	if errors.As(err, &oe) && (req.App.ID == 0 || req.RedirectURI == "") {
+		// Never redirect to an unverified URI: tell the person instead.
+		s.clientError(w, r, http.StatusBadRequest, "Authorization failed", oe.Description)
+		return
+	}
+	if err != nil && oe == nil {
+		s.serverError(w, r, err)
+		return
+	}
+	if oe != nil {
+		s.authorizeRedirect(w, r, req.RedirectURI, url.Values{"error": {oe.Code}, "error_description": {oe.Description}}, get("state"))
+		return
+	}
+	u := currentUser(r)
+	if u == nil {
+		http.Redirect(w, r, "/login?next="+url.QueryEscape(r.URL.RequestURI()), http.StatusSeeOther)
+		return
+	}
+	if r.Method == http.MethodGet {
+		f := newForm()
+		for _, k := range authorizeParams {
+			f.Values[k] = get(k)
+		}
+		f.Values["redirect_uri"] = req.RedirectURI
+		// Let the browser follow the redirect to the app after the form is sent.
+		if ru, err := url.Parse(req.RedirectURI); err == nil && (ru.Scheme == "http" || ru.Scheme == "https") {
+			w.Header().Set("X-Form-Action", ru.Scheme+"://"+ru.Host)
+		}
+		s.render(w, r, http.StatusOK, "authorize", view{Title: "Authorize " + req.App.Name, Form: f, Auth: &authorizeView{
+			App: req.App.Name, Website: req.App.Website, Scopes: req.Scopes,
+		}})
+		return
+	}
+	if r.PostForm.Get("decision") != "approve" {
+		s.authorizeRedirect(w, r, req.RedirectURI, url.Values{"error": {"access_denied"}, "error_description": {"The user denied the request."}}, get("state"))
+		return
+	}
+	code, err := s.oauth.IssueCode(r.Context(), req, u.ID)
+	if err != nil {
+		s.serverError(w, r, err)
+		return
+	}
+	s.authorizeRedirect(w, r, req.RedirectURI, url.Values{"code": {code}}, get("state"))
+}
+
+// authorizeView is what the consent page shows.
+type authorizeView struct {
+	App, Website string
+	Scopes       oauth.Scopes
+	Code         string
+}
+
+// authorizeRedirect sends the answer to the app, or shows it for the out-of-band URI.
+func (s *Server) authorizeRedirect(w http.ResponseWriter, r *http.Request, redirectURI string, v url.Values, state string) {
+	if redirectURI == oauth.OOB {
+		if code := v.Get("code"); code != "" {
+			s.render(w, r, http.StatusOK, "authorize", view{Title: "Authorization code", Auth: &authorizeView{Code: code}})
+			return
+		}
+		s.clientError(w, r, http.StatusBadRequest, "Authorization failed", v.Get("error_description"))
+		return
+	}
+	if state != "" {
+		v.Set("state", state)
+	}
+	sep := "?"
+	if strings.Contains(redirectURI, "?") {
+		sep = "&"
+	}
+	http.Redirect(w, r, redirectURI+sep+v.Encode(), http.StatusSeeOther)
+}
+
+func (s *Server) tokenCreate(w http.ResponseWriter, r *http.Request) {
+	if !s.parseForm(w, r) {
+		return
+	}
+	tok, err := s.oauth.CreatePersonalToken(r.Context(), currentUser(r).ID, r.PostForm.Get("name"), strings.Join(r.PostForm["scopes"], " "))
+	var verr *oauth.ValidationError
+	if errors.As(err, &verr) {
+		s.sessions.Put(r.Context(), "flash", verr.Message)
+		http.Redirect(w, r, "/settings", http.StatusSeeOther)
+		return
+	}
+	if err != nil {
+		s.serverError(w, r, err)
+		return
+	}
+	// Shown once, never stored in clear.
+	s.render(w, r, http.StatusOK, "authorize", view{Title: "New access token", Auth: &authorizeView{Code: tok.AccessToken, Scopes: tok.Scopes}})
+}
+
+func (s *Server) tokenRevoke(w http.ResponseWriter, r *http.Request) {
+	n, _ := strconv.ParseInt(mux.Vars(r)["id"], 10, 64)
+	if err := s.oauth.RevokeForUser(r.Context(), currentUser(r).ID, n); errors.Is(err, oauth.ErrNotFound) {
+		s.notFound(w, r)
+		return
+	} else if err != nil {
+		s.serverError(w, r, err)
+		return
+	}
+	s.sessions.Put(r.Context(), "flash", "Access revoked.")
+	http.Redirect(w, r, "/settings", http.StatusSeeOther)
+}
