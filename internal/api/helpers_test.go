@@ -1,0 +1,182 @@
+package api_test
+
+import (
+	"context"
+	"io"
+	"net"
+	"net/http"
+	"net/http/cookiejar"
+	"net/http/httptest"
+	"net/url"
+	"os"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/stretchr/testify/require"
+
+	"github.com/starling-social/starling/internal/api"
+	"github.com/starling-social/starling/internal/core"
+	"github.com/starling-social/starling/internal/events"
+	"github.com/starling-social/starling/internal/jobs"
+	"github.com/starling-social/starling/internal/live"
+	"github.com/starling-social/starling/internal/logging"
+	"github.com/starling-social/starling/internal/mail"
+	"github.com/starling-social/starling/internal/oauth"
+	"github.com/starling-social/starling/internal/password"
+	"github.com/starling-social/starling/internal/pgtest"
+	"github.com/starling-social/starling/internal/store"
+	"github.com/starling-social/starling/internal/web"
+)
+
+// server is a whole Starling (website, API, workers, live hub) on a fresh database.
+type server struct {
+	t     *testing.T
+	base  string
+	pool  *pgxpool.Pool
+	core  *core.Service
+	oauth *oauth.Service
+	api   *api.Server
+}
+
+const pw = "correct horse battery"
+
+func newServer(t *testing.T) *server {
+	t.Helper()
+	pool, dsn := pgtest.NewDB(t)
+	log := logging.New(os.Stderr, "text", "error")
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	base := "http://" + ln.Addr().String()
+	ctx, cancel := context.WithCancel(context.Background())
+	runner, err := jobs.New(pool, jobs.Config{Work: true, Mail: mail.NewDir(t.TempDir()), BaseURL: base, Log: log,
+		RetryBase: 50 * time.Millisecond, RetryMax: time.Second})
+	require.NoError(t, err)
+	notifier := events.NewNotifier(pool, 2*time.Millisecond, log)
+	go notifier.Run(ctx)
+	svc := core.New(pool, core.Options{Jobs: runner.Client, Wake: notifier.Wake, SignupsOpen: true, Log: log,
+		Password: password.Params{MemoryKiB: 1024, Iterations: 1}})
+	runner.Bind(svc)
+	require.NoError(t, runner.Start(ctx))
+	hub := live.NewHub(store.New(pool), svc, log, live.Options{Poll: 200 * time.Millisecond})
+	go hub.Run(ctx)
+	go live.NewListener(dsn, hub.Kick, log).Run(ctx)
+	authz := oauth.New(pool)
+	sessions, stop := web.NewSessions(pool, time.Hour, false)
+	site, err := web.New(web.Options{Core: svc, Sessions: sessions, Log: log, Hub: hub, OAuth: authz,
+		Ready: func(ctx context.Context) error { return nil }})
+	require.NoError(t, err)
+	rest := api.New(api.Options{Core: svc, OAuth: authz, Hub: hub, Log: log, BaseURL: base, SignupsOpen: true})
+	srv := httptest.NewUnstartedServer(api.Join(site.Handler(), rest.Handler()))
+	srv.Listener.Close()
+	srv.Listener = ln
+	srv.Start()
+	t.Cleanup(func() {
+		srv.CloseClientConnections()
+		srv.Close()
+		stopCtx, c := context.WithTimeout(context.Background(), 10*time.Second)
+		defer c()
+		runner.Stop(stopCtx)
+		cancel()
+		stop()
+	})
+	return &server{t: t, base: base, pool: pool, core: svc, oauth: authz, api: rest}
+}
+
+func (s *server) user(name string) core.User {
+	u, err := s.core.SignUp(context.Background(), core.SignUpInput{Username: name, Email: name + "@example.com", Password: pw})
+	require.NoError(s.t, err)
+	return u
+}
+
+// personalToken returns a token for u with scopes.
+func (s *server) personalToken(u core.User, scopes string) string {
+	tok, err := s.oauth.CreatePersonalToken(context.Background(), u.ID, "test", scopes)
+	require.NoError(s.t, err)
+	return tok.AccessToken
+}
+
+// browser is a person's browser: cookies, no automatic redirects.
+type browser struct {
+	t    *testing.T
+	base string
+	c    *http.Client
+}
+
+func (s *server) browser() *browser {
+	jar, _ := cookiejar.New(nil)
+	return &browser{t: s.t, base: s.base, c: &http.Client{Jar: jar,
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}}
+}
+
+func (b *browser) do(method, target string, form url.Values) (*http.Response, string) {
+	b.t.Helper()
+	if !strings.HasPrefix(target, "http") {
+		target = b.base + target
+	}
+	var body io.Reader
+	if form != nil {
+		body = strings.NewReader(form.Encode())
+	}
+	req, err := http.NewRequest(method, target, body)
+	require.NoError(b.t, err)
+	if form != nil {
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		req.Header.Set("Origin", b.base)
+	}
+	res, err := b.c.Do(req)
+	require.NoError(b.t, err)
+	defer res.Body.Close()
+	out, _ := io.ReadAll(res.Body)
+	return res, string(out)
+}
+
+var hiddenRe = regexp.MustCompile(`<input type="hidden" name="([^"]+)" value="([^"]*)">`)
+
+// authorize drives the login and consent pages for authURL as username and returns the
+// redirect the server answers with.
+func (b *browser) authorize(authURL, username, decision string) *url.URL {
+	b.t.Helper()
+	res, _ := b.do(http.MethodGet, authURL, nil)
+	if res.StatusCode == http.StatusSeeOther && strings.HasPrefix(res.Header.Get("Location"), "/login") {
+		loc, _ := url.Parse(res.Header.Get("Location"))
+		res, _ = b.do(http.MethodPost, "/login", url.Values{"login": {username}, "password": {pw}, "next": {loc.Query().Get("next")}})
+		require.Equal(b.t, http.StatusSeeOther, res.StatusCode)
+		res, _ = b.do(http.MethodGet, res.Header.Get("Location"), nil)
+	}
+	require.Equal(b.t, http.StatusOK, res.StatusCode, "consent page")
+	_, page := b.do(http.MethodGet, authURL, nil)
+	form := url.Values{"decision": {decision}}
+	for _, m := range hiddenRe.FindAllStringSubmatch(page, -1) {
+		form.Set(m[1], htmlUnescape(m[2]))
+	}
+	res, _ = b.do(http.MethodPost, "/oauth/authorize", form)
+	require.Equal(b.t, http.StatusSeeOther, res.StatusCode)
+	u, err := url.Parse(res.Header.Get("Location"))
+	require.NoError(b.t, err)
+	return u
+}
+
+func htmlUnescape(s string) string {
+	r := strings.NewReplacer("&amp;", "&", "&lt;", "<", "&gt;", ">", "&#34;", `"`, "&#39;", "'", "&#43;", "+")
+	return r.Replace(s)
+}
+
+// waitFor polls a count query until it reaches want.
+func (s *server) waitFor(query string, want int) {
+	s.t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		var n int
+		require.NoError(s.t, s.pool.QueryRow(context.Background(), query).Scan(&n))
+		if n == want {
+			return
+		}
+		if time.Now().After(deadline) {
+			s.t.Fatalf("%s: %d, want %d", query, n, want)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
