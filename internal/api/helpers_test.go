@@ -11,6 +11,7 @@ import (
 	"os"
 	"regexp"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -39,6 +40,8 @@ type server struct {
 	core  *core.Service
 	oauth *oauth.Service
 	api   *api.Server
+	// clock shifts the authorization server's time (nanoseconds), for expiry tests.
+	clock *atomic.Int64
 }
 
 const pw = "correct horse battery"
@@ -64,6 +67,8 @@ func newServer(t *testing.T) *server {
 	go hub.Run(ctx)
 	go live.NewListener(dsn, hub.Kick, log).Run(ctx)
 	authz := oauth.New(pool)
+	clock := &atomic.Int64{}
+	authz.Now = func() time.Time { return time.Now().Add(time.Duration(clock.Load())) }
 	sessions, stop := web.NewSessions(pool, time.Hour, false)
 	site, err := web.New(web.Options{Core: svc, Sessions: sessions, Log: log, Hub: hub, OAuth: authz,
 		Ready: func(ctx context.Context) error { return nil }})
@@ -82,7 +87,7 @@ func newServer(t *testing.T) *server {
 		cancel()
 		stop()
 	})
-	return &server{t: t, base: base, pool: pool, core: svc, oauth: authz, api: rest}
+	return &server{t: t, base: base, pool: pool, core: svc, oauth: authz, api: rest, clock: clock}
 }
 
 func (s *server) user(name string) core.User {
@@ -179,4 +184,29 @@ func (s *server) waitFor(query string, want int) {
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
+}
+
+// call makes an API request with an optional bearer token and returns the status and body.
+func (s *server) call(method, path, token string, form url.Values, header ...string) (int, string, http.Header) {
+	s.t.Helper()
+	var body io.Reader
+	if form != nil {
+		body = strings.NewReader(form.Encode())
+	}
+	req, err := http.NewRequest(method, s.base+path, body)
+	require.NoError(s.t, err)
+	if form != nil {
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	}
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	for i := 0; i+1 < len(header); i += 2 {
+		req.Header.Set(header[i], header[i+1])
+	}
+	res, err := http.DefaultClient.Do(req)
+	require.NoError(s.t, err)
+	defer res.Body.Close()
+	b, _ := io.ReadAll(res.Body)
+	return res.StatusCode, string(b), res.Header
 }
