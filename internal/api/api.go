@@ -134,6 +134,7 @@ func (s *Server) routes() *mux.Router {
 
 	// Streaming (Server-Sent Events).
 	h("/api/v1/streaming/health", get, s.streamingHealth)
+	h("/api/v1/streaming", get, s.optional(s.streamWebSocket))
 	h("/api/v1/streaming/user", get, s.user("read:statuses", s.streamUser))
 	h("/api/v1/streaming/user/notification", get, s.user("read:notifications", s.streamNotifications))
 	h("/api/v1/streaming/public", get, s.optional(s.streamPublic))

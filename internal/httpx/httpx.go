@@ -3,7 +3,9 @@
 package httpx
 
 import (
+	"bufio"
 	"fmt"
+	"net"
 	"log/slog"
 	"net/http"
 	"runtime/debug"
@@ -53,6 +55,14 @@ func (w *statusWriter) Write(b []byte) (int, error) {
 
 // Unwrap lets http.ResponseController reach the underlying writer (flushing for streams).
 func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
+// Hijack hands the connection over (WebSocket upgrades), recording status 101.
+func (w *statusWriter) Hijack() (net.Conn, *bufio.ReadWriter, error) {
+	if w.status == 0 {
+		w.status = http.StatusSwitchingProtocols
+	}
+	return http.NewResponseController(w.ResponseWriter).Hijack()
+}
 
 // Log writes one line per request: method, path, status, size and duration. Query strings
 // are left out because they may carry tokens.
