@@ -5,8 +5,8 @@ package httpx
 import (
 	"bufio"
 	"fmt"
-	"net"
 	"log/slog"
+	"net"
 	"net/http"
 	"runtime/debug"
 	"time"
