@@ -22,6 +22,7 @@ import (
 	"github.com/starling-social/starling/internal/core"
 	"github.com/starling-social/starling/internal/devdb"
 	"github.com/starling-social/starling/internal/events"
+	"github.com/starling-social/starling/internal/httpx"
 	"github.com/starling-social/starling/internal/jobs"
 	"github.com/starling-social/starling/internal/live"
 	"github.com/starling-social/starling/internal/logging"
@@ -183,8 +184,9 @@ func (a *app) runServer(ctx context.Context, role string) error {
 	if err != nil {
 		return err
 	}
+	limit, _ := httpx.ParseRateLimit(a.cfg.RateLimit) // validated with the config
 	rest := api.New(api.Options{Core: svc, OAuth: authz, Hub: hub, Log: a.log, BaseURL: a.cfg.BaseURL,
-		SignupsOpen: a.cfg.Signups == "open"})
+		SignupsOpen: a.cfg.Signups == "open", RateLimit: limit})
 	handler := api.Join(site.Handler(), rest.Handler())
 	if role == "work" {
 		// A worker process serves only its health checks.

@@ -10,8 +10,11 @@ import (
 	"encoding/json"
 	"errors"
 	"log/slog"
+	"net"
 	"net/http"
+	"strconv"
 	"strings"
+	"time"
 
 	"github.com/gorilla/mux"
 
@@ -34,6 +37,8 @@ type Options struct {
 	BaseURL string
 	// SignupsOpen is reported by the instance endpoints.
 	SignupsOpen bool
+	// RateLimit limits requests per token (or per IP without one). Nil means no limit.
+	RateLimit *httpx.Limiter
 }
 
 // Server is the API's HTTP handler.
@@ -45,12 +50,13 @@ type Server struct {
 	base   string
 	open   bool
 	router *mux.Router
+	limit  *httpx.Limiter
 }
 
 // New returns the API.
 func New(opts Options) *Server {
 	s := &Server{core: opts.Core, oauth: opts.OAuth, hub: opts.Hub, log: opts.Log,
-		base: strings.TrimRight(opts.BaseURL, "/"), open: opts.SignupsOpen}
+		base: strings.TrimRight(opts.BaseURL, "/"), open: opts.SignupsOpen, limit: opts.RateLimit}
 	s.router = s.routes()
 	return s
 }
@@ -145,6 +151,7 @@ func (s *Server) routes() *mux.Router {
 // Handler returns the API with its middleware.
 func (s *Server) Handler() http.Handler {
 	var h http.Handler = s.router
+	h = s.rateLimit(h)
 	h = cors(h)
 	h = httpx.LimitBody(MaxBodyBytes)(h)
 	h = apiHeaders(h)
@@ -178,6 +185,45 @@ func cors(next http.Handler) http.Handler {
 		}
 		next.ServeHTTP(w, r)
 	})
+}
+
+// rateLimit counts each request against its token, or its IP address when it has none,
+// and answers 429 with Retry-After when the window's allowance is used up.
+func (s *Server) rateLimit(next http.Handler) http.Handler {
+	if s.limit == nil {
+		return next
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method == http.MethodOptions {
+			next.ServeHTTP(w, r)
+			return
+		}
+		key := "ip:" + clientIP(r)
+		if t := bearer(r); t != "" {
+			key = "token:" + oauth.Hash(t)
+		}
+		now := time.Now()
+		ok, remaining, reset := s.limit.Allow(key, now)
+		h := w.Header()
+		h.Set("X-RateLimit-Limit", strconv.Itoa(s.limit.Limit))
+		h.Set("X-RateLimit-Remaining", strconv.Itoa(remaining))
+		h.Set("X-RateLimit-Reset", reset.UTC().Format("2006-01-02T15:04:05.000Z"))
+		if !ok {
+			h.Set("Retry-After", strconv.Itoa(int(reset.Sub(now).Seconds())+1))
+			writeError(w, http.StatusTooManyRequests, "Too many requests")
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// clientIP is the peer address of r. (Forwarded headers are not trusted here.)
+func clientIP(r *http.Request) string {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		return r.RemoteAddr
+	}
+	return host
 }
 
 // writeJSON writes v with status.

@@ -21,6 +21,7 @@ import (
 	"github.com/starling-social/starling/internal/api"
 	"github.com/starling-social/starling/internal/core"
 	"github.com/starling-social/starling/internal/events"
+	"github.com/starling-social/starling/internal/httpx"
 	"github.com/starling-social/starling/internal/jobs"
 	"github.com/starling-social/starling/internal/live"
 	"github.com/starling-social/starling/internal/logging"
@@ -46,7 +47,7 @@ type server struct {
 
 const pw = "correct horse battery"
 
-func newServer(t *testing.T) *server {
+func newServer(t *testing.T, limit ...*httpx.Limiter) *server {
 	t.Helper()
 	pool, dsn := pgtest.NewDB(t)
 	log := logging.New(os.Stderr, "text", "error")
@@ -73,7 +74,11 @@ func newServer(t *testing.T) *server {
 	site, err := web.New(web.Options{Core: svc, Sessions: sessions, Log: log, Hub: hub, OAuth: authz,
 		Ready: func(ctx context.Context) error { return nil }})
 	require.NoError(t, err)
-	rest := api.New(api.Options{Core: svc, OAuth: authz, Hub: hub, Log: log, BaseURL: base, SignupsOpen: true})
+	opts := api.Options{Core: svc, OAuth: authz, Hub: hub, Log: log, BaseURL: base, SignupsOpen: true}
+	if len(limit) > 0 {
+		opts.RateLimit = limit[0]
+	}
+	rest := api.New(opts)
 	srv := httptest.NewUnstartedServer(api.Join(site.Handler(), rest.Handler()))
 	srv.Listener.Close()
 	srv.Listener = ln

@@ -14,6 +14,8 @@ import (
 	"strings"
 	"text/tabwriter"
 	"time"
+
+	"github.com/starling-social/starling/internal/httpx"
 )
 
 // Config is every setting of a Starling process. Build one with Load.
@@ -58,6 +60,9 @@ type Config struct {
 	// NotifyWindow is the shortest time between two wake-up NOTIFYs of one process.
 	// Defaults to 5 ms.
 	NotifyWindow time.Duration
+	// RateLimit is the API allowance per token (or per IP without one) and process, as
+	// "N/DURATION", or "off". Defaults to "300/5m", Mastodon's own figure.
+	RateLimit string
 }
 
 // setting describes one configuration value: its flag, its environment variable, its
@@ -126,6 +131,8 @@ var settings = []setting{
 		duration(func(c *Config) *time.Duration { return &c.MentionEmailDelay })},
 	{"notify-window", "STARLING_NOTIFY_WINDOW", "5ms", "at most one wake-up NOTIFY per process per this window",
 		duration(func(c *Config) *time.Duration { return &c.NotifyWindow })},
+	{"rate-limit", "STARLING_RATE_LIMIT", "300/5m", "API requests per token (or IP) per window and process, or off",
+		str(func(c *Config) *string { return &c.RateLimit })},
 }
 
 // Default returns the configuration with every setting at its default.
@@ -236,6 +243,9 @@ func (c Config) Validate() error {
 	}
 	if c.NotifyWindow <= 0 || c.NotifyWindow > time.Second {
 		bad("STARLING_NOTIFY_WINDOW", "must be between 1ms and 1s, got %s", c.NotifyWindow)
+	}
+	if _, err := httpx.ParseRateLimit(c.RateLimit); err != nil {
+		bad("STARLING_RATE_LIMIT", "%v, got %q", err, c.RateLimit)
 	}
 	if c.MailFrom != "" {
 		if _, err := mail.ParseAddress(c.MailFrom); err != nil {

@@ -37,6 +37,7 @@ var defaults = config.Config{
 	MailFrom:           "",
 	MentionEmailDelay:  60 * time.Second,
 	NotifyWindow:       5 * time.Millisecond,
+	RateLimit:          "300/5m",
 }
 
 // allSettings lists every setting as flag, environment variable and default, as --help
@@ -58,6 +59,7 @@ var allSettings = []struct{ flag, env, def string }{
 	{"mail-from", "STARLING_MAIL_FROM", `""`},
 	{"mention-email-delay", "STARLING_MENTION_EMAIL_DELAY", "60s"},
 	{"notify-window", "STARLING_NOTIFY_WINDOW", "5ms"},
+	{"rate-limit", "STARLING_RATE_LIMIT", "300/5m"},
 }
 
 func TestDefault(t *testing.T) {
@@ -86,6 +88,7 @@ var customEnv = map[string]string{
 	"DATABASE_URL":                 "postgres://u:p@db:5432/starling",
 	"STARLING_LISTEN":              "127.0.0.1:9000",
 	"STARLING_NOTIFY_WINDOW":       "20ms",
+	"STARLING_RATE_LIMIT":          "off",
 	"STARLING_BASE_URL":            "https://starling.example",
 	"STARLING_SIGNUPS":             "closed",
 	"STARLING_LOG_FORMAT":          "text",
@@ -118,6 +121,7 @@ var customConfig = config.Config{
 	MailFrom:           "Birds <birds@example.com>",
 	MentionEmailDelay:  5 * time.Minute,
 	NotifyWindow:       20 * time.Millisecond,
+	RateLimit:          "off",
 }
 
 func TestEnvOverridesDefault(t *testing.T) {

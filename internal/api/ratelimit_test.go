@@ -1,0 +1,50 @@
+package api_test
+
+import (
+	"net/http"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/starling-social/starling/internal/httpx"
+)
+
+func TestRateLimitPerTokenAndIP(t *testing.T) {
+	limit, err := httpx.ParseRateLimit("5/1m")
+	require.NoError(t, err)
+	s := newServer(t, limit)
+	tok := s.personalToken(s.user("alice"), "read")
+	for i := range 5 {
+		st, _, h := s.call(http.MethodGet, "/api/v1/timelines/home", tok, nil)
+		require.Equal(t, http.StatusOK, st)
+		require.Equal(t, "5", h.Get("X-RateLimit-Limit"))
+		require.Equal(t, strconv.Itoa(4-i), h.Get("X-RateLimit-Remaining"))
+		reset, err := time.Parse(time.RFC3339, h.Get("X-RateLimit-Reset"))
+		require.NoError(t, err)
+		require.WithinDuration(t, time.Now().Add(time.Minute), reset, 5*time.Second)
+	}
+	st, body, h := s.call(http.MethodGet, "/api/v1/timelines/home", tok, nil)
+	require.Equal(t, http.StatusTooManyRequests, st)
+	require.JSONEq(t, `{"error":"Too many requests"}`, body)
+	retry, err := strconv.Atoi(h.Get("Retry-After"))
+	require.NoError(t, err)
+	require.InDelta(t, 60, retry, 5)
+
+	// Anonymous calls count against the IP, separately from the token.
+	for range 5 {
+		st, _, _ := s.call(http.MethodGet, "/api/v1/timelines/public", "", nil)
+		require.Equal(t, http.StatusOK, st)
+	}
+	st, _, _ = s.call(http.MethodGet, "/api/v1/timelines/public", "", nil)
+	require.Equal(t, http.StatusTooManyRequests, st)
+
+	for _, bad := range []string{"", "5", "x/1m", "0/1m", "5/1ms", "5/forever"} {
+		_, err := httpx.ParseRateLimit(bad)
+		require.Error(t, err, bad)
+	}
+	off, err := httpx.ParseRateLimit("off")
+	require.NoError(t, err)
+	require.Nil(t, off)
+}
