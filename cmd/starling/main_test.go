@@ -65,6 +65,13 @@ func TestUserAdminCommands(t *testing.T) {
 	require.Error(t, err)
 	require.Contains(t, errOut, "password: Use at least 10 characters.")
 
+	out, errOut, err = runCmd(t, e, "", "token", "create", "--username", "root_admin", "--scopes", "read write")
+	require.NoError(t, err)
+	require.Regexp(t, `^stl_[A-Za-z0-9_-]{43}\n$`, out)
+	require.Contains(t, errOut, `scopes "read write"`)
+	_, _, err = runCmd(t, e, "", "token", "create", "--username", "root_admin", "--scopes", "admin:write")
+	require.Error(t, err)
+
 	out, _, err = runCmd(t, e, "", "user", "grant-admin", "ROOT_ADMIN")
 	require.NoError(t, err)
 	require.Contains(t, out, "is an admin now")
