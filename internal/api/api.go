@@ -12,6 +12,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -258,7 +259,12 @@ func (s *Server) coreError(w http.ResponseWriter, r *http.Request, err error) {
 	case errors.Is(err, core.ErrForbidden):
 		writeError(w, http.StatusForbidden, "This action is not allowed")
 	case errors.As(err, &verr):
-		writeError(w, http.StatusUnprocessableEntity, "Validation failed: "+verr.Error())
+		msgs := make([]string, 0, len(verr.Fields))
+		for _, m := range verr.Fields {
+			msgs = append(msgs, m)
+		}
+		slices.Sort(msgs)
+		writeError(w, http.StatusUnprocessableEntity, "Validation failed: "+strings.Join(msgs, " "))
 	case errors.Is(err, context.Canceled):
 		return
 	default:
