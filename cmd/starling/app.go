@@ -276,6 +276,20 @@ func (a *app) migrate(ctx context.Context, args []string) error {
 	return fmt.Errorf("unknown migrate command %q: use up, down or status", args[0])
 }
 
+// withCore opens the database and runs fn with the domain service (for admin commands).
+func (a *app) withCore(ctx context.Context, fn func(pool *pgxpool.Pool, svc *core.Service) error) error {
+	pool, err := a.open(ctx)
+	if err != nil {
+		return err
+	}
+	defer pool.Close()
+	svc, err := a.newCore(pool)
+	if err != nil {
+		return err
+	}
+	return fn(pool, svc)
+}
+
 func (a *app) user(ctx context.Context, args []string) error {
 	if len(args) == 0 {
 		return errors.New("usage: starling user create|grant-admin ...")
@@ -299,48 +313,34 @@ func (a *app) user(ctx context.Context, args []string) error {
 			return fmt.Errorf("reading password: %w", err)
 		}
 		pw := strings.TrimRight(line, "\r\n")
-		pool, err := a.open(ctx)
-		if err != nil {
-			return err
-		}
-		defer pool.Close()
-		svc, err := a.newCore(pool)
-		if err != nil {
-			return err
-		}
-		u, err := svc.CreateUser(ctx, core.SignUpInput{Username: *username, Email: *email, Password: pw, DisplayName: *display})
-		var verr *core.ValidationError
-		if errors.As(err, &verr) {
-			for field, msg := range verr.Fields {
-				fmt.Fprintf(a.stderr, "%s: %s\n", field, msg)
+		return a.withCore(ctx, func(_ *pgxpool.Pool, svc *core.Service) error {
+			u, err := svc.CreateUser(ctx, core.SignUpInput{Username: *username, Email: *email, Password: pw, DisplayName: *display})
+			var verr *core.ValidationError
+			if errors.As(err, &verr) {
+				for field, msg := range verr.Fields {
+					fmt.Fprintf(a.stderr, "%s: %s\n", field, msg)
+				}
+				return errors.New("user not created")
 			}
-			return errors.New("user not created")
-		}
-		if err != nil {
-			return err
-		}
-		fmt.Fprintf(a.stdout, "created user @%s (id %d)\n", u.Username, u.ID)
-		return nil
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(a.stdout, "created user @%s (id %d)\n", u.Username, u.ID)
+			return nil
+		})
 	case "grant-admin":
 		if len(args) != 2 {
 			return errors.New("usage: starling user grant-admin USERNAME")
 		}
-		pool, err := a.open(ctx)
-		if err != nil {
-			return err
-		}
-		defer pool.Close()
-		svc, err := a.newCore(pool)
-		if err != nil {
-			return err
-		}
-		if err := svc.GrantAdmin(ctx, args[1]); errors.Is(err, core.ErrNotFound) {
-			return fmt.Errorf("no user named %q", args[1])
-		} else if err != nil {
-			return err
-		}
-		fmt.Fprintf(a.stdout, "@%s is an admin now\n", args[1])
-		return nil
+		return a.withCore(ctx, func(_ *pgxpool.Pool, svc *core.Service) error {
+			if err := svc.GrantAdmin(ctx, args[1]); errors.Is(err, core.ErrNotFound) {
+				return fmt.Errorf("no user named %q", args[1])
+			} else if err != nil {
+				return err
+			}
+			fmt.Fprintf(a.stdout, "@%s is an admin now\n", args[1])
+			return nil
+		})
 	}
 	return fmt.Errorf("unknown user command %q: use create or grant-admin", args[0])
 }
@@ -360,33 +360,26 @@ func (a *app) token(ctx context.Context, args []string) error {
 	if *username == "" {
 		return errors.New("usage: starling token create --username U [--scopes \"read write follow\"] [--name N]")
 	}
-	pool, err := a.open(ctx)
-	if err != nil {
-		return err
-	}
-	defer pool.Close()
-	svc, err := a.newCore(pool)
-	if err != nil {
-		return err
-	}
-	u, err := svc.UserByUsername(ctx, *username)
-	if errors.Is(err, core.ErrNotFound) {
-		return fmt.Errorf("no user named %q", *username)
-	}
-	if err != nil {
-		return err
-	}
-	tok, err := oauth.New(pool).CreatePersonalToken(ctx, u.ID, *name, *scopes)
-	var verr *oauth.ValidationError
-	if errors.As(err, &verr) {
-		return errors.New(verr.Message)
-	}
-	if err != nil {
-		return err
-	}
-	fmt.Fprintln(a.stdout, tok.AccessToken)
-	fmt.Fprintf(a.stderr, "token for @%s with scopes %q; it is shown only this once\n", u.Username, tok.Scopes.String())
-	return nil
+	return a.withCore(ctx, func(pool *pgxpool.Pool, svc *core.Service) error {
+		u, err := svc.UserByUsername(ctx, *username)
+		if errors.Is(err, core.ErrNotFound) {
+			return fmt.Errorf("no user named %q", *username)
+		}
+		if err != nil {
+			return err
+		}
+		tok, err := oauth.New(pool).CreatePersonalToken(ctx, u.ID, *name, *scopes)
+		var verr *oauth.ValidationError
+		if errors.As(err, &verr) {
+			return errors.New(verr.Message)
+		}
+		if err != nil {
+			return err
+		}
+		fmt.Fprintln(a.stdout, tok.AccessToken)
+		fmt.Fprintf(a.stderr, "token for @%s with scopes %q; it is shown only this once\n", u.Username, tok.Scopes.String())
+		return nil
+	})
 }
 
 func (a *app) devdb(ctx context.Context, args []string) error {

@@ -3,7 +3,6 @@ package api
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"net/http"
 
 	"github.com/starling-social/starling/internal/core"
@@ -22,16 +21,7 @@ func (s *Server) stream(w http.ResponseWriter, r *http.Request, f live.Filter) {
 		writeError(w, http.StatusServiceUnavailable, "Streaming is not available on this process")
 		return
 	}
-	resume, given, expired, err := s.hub.ResumePoint(r)
-	if errors.Is(err, live.ErrBadLastEventID) {
-		writeError(w, http.StatusBadRequest, err.Error())
-		return
-	}
-	if err != nil {
-		s.serverError(w, r, err)
-		return
-	}
-	s.hub.Stream(w, r, f, resume, given && !expired, expired, s.mastodonEvent)
+	s.hub.Serve(w, r, f, s.mastodonEvent, writeError)
 }
 
 // mastodonEvent formats a delivery as Mastodon does: update with a Status, delete with the

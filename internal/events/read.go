@@ -67,11 +67,15 @@ func ReadAfter(ctx context.Context, q *store.Queries, c Cursor, limit int) ([]Re
 	if err != nil {
 		return nil, fmt.Errorf("read events: %w", err)
 	}
+	return records(rows), nil
+}
+
+func records(rows []store.Event) []Record {
 	out := make([]Record, len(rows))
 	for i, r := range rows {
 		out[i] = Record{Cursor: Cursor{r.Xid, r.ID}, Topic: r.Topic, Payload: r.Payload, RequestID: r.RequestID, CreatedAt: r.CreatedAt}
 	}
-	return out, nil
+	return out
 }
 
 // ReadRange returns up to limit events after from up to and including to, in cursor order.
@@ -83,11 +87,7 @@ func ReadRange(ctx context.Context, q *store.Queries, from, to Cursor, limit int
 	if err != nil {
 		return nil, fmt.Errorf("read events: %w", err)
 	}
-	out := make([]Record, len(rows))
-	for i, r := range rows {
-		out[i] = Record{Cursor: Cursor{r.Xid, r.ID}, Topic: r.Topic, Payload: r.Payload, RequestID: r.RequestID, CreatedAt: r.CreatedAt}
-	}
-	return out, nil
+	return records(rows), nil
 }
 
 // Head returns the cursor of the newest readable event, or the zero Cursor when there is

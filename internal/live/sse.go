@@ -164,3 +164,19 @@ func (h *Hub) Stream(w http.ResponseWriter, r *http.Request, f Filter, resume ev
 		}
 	}
 }
+
+// Serve is the whole of an SSE endpoint: it reads the resume point and streams f, or
+// answers a bad Last-Event-ID with fail (400) and other errors with fail (500).
+func (h *Hub) Serve(w http.ResponseWriter, r *http.Request, f Filter, format Formatter, fail func(w http.ResponseWriter, status int, msg string)) {
+	resume, given, expired, err := h.ResumePoint(r)
+	if errors.Is(err, ErrBadLastEventID) {
+		fail(w, http.StatusBadRequest, err.Error())
+		return
+	}
+	if err != nil {
+		h.log.ErrorContext(r.Context(), "live: checking Last-Event-ID failed", "err", err)
+		fail(w, http.StatusInternalServerError, "Internal server error")
+		return
+	}
+	h.Stream(w, r, f, resume, given && !expired, expired, format)
+}

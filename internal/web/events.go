@@ -51,16 +51,7 @@ func (s *Server) liveEvents(w http.ResponseWriter, r *http.Request) {
 	if u != nil {
 		f.NotificationsOf = u.ID
 	}
-	resume, given, expired, err := s.hub.ResumePoint(r)
-	if errors.Is(err, live.ErrBadLastEventID) {
-		http.Error(w, err.Error(), http.StatusBadRequest)
-		return
-	}
-	if err != nil {
-		s.serverError(w, r, err)
-		return
-	}
-	s.hub.Stream(w, r, f, resume, given && !expired, expired, s.htmlEvent)
+	s.hub.Serve(w, r, f, s.htmlEvent, func(w http.ResponseWriter, status int, msg string) { http.Error(w, msg, status) })
 }
 
 // htmlEvent formats a delivery for the website's live.js: a rendered post fragment, the
