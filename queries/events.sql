@@ -39,3 +39,9 @@ SELECT xid, id FROM events ORDER BY xid, id LIMIT 1;
 
 -- name: EventExists :one
 SELECT EXISTS (SELECT 1 FROM events WHERE id = sqlc.arg(id)::bigint AND xid = sqlc.arg(xid)::xid8);
+
+-- name: EventsPrune :execrows
+-- Deletes up to @row_limit events written before @before, oldest first.
+DELETE FROM events WHERE id IN (
+    SELECT e.id FROM events e WHERE e.created_at < @before ORDER BY e.id LIMIT @row_limit
+);

@@ -26,6 +26,7 @@ import (
 	"github.com/starling-social/starling/internal/jobs"
 	"github.com/starling-social/starling/internal/live"
 	"github.com/starling-social/starling/internal/logging"
+	"github.com/starling-social/starling/internal/metrics"
 	"github.com/starling-social/starling/internal/mail"
 	"github.com/starling-social/starling/internal/migrate"
 	"github.com/starling-social/starling/internal/oauth"
@@ -87,13 +88,14 @@ func (a *app) newCore(pool *pgxpool.Pool) (*core.Service, error) {
 	if err != nil {
 		return nil, err
 	}
-	return a.coreWith(pool, runner, nil), nil
+	return a.coreWith(pool, runner, nil, nil), nil
 }
 
-func (a *app) coreWith(pool *pgxpool.Pool, runner *jobs.Runner, wake func(int64)) *core.Service {
+func (a *app) coreWith(pool *pgxpool.Pool, runner *jobs.Runner, wake func(int64), onEvent func(string)) *core.Service {
 	return core.New(pool, core.Options{
 		Jobs:              runner.Client,
 		Wake:              wake,
+		OnEvent:           onEvent,
 		MentionEmailDelay: a.cfg.MentionEmailDelay,
 		Password: password.Params{
 			MemoryKiB:  uint32(a.cfg.PasswordMemoryKiB),
@@ -104,13 +106,16 @@ func (a *app) coreWith(pool *pgxpool.Pool, runner *jobs.Runner, wake func(int64)
 	})
 }
 
-// runServer runs the web server, the workers, or both, until ctx is done.
+// runServer runs the web server, the workers, or both, until ctx is done, then shuts
+// down gracefully: readiness turns false, live streams get a final "reconnect" event,
+// in-flight requests finish, the workers stop fetching and finish their running jobs
+// (bounded), and it returns nil.
 func (a *app) runServer(ctx context.Context, role string) error {
 	dsn, err := a.databaseURL(ctx)
 	if err != nil {
 		return err
 	}
-	pool, err := store.Open(ctx, dsn, a.cfg.DBMaxConns)
+	pool, err := a.openRetrying(ctx, dsn)
 	if err != nil {
 		return err
 	}
@@ -120,6 +125,12 @@ func (a *app) runServer(ctx context.Context, role string) error {
 			return err
 		}
 	}
+	m := metrics.New()
+	m.Pool(pool)
+	// Background services outlive ctx so that they can be stopped in order below.
+	bg, stopBg := context.WithCancel(context.WithoutCancel(ctx))
+	defer stopBg()
+
 	sender, err := a.mailSender()
 	if err != nil {
 		return err
@@ -133,52 +144,56 @@ func (a *app) runServer(ctx context.Context, role string) error {
 	}
 	runner, err := jobs.New(pool, jobs.Config{
 		Work: role != "serve", Mail: sender, MailFrom: a.cfg.From(), BaseURL: a.cfg.BaseURL, Log: a.log,
+		OnEmail: m.Email, EventRetention: a.cfg.EventRetention,
 	})
 	if err != nil {
 		return err
 	}
+	if role != "serve" {
+		runner.Observe(bg, m.Job)
+	}
 	// The wake-up NOTIFY after each committed write, coalesced per process.
 	notifier := events.NewNotifier(pool, a.cfg.NotifyWindow, a.log)
-	go notifier.Run(ctx)
-	defer notifier.Close()
-	svc := a.coreWith(pool, inserter, notifier.Wake)
+	go notifier.Run(bg)
+	svc := a.coreWith(pool, inserter, notifier.Wake, m.EventWritten)
 	runner.Bind(svc)
 	var hub *live.Hub
 	if role != "work" {
-		hub = live.NewHub(store.New(pool), svc, a.log, live.Options{})
-		go hub.Run(ctx)
-		go live.NewListener(dsn, hub.Kick, a.log).Run(ctx)
+		hub = live.NewHub(store.New(pool), svc, a.log, live.Options{Observe: m.Fanout})
+		go hub.Run(bg)
+		go live.NewListener(dsn, hub.Kick, a.log).Run(bg)
+		m.StreamClients(hub.SubscribersByKind)
+		m.GaugeFunc("starling_events_delivered_id", "Id of the last event this process's hub fanned out.",
+			func() float64 { return float64(hub.Head().ID) })
 	}
-	if err := runner.Start(ctx); err != nil {
+	m.GaugeFunc("starling_events_head_id", "Id of the newest readable event in the log.", func() float64 {
+		qctx, cancel := context.WithTimeout(context.Background(), time.Second)
+		defer cancel()
+		head, err := events.Head(qctx, store.New(pool))
+		if err != nil {
+			return -1
+		}
+		return float64(head.ID)
+	})
+	if err := runner.Start(bg); err != nil {
 		return fmt.Errorf("workers: %w", err)
 	}
-	defer func() {
-		stopCtx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		defer cancel()
-		if err := runner.Stop(stopCtx); err != nil {
-			a.log.Warn("workers did not stop cleanly", "err", err)
-		}
-	}()
-	var riverUI http.Handler
-	{
-		h, err := riverui.NewHandler(&riverui.HandlerOpts{
-			Endpoints: riverui.NewEndpoints(runner.Client, nil),
-			Logger:    slog.New(logging.ContextHandler{Handler: a.log.Handler()}),
-			Prefix:    "/admin/river",
-		})
-		if err != nil {
-			return fmt.Errorf("river ui: %w", err)
-		}
-		if err := h.Start(ctx); err != nil {
-			return fmt.Errorf("river ui: %w", err)
-		}
-		riverUI = h
+	ui, err := riverui.NewHandler(&riverui.HandlerOpts{
+		Endpoints: riverui.NewEndpoints(runner.Client, nil),
+		Logger:    slog.New(logging.ContextHandler{Handler: a.log.Handler()}),
+		Prefix:    "/admin/river",
+	})
+	if err != nil {
+		return fmt.Errorf("river ui: %w", err)
+	}
+	if err := ui.Start(bg); err != nil {
+		return fmt.Errorf("river ui: %w", err)
 	}
 	sessions, stopSessions := web.NewSessions(pool, a.cfg.SessionLifetime, a.cfg.SecureCookies())
 	defer stopSessions()
 	authz := oauth.New(pool)
 	site, err := web.New(web.Options{
-		Core: svc, Sessions: sessions, Log: a.log, RiverUI: riverUI, Hub: hub, OAuth: authz,
+		Core: svc, Sessions: sessions, Log: a.log, RiverUI: ui, Hub: hub, OAuth: authz,
 		Ready: func(ctx context.Context) error { return ready(ctx, pool) },
 	})
 	if err != nil {
@@ -187,36 +202,103 @@ func (a *app) runServer(ctx context.Context, role string) error {
 	limit, _ := httpx.ParseRateLimit(a.cfg.RateLimit) // validated with the config
 	rest := api.New(api.Options{Core: svc, OAuth: authz, Hub: hub, Log: a.log, BaseURL: a.cfg.BaseURL,
 		SignupsOpen: a.cfg.Signups == "open", RateLimit: limit})
-	handler := api.Join(site.Handler(), rest.Handler())
+	var handler http.Handler = m.HTTP(api.Join(site.Handler(), rest.Handler()))
 	if role == "work" {
-		// A worker process serves only its health checks.
+		// A worker process serves only its health checks and metrics.
 		handler = site.HealthHandler()
 	}
-	ln, err := net.Listen("tcp", a.cfg.Listen)
-	if err != nil {
-		return fmt.Errorf("listen on %s: %w", a.cfg.Listen, err)
+	var servers []*http.Server
+	errc := make(chan error, 2)
+	serve := func(addr string, h http.Handler, what string) error {
+		ln, err := net.Listen("tcp", addr)
+		if err != nil {
+			return fmt.Errorf("listen on %s: %w", addr, err)
+		}
+		srv := &http.Server{
+			Handler:           h,
+			ReadHeaderTimeout: 10 * time.Second,
+			ReadTimeout:       30 * time.Second,
+			WriteTimeout:      60 * time.Second, // streams lift it for themselves
+			IdleTimeout:       120 * time.Second,
+			MaxHeaderBytes:    64 << 10,
+			ErrorLog:          slog.NewLogLogger(a.log.Handler(), slog.LevelWarn),
+		}
+		servers = append(servers, srv)
+		go func() { errc <- srv.Serve(ln) }()
+		a.log.Info("starling started", "role", role, "serving", what, "listen", ln.Addr().String(), "base_url", a.cfg.BaseURL)
+		return nil
 	}
-	srv := &http.Server{
-		Handler:           handler,
-		ReadHeaderTimeout: 10 * time.Second,
-		ReadTimeout:       30 * time.Second,
-		WriteTimeout:      60 * time.Second,
-		IdleTimeout:       120 * time.Second,
-		MaxHeaderBytes:    64 << 10,
-		ErrorLog:          slog.NewLogLogger(a.log.Handler(), slog.LevelWarn),
+	if a.cfg.MetricsListen != "" {
+		if err := serve(a.cfg.MetricsListen, m.Handler(), "metrics"); err != nil {
+			return err
+		}
+	} else {
+		handler = withMetrics(handler, m.Handler())
 	}
-	a.log.Info("starling started", "role", role, "listen", ln.Addr().String(), "base_url", a.cfg.BaseURL)
-	errc := make(chan error, 1)
-	go func() { errc <- srv.Serve(ln) }()
+	if err := serve(a.cfg.Listen, handler, role); err != nil {
+		return err
+	}
 	select {
 	case err := <-errc:
 		return err
 	case <-ctx.Done():
 	}
-	a.log.Info("shutting down")
+
+	a.log.Info("shutting down: draining")
+	site.Drain()
+	if hub != nil {
+		hub.Shutdown() // streams end with a "reconnect" event
+	}
 	shutdownCtx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
 	defer cancel()
-	return srv.Shutdown(shutdownCtx)
+	for _, srv := range servers {
+		if err := srv.Shutdown(shutdownCtx); err != nil {
+			a.log.Warn("HTTP shutdown incomplete", "err", err)
+		}
+	}
+	stopCtx, cancelStop := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancelStop()
+	if err := runner.Stop(stopCtx); err != nil {
+		a.log.Warn("workers did not stop cleanly; unfinished jobs will be retried", "err", err)
+	}
+	stopBg()
+	notifier.Close()
+	a.log.Info("stopped")
+	return nil
+}
+
+// withMetrics serves GET /metrics with metrics and everything else with h.
+func withMetrics(h, metrics http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/metrics" {
+			metrics.ServeHTTP(w, r)
+			return
+		}
+		h.ServeHTTP(w, r)
+	})
+}
+
+// openRetrying connects to the database, retrying with backoff (1 s doubling up to 30 s)
+// while it is unavailable, so that a process started before its database waits instead
+// of crash-looping.
+func (a *app) openRetrying(ctx context.Context, dsn string) (*pgxpool.Pool, error) {
+	wait := time.Second
+	for {
+		pool, err := store.Open(ctx, dsn, a.cfg.DBMaxConns)
+		if err == nil {
+			return pool, nil
+		}
+		if strings.Contains(err.Error(), "database url") {
+			return nil, err // a malformed URL never gets better
+		}
+		a.log.Warn("database unavailable; retrying", "in", wait.String(), "err", err)
+		select {
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case <-time.After(wait):
+		}
+		wait = min(wait*2, 30*time.Second)
+	}
 }
 
 // mailSender returns the SMTP sender when SMTP_URL is set, else the .eml directory.

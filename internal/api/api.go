@@ -22,6 +22,7 @@ import (
 	"github.com/starling-social/starling/internal/core"
 	"github.com/starling-social/starling/internal/httpx"
 	"github.com/starling-social/starling/internal/live"
+	"github.com/starling-social/starling/internal/metrics"
 	"github.com/starling-social/starling/internal/oauth"
 )
 
@@ -91,6 +92,7 @@ func (s *Server) Router() *mux.Router { return s.router }
 
 func (s *Server) routes() *mux.Router {
 	r := mux.NewRouter()
+	r.Use(metrics.Routes)
 	r.NotFoundHandler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, "Record not found")
 	})

@@ -60,6 +60,11 @@ type Config struct {
 	// NotifyWindow is the shortest time between two wake-up NOTIFYs of one process.
 	// Defaults to 5 ms.
 	NotifyWindow time.Duration
+	// MetricsListen, when set, serves /metrics on this separate address instead of the
+	// main one.
+	MetricsListen string
+	// EventRetention is how long the event log keeps events. Defaults to 7 days.
+	EventRetention time.Duration
 	// RateLimit is the API allowance per token (or per IP without one) and process, as
 	// "N/DURATION", or "off". Defaults to "300/5m", Mastodon's own figure.
 	RateLimit string
@@ -131,6 +136,10 @@ var settings = []setting{
 		duration(func(c *Config) *time.Duration { return &c.MentionEmailDelay })},
 	{"notify-window", "STARLING_NOTIFY_WINDOW", "5ms", "at most one wake-up NOTIFY per process per this window",
 		duration(func(c *Config) *time.Duration { return &c.NotifyWindow })},
+	{"metrics-listen", "STARLING_METRICS_LISTEN", "", "serve /metrics on this address instead of the main one",
+		str(func(c *Config) *string { return &c.MetricsListen })},
+	{"event-retention", "STARLING_EVENT_RETENTION", "168h", "how long the event log keeps events (older stream cursors get a reset)",
+		duration(func(c *Config) *time.Duration { return &c.EventRetention })},
 	{"rate-limit", "STARLING_RATE_LIMIT", "300/5m", "API requests per token (or IP) per window and process, or off",
 		str(func(c *Config) *string { return &c.RateLimit })},
 }
@@ -243,6 +252,9 @@ func (c Config) Validate() error {
 	}
 	if c.NotifyWindow <= 0 || c.NotifyWindow > time.Second {
 		bad("STARLING_NOTIFY_WINDOW", "must be between 1ms and 1s, got %s", c.NotifyWindow)
+	}
+	if c.EventRetention < time.Hour {
+		bad("STARLING_EVENT_RETENTION", "must be at least 1h, got %s", c.EventRetention)
 	}
 	if _, err := httpx.ParseRateLimit(c.RateLimit); err != nil {
 		bad("STARLING_RATE_LIMIT", "%v, got %q", err, c.RateLimit)

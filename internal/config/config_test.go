@@ -37,6 +37,7 @@ var defaults = config.Config{
 	MailFrom:           "",
 	MentionEmailDelay:  60 * time.Second,
 	NotifyWindow:       5 * time.Millisecond,
+	EventRetention:     168 * time.Hour,
 	RateLimit:          "300/5m",
 }
 
@@ -59,6 +60,8 @@ var allSettings = []struct{ flag, env, def string }{
 	{"mail-from", "STARLING_MAIL_FROM", `""`},
 	{"mention-email-delay", "STARLING_MENTION_EMAIL_DELAY", "60s"},
 	{"notify-window", "STARLING_NOTIFY_WINDOW", "5ms"},
+	{"metrics-listen", "STARLING_METRICS_LISTEN", `""`},
+	{"event-retention", "STARLING_EVENT_RETENTION", "168h"},
 	{"rate-limit", "STARLING_RATE_LIMIT", "300/5m"},
 }
 
@@ -89,6 +92,8 @@ var customEnv = map[string]string{
 	"STARLING_LISTEN":              "127.0.0.1:9000",
 	"STARLING_NOTIFY_WINDOW":       "20ms",
 	"STARLING_RATE_LIMIT":          "off",
+	"STARLING_METRICS_LISTEN":      "127.0.0.1:9100",
+	"STARLING_EVENT_RETENTION":     "72h",
 	"STARLING_BASE_URL":            "https://starling.example",
 	"STARLING_SIGNUPS":             "closed",
 	"STARLING_LOG_FORMAT":          "text",
@@ -121,6 +126,8 @@ var customConfig = config.Config{
 	MailFrom:           "Birds <birds@example.com>",
 	MentionEmailDelay:  5 * time.Minute,
 	NotifyWindow:       20 * time.Millisecond,
+	MetricsListen:      "127.0.0.1:9100",
+	EventRetention:     72 * time.Hour,
 	RateLimit:          "off",
 }
 
@@ -436,6 +443,7 @@ func TestValidateZeroConfigReportsEverything(t *testing.T) {
 	// address, no mention email delay.
 	valid := map[string]bool{
 		"DATABASE_URL": true, "SMTP_URL": true, "STARLING_MAIL_FROM": true, "STARLING_MENTION_EMAIL_DELAY": true,
+		"STARLING_METRICS_LISTEN": true,
 	}
 	for _, s := range allSettings {
 		if valid[s.env] {

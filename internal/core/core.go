@@ -74,6 +74,9 @@ type Options struct {
 	// Wake is called after a transaction that appended events commits, with the newest
 	// event id, to wake event readers (see events.Notifier). Optional.
 	Wake func(eventID int64)
+	// OnEvent is called after a transaction commits, once per event topic written (for
+	// metrics). Optional.
+	OnEvent func(topic string)
 	// NotifyInTx sends the wake-up NOTIFY inside the post's own transaction instead. It
 	// exists only to measure what keeping NOTIFY out of the write path buys; never set it
 	// in production.
@@ -153,9 +156,15 @@ func (s *Service) enqueue(ctx context.Context, tx pgx.Tx, args ...river.JobArgs)
 	return nil
 }
 
-// woke calls the Wake hook for a committed event.
-func (s *Service) woke(eventID int64) {
-	if s.opts.Wake != nil && eventID > 0 {
+// woke runs the hooks for a committed event of topic.
+func (s *Service) woke(topic string, eventID int64) {
+	if eventID <= 0 {
+		return
+	}
+	if s.opts.Wake != nil {
 		s.opts.Wake(eventID)
+	}
+	if s.opts.OnEvent != nil {
+		s.opts.OnEvent(topic)
 	}
 }

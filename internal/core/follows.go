@@ -32,7 +32,7 @@ func (s *Service) Follow(ctx context.Context, followerID int64, username string)
 	if err != nil {
 		return User{}, fmt.Errorf("follow: %w", err)
 	}
-	s.woke(eventID)
+	s.woke(events.TopicFollowCreated, eventID)
 	return target, nil
 }
 
@@ -55,7 +55,7 @@ func (s *Service) Unfollow(ctx context.Context, followerID int64, username strin
 	if err != nil {
 		return User{}, fmt.Errorf("unfollow: %w", err)
 	}
-	s.woke(eventID)
+	s.woke(events.TopicFollowDeleted, eventID)
 	return target, nil
 }
 

@@ -105,7 +105,7 @@ func (s *Service) ApplyMentions(ctx context.Context, postID int64, finish Finish
 	if err != nil {
 		return MentionsResult{}, fmt.Errorf("apply mentions of post %d: %w", postID, err)
 	}
-	s.woke(lastEvent)
+	s.woke(events.TopicNotificationCreated, lastEvent)
 	return res, nil
 }
 
@@ -473,4 +473,21 @@ func (s *Service) UpdateSettings(ctx context.Context, userID int64, in Settings)
 		return fmt.Errorf("update settings: %w", err)
 	}
 	return nil
+}
+
+// PruneEvents deletes events written before cutoff in batches of batch rows, each batch
+// its own short transaction, and returns how many it deleted. Streams whose cursor falls
+// before the remaining log get a reset.
+func (s *Service) PruneEvents(ctx context.Context, cutoff time.Time, batch int) (int64, error) {
+	var total int64
+	for {
+		n, err := s.q.EventsPrune(ctx, store.EventsPruneParams{Before: cutoff, RowLimit: int32(batch)})
+		if err != nil {
+			return total, fmt.Errorf("prune events: %w", err)
+		}
+		total += n
+		if n < int64(batch) {
+			return total, nil
+		}
+	}
 }

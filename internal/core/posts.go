@@ -108,7 +108,7 @@ func (s *Service) createPost(ctx context.Context, authorID int64, body, key stri
 	if err != nil {
 		return Post{}, fmt.Errorf("create post: %w", err)
 	}
-	s.woke(eventID)
+	s.woke(events.TopicPostCreated, eventID)
 	s.log.InfoContext(ctx, "post created", "post_id", p.ID, "author_id", authorID)
 	author, err := s.UserByID(ctx, authorID)
 	if err != nil {
@@ -161,7 +161,7 @@ func (s *Service) DeletePost(ctx context.Context, actor User, id int64) error {
 	if err != nil {
 		return fmt.Errorf("delete post %d: %w", id, err)
 	}
-	s.woke(eventID)
+	s.woke(events.TopicPostDeleted, eventID)
 	s.log.InfoContext(ctx, "post deleted", "post_id", id, "actor_id", actor.ID)
 	return nil
 }

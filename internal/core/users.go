@@ -128,7 +128,7 @@ func (s *Service) CreateUser(ctx context.Context, in SignUpInput) (User, error) 
 	if err != nil {
 		return User{}, fmt.Errorf("create user: %w", err)
 	}
-	s.woke(eventID)
+	s.woke(events.TopicUserCreated, eventID)
 	s.log.InfoContext(ctx, "user created", "user_id", u.ID)
 	return userFrom(u), nil
 }

@@ -19,6 +19,7 @@ import (
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -73,6 +74,12 @@ type Config struct {
 	// unset). A NOTIFY in a transaction serialises commits cluster-wide, so it is kept
 	// rare; workers find the other jobs by polling. Defaults to 1 second.
 	InsertNotifyEvery time.Duration
+	// OnEmail is called with "sent", "skipped" or "failed" for each mention email
+	// attempt (metrics). Optional.
+	OnEmail func(result string)
+	// EventRetention is how long events stay in the log; an hourly job prunes older ones.
+	// Defaults to 7 days.
+	EventRetention time.Duration
 	// DailyStatsEvery is how often the daily statistics job runs. Defaults to 15 minutes.
 	DailyStatsEvery time.Duration
 }
@@ -92,6 +99,7 @@ type workers struct {
 	from    string
 	baseURL string
 	breaker *mail.Breaker
+	onEmail func(result string)
 }
 
 // New builds the River client for pool.
@@ -117,6 +125,7 @@ func New(pool *pgxpool.Pool, cfg Config) (*Runner, error) {
 	defDur(&cfg.RetryBase, time.Second)
 	defDur(&cfg.RetryMax, 10*time.Minute)
 	defDur(&cfg.DailyStatsEvery, 15*time.Minute)
+	defDur(&cfg.EventRetention, 7*24*time.Hour)
 	defDur(&cfg.FetchCooldown, 10*time.Millisecond)
 	defDur(&cfg.FetchPollInterval, 100*time.Millisecond)
 	defDur(&cfg.InsertNotifyEvery, time.Second)
@@ -124,7 +133,10 @@ func New(pool *pgxpool.Pool, cfg Config) (*Runner, error) {
 	if cfg.MailFrom == "" {
 		cfg.MailFrom = "Starling <starling@" + siteHost(cfg.BaseURL) + ">"
 	}
-	w := &workers{log: cfg.Log, from: cfg.MailFrom, baseURL: cfg.BaseURL}
+	w := &workers{log: cfg.Log, from: cfg.MailFrom, baseURL: cfg.BaseURL, onEmail: cfg.OnEmail}
+	if w.onEmail == nil {
+		w.onEmail = func(string) {}
+	}
 	rc := &river.Config{
 		// River's own chatter goes to the log at warn and above only.
 		Logger:                      slog.New(logging.ContextHandler{Handler: levelFloor{cfg.Log.Handler(), slog.LevelWarn}}),
@@ -147,6 +159,7 @@ func New(pool *pgxpool.Pool, cfg Config) (*Runner, error) {
 		river.AddWorker(ws, &statsWorker{w: w})
 		river.AddWorker(ws, &emailWorker{w: w})
 		river.AddWorker(ws, &dailyStatsWorker{w: w})
+		river.AddWorker(ws, &pruneEventsWorker{w: w, retention: cfg.EventRetention})
 		rc.Workers = ws
 		rc.Queues = map[string]river.QueueConfig{
 			jobargs.QueueMentions:    {MaxWorkers: cfg.MentionWorkers},
@@ -157,6 +170,9 @@ func New(pool *pgxpool.Pool, cfg Config) (*Runner, error) {
 		rc.PeriodicJobs = []*river.PeriodicJob{
 			river.NewPeriodicJob(river.PeriodicInterval(cfg.DailyStatsEvery),
 				func() (river.JobArgs, *river.InsertOpts) { return jobargs.DailyStats{}, nil },
+				&river.PeriodicJobOpts{RunOnStart: true}),
+			river.NewPeriodicJob(river.PeriodicInterval(time.Hour),
+				func() (river.JobArgs, *river.InsertOpts) { return jobargs.PruneEvents{}, nil },
 				&river.PeriodicJobOpts{RunOnStart: true}),
 		}
 	}
@@ -275,4 +291,38 @@ type levelFloor struct {
 
 func (h levelFloor) Enabled(ctx context.Context, l slog.Level) bool {
 	return l >= h.min && h.Handler.Enabled(ctx, l)
+}
+
+// Observe calls f for every finished job attempt of this client (completed, failed,
+// cancelled, snoozed, discarded) with its kind and run time, until ctx ends. Call it
+// before Start.
+func (r *Runner) Observe(ctx context.Context, f func(kind, outcome string, run time.Duration)) {
+	ch, cancel := r.Client.Subscribe(river.EventKindJobCompleted, river.EventKindJobFailed,
+		river.EventKindJobCancelled, river.EventKindJobSnoozed)
+	go func() {
+		defer cancel()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case e, ok := <-ch:
+				if !ok {
+					return
+				}
+				outcome := string(e.Kind)
+				if e.Job != nil && e.Job.State == rivertype.JobStateDiscarded {
+					outcome = "discarded"
+				}
+				var run time.Duration
+				if e.JobStats != nil {
+					run = e.JobStats.RunDuration
+				}
+				kind := ""
+				if e.Job != nil {
+					kind = e.Job.Kind
+				}
+				f(kind, strings.TrimPrefix(outcome, "job_"), run)
+			}
+		}
+	}()
 }

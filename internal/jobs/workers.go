@@ -76,11 +76,13 @@ func (ew *emailWorker) Work(ctx context.Context, job *river.Job[jobargs.MentionE
 		return err
 	}
 	if m.Skip != "" {
+		ew.w.onEmail("skipped")
 		ew.w.log.InfoContext(ctx, "mention email not sent", "notification_id", id, "job_id", job.ID, "reason", m.Skip)
 		return nil
 	}
 	msg := ew.w.mentionMessage(m)
 	if err := ew.w.mail.Send(ctx, msg); err != nil {
+		ew.w.onEmail("failed")
 		if errors.Is(err, mail.ErrCircuitOpen) {
 			return river.JobSnooze(ew.w.breaker.OpenFor())
 		}
@@ -90,6 +92,7 @@ func (ew *emailWorker) Work(ctx context.Context, job *river.Job[jobargs.MentionE
 	if err := ew.w.core.RecordEmailDelivery(ctx, id, msg.MessageID, m.RecipientEmail, complete(job)); err != nil {
 		return err
 	}
+	ew.w.onEmail("sent")
 	ew.w.log.InfoContext(ctx, "mention email sent", "notification_id", id, "job_id", job.ID, "message_id", msg.MessageID)
 	return nil
 }
@@ -144,5 +147,20 @@ func (dw *dailyStatsWorker) Work(ctx context.Context, job *river.Job[jobargs.Dai
 		return err
 	}
 	dw.w.log.InfoContext(ctx, "daily stats computed", "days_added", added, "job_id", job.ID)
+	return nil
+}
+
+type pruneEventsWorker struct {
+	river.WorkerDefaults[jobargs.PruneEvents]
+	w         *workers
+	retention time.Duration
+}
+
+func (pw *pruneEventsWorker) Work(ctx context.Context, job *river.Job[jobargs.PruneEvents]) error {
+	n, err := pw.w.core.PruneEvents(ctx, time.Now().Add(-pw.retention), 1000)
+	if err != nil {
+		return err
+	}
+	pw.w.log.InfoContext(ctx, "old events pruned", "deleted", n, "retention", pw.retention.String(), "job_id", job.ID)
 	return nil
 }

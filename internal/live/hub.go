@@ -9,6 +9,7 @@ package live
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"log/slog"
 	"sync"
 	"sync/atomic"
@@ -48,6 +49,8 @@ type Hub struct {
 	head events.Cursor
 	subs map[*Subscription]struct{}
 	kick chan struct{}
+	// closed refuses new subscribers after Shutdown.
+	closed bool
 	// ready is closed once the starting head is known.
 	ready chan struct{}
 
@@ -330,6 +333,7 @@ type Subscription struct {
 	ch     chan *Delivery
 	cut    chan struct{}
 	isCut  bool
+	reason string
 }
 
 // Subscribe registers a subscriber for f. It returns the subscription and the hub's head
@@ -343,6 +347,9 @@ func (h *Hub) Subscribe(ctx context.Context, f Filter) (*Subscription, events.Cu
 	s := &Subscription{hub: h, filter: f, ch: make(chan *Delivery, h.opts.Buffer), cut: make(chan struct{})}
 	h.mu.Lock()
 	defer h.mu.Unlock()
+	if h.closed {
+		return nil, events.Cursor{}, ErrShuttingDown
+	}
 	h.subs[s] = struct{}{}
 	return s, h.head, nil
 }
@@ -350,8 +357,27 @@ func (h *Hub) Subscribe(ctx context.Context, f Filter) (*Subscription, events.Cu
 // C delivers the subscription's events in cursor order.
 func (s *Subscription) C() <-chan *Delivery { return s.ch }
 
-// Cut is closed when the hub cut the subscriber off for not keeping up.
+// Cut is closed when the hub cut the subscriber off: for not keeping up, or because the
+// process is shutting down. Reason says which.
 func (s *Subscription) Cut() <-chan struct{} { return s.cut }
+
+// Reason is the SSE event that tells a cut-off client what to do: "resume" (reconnect
+// with Last-Event-ID, you fell behind) or "reconnect" (this process is going away). Read
+// it only after Cut is closed.
+func (s *Subscription) Reason() string { return s.reason }
+
+// ErrShuttingDown is returned by Subscribe after Shutdown.
+var ErrShuttingDown = errors.New("live: shutting down")
+
+// Shutdown cuts every subscriber off with a "reconnect" event and refuses new ones.
+func (h *Hub) Shutdown() {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.closed = true
+	for s := range h.subs {
+		h.cutLocked(s, "reconnect")
+	}
+}
 
 func (s *Subscription) dropped() bool { return s.isCut }
 
@@ -363,21 +389,47 @@ func (s *Subscription) Close() {
 }
 
 func (h *Hub) dropLocked(s *Subscription) {
+	if !s.isCut {
+		h.Dropped.Add(1)
+	}
+	h.cutLocked(s, "resume")
+}
+
+func (h *Hub) cutLocked(s *Subscription, reason string) {
 	if s.isCut {
 		return
 	}
 	s.isCut = true
+	s.reason = reason
 	close(s.cut)
 	delete(h.subs, s)
-	h.Dropped.Add(1)
 }
 
-func (h *Hub) closeAll() {
+func (h *Hub) closeAll() { h.Shutdown() }
+
+// Kind names the kind of stream a filter describes, for metrics: public, home, user or
+// notifications.
+func (f Filter) Kind() string {
+	switch {
+	case f.Public:
+		return "public"
+	case f.HomeOf != 0:
+		return "home"
+	case f.AuthorID != 0:
+		return "user"
+	}
+	return "notifications"
+}
+
+// SubscribersByKind counts subscribers by Filter.Kind.
+func (h *Hub) SubscribersByKind() map[string]int {
 	h.mu.Lock()
 	defer h.mu.Unlock()
+	out := map[string]int{}
 	for s := range h.subs {
-		h.dropLocked(s)
+		out[s.filter.Kind()]++
 	}
+	return out
 }
 
 // Subscribers returns how many clients are subscribed.

@@ -136,7 +136,7 @@ func (h *Hub) Stream(w http.ResponseWriter, r *http.Request, f Filter, resume ev
 		case <-ctx.Done():
 			return
 		case <-sub.Cut():
-			write("event: resume\ndata: {}\n\n")
+			write("event: %s\ndata: {}\n\n", sub.Reason())
 			flush()
 			return
 		case <-heartbeat.C:

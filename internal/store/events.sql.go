@@ -178,6 +178,26 @@ func (q *Queries) EventsOldest(ctx context.Context) (EventsOldestRow, error) {
 	return i, err
 }
 
+const eventsPrune = `-- name: EventsPrune :execrows
+DELETE FROM events WHERE id IN (
+    SELECT e.id FROM events e WHERE e.created_at < $1 ORDER BY e.id LIMIT $2
+)
+`
+
+type EventsPruneParams struct {
+	Before   time.Time
+	RowLimit int32
+}
+
+// Deletes up to @row_limit events written before @before, oldest first.
+func (q *Queries) EventsPrune(ctx context.Context, arg EventsPruneParams) (int64, error) {
+	result, err := q.db.Exec(ctx, eventsPrune, arg.Before, arg.RowLimit)
+	if err != nil {
+		return 0, err
+	}
+	return result.RowsAffected(), nil
+}
+
 const eventsReadable = `-- name: EventsReadable :many
 SELECT id, topic, payload, request_id, xid, created_at FROM events
 WHERE (xid, id) > ($1::xid8, $2::bigint)

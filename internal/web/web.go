@@ -7,6 +7,7 @@ import (
 	"context"
 	"log/slog"
 	"net/http"
+	"sync/atomic"
 	"time"
 
 	"github.com/alexedwards/scs/v2"
@@ -15,6 +16,7 @@ import (
 	"github.com/starling-social/starling/internal/core"
 	"github.com/starling-social/starling/internal/httpx"
 	"github.com/starling-social/starling/internal/live"
+	"github.com/starling-social/starling/internal/metrics"
 	"github.com/starling-social/starling/internal/oauth"
 )
 
@@ -48,7 +50,12 @@ type Server struct {
 	riverUI  http.Handler
 	hub      *live.Hub
 	oauth    *oauth.Service
+	draining atomic.Bool
 }
+
+// Drain makes /readyz answer 503 so that load balancers stop sending new requests: the
+// first step of a graceful shutdown.
+func (s *Server) Drain() { s.draining.Store(true) }
 
 // New returns the website built from opts.
 func New(opts Options) (*Server, error) {
@@ -62,6 +69,7 @@ func New(opts Options) (*Server, error) {
 // Handler returns every route of the website with its middleware.
 func (s *Server) Handler() http.Handler {
 	r := mux.NewRouter()
+	r.Use(metrics.Routes)
 	r.NotFoundHandler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		s.notFound(w, r)
 	})
@@ -138,6 +146,11 @@ func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
 	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
 	defer cancel()
 	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	if s.draining.Load() {
+		w.WriteHeader(http.StatusServiceUnavailable)
+		w.Write([]byte("shutting down\n"))
+		return
+	}
 	if err := s.ready(ctx); err != nil {
 		s.log.WarnContext(ctx, "not ready", "err", err)
 		w.WriteHeader(http.StatusServiceUnavailable)

@@ -85,3 +85,14 @@ func (DailyStats) InsertOpts() river.InsertOpts {
 		UniqueOpts:  river.UniqueOpts{ByPeriod: 15 * time.Minute},
 	}
 }
+
+// PruneEvents asks for events older than the retention window to be deleted.
+type PruneEvents struct{}
+
+// Kind implements river.JobArgs.
+func (PruneEvents) Kind() string { return "prune_events" }
+
+// InsertOpts implements river.JobArgsWithInsertOpts.
+func (PruneEvents) InsertOpts() river.InsertOpts {
+	return river.InsertOpts{Queue: QueueMaintenance, MaxAttempts: 5, UniqueOpts: river.UniqueOpts{ByPeriod: time.Hour}}
+}
