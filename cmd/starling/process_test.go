@@ -32,45 +32,80 @@ func TestMain(m *testing.M) {
 	os.Exit(m.Run())
 }
 
+// proc is a starling child process.
+type proc struct {
+	cmd  *exec.Cmd
+	base string
+	logs *syncBuf
+	done chan struct{}
+	exit int
+}
+
 // startProcess runs `starling <args>` as a child process and returns its base URL once
 // it listens.
 func startProcess(t *testing.T, dsn string, args ...string) string {
+	return startProc(t, dsn, nil, args...).base
+}
+
+// startProc starts `starling <args>` with extra environment variables.
+func startProc(t *testing.T, dsn string, env []string, args ...string) *proc {
 	t.Helper()
 	cmd := exec.Command(os.Args[0], args...)
 	cmd.Env = append(os.Environ(), asMainEnv+"=1", "DATABASE_URL="+dsn, "STARLING_LISTEN=127.0.0.1:0",
-		"STARLING_LOG_FORMAT=json", "STARLING_PASSWORD_MEMORY_KIB=1024", "STARLING_PASSWORD_ITERATIONS=1")
+		"STARLING_LOG_FORMAT=json", "STARLING_PASSWORD_MEMORY_KIB=1024", "STARLING_PASSWORD_ITERATIONS=1",
+		"STARLING_DATA_DIR="+t.TempDir())
+	cmd.Env = append(cmd.Env, env...)
 	stderr, err := cmd.StderrPipe()
 	require.NoError(t, err)
 	require.NoError(t, cmd.Start())
-	t.Cleanup(func() {
-		cmd.Process.Signal(syscall.SIGTERM)
-		done := make(chan struct{})
-		go func() { cmd.Wait(); close(done) }()
-		select {
-		case <-done:
-		case <-time.After(20 * time.Second):
-			cmd.Process.Kill()
-		}
-	})
+	p := &proc{cmd: cmd, logs: &syncBuf{}, done: make(chan struct{})}
 	addr := make(chan string, 1)
 	go func() {
 		sc := bufio.NewScanner(stderr)
+		sc.Buffer(make([]byte, 64<<10), 1<<20)
 		for sc.Scan() {
+			p.logs.Write(append(sc.Bytes(), '\n'))
 			var line struct {
-				Msg    string `json:"msg"`
-				Listen string `json:"listen"`
+				Msg     string `json:"msg"`
+				Listen  string `json:"listen"`
+				Serving string `json:"serving"`
 			}
-			if json.Unmarshal(sc.Bytes(), &line) == nil && line.Msg == "starling started" {
+			if json.Unmarshal(sc.Bytes(), &line) == nil && line.Msg == "starling started" && line.Serving != "metrics" {
 				addr <- line.Listen
 			}
 		}
+		cmd.Wait()
+		p.exit = cmd.ProcessState.ExitCode()
+		close(p.done)
 	}()
+	t.Cleanup(func() {
+		cmd.Process.Signal(syscall.SIGTERM)
+		select {
+		case <-p.done:
+		case <-time.After(40 * time.Second):
+			cmd.Process.Kill()
+		}
+	})
 	select {
 	case a := <-addr:
-		return "http://" + a
+		p.base = "http://" + a
+		return p
 	case <-time.After(30 * time.Second):
-		t.Fatal("process did not start")
-		return ""
+		t.Fatalf("process did not start:\n%s", p.logs.String())
+		return nil
+	}
+}
+
+// stop sends SIGTERM and waits for the exit code.
+func (p *proc) stop(t *testing.T) int {
+	t.Helper()
+	require.NoError(t, p.cmd.Process.Signal(syscall.SIGTERM))
+	select {
+	case <-p.done:
+		return p.exit
+	case <-time.After(60 * time.Second):
+		t.Fatal("process did not stop after SIGTERM")
+		return -1
 	}
 }
 

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"fmt"
 	"sync"
 )
 
@@ -21,3 +22,5 @@ func (s *syncBuf) String() string {
 	defer s.mu.Unlock()
 	return s.b.String()
 }
+
+func fmtSscan(s string, v *float64) (int, error) { return fmt.Sscan(s, v) }
