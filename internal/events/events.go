@@ -87,6 +87,10 @@ func (FollowDeleted) Topic() string { return TopicFollowDeleted }
 // makes the change e describes. The request id in ctx, if any, is stored with the event.
 // It returns the new event's id.
 func Append(ctx context.Context, q *store.Queries, e Event) (int64, error) {
+	if !registered[e.Topic()] {
+		// Every topic must be in Registry, and so in docs/asyncapi.yaml with a schema.
+		return 0, fmt.Errorf("event topic %q is not registered", e.Topic())
+	}
 	payload, err := json.Marshal(e)
 	if err != nil {
 		return 0, fmt.Errorf("event %s: %w", e.Topic(), err)
@@ -101,3 +105,11 @@ func Append(ctx context.Context, q *store.Queries, e Event) (int64, error) {
 	}
 	return id, nil
 }
+
+var registered = func() map[string]bool {
+	m := map[string]bool{}
+	for _, t := range Registry {
+		m[t.Name] = true
+	}
+	return m
+}()

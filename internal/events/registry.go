@@ -1,0 +1,113 @@
+package events
+
+import (
+	"bytes"
+	"embed"
+	"encoding/json"
+	"fmt"
+	"slices"
+	"strconv"
+)
+
+// TopicInfo describes one topic of the event log: its name, the version of its payload,
+// and its Go type.
+type TopicInfo struct {
+	Name    string
+	Version int
+	// New returns a zero value of the topic's Go type.
+	New func() Event
+}
+
+// Registry lists every topic. docs/asyncapi.yaml documents each one, and
+// internal/events/schemas holds its JSON Schema (TOPIC.vVERSION.json); tests keep the
+// three in step.
+var Registry = []TopicInfo{
+	{TopicUserCreated, 1, func() Event { return UserCreated{} }},
+	{TopicPostCreated, 1, func() Event { return PostCreated{} }},
+	{TopicPostDeleted, 1, func() Event { return PostDeleted{} }},
+	{TopicFollowCreated, 1, func() Event { return FollowCreated{} }},
+	{TopicFollowDeleted, 1, func() Event { return FollowDeleted{} }},
+	{TopicNotificationCreated, 1, func() Event { return NotificationCreated{} }},
+}
+
+// Schemas holds the JSON Schema of every topic version.
+//
+//go:embed schemas/*.json
+var Schemas embed.FS
+
+// schema is the subset of JSON Schema the event schemas use.
+type schema struct {
+	Type                 string              `json:"type"`
+	Required             []string            `json:"required"`
+	AdditionalProperties *bool               `json:"additionalProperties"`
+	Properties           map[string]property `json:"properties"`
+}
+
+type property struct {
+	Type    string   `json:"type"`
+	Enum    []string `json:"enum"`
+	Minimum *float64 `json:"minimum"`
+}
+
+// Validate checks payload against the schema of topic's current version. It supports the
+// keywords the event schemas use: type (object, integer, string), required, properties,
+// additionalProperties false, enum and minimum.
+func Validate(topic string, payload []byte) error {
+	i := slices.IndexFunc(Registry, func(t TopicInfo) bool { return t.Name == topic })
+	if i < 0 {
+		return fmt.Errorf("unknown topic %q", topic)
+	}
+	raw, err := Schemas.ReadFile(fmt.Sprintf("schemas/%s.v%d.json", topic, Registry[i].Version))
+	if err != nil {
+		return fmt.Errorf("no schema for %s: %w", topic, err)
+	}
+	var s schema
+	if err := json.Unmarshal(raw, &s); err != nil {
+		return fmt.Errorf("schema of %s: %w", topic, err)
+	}
+	dec := json.NewDecoder(bytes.NewReader(payload))
+	dec.UseNumber()
+	var doc map[string]any
+	if s.Type != "object" || dec.Decode(&doc) != nil || doc == nil {
+		return fmt.Errorf("%s: payload is not an object", topic)
+	}
+	for _, k := range s.Required {
+		if _, ok := doc[k]; !ok {
+			return fmt.Errorf("%s: missing %s", topic, k)
+		}
+	}
+	for k, v := range doc {
+		p, ok := s.Properties[k]
+		if !ok {
+			if s.AdditionalProperties != nil && !*s.AdditionalProperties {
+				return fmt.Errorf("%s: unexpected property %s", topic, k)
+			}
+			continue
+		}
+		switch p.Type {
+		case "integer":
+			n, ok := v.(json.Number)
+			if !ok {
+				return fmt.Errorf("%s: %s is not a number", topic, k)
+			}
+			x, err := strconv.ParseInt(string(n), 10, 64)
+			if err != nil {
+				return fmt.Errorf("%s: %s is not an integer", topic, k)
+			}
+			if p.Minimum != nil && float64(x) < *p.Minimum {
+				return fmt.Errorf("%s: %s is below %v", topic, k, *p.Minimum)
+			}
+		case "string":
+			str, ok := v.(string)
+			if !ok {
+				return fmt.Errorf("%s: %s is not a string", topic, k)
+			}
+			if len(p.Enum) > 0 && !slices.Contains(p.Enum, str) {
+				return fmt.Errorf("%s: %s is not one of %v", topic, k, p.Enum)
+			}
+		default:
+			return fmt.Errorf("%s: schema type %q of %s is not supported", topic, p.Type, k)
+		}
+	}
+	return nil
+}

@@ -1,0 +1,79 @@
+package jobs
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/starling-social/starling/internal/events"
+	"github.com/starling-social/starling/internal/mail"
+	"github.com/starling-social/starling/internal/pgtest"
+)
+
+// TestEveryEventMatchesItsSchema writes every kind of event through the real write path
+// and workers, then validates each stored payload against its topic's JSON Schema.
+func TestEveryEventMatchesItsSchema(t *testing.T) {
+	e := newEnv(t, Config{Work: true, Mail: mail.NewDir(t.TempDir())}, 0)
+	ctx := context.Background()
+	e.start()
+	alice, bob := e.user("alice"), e.user("bob")
+	_, err := e.core.Follow(ctx, alice.ID, "bob")
+	require.NoError(t, err)
+	_, err = e.core.Unfollow(ctx, alice.ID, "bob")
+	require.NoError(t, err)
+	p, err := e.core.CreatePost(ctx, bob.ID, "hello @alice")
+	require.NoError(t, err)
+	e.waitIdle(20 * time.Second)
+	require.NoError(t, e.core.DeletePost(ctx, bob, p.ID))
+
+	rows, err := e.pool.Query(ctx, `SELECT topic, payload FROM events ORDER BY id`)
+	require.NoError(t, err)
+	seen := map[string]int{}
+	for rows.Next() {
+		var topic string
+		var payload []byte
+		require.NoError(t, rows.Scan(&topic, &payload))
+		require.NoError(t, events.Validate(topic, payload), "%s %s", topic, payload)
+		seen[topic]++
+	}
+	require.NoError(t, rows.Err())
+	for _, ti := range events.Registry {
+		require.Positive(t, seen[ti.Name], "the test wrote no %s event", ti.Name)
+	}
+	// A payload that breaks the schema is caught.
+	require.Error(t, events.Validate(events.TopicPostCreated, []byte(`{"post_id":"1","author_id":2}`)))
+	require.Error(t, events.Validate(events.TopicPostCreated, []byte(`{"post_id":1}`)))
+	require.Error(t, events.Validate(events.TopicPostCreated, []byte(`{"post_id":1,"author_id":2,"body":"x"}`)))
+}
+
+// TestEveryTopicIsDocumented fails when a topic exists in code but not in
+// docs/asyncapi.yaml (or has no schema), or the reverse.
+func TestEveryTopicIsDocumented(t *testing.T) {
+	root, err := pgtest.RepoRoot()
+	require.NoError(t, err)
+	doc, err := os.ReadFile(filepath.Join(root, "docs", "asyncapi.yaml"))
+	require.NoError(t, err)
+	var documented []string
+	for _, line := range strings.Split(string(doc), "\n") {
+		if a, ok := strings.CutPrefix(strings.TrimSpace(line), `address: "`); ok {
+			documented = append(documented, strings.TrimSuffix(a, `"`))
+		}
+	}
+	var inCode []string
+	for _, ti := range events.Registry {
+		inCode = append(inCode, ti.Name)
+		ev := ti.New()
+		require.Equal(t, ti.Name, ev.Topic(), "registry entry and Go type disagree")
+		require.Equal(t, reflect.Struct, reflect.TypeOf(ev).Kind())
+		_, err := events.Schemas.ReadFile("schemas/" + ti.Name + ".v1.json")
+		require.NoError(t, err, "schema for %s", ti.Name)
+		require.Contains(t, string(doc), "internal/events/schemas/"+ti.Name+".v1.json")
+	}
+	require.ElementsMatch(t, inCode, documented)
+}
