@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"net/http"
 	"strings"
 	"sync"
 	"testing"
@@ -27,6 +28,13 @@ func TestTwoServeTwoWorkProcesses(t *testing.T) {
 	workers := []*proc{startProc(t, dsn, env, "work"), startProc(t, dsn, env, "work")}
 	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 	defer cancel()
+	// A worker process serves health checks and metrics, no pages.
+	for path, want := range map[string]int{"/healthz": 200, "/readyz": 200, "/metrics": 200, "/": 404, "/api/v1/instance": 404} {
+		res, err := http.Get(workers[1].base + path)
+		require.NoError(t, err)
+		res.Body.Close()
+		require.Equal(t, want, res.StatusCode, "work process %s", path)
+	}
 
 	// Two stream clients on each web process.
 	type client struct {
