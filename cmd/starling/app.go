@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
+	"go.opentelemetry.io/contrib/instrumentation/net/http/otelhttp"
 	"riverqueue.com/riverui"
 
 	"github.com/starling-social/starling/internal/api"
@@ -32,6 +33,7 @@ import (
 	"github.com/starling-social/starling/internal/oauth"
 	"github.com/starling-social/starling/internal/password"
 	"github.com/starling-social/starling/internal/store"
+	"github.com/starling-social/starling/internal/tracing"
 	"github.com/starling-social/starling/internal/web"
 )
 
@@ -127,6 +129,11 @@ func (a *app) runServer(ctx context.Context, role string) error {
 	}
 	m := metrics.New()
 	m.Pool(pool)
+	stopTracing, err := tracing.Setup(ctx, role)
+	if err != nil {
+		return fmt.Errorf("tracing: %w", err)
+	}
+	defer stopTracing(context.Background())
 	// Background services outlive ctx so that they can be stopped in order below.
 	bg, stopBg := context.WithCancel(context.WithoutCancel(ctx))
 	defer stopBg()
@@ -202,7 +209,8 @@ func (a *app) runServer(ctx context.Context, role string) error {
 	limit, _ := httpx.ParseRateLimit(a.cfg.RateLimit) // validated with the config
 	rest := api.New(api.Options{Core: svc, OAuth: authz, Hub: hub, Log: a.log, BaseURL: a.cfg.BaseURL,
 		SignupsOpen: a.cfg.Signups == "open", RateLimit: limit})
-	var handler http.Handler = m.HTTP(api.Join(site.Handler(), rest.Handler()))
+	var handler http.Handler = otelhttp.NewHandler(m.HTTP(api.Join(site.Handler(), rest.Handler())), "http",
+		otelhttp.WithFilter(func(r *http.Request) bool { return r.URL.Path != "/metrics" }))
 	if role == "work" {
 		// A worker process serves only its health checks and metrics.
 		handler = site.HealthHandler()

@@ -17,6 +17,7 @@ import (
 
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/stretchr/testify/require"
+	"go.opentelemetry.io/contrib/instrumentation/net/http/otelhttp"
 
 	"github.com/starling-social/starling/internal/api"
 	"github.com/starling-social/starling/internal/core"
@@ -49,7 +50,11 @@ const pw = "correct horse battery"
 
 func newServer(t *testing.T, limit ...*httpx.Limiter) *server {
 	t.Helper()
-	pool, dsn := pgtest.NewDB(t)
+	_, dsn := pgtest.NewDB(t)
+	// The application's pool, opened the way the binary opens it (with the query tracer).
+	pool, err := store.Open(context.Background(), dsn, 20)
+	require.NoError(t, err)
+	t.Cleanup(pool.Close)
 	log := logging.New(os.Stderr, "text", "error")
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	require.NoError(t, err)
@@ -79,7 +84,7 @@ func newServer(t *testing.T, limit ...*httpx.Limiter) *server {
 		opts.RateLimit = limit[0]
 	}
 	rest := api.New(opts)
-	srv := httptest.NewUnstartedServer(api.Join(site.Handler(), rest.Handler()))
+	srv := httptest.NewUnstartedServer(otelhttp.NewHandler(api.Join(site.Handler(), rest.Handler()), "http"))
 	srv.Listener.Close()
 	srv.Listener = ln
 	srv.Start()

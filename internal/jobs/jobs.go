@@ -33,6 +33,7 @@ import (
 	"github.com/starling-social/starling/internal/logging"
 	"github.com/starling-social/starling/internal/mail"
 	"github.com/starling-social/starling/internal/reqid"
+	"github.com/starling-social/starling/internal/tracing"
 )
 
 // Config configures the job runner.
@@ -241,19 +242,28 @@ type requestIDMiddleware struct {
 func (m *requestIDMiddleware) InsertMany(ctx context.Context, params []*rivertype.JobInsertParams,
 	doInner func(context.Context) ([]*rivertype.JobInsertResult, error),
 ) ([]*rivertype.JobInsertResult, error) {
-	if id := reqid.From(ctx); id != "" {
-		for _, p := range params {
-			meta := map[string]any{}
-			if len(p.Metadata) > 0 {
-				_ = json.Unmarshal(p.Metadata, &meta)
-			}
-			meta["request_id"] = id
-			b, err := json.Marshal(meta)
-			if err != nil {
-				return nil, err
-			}
-			p.Metadata = b
+	id := reqid.From(ctx)
+	carrier := map[string]string{}
+	tracing.Inject(ctx, carrier)
+	if id == "" && len(carrier) == 0 {
+		return doInner(ctx)
+	}
+	for _, p := range params {
+		meta := map[string]any{}
+		if len(p.Metadata) > 0 {
+			_ = json.Unmarshal(p.Metadata, &meta)
 		}
+		if id != "" {
+			meta["request_id"] = id
+		}
+		if len(carrier) > 0 {
+			meta["trace"] = carrier
+		}
+		b, err := json.Marshal(meta)
+		if err != nil {
+			return nil, err
+		}
+		p.Metadata = b
 	}
 	return doInner(ctx)
 }
@@ -261,13 +271,16 @@ func (m *requestIDMiddleware) InsertMany(ctx context.Context, params []*rivertyp
 // Work implements rivertype.WorkerMiddleware.
 func (m *requestIDMiddleware) Work(ctx context.Context, job *rivertype.JobRow, doInner func(context.Context) error) error {
 	var meta struct {
-		RequestID string `json:"request_id"`
+		RequestID string            `json:"request_id"`
+		Trace     map[string]string `json:"trace"`
 	}
 	if len(job.Metadata) > 0 && json.Unmarshal(job.Metadata, &meta) == nil && reqid.Valid(meta.RequestID) {
 		ctx = reqid.With(ctx, meta.RequestID)
 	}
+	ctx, span := tracing.StartJob(ctx, job.Kind, meta.Trace)
 	start := time.Now()
 	err := doInner(ctx)
+	tracing.End(span, err)
 	attrs := []any{"kind", job.Kind, "job_id", job.ID, "attempt", job.Attempt, "duration", time.Since(start)}
 	var snooze *rivertype.JobSnoozeError
 	switch {

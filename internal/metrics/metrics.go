@@ -15,6 +15,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/starling-social/starling/internal/tracing"
 )
 
 // Metrics holds every metric of one process.
@@ -141,14 +143,16 @@ func (m *Metrics) Pool(pool *pgxpool.Pool) {
 
 type routeKey struct{}
 
-// Routes is a gorilla/mux middleware that records the matched route template for HTTP.
+// Routes is a gorilla/mux middleware that records the matched route template for HTTP
+// and names the request's trace span after it.
 func Routes(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if holder, ok := r.Context().Value(routeKey{}).(*string); ok {
-			if rt := mux.CurrentRoute(r); rt != nil {
-				if tpl, err := rt.GetPathTemplate(); err == nil {
+		if rt := mux.CurrentRoute(r); rt != nil {
+			if tpl, err := rt.GetPathTemplate(); err == nil {
+				if holder, ok := r.Context().Value(routeKey{}).(*string); ok {
 					*holder = tpl
 				}
+				tracing.NameHTTP(r.Context(), r.Method, tpl)
 			}
 		}
 		next.ServeHTTP(w, r)

@@ -9,6 +9,8 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/starling-social/starling/internal/tracing"
 )
 
 // Open connects a pool to dsn with at most maxConns connections and checks that the
@@ -19,6 +21,7 @@ func Open(ctx context.Context, dsn string, maxConns int) (*pgxpool.Pool, error) 
 		return nil, fmt.Errorf("database url: %w", err)
 	}
 	cfg.MaxConns = int32(maxConns)
+	cfg.ConnConfig.Tracer = tracing.PGX{} // spans only inside traced requests and jobs
 	cfg.MaxConnIdleTime = 5 * time.Minute
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {

@@ -1,0 +1,85 @@
+package api_test
+
+import (
+	"context"
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+	"go.opentelemetry.io/otel"
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+	"go.opentelemetry.io/otel/sdk/trace/tracetest"
+	"go.opentelemetry.io/otel/trace/noop"
+
+	"github.com/starling-social/starling/internal/tracing"
+)
+
+// TestTraceOfOnePost follows one post from its HTTP request into the jobs it caused, with
+// an in-process exporter.
+func TestTraceOfOnePost(t *testing.T) {
+	exp := tracetest.NewInMemoryExporter()
+	shutdown := tracing.Install(exp, "test")
+	t.Cleanup(func() {
+		shutdown(context.Background())
+		otel.SetTracerProvider(noop.NewTracerProvider())
+	})
+
+	s := newServer(t)
+	s.user("bob")
+	tok := s.personalToken(s.user("alice"), "write")
+	st, body, _ := s.call(http.MethodPost, "/api/v1/statuses", tok, url.Values{"status": {"traced @bob"}})
+	require.Equal(t, http.StatusOK, st, body)
+	s.waitFor(`SELECT count(*) FROM email_deliveries`, 1)
+	s.waitFor(`SELECT count(*) FROM river_job WHERE state <> 'completed' AND kind IN ('mentions','stats','mention_email')`, 0)
+	tp := otel.GetTracerProvider().(*sdktrace.TracerProvider)
+	require.NoError(t, tp.ForceFlush(context.Background())) // (Shutdown would clear the exporter)
+
+	spans := exp.GetSpans()
+	byID := map[string]sdktrace.ReadOnlySpan{}
+	for _, sp := range spans.Snapshots() {
+		byID[sp.SpanContext().SpanID().String()] = sp
+	}
+	var root sdktrace.ReadOnlySpan
+	for _, sp := range spans.Snapshots() {
+		if sp.Name() == "POST /api/v1/statuses" {
+			root = sp
+		}
+	}
+	require.NotNil(t, root, "an HTTP server span named after the route")
+	// Every job of the post belongs to the request's trace, descending from its span.
+	jobs := map[string]bool{}
+	var tree []string
+	for _, sp := range spans.Snapshots() {
+		if sp.SpanContext().TraceID() != root.SpanContext().TraceID() {
+			continue
+		}
+		depth, chain := 0, []string{}
+		for p := sp; p != nil; {
+			chain = append(chain, p.Name())
+			parent, ok := byID[p.Parent().SpanID().String()]
+			if !ok || !p.Parent().IsValid() {
+				break
+			}
+			p = parent
+			depth++
+		}
+		require.Equal(t, root.Name(), chain[len(chain)-1], "span %q descends from the request", sp.Name())
+		if strings.HasPrefix(sp.Name(), "job ") {
+			jobs[sp.Name()] = true
+			tree = append(tree, strings.Repeat("  ", depth)+sp.Name()+"  <- "+strings.Join(chain[1:], " <- "))
+		}
+	}
+	for _, j := range []string{"job mentions", "job stats", "job mention_email"} {
+		require.True(t, jobs[j], "%s continues the request's trace", j)
+	}
+	dbSpans := 0
+	for _, sp := range spans.Snapshots() {
+		if sp.Name() == "db.query" && sp.SpanContext().TraceID() == root.SpanContext().TraceID() {
+			dbSpans++
+		}
+	}
+	require.Positive(t, dbSpans, "database spans inside the trace")
+	t.Logf("trace %s: %s with %d db.query spans; jobs:\n%s", root.SpanContext().TraceID(), root.Name(), dbSpans, strings.Join(tree, "\n"))
+}
