@@ -118,6 +118,9 @@ func (a *app) runServer(ctx context.Context, role string) error {
 		return err
 	}
 	pool, err := a.openRetrying(ctx, dsn)
+	if errors.Is(err, context.Canceled) {
+		return nil // stopped while waiting for the database
+	}
 	if err != nil {
 		return err
 	}

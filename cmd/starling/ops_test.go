@@ -8,9 +8,12 @@ import (
 	"net/http"
 	"net/http/cookiejar"
 	"net/url"
+	"os"
+	"os/exec"
 	"regexp"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -246,5 +249,30 @@ func TestMetricsAndLogsAfterAWorkload(t *testing.T) {
 	require.Contains(t, logs, `"msg":"mention email sent"`)
 	for name, secret := range map[string]string{"password": password, "token": token, "session id": session, "email body": secretBody} {
 		require.NotContains(t, logs, secret, "the %s appears in the logs", name)
+	}
+}
+
+// TestWaitsForTheDatabase: with Postgres unreachable, a process logs and retries instead
+// of crash-looping, and still stops cleanly on SIGTERM.
+func TestWaitsForTheDatabase(t *testing.T) {
+	dir := t.TempDir()
+	cmd := exec.Command(os.Args[0], "serve")
+	cmd.Env = append(os.Environ(), asMainEnv+"=1", "STARLING_LISTEN=127.0.0.1:0", "STARLING_LOG_FORMAT=json",
+		"DATABASE_URL=postgres://postgres@/starling?host="+dir+"&port=5999&connect_timeout=1")
+	var logs syncBuf
+	cmd.Stderr = &logs
+	require.NoError(t, cmd.Start())
+	require.Eventually(t, func() bool { return strings.Count(logs.String(), "database unavailable; retrying") >= 2 },
+		20*time.Second, 50*time.Millisecond, "retries with a clear log line")
+	require.Nil(t, cmd.ProcessState, "still running")
+	require.NoError(t, cmd.Process.Signal(syscall.SIGTERM))
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	select {
+	case err := <-done:
+		require.NoError(t, err, "exit code 0")
+	case <-time.After(10 * time.Second):
+		cmd.Process.Kill()
+		t.Fatal("did not stop")
 	}
 }

@@ -94,3 +94,18 @@ func TestDailyStatsAcrossThreeDays(t *testing.T) {
 	runDaily()
 	require.Equal(t, 1, e.count(`SELECT count(*) FROM daily_stats WHERE day = $1 AND posts = 3 AND active_authors = 3`, d2))
 }
+
+func TestOldEventsArePruned(t *testing.T) {
+	e := newEnv(t, Config{Work: true, Mail: mail.NewDir(t.TempDir()), EventRetention: 48 * time.Hour}, 0)
+	ctx := context.Background()
+	alice := e.user("alice")
+	for range 5 {
+		_, err := e.core.CreatePost(ctx, alice.ID, "hello")
+		require.NoError(t, err)
+	}
+	_, err := e.pool.Exec(ctx, `UPDATE events SET created_at = now() - interval '3 days' WHERE id IN (SELECT id FROM events ORDER BY id LIMIT 4)`)
+	require.NoError(t, err)
+	e.start() // the periodic prune job runs at start
+	require.Eventually(t, func() bool { return e.count(`SELECT count(*) FROM events`) == 2 }, 20*time.Second, 50*time.Millisecond)
+	require.Zero(t, e.count(`SELECT count(*) FROM events WHERE created_at < now() - interval '2 days'`))
+}
