@@ -3,7 +3,7 @@ GO ?= go
 STARLING := $(GO) run ./cmd/starling
 
 .DEFAULT_GOAL := help
-.PHONY: help run test generate lint build db-stop
+.PHONY: help run test bench generate lint build db-stop
 
 help: ## list the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-z-]+:.*## / {printf "  %-10s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -15,6 +15,10 @@ test: ## start the local test Postgres (installing it and Chromium when missing)
 	@bash tools/ensure-chromium.sh
 	@url=$$($(STARLING) devdb start --cluster test) && \
 	  STARLING_TEST_DATABASE_URL="$$url" STARLING_REQUIRE_BROWSER=1 $(GO) test -race -count=1 -timeout 15m ./...
+
+bench: ## measure against pgbench baselines into docs/benchmarks.md (QUICK=1: under 2 minutes, into .data/)
+	$(GO) build -o bin/starling ./cmd/starling
+	$(GO) run ./cmd/starling-bench suite -bin bin/starling $(if $(QUICK),-quick -out .data/benchmarks-quick.md,-out docs/benchmarks.md)
 
 generate: ## regenerate internal/store from queries/ with sqlc (tools module, no cgo)
 	CGO_ENABLED=0 $(GO) tool -modfile=tools/go.mod sqlc generate

@@ -31,12 +31,14 @@ UPDATE users SET display_name = @display_name, bio = @bio, email_mentions = @ema
 WHERE id = @id;
 
 -- name: UserStatsMany :many
--- Profile counts of several users at once.
+-- Profile counts of several users at once: the post count maintained by the stats worker,
+-- follow counts, and the newest post's time (index-only lookups, whatever the sizes).
 SELECT u.id,
-    (SELECT count(*) FROM posts p WHERE p.author_id = u.id AND p.deleted_at IS NULL) AS posts,
+    coalesce((SELECT s.posts FROM user_stats s WHERE s.user_id = u.id), 0)::bigint AS posts,
     (SELECT count(*) FROM follows f WHERE f.followee_id = u.id) AS followers,
     (SELECT count(*) FROM follows f WHERE f.follower_id = u.id) AS following,
-    coalesce((SELECT max(p.created_at) FROM posts p WHERE p.author_id = u.id AND p.deleted_at IS NULL), 'epoch')::timestamptz AS last_post_at
+    coalesce((SELECT p.created_at FROM posts p WHERE p.author_id = u.id AND p.deleted_at IS NULL
+              ORDER BY p.id DESC LIMIT 1), 'epoch')::timestamptz AS last_post_at
 FROM users u WHERE u.id = ANY(@ids::bigint[]);
 
 -- name: FollowersOf :many

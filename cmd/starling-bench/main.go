@@ -39,8 +39,16 @@ import (
 )
 
 func main() {
+	if len(os.Args) >= 2 && os.Args[1] == "suite" {
+		if err := runSuite(os.Args[2:]); err != nil {
+			fmt.Fprintln(os.Stderr, "starling-bench:", err)
+			os.Exit(1)
+		}
+		return
+	}
 	if len(os.Args) < 2 || os.Args[1] != "live" {
-		fmt.Fprintln(os.Stderr, "usage: starling-bench live [-writers 8] [-seconds 5] [-runs 3] [-clients 1000] [-rate 50]")
+		fmt.Fprintln(os.Stderr, "usage: starling-bench suite [-quick] [-bin bin/starling] [-out docs/benchmarks.md]\n"+
+			"       starling-bench live [-writers 8] [-seconds 5] [-runs 3] [-clients 1000] [-rate 50]")
 		os.Exit(2)
 	}
 	fs := flag.NewFlagSet("live", flag.ExitOnError)
@@ -59,9 +67,11 @@ func main() {
 }
 
 type env struct {
-	pool *pgxpool.Pool
-	dsn  string
-	log  *slog.Logger
+	pool    *pgxpool.Pool
+	dsn     string
+	log     *slog.Logger
+	cluster *devdb.Cluster
+	name    string
 }
 
 // freshDB starts the bench cluster and gives a new, migrated database.
@@ -89,7 +99,7 @@ func freshDB(ctx context.Context, dataDir, name string) (*env, error) {
 	if err := migrate.Up(ctx, pool, io.Discard); err != nil {
 		return nil, err
 	}
-	return &env{pool: pool, dsn: dsn, log: slog.New(slog.DiscardHandler)}, nil
+	return &env{pool: pool, dsn: dsn, log: slog.New(slog.DiscardHandler), cluster: c, name: name}, nil
 }
 
 type variant struct {

@@ -290,10 +290,11 @@ func (q *Queries) UserStats(ctx context.Context, id int64) (UserStatsRow, error)
 
 const userStatsMany = `-- name: UserStatsMany :many
 SELECT u.id,
-    (SELECT count(*) FROM posts p WHERE p.author_id = u.id AND p.deleted_at IS NULL) AS posts,
+    coalesce((SELECT s.posts FROM user_stats s WHERE s.user_id = u.id), 0)::bigint AS posts,
     (SELECT count(*) FROM follows f WHERE f.followee_id = u.id) AS followers,
     (SELECT count(*) FROM follows f WHERE f.follower_id = u.id) AS following,
-    coalesce((SELECT max(p.created_at) FROM posts p WHERE p.author_id = u.id AND p.deleted_at IS NULL), 'epoch')::timestamptz AS last_post_at
+    coalesce((SELECT p.created_at FROM posts p WHERE p.author_id = u.id AND p.deleted_at IS NULL
+              ORDER BY p.id DESC LIMIT 1), 'epoch')::timestamptz AS last_post_at
 FROM users u WHERE u.id = ANY($1::bigint[])
 `
 
@@ -305,7 +306,8 @@ type UserStatsManyRow struct {
 	LastPostAt time.Time
 }
 
-// Profile counts of several users at once.
+// Profile counts of several users at once: the post count maintained by the stats worker,
+// follow counts, and the newest post's time (index-only lookups, whatever the sizes).
 func (q *Queries) UserStatsMany(ctx context.Context, ids []int64) ([]UserStatsManyRow, error) {
 	rows, err := q.db.Query(ctx, userStatsMany, ids)
 	if err != nil {

@@ -1,0 +1,628 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"runtime"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+)
+
+// suite is one `make bench` run: its settings and what it measured.
+type suite struct {
+	quick   bool
+	bin     string
+	runs    int
+	seconds time.Duration
+	env     *env
+	tmp     string // the servers' data dir (their .eml files)
+	report  *strings.Builder
+	charts  map[string]string
+	outDir  string
+}
+
+func runSuite(args []string) error {
+	fs := flag.NewFlagSet("suite", flag.ExitOnError)
+	quick := fs.Bool("quick", false, "short runs and small data (under 2 minutes)")
+	bin := fs.String("bin", "bin/starling", "the starling binary to measure")
+	out := fs.String("out", "docs/benchmarks.md", "where to write the report (charts go beside it)")
+	dataDir := fs.String("data-dir", ".data", "where the bench database lives")
+	fs.Parse(args)
+	raiseFileLimit()
+	ctx := context.Background()
+	s := &suite{quick: *quick, bin: *bin, runs: 3, seconds: 5 * time.Second, report: &strings.Builder{},
+		charts: map[string]string{}, outDir: filepath.Dir(*out)}
+	if s.quick {
+		s.runs, s.seconds = 1, 2*time.Second
+	}
+	e, err := freshDB(ctx, *dataDir, "bench_suite")
+	if err != nil {
+		return err
+	}
+	if s.tmp, err = os.MkdirTemp("", "starling-bench-"); err != nil {
+		return err
+	}
+	defer os.RemoveAll(s.tmp)
+	defer e.pool.Close()
+	s.env = e
+	s.header(ctx)
+	for _, step := range []struct {
+		name string
+		f    func(context.Context) error
+	}{
+		{"post writes", s.writes},
+		{"timeline reads", s.reads},
+		{"live fan-out", s.fanout},
+		{"job pipeline", s.pipeline},
+	} {
+		progress("== %s", step.name)
+		if err := step.f(ctx); err != nil {
+			return fmt.Errorf("%s: %w", step.name, err)
+		}
+	}
+	if err := os.MkdirAll(s.outDir, 0o755); err != nil {
+		return err
+	}
+	for name, svg := range s.charts {
+		if err := os.WriteFile(filepath.Join(s.outDir, name), []byte(svg), 0o644); err != nil {
+			return err
+		}
+	}
+	if err := os.WriteFile(*out, []byte(s.report.String()), 0o644); err != nil {
+		return err
+	}
+	progress("wrote %s", *out)
+	return nil
+}
+
+func progress(format string, a ...any) {
+	fmt.Fprintf(os.Stderr, time.Now().Format("15:04:05 ")+format+"\n", a...)
+}
+
+func (s *suite) printf(format string, a ...any) { fmt.Fprintf(s.report, format, a...) }
+
+func (s *suite) header(ctx context.Context) {
+	var pg string
+	s.env.pool.QueryRow(ctx, "SHOW server_version").Scan(&pg)
+	mem := "?"
+	if b, err := os.ReadFile("/proc/meminfo"); err == nil {
+		if m := regexp.MustCompile(`MemTotal:\s+(\d+) kB`).FindSubmatch(b); m != nil {
+			kb, _ := strconv.Atoi(string(m[1]))
+			mem = fmt.Sprintf("%.0f GiB", float64(kb)/(1<<20))
+		}
+	}
+	mode := "full"
+	if s.quick {
+		mode = "quick (QUICK=1)"
+	}
+	s.printf("# Benchmarks\n\n")
+	s.printf("Produced by `make bench` (%s) on %s: %d cores, %s RAM, PostgreSQL %s (durable settings as `make run`: fsync and synchronous_commit on), %s.\n\n",
+		mode, time.Now().UTC().Format("2006-01-02 15:04 UTC"), runtime.NumCPU(), mem, strings.Fields(pg)[0], runtime.Version())
+	s.printf("Every figure is the median of %d runs of %s; each ratio compares runs of the same invocation. "+
+		"The load generator, the Starling server and PostgreSQL share the same cores, so absolute numbers are lower than on separate machines.\n\n", s.runs, s.seconds)
+}
+
+// server is a starling child process.
+type server struct {
+	cmd  *exec.Cmd
+	base string
+	logs *lockedBuf
+}
+
+type lockedBuf struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (l *lockedBuf) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.b.Len() < 1<<20 {
+		l.b.Write(p)
+	}
+	return len(p), nil
+}
+
+func (l *lockedBuf) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+// start runs `starling role` against the bench database.
+func (s *suite) start(role string, extra ...string) (*server, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, err
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	cmd := exec.Command(s.bin, role)
+	cmd.Env = append(os.Environ(), "DATABASE_URL="+s.env.cluster.URL(s.env.name), "STARLING_LISTEN="+addr,
+		"STARLING_BASE_URL=http://"+addr, "STARLING_RATE_LIMIT=off", "STARLING_LOG_LEVEL=warn",
+		"STARLING_DB_MAX_CONNS=40", "STARLING_MENTION_EMAIL_DELAY=1h", // emails are not part of the pipeline measured "STARLING_DATA_DIR="+s.tmp,
+		"STARLING_PASSWORD_MEMORY_KIB=1024", "STARLING_PASSWORD_ITERATIONS=1")
+	cmd.Env = append(cmd.Env, extra...)
+	srv := &server{cmd: cmd, base: "http://" + addr, logs: &lockedBuf{}}
+	cmd.Stderr = srv.logs
+	if err := cmd.Start(); err != nil {
+		return nil, err
+	}
+	for range 200 {
+		res, err := http.Get(srv.base + "/healthz")
+		if err == nil {
+			res.Body.Close()
+			return srv, nil
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	srv.stop()
+	return nil, fmt.Errorf("server did not start: %s", srv.logs.String())
+}
+
+func (srv *server) stop() {
+	srv.cmd.Process.Signal(syscall.SIGTERM)
+	done := make(chan struct{})
+	go func() { srv.cmd.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(40 * time.Second):
+		srv.cmd.Process.Kill()
+	}
+}
+
+// rss returns the resident memory of the server process in bytes.
+func (srv *server) rss() int64 {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", srv.cmd.Process.Pid))
+	if err != nil {
+		return 0
+	}
+	m := regexp.MustCompile(`VmRSS:\s+(\d+) kB`).FindSubmatch(b)
+	if m == nil {
+		return 0
+	}
+	kb, _ := strconv.ParseInt(string(m[1]), 10, 64)
+	return kb << 10
+}
+
+// token makes users and returns a personal token for the first.
+func (s *suite) token(ctx context.Context, users int) (string, error) {
+	for i := range users {
+		name := fmt.Sprintf("bench%d", i)
+		cmd := exec.CommandContext(ctx, s.bin, "user", "create", "--username", name, "--email", name+"@example.com", "--password-stdin")
+		cmd.Env = append(os.Environ(), "DATABASE_URL="+s.env.cluster.URL(s.env.name), "STARLING_LOG_LEVEL=error",
+			"STARLING_PASSWORD_MEMORY_KIB=1024", "STARLING_PASSWORD_ITERATIONS=1")
+		cmd.Stdin = strings.NewReader("bench password 12345\n")
+		if out, err := cmd.CombinedOutput(); err != nil && !strings.Contains(string(out), "taken") {
+			return "", fmt.Errorf("user create: %w: %s", err, out)
+		}
+	}
+	cmd := exec.CommandContext(ctx, s.bin, "token", "create", "--username", "bench0", "--scopes", "read write")
+	cmd.Env = append(os.Environ(), "DATABASE_URL="+s.env.cluster.URL(s.env.name), "STARLING_LOG_LEVEL=error")
+	out, err := cmd.Output()
+	return strings.TrimSpace(string(out)), err
+}
+
+// load is the result of one closed-loop load run.
+type load struct {
+	rate      float64
+	latencies []time.Duration
+	errors    int64
+}
+
+func (l load) pct(p float64) time.Duration {
+	if len(l.latencies) == 0 {
+		return 0
+	}
+	return l.latencies[min(len(l.latencies)-1, int(p*float64(len(l.latencies))))]
+}
+
+// closedLoop runs c workers calling do for d and measures throughput and latency.
+func closedLoop(c int, d time.Duration, do func(client *http.Client, i int) error) load {
+	tr := &http.Transport{MaxIdleConnsPerHost: c, MaxConnsPerHost: c, IdleConnTimeout: time.Minute}
+	client := &http.Client{Transport: tr, Timeout: 30 * time.Second}
+	defer tr.CloseIdleConnections()
+	var wg sync.WaitGroup
+	var errs atomic.Int64
+	lat := make([][]time.Duration, c)
+	start := time.Now()
+	deadline := start.Add(d)
+	for w := range c {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := 0; time.Now().Before(deadline); i++ {
+				t0 := time.Now()
+				if err := do(client, w*1_000_000+i); err != nil {
+					errs.Add(1)
+					continue
+				}
+				lat[w] = append(lat[w], time.Since(t0))
+			}
+		}()
+	}
+	wg.Wait()
+	elapsed := time.Since(start)
+	var all []time.Duration
+	for _, l := range lat {
+		all = append(all, l...)
+	}
+	slices.Sort(all)
+	return load{rate: float64(len(all)) / elapsed.Seconds(), latencies: all, errors: errs.Load()}
+}
+
+func discard(res *http.Response, err error, want int) error {
+	if err != nil {
+		return err
+	}
+	io.Copy(io.Discard, res.Body)
+	res.Body.Close()
+	if res.StatusCode != want {
+		return fmt.Errorf("status %d", res.StatusCode)
+	}
+	return nil
+}
+
+// pgbench runs a pgbench script for d at c clients and returns transactions per second.
+func (s *suite) pgbench(ctx context.Context, script string, c int, d time.Duration, vars ...string) (float64, error) {
+	f, err := os.CreateTemp("", "starling-bench-*.sql")
+	if err != nil {
+		return 0, err
+	}
+	defer os.Remove(f.Name())
+	f.WriteString(script)
+	f.Close()
+	os.Chmod(f.Name(), 0o644)
+	args := []string{"-n", "-c", strconv.Itoa(c), "-j", strconv.Itoa(min(c, runtime.NumCPU())), "-T", strconv.Itoa(int(d.Seconds())),
+		"-f", f.Name(), "-h", s.env.cluster.SocketDir, "-p", strconv.Itoa(s.env.cluster.Port), "-U", "postgres"}
+	for _, v := range vars {
+		args = append(args, "-D", v)
+	}
+	args = append(args, s.env.name)
+	out, err := exec.CommandContext(ctx, filepath.Join(s.env.cluster.BinDir, "pgbench"), args...).CombinedOutput()
+	if err != nil {
+		return 0, fmt.Errorf("pgbench: %w: %s", err, out)
+	}
+	m := regexp.MustCompile(`tps = ([0-9.]+)`).FindSubmatch(out)
+	if m == nil {
+		return 0, errors.New("pgbench: no tps in output: " + string(out))
+	}
+	return strconv.ParseFloat(string(m[1]), 64)
+}
+
+// writeScript is the write path's SQL transaction, as core.CreatePost runs it for a post
+// with a mention: the post, its event, and the stats and mentions jobs.
+const writeScript = `\set author random(1, :users)
+BEGIN;
+INSERT INTO posts (author_id, body) VALUES (:author, 'benchmark post for @bench1') RETURNING id AS pid \gset
+INSERT INTO events (topic, payload, request_id) VALUES ('post.created', json_build_object('post_id', :pid, 'author_id', :author), 'pgbench');
+INSERT INTO river_job (args, kind, max_attempts, priority, queue, state, metadata) VALUES
+  (json_build_object('op', 'post.created', 'post_id', :pid), 'stats', 20, 1, 'stats', 'available', '{"request_id":"pgbench"}'),
+  (json_build_object('post_id', :pid), 'mentions', 20, 1, 'mentions', 'available', '{"request_id":"pgbench"}');
+COMMIT;
+`
+
+const writeScriptNotify = `\set author random(1, :users)
+BEGIN;
+INSERT INTO posts (author_id, body) VALUES (:author, 'benchmark post for @bench1') RETURNING id AS pid \gset
+INSERT INTO events (topic, payload, request_id) VALUES ('post.created', json_build_object('post_id', :pid, 'author_id', :author), 'pgbench');
+INSERT INTO river_job (args, kind, max_attempts, priority, queue, state, metadata) VALUES
+  (json_build_object('op', 'post.created', 'post_id', :pid), 'stats', 20, 1, 'stats', 'available', '{"request_id":"pgbench"}'),
+  (json_build_object('post_id', :pid), 'mentions', 20, 1, 'mentions', 'available', '{"request_id":"pgbench"}');
+SELECT pg_notify('starling_events', :pid::text);
+COMMIT;
+`
+
+func (s *suite) writes(ctx context.Context) error {
+	token, err := s.token(ctx, 8)
+	if err != nil {
+		return err
+	}
+	srv, err := s.start("serve") // no workers: measure the write path alone
+	if err != nil {
+		return err
+	}
+	defer srv.stop()
+	levels := []int{8, 32, 128}
+	if s.quick {
+		levels = []int{8, 32}
+	}
+	type row struct {
+		c                 int
+		api, pg, pgNotify float64
+		p50, p99          time.Duration
+		errors            int64
+	}
+	var rows []row
+	var cdf []time.Duration
+	for _, c := range levels {
+		var apiRates, pgRates, pgnRates []float64
+		var best load
+		for r := range s.runs {
+			progress("writes: %d clients, run %d/%d", c, r+1, s.runs)
+			l := closedLoop(c, s.seconds, func(client *http.Client, i int) error {
+				req, _ := http.NewRequest(http.MethodPost, srv.base+"/api/v1/statuses",
+					strings.NewReader(url.Values{"status": {"benchmark post for @bench1 #" + strconv.Itoa(i)}}.Encode()))
+				req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+				req.Header.Set("Authorization", "Bearer "+token)
+				res, err := client.Do(req)
+				return discard(res, err, http.StatusOK)
+			})
+			apiRates = append(apiRates, l.rate)
+			if l.rate >= median(apiRates) {
+				best = l
+			}
+			pg, err := s.pgbench(ctx, writeScript, c, s.seconds, "users=8")
+			if err != nil {
+				return err
+			}
+			pgRates = append(pgRates, pg)
+			pgn, err := s.pgbench(ctx, writeScriptNotify, c, s.seconds, "users=8")
+			if err != nil {
+				return err
+			}
+			pgnRates = append(pgnRates, pgn)
+			if _, err := s.env.pool.Exec(ctx, "TRUNCATE river_job"); err != nil {
+				return err
+			}
+		}
+		rows = append(rows, row{c: c, api: median(apiRates), pg: median(pgRates), pgNotify: median(pgnRates),
+			p50: best.pct(0.5), p99: best.pct(0.99), errors: best.errors})
+		if c == 32 {
+			cdf = best.latencies
+		}
+	}
+	s.printf("## 1. Post writes\n\n`POST /api/v1/statuses` with an @mention through a `starling serve` process (no workers), " +
+		"closed loop. Baseline: pgbench running the write path's exact transaction (post + event + 2 River job rows) at the same concurrency; " +
+		"and the same transaction with `pg_notify` inside it.\n\n")
+	s.printf("| clients | Starling posts/s | p50 | p99 | pgbench tx/s | ratio | pgbench with NOTIFY in tx | errors |\n")
+	s.printf("| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n")
+	var xs []float64
+	var api, pg, pgn []float64
+	for _, r := range rows {
+		s.printf("| %d | %.0f | %s | %s | %.0f | %.2f× | %.0f | %d |\n", r.c, r.api, ms(r.p50), ms(r.p99), r.pg, r.api/r.pg, r.pgNotify, r.errors)
+		xs = append(xs, float64(r.c))
+		api, pg, pgn = append(api, r.api), append(pg, r.pg), append(pgn, r.pgNotify)
+	}
+	s.printf("\nTarget ≥ 0.85× the baseline. ![throughput vs concurrency](bench-writes.svg) ![latency CDF at 32 clients](bench-writes-cdf.svg)\n\n")
+	s.charts["bench-writes.svg"] = lineChart("Post writes: throughput vs concurrency", "clients", "posts/s", xs,
+		[]series{{"Starling API", api}, {"pgbench (same SQL)", pg}, {"pgbench + NOTIFY in tx", pgn}})
+	s.charts["bench-writes-cdf.svg"] = cdfChart("Post write latency CDF, 32 clients", cdf)
+	return nil
+}
+
+func ms(d time.Duration) string { return fmt.Sprintf("%.1f ms", float64(d.Microseconds())/1000) }
+
+// seed fills posts up to n rows (authors among the bench users) without events or jobs.
+func (s *suite) seed(ctx context.Context, n int) error {
+	var have int
+	if err := s.env.pool.QueryRow(ctx, "SELECT count(*) FROM posts").Scan(&have); err != nil {
+		return err
+	}
+	for have < n {
+		batch := min(n-have, 500_000)
+		progress("seeding posts: %d of %d", have, n)
+		_, err := s.env.pool.Exec(ctx, `INSERT INTO posts (author_id, body, created_at)
+			SELECT (SELECT min(id) FROM users) + (g % 8), 'seeded post number ' || g, now() - make_interval(secs => g)
+			FROM generate_series(1, $1) g`, batch)
+		if err != nil {
+			return err
+		}
+		have += batch
+	}
+	_, err := s.env.pool.Exec(ctx, "VACUUM ANALYZE posts")
+	return err
+}
+
+const timelineScript = `SELECT p.id, p.author_id, p.body, p.created_at, u.id, u.username, u.display_name
+FROM posts p JOIN users u ON u.id = p.author_id
+WHERE p.deleted_at IS NULL AND p.id < 9223372036854775807 AND p.id > 0
+ORDER BY p.id DESC LIMIT 21;
+`
+
+func (s *suite) reads(ctx context.Context) error {
+	sizes := []int{10_000, 1_000_000}
+	if s.quick {
+		sizes = []int{10_000, 100_000}
+	} else {
+		sizes = append(sizes, 10_000_000)
+	}
+	srv, err := s.start("serve")
+	if err != nil {
+		return err
+	}
+	defer srv.stop()
+	s.printf("## 2. Timeline reads\n\n32 connections, closed loop. Baseline: pgbench on the timeline query (the page of 20 plus one, with authors).\n\n")
+	s.printf("| posts | API req/s | API p50 | API p99 | web page req/s | web p99 | pgbench q/s | API ratio |\n")
+	s.printf("| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n")
+	for _, n := range sizes {
+		if err := s.seed(ctx, n); err != nil {
+			return err
+		}
+		var apiR, webR, pgR []float64
+		var apiL, webL load
+		for r := range s.runs {
+			progress("reads: %d posts, run %d/%d", n, r+1, s.runs)
+			a := closedLoop(32, s.seconds, func(c *http.Client, _ int) error {
+				res, err := c.Get(srv.base + "/api/v1/timelines/public?limit=20")
+				return discard(res, err, http.StatusOK)
+			})
+			w := closedLoop(32, s.seconds, func(c *http.Client, _ int) error {
+				res, err := c.Get(srv.base + "/")
+				return discard(res, err, http.StatusOK)
+			})
+			pg, err := s.pgbench(ctx, timelineScript, 32, s.seconds)
+			if err != nil {
+				return err
+			}
+			apiR, webR, pgR = append(apiR, a.rate), append(webR, w.rate), append(pgR, pg)
+			apiL, webL = a, w
+		}
+		s.printf("| %d | %.0f | %s | %s | %.0f | %s | %.0f | %.2f× |\n", n, median(apiR), ms(apiL.pct(.5)), ms(apiL.pct(.99)),
+			median(webR), ms(webL.pct(.99)), median(pgR), median(apiR)/median(pgR))
+	}
+	s.printf("\nTarget ≥ 0.5× the baseline with p99 ≤ 10 ms, flat in the number of posts.\n\n")
+	return nil
+}
+
+func (s *suite) fanout(ctx context.Context) error {
+	levels := []int{1000, 10000}
+	if s.quick {
+		levels = []int{1000}
+	}
+	token, err := s.token(ctx, 1)
+	if err != nil {
+		return err
+	}
+	s.printf("## 3. Live fan-out\n\nSSE clients on `/api/v1/streaming/public` of one `starling serve` process; 50 posts/s through the API for %s; "+
+		"latency from the POST's response (commit) to each client's receipt.\n\n", s.seconds*2)
+	s.printf("| clients | deliveries | missing | p50 | p99 | max | server RSS per idle client |\n| ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n")
+	for _, n := range levels {
+		srv, err := s.start("serve")
+		if err != nil {
+			return err
+		}
+		before := srv.rss()
+		var mu sync.Mutex
+		arrivals := map[string][]time.Time{}
+		cctx, cancel := context.WithCancel(ctx)
+		tr := &http.Transport{MaxIdleConnsPerHost: n, MaxConnsPerHost: 0, DisableCompression: true}
+		client := &http.Client{Transport: tr}
+		var connected sync.WaitGroup
+		idRe := regexp.MustCompile(`^data: \{"id":"(\d+)"`)
+		for range n {
+			connected.Add(1)
+			go func() {
+				req, _ := http.NewRequestWithContext(cctx, http.MethodGet, srv.base+"/api/v1/streaming/public", nil)
+				res, err := client.Do(req)
+				connected.Done()
+				if err != nil {
+					return
+				}
+				defer res.Body.Close()
+				sc := bufio.NewScanner(res.Body)
+				sc.Buffer(make([]byte, 64<<10), 1<<20)
+				for sc.Scan() {
+					if m := idRe.FindStringSubmatch(sc.Text()); m != nil {
+						now := time.Now()
+						mu.Lock()
+						arrivals[m[1]] = append(arrivals[m[1]], now)
+						mu.Unlock()
+					}
+				}
+			}()
+		}
+		connected.Wait()
+		time.Sleep(time.Second)
+		perConn := (srv.rss() - before) / int64(n)
+		progress("fan-out: %d clients connected, %d KiB RSS per client", n, perConn>>10)
+		committed := map[string]time.Time{}
+		tick := time.NewTicker(20 * time.Millisecond)
+		end := time.Now().Add(s.seconds * 2)
+		for time.Now().Before(end) {
+			<-tick.C
+			req, _ := http.NewRequest(http.MethodPost, srv.base+"/api/v1/statuses", strings.NewReader("status=fan-out+probe"))
+			req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+			req.Header.Set("Authorization", "Bearer "+token)
+			res, err := http.DefaultClient.Do(req)
+			if err != nil {
+				continue
+			}
+			var st struct{ ID string }
+			json.NewDecoder(res.Body).Decode(&st)
+			res.Body.Close()
+			committed[st.ID] = time.Now()
+		}
+		tick.Stop()
+		time.Sleep(3 * time.Second)
+		cancel()
+		mu.Lock()
+		var lat []time.Duration
+		missing := 0
+		for id, at := range committed {
+			got := arrivals[id]
+			missing += n - len(got)
+			for _, t := range got {
+				lat = append(lat, t.Sub(at))
+			}
+		}
+		mu.Unlock()
+		slices.Sort(lat)
+		l := load{latencies: lat}
+		maxLat := time.Duration(0)
+		if len(lat) > 0 {
+			maxLat = lat[len(lat)-1]
+		}
+		s.printf("| %d | %d | %d | %s | %s | %s | %d KiB |\n", n, len(lat), missing, ms(l.pct(.5)), ms(l.pct(.99)), ms(maxLat), perConn>>10)
+		tr.CloseIdleConnections()
+		srv.stop()
+	}
+	s.printf("\nTargets: p99 ≤ 50 ms at 1k clients, ≤ 250 ms at 10k; ≤ 12 KB per idle connection. The clients run in the harness process on the same cores.\n\n")
+	return nil
+}
+
+func (s *suite) pipeline(ctx context.Context) error {
+	n := 50_000
+	if s.quick {
+		n = 10_000
+	}
+	// Queue jobs while no worker runs: posts with a mention make a stats and a mentions job.
+	if _, err := s.env.pool.Exec(ctx, "TRUNCATE river_job"); err != nil {
+		return err
+	}
+	progress("pipeline: queueing %d jobs", n)
+	_, err := s.env.pool.Exec(ctx, `
+		WITH p AS (
+			INSERT INTO posts (author_id, body)
+			SELECT (SELECT min(id) FROM users), 'queued post for @bench1 ' || g FROM generate_series(1, $1) g
+			RETURNING id)
+		INSERT INTO river_job (args, kind, max_attempts, priority, queue, state)
+		SELECT json_build_object('op', 'post.created', 'post_id', id), 'stats', 20, 1, 'stats', 'available'::river_job_state FROM p
+		UNION ALL
+		SELECT json_build_object('post_id', id), 'mentions', 20, 1, 'mentions', 'available'::river_job_state FROM p`, n/2)
+	if err != nil {
+		return err
+	}
+	worker, err := s.start("work")
+	if err != nil {
+		return err
+	}
+	start := time.Now()
+	for {
+		var left int
+		if err := s.env.pool.QueryRow(ctx, `SELECT count(*) FROM river_job WHERE state IN ('available','running','retryable','scheduled') AND kind IN ('stats','mentions')`).Scan(&left); err != nil {
+			return err
+		}
+		if left == 0 {
+			break
+		}
+		if time.Since(start) > 10*time.Minute {
+			return errors.New("jobs did not drain in 10 minutes")
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	elapsed := time.Since(start)
+	var done int
+	s.env.pool.QueryRow(ctx, `SELECT count(*) FROM river_job WHERE state = 'completed' AND kind IN ('stats','mentions')`).Scan(&done)
+	worker.stop()
+	s.printf("## 4. Job pipeline\n\n%d queued jobs (half stats, half mentions; each mentions job adds a stats job, and an email job scheduled an hour later that is not counted) drained by one `starling work` process.\n\n", n)
+	s.printf("| jobs completed | time | jobs/s |\n| ---: | ---: | ---: |\n| %d | %s | %.0f |\n\nTarget ≥ 3,000 jobs/s.\n\n", done, elapsed.Round(10*time.Millisecond), float64(done)/elapsed.Seconds())
+	return nil
+}
