@@ -77,6 +77,7 @@ func runSuite(args []string) error {
 			return fmt.Errorf("%s: %w", step.name, err)
 		}
 	}
+	s.printf("## Where the time goes\n\nSee [benchmarks-notes.md](benchmarks-notes.md): what each request does, the bottleneck of every missed target, and what was changed because of it.\n")
 	if err := os.MkdirAll(s.outDir, 0o755); err != nil {
 		return err
 	}

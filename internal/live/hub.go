@@ -23,7 +23,7 @@ import (
 // Options configure a Hub.
 type Options struct {
 	// Buffer is how many deliveries a subscriber may have waiting before it is cut off.
-	// Defaults to 256.
+	// Defaults to 128.
 	Buffer int
 	// Batch is how many events one read fetches. Defaults to 500.
 	Batch int
@@ -63,7 +63,7 @@ type Hub struct {
 // NewHub returns a hub reading through q and loading posts through svc.
 func NewHub(q *store.Queries, svc *core.Service, log *slog.Logger, opts Options) *Hub {
 	if opts.Buffer <= 0 {
-		opts.Buffer = 256
+		opts.Buffer = 128
 	}
 	if opts.Batch <= 0 {
 		opts.Batch = 500
