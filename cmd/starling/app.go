@@ -202,8 +202,10 @@ func (a *app) runServer(ctx context.Context, role string) error {
 	sessions, stopSessions := web.NewSessions(pool, a.cfg.SessionLifetime, a.cfg.SecureCookies())
 	defer stopSessions()
 	authz := oauth.New(pool)
+	proxies, _ := httpx.ParseProxies(a.cfg.TrustedProxies) // validated with the config
 	site, err := web.New(web.Options{
 		Core: svc, Sessions: sessions, Log: a.log, RiverUI: ui, Hub: hub, OAuth: authz,
+		Limits: a.cfg.RateLimit != "off", Proxies: proxies,
 		Ready: func(ctx context.Context) error { return ready(ctx, pool) },
 	})
 	if err != nil {
@@ -211,7 +213,7 @@ func (a *app) runServer(ctx context.Context, role string) error {
 	}
 	limit, _ := httpx.ParseRateLimit(a.cfg.RateLimit) // validated with the config
 	rest := api.New(api.Options{Core: svc, OAuth: authz, Hub: hub, Log: a.log, BaseURL: a.cfg.BaseURL,
-		SignupsOpen: a.cfg.Signups == "open", RateLimit: limit})
+		SignupsOpen: a.cfg.Signups == "open", RateLimit: limit, Proxies: proxies})
 	var handler http.Handler = otelhttp.NewHandler(m.HTTP(api.Join(site.Handler(), rest.Handler())), "http",
 		otelhttp.WithFilter(func(r *http.Request) bool { return r.URL.Path != "/metrics" }))
 	if role == "work" {

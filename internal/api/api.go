@@ -10,7 +10,6 @@ import (
 	"encoding/json"
 	"errors"
 	"log/slog"
-	"net"
 	"net/http"
 	"slices"
 	"strconv"
@@ -41,24 +40,27 @@ type Options struct {
 	SignupsOpen bool
 	// RateLimit limits requests per token (or per IP without one). Nil means no limit.
 	RateLimit *httpx.Limiter
+	// Proxies are the reverse proxies whose X-Forwarded-For is believed.
+	Proxies httpx.Proxies
 }
 
 // Server is the API's HTTP handler.
 type Server struct {
-	core   *core.Service
-	oauth  *oauth.Service
-	hub    *live.Hub
-	log    *slog.Logger
-	base   string
-	open   bool
-	router *mux.Router
-	limit  *httpx.Limiter
+	core    *core.Service
+	oauth   *oauth.Service
+	hub     *live.Hub
+	log     *slog.Logger
+	base    string
+	open    bool
+	router  *mux.Router
+	limit   *httpx.Limiter
+	proxies httpx.Proxies
 }
 
 // New returns the API.
 func New(opts Options) *Server {
 	s := &Server{core: opts.Core, oauth: opts.OAuth, hub: opts.Hub, log: opts.Log,
-		base: strings.TrimRight(opts.BaseURL, "/"), open: opts.SignupsOpen, limit: opts.RateLimit}
+		base: strings.TrimRight(opts.BaseURL, "/"), open: opts.SignupsOpen, limit: opts.RateLimit, proxies: opts.Proxies}
 	s.router = s.routes()
 	return s
 }
@@ -201,7 +203,7 @@ func (s *Server) rateLimit(next http.Handler) http.Handler {
 			next.ServeHTTP(w, r)
 			return
 		}
-		key := "ip:" + clientIP(r)
+		key := "ip:" + s.proxies.ClientIP(r)
 		if t := bearer(r); t != "" {
 			key = "token:" + oauth.Hash(t)
 		}
@@ -218,15 +220,6 @@ func (s *Server) rateLimit(next http.Handler) http.Handler {
 		}
 		next.ServeHTTP(w, r)
 	})
-}
-
-// clientIP is the peer address of r. (Forwarded headers are not trusted here.)
-func clientIP(r *http.Request) string {
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		return r.RemoteAddr
-	}
-	return host
 }
 
 // writeJSON writes v with status.

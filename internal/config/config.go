@@ -65,6 +65,9 @@ type Config struct {
 	MetricsListen string
 	// EventRetention is how long the event log keeps events. Defaults to 7 days.
 	EventRetention time.Duration
+	// TrustedProxies lists the reverse proxies (IPs or CIDRs, comma-separated) whose
+	// X-Forwarded-For header names the client. Defaults to none.
+	TrustedProxies string
 	// RateLimit is the API allowance per token (or per IP without one) and process, as
 	// "N/DURATION", or "off". Defaults to "300/5m", Mastodon's own figure.
 	RateLimit string
@@ -140,7 +143,9 @@ var settings = []setting{
 		str(func(c *Config) *string { return &c.MetricsListen })},
 	{"event-retention", "STARLING_EVENT_RETENTION", "168h", "how long the event log keeps events (older stream cursors get a reset)",
 		duration(func(c *Config) *time.Duration { return &c.EventRetention })},
-	{"rate-limit", "STARLING_RATE_LIMIT", "300/5m", "API requests per token (or IP) per window and process, or off",
+	{"trusted-proxies", "STARLING_TRUSTED_PROXIES", "", "reverse proxies (IPs or CIDRs, comma-separated) whose X-Forwarded-For is believed",
+		str(func(c *Config) *string { return &c.TrustedProxies })},
+	{"rate-limit", "STARLING_RATE_LIMIT", "300/5m", "API requests per token (or IP) per window and process, or off (also turns off the login, signup and posting limits)",
 		str(func(c *Config) *string { return &c.RateLimit })},
 }
 
@@ -255,6 +260,9 @@ func (c Config) Validate() error {
 	}
 	if c.EventRetention < time.Hour {
 		bad("STARLING_EVENT_RETENTION", "must be at least 1h, got %s", c.EventRetention)
+	}
+	if _, err := httpx.ParseProxies(c.TrustedProxies); err != nil {
+		bad("STARLING_TRUSTED_PROXIES", "%v", err)
 	}
 	if _, err := httpx.ParseRateLimit(c.RateLimit); err != nil {
 		bad("STARLING_RATE_LIMIT", "%v, got %q", err, c.RateLimit)

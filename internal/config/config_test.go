@@ -62,6 +62,7 @@ var allSettings = []struct{ flag, env, def string }{
 	{"notify-window", "STARLING_NOTIFY_WINDOW", "5ms"},
 	{"metrics-listen", "STARLING_METRICS_LISTEN", `""`},
 	{"event-retention", "STARLING_EVENT_RETENTION", "168h"},
+	{"trusted-proxies", "STARLING_TRUSTED_PROXIES", `""`},
 	{"rate-limit", "STARLING_RATE_LIMIT", "300/5m"},
 }
 
@@ -93,6 +94,7 @@ var customEnv = map[string]string{
 	"STARLING_NOTIFY_WINDOW":       "20ms",
 	"STARLING_RATE_LIMIT":          "off",
 	"STARLING_METRICS_LISTEN":      "127.0.0.1:9100",
+	"STARLING_TRUSTED_PROXIES":     "10.0.0.0/8, 192.168.1.1",
 	"STARLING_EVENT_RETENTION":     "72h",
 	"STARLING_BASE_URL":            "https://starling.example",
 	"STARLING_SIGNUPS":             "closed",
@@ -127,6 +129,7 @@ var customConfig = config.Config{
 	MentionEmailDelay:  5 * time.Minute,
 	NotifyWindow:       20 * time.Millisecond,
 	MetricsListen:      "127.0.0.1:9100",
+	TrustedProxies:     "10.0.0.0/8, 192.168.1.1",
 	EventRetention:     72 * time.Hour,
 	RateLimit:          "off",
 }
@@ -443,7 +446,7 @@ func TestValidateZeroConfigReportsEverything(t *testing.T) {
 	// address, no mention email delay.
 	valid := map[string]bool{
 		"DATABASE_URL": true, "SMTP_URL": true, "STARLING_MAIL_FROM": true, "STARLING_MENTION_EMAIL_DELAY": true,
-		"STARLING_METRICS_LISTEN": true,
+		"STARLING_METRICS_LISTEN": true, "STARLING_TRUSTED_PROXIES": true,
 	}
 	for _, s := range allSettings {
 		if valid[s.env] {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net/http"
 	"net/url"
+	"strings"
 
 	"github.com/starling-social/starling/internal/core"
 )
@@ -68,6 +69,9 @@ func (s *Server) signup(w http.ResponseWriter, r *http.Request) {
 	if !s.parseForm(w, r) {
 		return
 	}
+	if s.limits != nil && !s.allow(w, r, s.limits.signupIP, s.proxies.ClientIP(r)) {
+		return
+	}
 	f := newForm()
 	for _, k := range []string{"username", "display_name", "email"} {
 		f.Values[k] = r.PostForm.Get(k)
@@ -125,6 +129,12 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 	f := newForm()
 	f.Values["login"] = r.PostForm.Get("login")
 	f.Values["next"] = localPath(r.PostForm.Get("next"))
+	// Limits count attempts per address and per login name, known or not, so that they
+	// neither reveal accounts nor allow guessing one account's password from many addresses.
+	if s.limits != nil && (!s.allow(w, r, s.limits.loginIP, s.proxies.ClientIP(r)) ||
+		!s.allow(w, r, s.limits.loginName, strings.ToLower(strings.TrimSpace(f.Values["login"])))) {
+		return
+	}
 	u, err := s.core.Authenticate(r.Context(), f.Values["login"], r.PostForm.Get("password"))
 	if errors.Is(err, core.ErrBadCredentials) {
 		f.Errors["form"] = "Wrong username or password."

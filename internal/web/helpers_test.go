@@ -19,6 +19,7 @@ import (
 
 	"github.com/starling-social/starling/internal/core"
 	"github.com/starling-social/starling/internal/events"
+	"github.com/starling-social/starling/internal/httpx"
 	"github.com/starling-social/starling/internal/jobs"
 	"github.com/starling-social/starling/internal/live"
 	"github.com/starling-social/starling/internal/logging"
@@ -61,6 +62,8 @@ type site struct {
 type siteOptions struct {
 	mail       mail.Sender
 	emailDelay time.Duration
+	limits     bool
+	proxies    httpx.Proxies
 }
 
 func newSite(t *testing.T, opt ...func(*siteOptions)) *site {
@@ -103,7 +106,7 @@ func newSite(t *testing.T, opt ...func(*siteOptions)) *site {
 	require.NoError(t, ui.Start(ctx))
 	sessions, stop := web.NewSessions(pool, time.Hour, false)
 	t.Cleanup(stop)
-	s, err := web.New(web.Options{Core: svc, Sessions: sessions, Log: log, RiverUI: ui, Hub: hub,
+	s, err := web.New(web.Options{Core: svc, Sessions: sessions, Log: log, RiverUI: ui, Hub: hub, Limits: o.limits, Proxies: o.proxies,
 		Ready: func(ctx context.Context) error { return pool.Ping(ctx) }})
 	require.NoError(t, err)
 	srv := httptest.NewServer(s.Handler())

@@ -14,6 +14,9 @@ func (s *Server) postCreate(w http.ResponseWriter, r *http.Request) {
 	if !s.parseForm(w, r) {
 		return
 	}
+	if s.limits != nil && !s.allow(w, r, s.limits.postUser, strconv.FormatInt(currentUser(r).ID, 10)) {
+		return
+	}
 	f := newForm()
 	f.Values["body"] = r.PostForm.Get("body")
 	_, err := s.core.CreatePost(r.Context(), currentUser(r).ID, f.Values["body"])

@@ -7,6 +7,7 @@ import (
 	"context"
 	"log/slog"
 	"net/http"
+	"strconv"
 	"sync/atomic"
 	"time"
 
@@ -31,6 +32,10 @@ type Options struct {
 	// OAuth is the authorization server behind /oauth/authorize and the token settings.
 	// Optional: without it those pages do not exist.
 	OAuth *oauth.Service
+	// Limits turns on the abuse limits of login, signup and posting (429 + Retry-After).
+	Limits bool
+	// Proxies are the reverse proxies whose X-Forwarded-For is believed.
+	Proxies httpx.Proxies
 	// Hub serves the live /events stream. Optional: without it there is no /events.
 	Hub *live.Hub
 	// RiverUI is the River job dashboard, mounted at /admin/river for admins. Optional.
@@ -51,6 +56,38 @@ type Server struct {
 	hub      *live.Hub
 	oauth    *oauth.Service
 	draining atomic.Bool
+	limits   *webLimits
+	proxies  httpx.Proxies
+}
+
+// webLimits are the website's abuse limits, per process.
+type webLimits struct {
+	loginIP, loginName, signupIP, postUser *httpx.Limiter
+}
+
+func newWebLimits() *webLimits {
+	return &webLimits{
+		loginIP:   &httpx.Limiter{Limit: 30, Window: 5 * time.Minute},
+		loginName: &httpx.Limiter{Limit: 10, Window: 5 * time.Minute},
+		signupIP:  &httpx.Limiter{Limit: 10, Window: time.Hour},
+		postUser:  &httpx.Limiter{Limit: 30, Window: time.Minute},
+	}
+}
+
+// allow counts a request against l for key; over the limit it answers 429 with
+// Retry-After itself and returns false.
+func (s *Server) allow(w http.ResponseWriter, r *http.Request, l *httpx.Limiter, key string) bool {
+	if s.limits == nil {
+		return true
+	}
+	now := time.Now()
+	ok, _, reset := l.Allow(key, now)
+	if ok {
+		return true
+	}
+	w.Header().Set("Retry-After", strconv.Itoa(int(reset.Sub(now).Seconds())+1))
+	s.clientError(w, r, http.StatusTooManyRequests, "Too many attempts", "Please wait a little and try again.")
+	return false
 }
 
 // Drain makes /readyz answer 503 so that load balancers stop sending new requests: the
@@ -63,7 +100,11 @@ func New(opts Options) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Server{core: opts.Core, sessions: opts.Sessions, log: opts.Log, ready: opts.Ready, pages: p, riverUI: opts.RiverUI, hub: opts.Hub, oauth: opts.OAuth}, nil
+	srv := &Server{core: opts.Core, sessions: opts.Sessions, log: opts.Log, ready: opts.Ready, pages: p, riverUI: opts.RiverUI, hub: opts.Hub, oauth: opts.OAuth, proxies: opts.Proxies}
+	if opts.Limits {
+		srv.limits = newWebLimits()
+	}
+	return srv, nil
 }
 
 // Handler returns every route of the website with its middleware.

@@ -1,0 +1,78 @@
+package web_test
+
+import (
+	"net/http"
+	"net/url"
+	"strconv"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/starling-social/starling/internal/httpx"
+)
+
+func TestLoginSignupAndPostingLimits(t *testing.T) {
+	proxies, err := httpx.ParseProxies("127.0.0.1")
+	require.NoError(t, err)
+	s := newSite(t, func(o *siteOptions) { o.limits, o.proxies = true, proxies })
+	c := s.client()
+	c.signup("alice")
+
+	// Ten wrong passwords for one name, from many addresses (behind the trusted proxy):
+	// the eleventh attempt is refused, even with the right password, for known and
+	// unknown names alike.
+	for _, name := range []string{"alice", "nobody"} {
+		for i := range 10 {
+			res := c.post("/login", url.Values{"login": {name}, "password": {"wrong password " + strconv.Itoa(i)}},
+				"X-Forwarded-For", "203.0.113."+strconv.Itoa(i))
+			require.Equal(t, http.StatusUnprocessableEntity, res.status)
+		}
+		res := c.post("/login", url.Values{"login": {name}, "password": {testPassword}}, "X-Forwarded-For", "203.0.113.99")
+		require.Equal(t, http.StatusTooManyRequests, res.status, name)
+		retry, err := strconv.Atoi(res.header.Get("Retry-After"))
+		require.NoError(t, err)
+		require.Greater(t, retry, 0)
+		require.Contains(t, res.body, "Too many attempts")
+	}
+
+	// Signups per address: ten, then refused; another address is not affected.
+	for i := range 10 {
+		res := s.client().post("/signup", url.Values{"username": {"user" + strconv.Itoa(i)}, "email": {"u" + strconv.Itoa(i) + "@example.com"},
+			"password": {testPassword}}, "X-Forwarded-For", "198.51.100.7")
+		require.Equal(t, http.StatusSeeOther, res.status, "signup %d", i)
+	}
+	res := s.client().post("/signup", url.Values{"username": {"user10"}, "email": {"u10@example.com"}, "password": {testPassword}},
+		"X-Forwarded-For", "198.51.100.7")
+	require.Equal(t, http.StatusTooManyRequests, res.status)
+	res = s.client().post("/signup", url.Values{"username": {"user11"}, "email": {"u11@example.com"}, "password": {testPassword}},
+		"X-Forwarded-For", "198.51.100.8")
+	require.Equal(t, http.StatusSeeOther, res.status)
+
+	// Posting: 30 a minute per account.
+	for i := range 30 {
+		res := c.post("/posts", url.Values{"body": {"post " + strconv.Itoa(i)}})
+		require.Equal(t, http.StatusSeeOther, res.status, "post %d", i)
+	}
+	res = c.post("/posts", url.Values{"body": {"one too many"}})
+	require.Equal(t, http.StatusTooManyRequests, res.status)
+	require.Equal(t, 30, s.count(`SELECT count(*) FROM posts`))
+}
+
+func TestClientIPTrustsOnlyConfiguredProxies(t *testing.T) {
+	ps, err := httpx.ParseProxies("10.0.0.0/8, 192.0.2.1")
+	require.NoError(t, err)
+	req := func(peer, xff string) *http.Request {
+		r, _ := http.NewRequest(http.MethodGet, "/", nil)
+		r.RemoteAddr = peer
+		if xff != "" {
+			r.Header.Set("X-Forwarded-For", xff)
+		}
+		return r
+	}
+	require.Equal(t, "198.51.100.1", ps.ClientIP(req("198.51.100.1:4000", "1.2.3.4")), "untrusted peer: header ignored")
+	require.Equal(t, "1.2.3.4", ps.ClientIP(req("10.1.2.3:4000", "1.2.3.4")))
+	require.Equal(t, "5.6.7.8", ps.ClientIP(req("192.0.2.1:4000", "1.2.3.4, 5.6.7.8, 10.9.9.9")), "right-most untrusted hop")
+	require.Equal(t, "10.1.2.3", ps.ClientIP(req("10.1.2.3:4000", "garbage")))
+	_, err = httpx.ParseProxies("not-an-ip")
+	require.Error(t, err)
+}
