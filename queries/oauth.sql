@@ -49,3 +49,6 @@ UPDATE oauth_tokens SET revoked_at = now() WHERE id = @id AND user_id = @user_id
 -- name: OAuthTokenTouch :exec
 UPDATE oauth_tokens SET last_used_at = now()
 WHERE id = @id AND (last_used_at IS NULL OR last_used_at < now() - interval '1 minute');
+
+-- name: OAuthTokensRevokeAllOfUser :execrows
+UPDATE oauth_tokens SET revoked_at = now() WHERE user_id = @user_id AND revoked_at IS NULL;

@@ -59,3 +59,9 @@ FROM users u WHERE u.id = ANY(@ids::bigint[]);
 
 -- name: InstanceCounts :one
 SELECT (SELECT count(*) FROM users) AS users, (SELECT count(*) FROM posts WHERE deleted_at IS NULL) AS posts;
+
+-- name: UserSetPassword :exec
+UPDATE users SET password_hash = @password_hash, sessions_valid_after = now() WHERE id = @id;
+
+-- name: UserEndSessions :exec
+UPDATE users SET sessions_valid_after = now() WHERE id = @id;

@@ -126,6 +126,8 @@ type User struct {
 	CreatedAt   time.Time
 	// EmailMentions is true when the user wants an email for each mention.
 	EmailMentions bool
+	// SessionsValidAfter: website sessions that logged in before it are logged out.
+	SessionsValidAfter time.Time
 }
 
 // Name returns the display name, or the username when no display name is set.
@@ -138,7 +140,8 @@ func (u User) Name() string {
 
 func userFrom(u store.User) User {
 	return User{ID: u.ID, Username: u.Username, Email: u.Email, DisplayName: u.DisplayName,
-		Bio: u.Bio, IsAdmin: u.IsAdmin, CreatedAt: u.CreatedAt, EmailMentions: u.EmailMentions}
+		Bio: u.Bio, IsAdmin: u.IsAdmin, CreatedAt: u.CreatedAt, EmailMentions: u.EmailMentions,
+		SessionsValidAfter: u.SessionsValidAfter}
 }
 
 // enqueue adds jobs in tx.

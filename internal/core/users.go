@@ -238,3 +238,48 @@ func validDisplayName(s string) bool {
 	}
 	return true
 }
+
+// ChangePassword sets userID's password after checking the current one, and ends every
+// website session that logged in before now (the caller renews its own).
+func (s *Service) ChangePassword(ctx context.Context, userID int64, current, next string) error {
+	row, err := s.q.UserGetByID(ctx, userID)
+	if err != nil {
+		return fmt.Errorf("change password: %w", err)
+	}
+	ok, err := password.Verify(current, row.PasswordHash)
+	if err != nil {
+		return fmt.Errorf("change password: %w", err)
+	}
+	if !ok {
+		return invalid("current_password", "That is not your current password.")
+	}
+	if msg := passwordProblem(next, row.Username, row.Email); msg != "" {
+		return invalid("new_password", msg)
+	}
+	hash, err := password.Hash(next, s.opts.Password)
+	if err != nil {
+		return err
+	}
+	if err := s.q.UserSetPassword(ctx, store.UserSetPasswordParams{ID: userID, PasswordHash: hash}); err != nil {
+		return fmt.Errorf("change password: %w", err)
+	}
+	s.log.InfoContext(ctx, "password changed; other sessions ended", "user_id", userID)
+	return nil
+}
+
+// EndSessions ends every website session of userID that logged in before now and revokes
+// every OAuth and personal token of the account: "log out everywhere".
+func (s *Service) EndSessions(ctx context.Context, userID int64) error {
+	err := store.WithTx(ctx, s.db, func(tx pgx.Tx, q *store.Queries) error {
+		if err := q.UserEndSessions(ctx, userID); err != nil {
+			return err
+		}
+		_, err := q.OAuthTokensRevokeAllOfUser(ctx, &userID)
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("end sessions: %w", err)
+	}
+	s.log.InfoContext(ctx, "logged out everywhere", "user_id", userID)
+	return nil
+}

@@ -117,15 +117,16 @@ type StatsApplied struct {
 }
 
 type User struct {
-	ID            int64
-	Username      string
-	Email         string
-	PasswordHash  string
-	DisplayName   string
-	Bio           string
-	IsAdmin       bool
-	CreatedAt     time.Time
-	EmailMentions bool
+	ID                 int64
+	Username           string
+	Email              string
+	PasswordHash       string
+	DisplayName        string
+	Bio                string
+	IsAdmin            bool
+	CreatedAt          time.Time
+	EmailMentions      bool
+	SessionsValidAfter time.Time
 }
 
 type UserStat struct {

@@ -95,7 +95,7 @@ func (q *Queries) NotificationForEmail(ctx context.Context, id int64) (Notificat
 }
 
 const notificationGet = `-- name: NotificationGet :one
-SELECT n.id, n.kind, n.created_at, n.read_at, p.id, p.author_id, p.body, p.created_at, p.deleted_at, a.id, a.username, a.email, a.password_hash, a.display_name, a.bio, a.is_admin, a.created_at, a.email_mentions
+SELECT n.id, n.kind, n.created_at, n.read_at, p.id, p.author_id, p.body, p.created_at, p.deleted_at, a.id, a.username, a.email, a.password_hash, a.display_name, a.bio, a.is_admin, a.created_at, a.email_mentions, a.sessions_valid_after
 FROM notifications n
 JOIN posts p ON p.id = n.post_id AND p.deleted_at IS NULL
 JOIN users a ON a.id = n.actor_id
@@ -138,6 +138,7 @@ func (q *Queries) NotificationGet(ctx context.Context, arg NotificationGetParams
 		&i.User.IsAdmin,
 		&i.User.CreatedAt,
 		&i.User.EmailMentions,
+		&i.User.SessionsValidAfter,
 	)
 	return i, err
 }
@@ -195,7 +196,7 @@ func (q *Queries) NotificationsInsertMentions(ctx context.Context, arg Notificat
 }
 
 const notificationsList = `-- name: NotificationsList :many
-SELECT n.id, n.kind, n.created_at, n.read_at, p.id, p.author_id, p.body, p.created_at, p.deleted_at, a.id, a.username, a.email, a.password_hash, a.display_name, a.bio, a.is_admin, a.created_at, a.email_mentions
+SELECT n.id, n.kind, n.created_at, n.read_at, p.id, p.author_id, p.body, p.created_at, p.deleted_at, a.id, a.username, a.email, a.password_hash, a.display_name, a.bio, a.is_admin, a.created_at, a.email_mentions, a.sessions_valid_after
 FROM notifications n
 JOIN posts p ON p.id = n.post_id AND p.deleted_at IS NULL
 JOIN users a ON a.id = n.actor_id
@@ -254,6 +255,7 @@ func (q *Queries) NotificationsList(ctx context.Context, arg NotificationsListPa
 			&i.User.IsAdmin,
 			&i.User.CreatedAt,
 			&i.User.EmailMentions,
+			&i.User.SessionsValidAfter,
 		); err != nil {
 			return nil, err
 		}
@@ -266,7 +268,7 @@ func (q *Queries) NotificationsList(ctx context.Context, arg NotificationsListPa
 }
 
 const notificationsListAfter = `-- name: NotificationsListAfter :many
-SELECT n.id, n.kind, n.created_at, n.read_at, p.id, p.author_id, p.body, p.created_at, p.deleted_at, a.id, a.username, a.email, a.password_hash, a.display_name, a.bio, a.is_admin, a.created_at, a.email_mentions
+SELECT n.id, n.kind, n.created_at, n.read_at, p.id, p.author_id, p.body, p.created_at, p.deleted_at, a.id, a.username, a.email, a.password_hash, a.display_name, a.bio, a.is_admin, a.created_at, a.email_mentions, a.sessions_valid_after
 FROM notifications n
 JOIN posts p ON p.id = n.post_id AND p.deleted_at IS NULL
 JOIN users a ON a.id = n.actor_id
@@ -325,6 +327,7 @@ func (q *Queries) NotificationsListAfter(ctx context.Context, arg NotificationsL
 			&i.User.IsAdmin,
 			&i.User.CreatedAt,
 			&i.User.EmailMentions,
+			&i.User.SessionsValidAfter,
 		); err != nil {
 			return nil, err
 		}

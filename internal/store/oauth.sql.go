@@ -334,3 +334,15 @@ func (q *Queries) OAuthTokensOfUser(ctx context.Context, userID *int64) ([]OAuth
 	}
 	return items, nil
 }
+
+const oAuthTokensRevokeAllOfUser = `-- name: OAuthTokensRevokeAllOfUser :execrows
+UPDATE oauth_tokens SET revoked_at = now() WHERE user_id = $1 AND revoked_at IS NULL
+`
+
+func (q *Queries) OAuthTokensRevokeAllOfUser(ctx context.Context, userID *int64) (int64, error) {
+	result, err := q.db.Exec(ctx, oAuthTokensRevokeAllOfUser, userID)
+	if err != nil {
+		return 0, err
+	}
+	return result.RowsAffected(), nil
+}

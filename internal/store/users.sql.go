@@ -11,7 +11,7 @@ import (
 )
 
 const followersOf = `-- name: FollowersOf :many
-SELECT u.id, u.username, u.email, u.password_hash, u.display_name, u.bio, u.is_admin, u.created_at, u.email_mentions FROM follows f JOIN users u ON u.id = f.follower_id
+SELECT u.id, u.username, u.email, u.password_hash, u.display_name, u.bio, u.is_admin, u.created_at, u.email_mentions, u.sessions_valid_after FROM follows f JOIN users u ON u.id = f.follower_id
 WHERE f.followee_id = $1 AND u.id < $2
 ORDER BY u.id DESC LIMIT $3
 `
@@ -41,6 +41,7 @@ func (q *Queries) FollowersOf(ctx context.Context, arg FollowersOfParams) ([]Use
 			&i.IsAdmin,
 			&i.CreatedAt,
 			&i.EmailMentions,
+			&i.SessionsValidAfter,
 		); err != nil {
 			return nil, err
 		}
@@ -53,7 +54,7 @@ func (q *Queries) FollowersOf(ctx context.Context, arg FollowersOfParams) ([]Use
 }
 
 const followingOf = `-- name: FollowingOf :many
-SELECT u.id, u.username, u.email, u.password_hash, u.display_name, u.bio, u.is_admin, u.created_at, u.email_mentions FROM follows f JOIN users u ON u.id = f.followee_id
+SELECT u.id, u.username, u.email, u.password_hash, u.display_name, u.bio, u.is_admin, u.created_at, u.email_mentions, u.sessions_valid_after FROM follows f JOIN users u ON u.id = f.followee_id
 WHERE f.follower_id = $1 AND u.id < $2
 ORDER BY u.id DESC LIMIT $3
 `
@@ -83,6 +84,7 @@ func (q *Queries) FollowingOf(ctx context.Context, arg FollowingOfParams) ([]Use
 			&i.IsAdmin,
 			&i.CreatedAt,
 			&i.EmailMentions,
+			&i.SessionsValidAfter,
 		); err != nil {
 			return nil, err
 		}
@@ -151,7 +153,7 @@ func (q *Queries) Relationships(ctx context.Context, arg RelationshipsParams) ([
 const userCreate = `-- name: UserCreate :one
 INSERT INTO users (username, email, password_hash, display_name)
 VALUES ($1, $2, $3, $4)
-RETURNING id, username, email, password_hash, display_name, bio, is_admin, created_at, email_mentions
+RETURNING id, username, email, password_hash, display_name, bio, is_admin, created_at, email_mentions, sessions_valid_after
 `
 
 type UserCreateParams struct {
@@ -179,12 +181,22 @@ func (q *Queries) UserCreate(ctx context.Context, arg UserCreateParams) (User, e
 		&i.IsAdmin,
 		&i.CreatedAt,
 		&i.EmailMentions,
+		&i.SessionsValidAfter,
 	)
 	return i, err
 }
 
+const userEndSessions = `-- name: UserEndSessions :exec
+UPDATE users SET sessions_valid_after = now() WHERE id = $1
+`
+
+func (q *Queries) UserEndSessions(ctx context.Context, id int64) error {
+	_, err := q.db.Exec(ctx, userEndSessions, id)
+	return err
+}
+
 const userGetByID = `-- name: UserGetByID :one
-SELECT id, username, email, password_hash, display_name, bio, is_admin, created_at, email_mentions FROM users WHERE id = $1
+SELECT id, username, email, password_hash, display_name, bio, is_admin, created_at, email_mentions, sessions_valid_after FROM users WHERE id = $1
 `
 
 func (q *Queries) UserGetByID(ctx context.Context, id int64) (User, error) {
@@ -200,12 +212,13 @@ func (q *Queries) UserGetByID(ctx context.Context, id int64) (User, error) {
 		&i.IsAdmin,
 		&i.CreatedAt,
 		&i.EmailMentions,
+		&i.SessionsValidAfter,
 	)
 	return i, err
 }
 
 const userGetByLogin = `-- name: UserGetByLogin :one
-SELECT id, username, email, password_hash, display_name, bio, is_admin, created_at, email_mentions FROM users
+SELECT id, username, email, password_hash, display_name, bio, is_admin, created_at, email_mentions, sessions_valid_after FROM users
 WHERE lower(username) = lower($1) OR lower(email) = lower($1)
 ORDER BY id
 LIMIT 1
@@ -225,12 +238,13 @@ func (q *Queries) UserGetByLogin(ctx context.Context, login string) (User, error
 		&i.IsAdmin,
 		&i.CreatedAt,
 		&i.EmailMentions,
+		&i.SessionsValidAfter,
 	)
 	return i, err
 }
 
 const userGetByUsername = `-- name: UserGetByUsername :one
-SELECT id, username, email, password_hash, display_name, bio, is_admin, created_at, email_mentions FROM users WHERE lower(username) = lower($1)
+SELECT id, username, email, password_hash, display_name, bio, is_admin, created_at, email_mentions, sessions_valid_after FROM users WHERE lower(username) = lower($1)
 `
 
 func (q *Queries) UserGetByUsername(ctx context.Context, username string) (User, error) {
@@ -246,6 +260,7 @@ func (q *Queries) UserGetByUsername(ctx context.Context, username string) (User,
 		&i.IsAdmin,
 		&i.CreatedAt,
 		&i.EmailMentions,
+		&i.SessionsValidAfter,
 	)
 	return i, err
 }
@@ -265,6 +280,20 @@ func (q *Queries) UserSetAdmin(ctx context.Context, arg UserSetAdminParams) (int
 		return 0, err
 	}
 	return result.RowsAffected(), nil
+}
+
+const userSetPassword = `-- name: UserSetPassword :exec
+UPDATE users SET password_hash = $1, sessions_valid_after = now() WHERE id = $2
+`
+
+type UserSetPasswordParams struct {
+	PasswordHash string
+	ID           int64
+}
+
+func (q *Queries) UserSetPassword(ctx context.Context, arg UserSetPasswordParams) error {
+	_, err := q.db.Exec(ctx, userSetPassword, arg.PasswordHash, arg.ID)
+	return err
 }
 
 const userStats = `-- name: UserStats :one

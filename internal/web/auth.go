@@ -6,13 +6,18 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"time"
 
 	"github.com/starling-social/starling/internal/core"
 )
 
 type userKey struct{}
 
-const sessionUserID = "user_id"
+const (
+	sessionUserID = "user_id"
+	// sessionAuthAt is when the session logged in (Unix nanoseconds).
+	sessionAuthAt = "auth_at"
+)
 
 // loadUser puts the logged-in user, if any, in the request context.
 func (s *Server) loadUser(next http.Handler) http.Handler {
@@ -23,6 +28,9 @@ func (s *Server) loadUser(next http.Handler) http.Handler {
 			return
 		}
 		u, err := s.core.UserByID(r.Context(), id)
+		if err == nil && time.Unix(0, s.sessions.GetInt64(r.Context(), sessionAuthAt)).Before(u.SessionsValidAfter) {
+			err = core.ErrNotFound // logged in before a password change or "log out everywhere"
+		}
 		if errors.Is(err, core.ErrNotFound) {
 			// The account is gone: forget the login.
 			s.sessions.Remove(r.Context(), sessionUserID)
@@ -109,6 +117,7 @@ func (s *Server) startSession(r *http.Request, u core.User) error {
 		return err
 	}
 	s.sessions.Put(r.Context(), sessionUserID, u.ID)
+	s.sessions.Put(r.Context(), sessionAuthAt, time.Now().UnixNano())
 	return nil
 }
 
@@ -159,5 +168,48 @@ func (s *Server) logout(w http.ResponseWriter, r *http.Request) {
 	}
 	// Destroy removed the session; a new, empty one carries the flash message.
 	s.sessions.Put(r.Context(), "flash", "You are logged out.")
+	http.Redirect(w, r, "/", http.StatusSeeOther)
+}
+
+func (s *Server) passwordChange(w http.ResponseWriter, r *http.Request) {
+	if !s.parseForm(w, r) {
+		return
+	}
+	u := currentUser(r)
+	err := s.core.ChangePassword(r.Context(), u.ID, r.PostForm.Get("current_password"), r.PostForm.Get("new_password"))
+	var verr *core.ValidationError
+	if errors.As(err, &verr) {
+		f := newForm()
+		f.Values["display_name"], f.Values["bio"] = u.DisplayName, u.Bio
+		if u.EmailMentions {
+			f.Values["email_mentions"] = "on"
+		}
+		f.Errors = verr.Fields
+		s.render(w, r, http.StatusUnprocessableEntity, "settings", view{Title: "Settings", Form: f})
+		return
+	}
+	if err != nil {
+		s.serverError(w, r, err)
+		return
+	}
+	// This session stays, with a new id; every other one is over.
+	if err := s.startSession(r, *u); err != nil {
+		s.serverError(w, r, err)
+		return
+	}
+	s.sessions.Put(r.Context(), "flash", "Password changed. Your other sessions are logged out.")
+	http.Redirect(w, r, "/settings", http.StatusSeeOther)
+}
+
+func (s *Server) logoutEverywhere(w http.ResponseWriter, r *http.Request) {
+	if err := s.core.EndSessions(r.Context(), currentUser(r).ID); err != nil {
+		s.serverError(w, r, err)
+		return
+	}
+	if err := s.sessions.Destroy(r.Context()); err != nil {
+		s.serverError(w, r, err)
+		return
+	}
+	s.sessions.Put(r.Context(), "flash", "You are logged out everywhere, and every app's access is revoked.")
 	http.Redirect(w, r, "/", http.StatusSeeOther)
 }

@@ -136,6 +136,8 @@ func (s *Server) Handler() http.Handler {
 	r.HandleFunc("/notifications/read", s.requireUser(s.notificationsRead)).Methods(http.MethodPost)
 	r.HandleFunc("/settings", s.requireUser(s.settingsForm)).Methods(http.MethodGet, http.MethodHead)
 	r.HandleFunc("/settings", s.requireUser(s.settings)).Methods(http.MethodPost)
+	r.HandleFunc("/settings/password", s.requireUser(s.passwordChange)).Methods(http.MethodPost)
+	r.HandleFunc("/settings/logout-everywhere", s.requireUser(s.logoutEverywhere)).Methods(http.MethodPost)
 	r.HandleFunc("/stats", s.stats).Methods(http.MethodGet, http.MethodHead)
 	if s.oauth != nil {
 		r.HandleFunc("/oauth/authorize", s.oauthAuthorize).Methods(http.MethodGet, http.MethodPost)
