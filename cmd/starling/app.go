@@ -169,7 +169,8 @@ func (a *app) runServer(ctx context.Context, role string) error {
 	runner.Bind(svc)
 	var hub *live.Hub
 	if role != "work" {
-		hub = live.NewHub(store.New(pool), svc, a.log, live.Options{Observe: m.Fanout})
+		hub = live.NewHub(store.New(pool), svc, a.log, live.Options{Observe: m.Fanout,
+			MaxStreamsPerIP: a.cfg.MaxStreamsPerIP, MaxStreamsPerUser: a.cfg.MaxStreamsPerUser})
 		go hub.Run(bg)
 		go live.NewListener(dsn, hub.Kick, a.log).Run(bg)
 		m.StreamClients(hub.SubscribersByKind)
@@ -214,7 +215,12 @@ func (a *app) runServer(ctx context.Context, role string) error {
 	limit, _ := httpx.ParseRateLimit(a.cfg.RateLimit) // validated with the config
 	rest := api.New(api.Options{Core: svc, OAuth: authz, Hub: hub, Log: a.log, BaseURL: a.cfg.BaseURL,
 		SignupsOpen: a.cfg.Signups == "open", RateLimit: limit, Proxies: proxies})
-	var handler http.Handler = otelhttp.NewHandler(m.HTTP(api.Join(site.Handler(), rest.Handler())), "http",
+	// Shed load quickly when the database pool is saturated, rather than queueing (streams
+	// excluded: they hold no connection).
+	shed := httpx.Shed(4*a.cfg.DBMaxConns, time.Second, func(r *http.Request) bool {
+		return r.URL.Path == "/events" || strings.HasPrefix(r.URL.Path, "/api/v1/streaming")
+	})
+	var handler http.Handler = otelhttp.NewHandler(m.HTTP(shed(api.Join(site.Handler(), rest.Handler()))), "http",
 		otelhttp.WithFilter(func(r *http.Request) bool { return r.URL.Path != "/metrics" }))
 	if role == "work" {
 		// A worker process serves only its health checks and metrics.

@@ -48,3 +48,27 @@ func TestRateLimitPerTokenAndIP(t *testing.T) {
 	require.NoError(t, err)
 	require.Nil(t, off)
 }
+
+func TestStreamCapsPerUser(t *testing.T) {
+	s := newServer(t)
+	tok := s.personalToken(s.user("alice"), "read")
+	var bodies []*http.Response
+	defer func() {
+		for _, b := range bodies {
+			b.Body.Close()
+		}
+	}()
+	for i := range 21 {
+		req, _ := http.NewRequest(http.MethodGet, s.base+"/api/v1/streaming/user", nil)
+		req.Header.Set("Authorization", "Bearer "+tok)
+		res, err := http.DefaultClient.Do(req)
+		require.NoError(t, err)
+		bodies = append(bodies, res)
+		if i < 20 {
+			require.Equal(t, http.StatusOK, res.StatusCode, "stream %d", i)
+			continue
+		}
+		require.Equal(t, http.StatusTooManyRequests, res.StatusCode, "the 21st stream of one user")
+		require.Equal(t, "10", res.Header.Get("Retry-After"))
+	}
+}

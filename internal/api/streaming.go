@@ -21,7 +21,7 @@ func (s *Server) stream(w http.ResponseWriter, r *http.Request, f live.Filter) {
 		writeError(w, http.StatusServiceUnavailable, "Streaming is not available on this process")
 		return
 	}
-	s.hub.Serve(w, r, f, s.mastodonEvent, writeError)
+	s.hub.Serve(w, r, viewerID(r), s.proxies.ClientIP(r), f, s.mastodonEvent, writeError)
 }
 
 // mastodonEvent formats a delivery as Mastodon does: update with a Status, delete with the

@@ -35,6 +35,13 @@ func (s *Server) streamWebSocket(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	c := callerOf(r)
+	release, ok := s.hub.Admit(viewerID(r), s.proxies.ClientIP(r))
+	if !ok {
+		w.Header().Set("Retry-After", "10")
+		writeError(w, http.StatusTooManyRequests, "Too many open streams")
+		return
+	}
+	defer release()
 	up := websocket.Upgrader{
 		ReadBufferSize: 1024, WriteBufferSize: 4096,
 		CheckOrigin: func(*http.Request) bool { return true }, // bearer tokens, no cookies

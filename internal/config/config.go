@@ -68,6 +68,9 @@ type Config struct {
 	// TrustedProxies lists the reverse proxies (IPs or CIDRs, comma-separated) whose
 	// X-Forwarded-For header names the client. Defaults to none.
 	TrustedProxies string
+	// MaxStreamsPerIP and MaxStreamsPerUser cap concurrent live streams. Default to 100
+	// and 20.
+	MaxStreamsPerIP, MaxStreamsPerUser int
 	// RateLimit is the API allowance per token (or per IP without one) and process, as
 	// "N/DURATION", or "off". Defaults to "300/5m", Mastodon's own figure.
 	RateLimit string
@@ -145,6 +148,10 @@ var settings = []setting{
 		duration(func(c *Config) *time.Duration { return &c.EventRetention })},
 	{"trusted-proxies", "STARLING_TRUSTED_PROXIES", "", "reverse proxies (IPs or CIDRs, comma-separated) whose X-Forwarded-For is believed",
 		str(func(c *Config) *string { return &c.TrustedProxies })},
+	{"max-streams-per-ip", "STARLING_MAX_STREAMS_PER_IP", "100", "concurrent live streams per client address",
+		integer(func(c *Config) *int { return &c.MaxStreamsPerIP })},
+	{"max-streams-per-user", "STARLING_MAX_STREAMS_PER_USER", "20", "concurrent live streams per account",
+		integer(func(c *Config) *int { return &c.MaxStreamsPerUser })},
 	{"rate-limit", "STARLING_RATE_LIMIT", "300/5m", "API requests per token (or IP) per window and process, or off (also turns off the login, signup and posting limits)",
 		str(func(c *Config) *string { return &c.RateLimit })},
 }
@@ -260,6 +267,12 @@ func (c Config) Validate() error {
 	}
 	if c.EventRetention < time.Hour {
 		bad("STARLING_EVENT_RETENTION", "must be at least 1h, got %s", c.EventRetention)
+	}
+	if c.MaxStreamsPerIP < 1 {
+		bad("STARLING_MAX_STREAMS_PER_IP", "must be at least 1, got %d", c.MaxStreamsPerIP)
+	}
+	if c.MaxStreamsPerUser < 1 {
+		bad("STARLING_MAX_STREAMS_PER_USER", "must be at least 1, got %d", c.MaxStreamsPerUser)
 	}
 	if _, err := httpx.ParseProxies(c.TrustedProxies); err != nil {
 		bad("STARLING_TRUSTED_PROXIES", "%v", err)

@@ -38,6 +38,8 @@ var defaults = config.Config{
 	MentionEmailDelay:  60 * time.Second,
 	NotifyWindow:       5 * time.Millisecond,
 	EventRetention:     168 * time.Hour,
+	MaxStreamsPerIP:    100,
+	MaxStreamsPerUser:  20,
 	RateLimit:          "300/5m",
 }
 
@@ -63,6 +65,8 @@ var allSettings = []struct{ flag, env, def string }{
 	{"metrics-listen", "STARLING_METRICS_LISTEN", `""`},
 	{"event-retention", "STARLING_EVENT_RETENTION", "168h"},
 	{"trusted-proxies", "STARLING_TRUSTED_PROXIES", `""`},
+	{"max-streams-per-ip", "STARLING_MAX_STREAMS_PER_IP", "100"},
+	{"max-streams-per-user", "STARLING_MAX_STREAMS_PER_USER", "20"},
 	{"rate-limit", "STARLING_RATE_LIMIT", "300/5m"},
 }
 
@@ -89,26 +93,28 @@ func TestLoadEmptyEnvMeansUnset(t *testing.T) {
 }
 
 var customEnv = map[string]string{
-	"DATABASE_URL":                 "postgres://u:p@db:5432/starling",
-	"STARLING_LISTEN":              "127.0.0.1:9000",
-	"STARLING_NOTIFY_WINDOW":       "20ms",
-	"STARLING_RATE_LIMIT":          "off",
-	"STARLING_METRICS_LISTEN":      "127.0.0.1:9100",
-	"STARLING_TRUSTED_PROXIES":     "10.0.0.0/8, 192.168.1.1",
-	"STARLING_EVENT_RETENTION":     "72h",
-	"STARLING_BASE_URL":            "https://starling.example",
-	"STARLING_SIGNUPS":             "closed",
-	"STARLING_LOG_FORMAT":          "text",
-	"STARLING_LOG_LEVEL":           "debug",
-	"STARLING_DATA_DIR":            "/var/lib/starling",
-	"STARLING_MIGRATE_ON_START":    "true",
-	"STARLING_DB_MAX_CONNS":        "25",
-	"STARLING_SESSION_LIFETIME":    "48h30m",
-	"STARLING_PASSWORD_MEMORY_KIB": "65536",
-	"STARLING_PASSWORD_ITERATIONS": "3",
-	"SMTP_URL":                     "smtps://mailer:hunter2@mail.example.com:465",
-	"STARLING_MAIL_FROM":           "Birds <birds@example.com>",
-	"STARLING_MENTION_EMAIL_DELAY": "5m",
+	"DATABASE_URL":                  "postgres://u:p@db:5432/starling",
+	"STARLING_LISTEN":               "127.0.0.1:9000",
+	"STARLING_NOTIFY_WINDOW":        "20ms",
+	"STARLING_RATE_LIMIT":           "off",
+	"STARLING_METRICS_LISTEN":       "127.0.0.1:9100",
+	"STARLING_TRUSTED_PROXIES":      "10.0.0.0/8, 192.168.1.1",
+	"STARLING_MAX_STREAMS_PER_IP":   "500",
+	"STARLING_MAX_STREAMS_PER_USER": "50",
+	"STARLING_EVENT_RETENTION":      "72h",
+	"STARLING_BASE_URL":             "https://starling.example",
+	"STARLING_SIGNUPS":              "closed",
+	"STARLING_LOG_FORMAT":           "text",
+	"STARLING_LOG_LEVEL":            "debug",
+	"STARLING_DATA_DIR":             "/var/lib/starling",
+	"STARLING_MIGRATE_ON_START":     "true",
+	"STARLING_DB_MAX_CONNS":         "25",
+	"STARLING_SESSION_LIFETIME":     "48h30m",
+	"STARLING_PASSWORD_MEMORY_KIB":  "65536",
+	"STARLING_PASSWORD_ITERATIONS":  "3",
+	"SMTP_URL":                      "smtps://mailer:hunter2@mail.example.com:465",
+	"STARLING_MAIL_FROM":            "Birds <birds@example.com>",
+	"STARLING_MENTION_EMAIL_DELAY":  "5m",
 }
 
 var customConfig = config.Config{
@@ -130,6 +136,8 @@ var customConfig = config.Config{
 	NotifyWindow:       20 * time.Millisecond,
 	MetricsListen:      "127.0.0.1:9100",
 	TrustedProxies:     "10.0.0.0/8, 192.168.1.1",
+	MaxStreamsPerIP:    500,
+	MaxStreamsPerUser:  50,
 	EventRetention:     72 * time.Hour,
 	RateLimit:          "off",
 }

@@ -11,12 +11,14 @@ import (
 	"encoding/json"
 	"errors"
 	"log/slog"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/starling-social/starling/internal/core"
 	"github.com/starling-social/starling/internal/events"
+	"github.com/starling-social/starling/internal/httpx"
 	"github.com/starling-social/starling/internal/store"
 )
 
@@ -33,6 +35,9 @@ type Options struct {
 	WriteTimeout time.Duration
 	// Heartbeat is the interval of SSE comment lines on idle streams. Defaults to 15 s.
 	Heartbeat time.Duration
+	// MaxStreamsPerUser and MaxStreamsPerIP cap concurrent streams (see Admit). Default to
+	// 20 and 100.
+	MaxStreamsPerUser, MaxStreamsPerIP int
 	// Observe, when set, is called after each batch is fanned out with the number of
 	// events and the age of the oldest one (write to fan-out): a hook for metrics.
 	Observe func(events int, lag time.Duration)
@@ -53,6 +58,8 @@ type Hub struct {
 	closed bool
 	// ready is closed once the starting head is known.
 	ready chan struct{}
+
+	perUser, perIP *httpx.Caps
 
 	// Delivered counts deliveries handed to subscribers; Dropped counts subscribers cut off
 	// because their buffer was full; WriteFailed counts streams ended because a write to
@@ -77,8 +84,15 @@ func NewHub(q *store.Queries, svc *core.Service, log *slog.Logger, opts Options)
 	if opts.Heartbeat <= 0 {
 		opts.Heartbeat = 15 * time.Second
 	}
+	if opts.MaxStreamsPerUser <= 0 {
+		opts.MaxStreamsPerUser = 20
+	}
+	if opts.MaxStreamsPerIP <= 0 {
+		opts.MaxStreamsPerIP = 100
+	}
 	return &Hub{q: q, core: svc, log: log, opts: opts, subs: map[*Subscription]struct{}{},
-		kick: make(chan struct{}, 1), ready: make(chan struct{})}
+		kick: make(chan struct{}, 1), ready: make(chan struct{}),
+		perUser: &httpx.Caps{Limit: opts.MaxStreamsPerUser}, perIP: &httpx.Caps{Limit: opts.MaxStreamsPerIP}}
 }
 
 // Kick asks the hub to read the log now. It never blocks.
@@ -124,6 +138,29 @@ func (h *Hub) Run(ctx context.Context) {
 			h.log.Warn("live: reading the event log failed; will retry", "err", err)
 		}
 	}
+}
+
+// Admit takes a stream slot for a client (userID 0 for anonymous) at address ip. It returns
+// false when the user or the address already holds its maximum of concurrent streams;
+// otherwise call release when the stream ends.
+func (h *Hub) Admit(userID int64, ip string) (release func(), ok bool) {
+	keys := []string{"ip:" + ip}
+	if userID != 0 {
+		keys = append(keys, "user:"+strconv.FormatInt(userID, 10))
+	}
+	relIP, ok := h.perIP.Acquire(keys[0])
+	if !ok {
+		return nil, false
+	}
+	if len(keys) == 1 {
+		return relIP, true
+	}
+	relUser, ok := h.perUser.Acquire(keys[1])
+	if !ok {
+		relIP()
+		return nil, false
+	}
+	return func() { relUser(); relIP() }, true
 }
 
 // Head returns the cursor of the last event the hub has fanned out.

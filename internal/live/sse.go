@@ -166,9 +166,17 @@ func (h *Hub) Stream(w http.ResponseWriter, r *http.Request, f Filter, resume ev
 	}
 }
 
-// Serve is the whole of an SSE endpoint: it reads the resume point and streams f, or
+// Serve is the whole of an SSE endpoint for a client (userID, 0 when anonymous, at address
+// ip): it admits the stream (429 over the caps), reads the resume point and streams f, or
 // answers a bad Last-Event-ID with fail (400) and other errors with fail (500).
-func (h *Hub) Serve(w http.ResponseWriter, r *http.Request, f Filter, format Formatter, fail func(w http.ResponseWriter, status int, msg string)) {
+func (h *Hub) Serve(w http.ResponseWriter, r *http.Request, userID int64, ip string, f Filter, format Formatter, fail func(w http.ResponseWriter, status int, msg string)) {
+	release, ok := h.Admit(userID, ip)
+	if !ok {
+		w.Header().Set("Retry-After", "10")
+		fail(w, http.StatusTooManyRequests, "Too many open streams")
+		return
+	}
+	defer release()
 	resume, given, expired, err := h.ResumePoint(r)
 	if errors.Is(err, ErrBadLastEventID) {
 		fail(w, http.StatusBadRequest, err.Error())

@@ -51,7 +51,11 @@ func (s *Server) liveEvents(w http.ResponseWriter, r *http.Request) {
 	if u != nil {
 		f.NotificationsOf = u.ID
 	}
-	s.hub.Serve(w, r, f, s.htmlEvent, func(w http.ResponseWriter, status int, msg string) { http.Error(w, msg, status) })
+	var uid int64
+	if u != nil {
+		uid = u.ID
+	}
+	s.hub.Serve(w, r, uid, s.proxies.ClientIP(r), f, s.htmlEvent, func(w http.ResponseWriter, status int, msg string) { http.Error(w, msg, status) })
 }
 
 // htmlEvent formats a delivery for the website's live.js: a rendered post fragment, the
