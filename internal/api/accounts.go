@@ -1,9 +1,11 @@
 package api
 
 import (
+	"context"
 	"errors"
 	"net/http"
 	"strconv"
+	"strings"
 
 	"github.com/gorilla/mux"
 
@@ -59,25 +61,13 @@ func (s *Server) accountLookup(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	// Local accounts only: "name" or "name@this-host".
-	name, _, _ := cut(acct)
+	name, _, _ := strings.Cut(strings.TrimPrefix(acct, "@"), "@")
 	u, err := s.core.UserByUsername(r.Context(), name)
 	if err != nil {
 		s.coreError(w, r, err)
 		return
 	}
 	s.writeAccount(w, r, u)
-}
-
-func cut(acct string) (string, string, bool) {
-	for i := 0; i < len(acct); i++ {
-		if acct[i] == '@' {
-			if i == 0 {
-				return cut(acct[1:])
-			}
-			return acct[:i], acct[i+1:], true
-		}
-	}
-	return acct, "", false
 }
 
 func (s *Server) accountStatuses(w http.ResponseWriter, r *http.Request) {
@@ -107,7 +97,7 @@ func (s *Server) accountFollowing(w http.ResponseWriter, r *http.Request) {
 	s.accountList(w, r, s.core.FollowingOf)
 }
 
-func (s *Server) accountList(w http.ResponseWriter, r *http.Request, f func(ctx contextT, id int64, p core.Page) ([]core.User, error)) {
+func (s *Server) accountList(w http.ResponseWriter, r *http.Request, f func(ctx context.Context, id int64, p core.Page) ([]core.User, error)) {
 	u, ok := s.targetUser(w, r)
 	if !ok {
 		return

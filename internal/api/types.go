@@ -1,5 +1,0 @@
-package api
-
-import "context"
-
-type contextT = context.Context
