@@ -154,7 +154,7 @@ func (a *app) runServer(ctx context.Context, role string) error {
 	}
 	runner, err := jobs.New(pool, jobs.Config{
 		Work: role != "serve", Mail: sender, MailFrom: a.cfg.From(), BaseURL: a.cfg.BaseURL, Log: a.log,
-		OnEmail: m.Email, EventRetention: a.cfg.EventRetention,
+		OnEmail: m.Email, EventRetention: a.cfg.EventRetention, RescueAfter: a.cfg.JobRescueAfter,
 	})
 	if err != nil {
 		return err

@@ -74,6 +74,9 @@ type Config struct {
 	// RateLimit is the API allowance per token (or per IP without one) and process, as
 	// "N/DURATION", or "off". Defaults to "300/5m", Mastodon's own figure.
 	RateLimit string
+	// JobRescueAfter is how long a job may stay marked running before it is retried on
+	// the assumption that its worker died. Defaults to 2 minutes.
+	JobRescueAfter time.Duration
 }
 
 // setting describes one configuration value: its flag, its environment variable, its
@@ -154,6 +157,8 @@ var settings = []setting{
 		integer(func(c *Config) *int { return &c.MaxStreamsPerUser })},
 	{"rate-limit", "STARLING_RATE_LIMIT", "300/5m", "API requests per token (or IP) per window and process, or off (also turns off the login, signup and posting limits)",
 		str(func(c *Config) *string { return &c.RateLimit })},
+	{"job-rescue-after", "STARLING_JOB_RESCUE_AFTER", "2m", "a job still running after this long is retried elsewhere (its worker is presumed dead)",
+		duration(func(c *Config) *time.Duration { return &c.JobRescueAfter })},
 }
 
 // Default returns the configuration with every setting at its default.
@@ -267,6 +272,9 @@ func (c Config) Validate() error {
 	}
 	if c.EventRetention < time.Hour {
 		bad("STARLING_EVENT_RETENTION", "must be at least 1h, got %s", c.EventRetention)
+	}
+	if c.JobRescueAfter < 5*time.Second || c.JobRescueAfter > 24*time.Hour {
+		bad("STARLING_JOB_RESCUE_AFTER", "must be between 5s and 24h, got %s", c.JobRescueAfter)
 	}
 	if c.MaxStreamsPerIP < 1 {
 		bad("STARLING_MAX_STREAMS_PER_IP", "must be at least 1, got %d", c.MaxStreamsPerIP)

@@ -41,6 +41,7 @@ var defaults = config.Config{
 	MaxStreamsPerIP:    100,
 	MaxStreamsPerUser:  20,
 	RateLimit:          "300/5m",
+	JobRescueAfter:     2 * time.Minute,
 }
 
 // allSettings lists every setting as flag, environment variable and default, as --help
@@ -68,6 +69,7 @@ var allSettings = []struct{ flag, env, def string }{
 	{"max-streams-per-ip", "STARLING_MAX_STREAMS_PER_IP", "100"},
 	{"max-streams-per-user", "STARLING_MAX_STREAMS_PER_USER", "20"},
 	{"rate-limit", "STARLING_RATE_LIMIT", "300/5m"},
+	{"job-rescue-after", "STARLING_JOB_RESCUE_AFTER", "2m"},
 }
 
 func TestDefault(t *testing.T) {
@@ -115,6 +117,7 @@ var customEnv = map[string]string{
 	"SMTP_URL":                      "smtps://mailer:hunter2@mail.example.com:465",
 	"STARLING_MAIL_FROM":            "Birds <birds@example.com>",
 	"STARLING_MENTION_EMAIL_DELAY":  "5m",
+	"STARLING_JOB_RESCUE_AFTER":     "30s",
 }
 
 var customConfig = config.Config{
@@ -140,6 +143,7 @@ var customConfig = config.Config{
 	MaxStreamsPerUser:  50,
 	EventRetention:     72 * time.Hour,
 	RateLimit:          "off",
+	JobRescueAfter:     30 * time.Second,
 }
 
 func TestEnvOverridesDefault(t *testing.T) {

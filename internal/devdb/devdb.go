@@ -149,7 +149,17 @@ func Start(ctx context.Context, opts Options) (*Cluster, error) {
 }
 
 // Stop shuts the cluster in dir down (fast mode) if it is running.
-func Stop(ctx context.Context, dir string) error {
+func Stop(ctx context.Context, dir string) error { return StopMode(ctx, dir, "fast") }
+
+// StopMode shuts the cluster in dir down with pg_ctl's shutdown mode: "smart", "fast"
+// (disconnect clients, checkpoint) or "immediate" (abort at once, like a crash; the next
+// start recovers from the WAL). It does nothing when the cluster is not running.
+func StopMode(ctx context.Context, dir, mode string) error {
+	switch mode {
+	case "smart", "fast", "immediate":
+	default:
+		return fmt.Errorf("devdb: unknown shutdown mode %q", mode)
+	}
 	abs, err := filepath.Abs(dir)
 	if err != nil {
 		return err
@@ -170,7 +180,7 @@ func Stop(ctx context.Context, dir string) error {
 	if !c.running(ctx) {
 		return nil
 	}
-	return c.pgctl(ctx, "stop", "-D", c.DataDir, "-m", "fast", "-w")
+	return c.pgctl(ctx, "stop", "-D", c.DataDir, "-m", mode, "-w")
 }
 
 func (c *Cluster) ensureInit(ctx context.Context, opts Options) error {
