@@ -272,11 +272,11 @@ func latencyRun(ctx context.Context, e *env, clients, rate int, d time.Duration)
 	hub := live.NewHub(store.New(e.pool), svc, e.log, live.Options{})
 	go hub.Run(rctx)
 	go live.NewListener(e.dsn, hub.Kick, e.log).Run(rctx)
-	format := func(_ context.Context, d *live.Delivery) (live.Event, bool) {
+	format := func(_ context.Context, d *live.Delivery) (live.Event, error) {
 		if d.Topic != events.TopicPostCreated {
-			return live.Event{}, false
+			return live.Event{}, nil
 		}
-		return live.Event{Name: "post", Data: d.Encoded("id", func() []byte { return []byte(fmt.Sprint(d.PostID)) })}, true
+		return live.Event{Name: "post", Data: []byte(fmt.Sprint(d.PostID))}, nil
 	}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {

@@ -23,6 +23,7 @@ import (
 	"github.com/starling-social/starling/internal/live"
 	"github.com/starling-social/starling/internal/metrics"
 	"github.com/starling-social/starling/internal/oauth"
+	"github.com/starling-social/starling/internal/store"
 )
 
 // MaxBodyBytes bounds every API request body.
@@ -239,8 +240,15 @@ func writeError(w http.ResponseWriter, status int, msg string) {
 	writeJSON(w, status, map[string]string{"error": msg})
 }
 
-// serverError logs err and answers 500 without details.
+// serverError logs err and answers without details: 503 with Retry-After while the
+// database is unreachable, 500 otherwise.
 func (s *Server) serverError(w http.ResponseWriter, r *http.Request, err error) {
+	if store.IsUnavailable(err) {
+		s.log.WarnContext(r.Context(), "api request failed: database unavailable", "method", r.Method, "path", r.URL.Path, "err", err)
+		w.Header().Set("Retry-After", "2")
+		writeError(w, http.StatusServiceUnavailable, "The service is briefly unavailable; try again in a moment")
+		return
+	}
 	s.log.ErrorContext(r.Context(), "api request failed", "method", r.Method, "path", r.URL.Path, "err", err)
 	writeError(w, http.StatusInternalServerError, "Internal server error")
 }

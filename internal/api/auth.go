@@ -62,8 +62,12 @@ func (s *Server) authenticate(w http.ResponseWriter, r *http.Request) (*caller, 
 	c := &caller{grant: g}
 	if g.UserID != 0 {
 		u, err := s.core.UserByID(r.Context(), g.UserID)
-		if err != nil {
+		if errors.Is(err, core.ErrNotFound) {
 			writeError(w, http.StatusUnauthorized, "The access token is invalid")
+			return nil, false
+		}
+		if err != nil {
+			s.serverError(w, r, err) // not the token's fault: never a 401 that logs the app out
 			return nil, false
 		}
 		c.user = &u

@@ -3,6 +3,8 @@ package api
 import (
 	"context"
 	"encoding/json"
+	"errors"
+	"fmt"
 	"net/http"
 
 	"github.com/starling-social/starling/internal/core"
@@ -26,36 +28,41 @@ func (s *Server) stream(w http.ResponseWriter, r *http.Request, f live.Filter) {
 
 // mastodonEvent formats a delivery as Mastodon does: update with a Status, delete with the
 // status id, notification with a Notification.
-func (s *Server) mastodonEvent(ctx context.Context, d *live.Delivery) (live.Event, bool) {
+func (s *Server) mastodonEvent(ctx context.Context, d *live.Delivery) (live.Event, error) {
 	switch d.Topic {
 	case events.TopicPostCreated:
 		if d.Post == nil {
-			return live.Event{}, false
+			return live.Event{}, nil // deleted before it could be shown
 		}
-		data := d.Encoded("mastodon-status", func() []byte {
+		data, err := d.Encoded("mastodon-status", func() ([]byte, error) {
 			sts, err := s.statuses(ctx, []core.Post{*d.Post})
 			if err != nil {
-				return nil
+				return nil, err
 			}
-			b, _ := json.Marshal(sts[0])
-			return b
+			if len(sts) != 1 {
+				return nil, fmt.Errorf("post %d: %d statuses", d.PostID, len(sts))
+			}
+			return json.Marshal(sts[0])
 		})
-		return live.Event{Name: "update", Data: data}, data != nil
+		return live.Event{Name: "update", Data: data}, err
 	case events.TopicPostDeleted:
-		return live.Event{Name: "delete", Data: []byte(id(d.PostID))}, true
+		return live.Event{Name: "delete", Data: []byte(id(d.PostID))}, nil
 	case events.TopicNotificationCreated:
 		n, err := s.core.NotificationByID(ctx, d.RecipientID, d.NotificationID)
+		if errors.Is(err, core.ErrNotFound) {
+			return live.Event{}, nil // its post was deleted meanwhile
+		}
 		if err != nil {
-			return live.Event{}, false
+			return live.Event{}, err
 		}
 		e, err := s.notification(ctx, n)
 		if err != nil {
-			return live.Event{}, false
+			return live.Event{}, err
 		}
-		b, _ := json.Marshal(e)
-		return live.Event{Name: "notification", Data: b}, true
+		b, err := json.Marshal(e)
+		return live.Event{Name: "notification", Data: b}, err
 	}
-	return live.Event{}, false
+	return live.Event{}, nil
 }
 
 func (s *Server) streamUser(w http.ResponseWriter, r *http.Request) {

@@ -186,8 +186,16 @@ func (ws *wsConn) subscribe(ctx context.Context, cancel context.CancelFunc, stre
 				if !ok {
 					return
 				}
-				ev, ok := ws.s.mastodonEvent(ctx, d)
-				if !ok {
+				ev, err := ws.s.mastodonEvent(ctx, d)
+				if err != nil {
+					// WebSocket streams have no resume point: closing the connection
+					// tells the client to reconnect (and reload) rather than silently
+					// skipping the event.
+					ws.s.log.WarnContext(ctx, "streaming: formatting an event failed; closing the connection", "err", err)
+					cancel()
+					return
+				}
+				if ev.Name == "" {
 					continue
 				}
 				if ws.send(wsEvent{Stream: []string{stream}, Event: ev.Name, Payload: string(ev.Data)}) != nil {

@@ -75,7 +75,8 @@ type Config struct {
 	// "N/DURATION", or "off". Defaults to "300/5m", Mastodon's own figure.
 	RateLimit string
 	// JobRescueAfter is how long a job may stay marked running before it is retried on
-	// the assumption that its worker died. Defaults to 2 minutes.
+	// the assumption that its worker died. One attempt may take half of it, at most 30 s.
+	// Defaults to 2 minutes.
 	JobRescueAfter time.Duration
 }
 
@@ -273,8 +274,8 @@ func (c Config) Validate() error {
 	if c.EventRetention < time.Hour {
 		bad("STARLING_EVENT_RETENTION", "must be at least 1h, got %s", c.EventRetention)
 	}
-	if c.JobRescueAfter < 5*time.Second || c.JobRescueAfter > 24*time.Hour {
-		bad("STARLING_JOB_RESCUE_AFTER", "must be between 5s and 24h, got %s", c.JobRescueAfter)
+	if c.JobRescueAfter < 10*time.Second || c.JobRescueAfter > 24*time.Hour {
+		bad("STARLING_JOB_RESCUE_AFTER", "must be between 10s and 24h, got %s", c.JobRescueAfter)
 	}
 	if c.MaxStreamsPerIP < 1 {
 		bad("STARLING_MAX_STREAMS_PER_IP", "must be at least 1, got %d", c.MaxStreamsPerIP)

@@ -46,7 +46,8 @@ type Config struct {
 	// batches every 50 ms), so a queue runs at most about slots/75ms jobs per second; the
 	// slots are goroutines, and the work itself waits for one of the pool's connections.
 	MentionWorkers, StatsWorkers, EmailWorkers int
-	// JobTimeout bounds one attempt. Defaults to 30 seconds.
+	// JobTimeout bounds one attempt. Defaults to 30 seconds, or half of RescueAfter when
+	// that is shorter.
 	JobTimeout time.Duration
 	// RescueAfter is when a job still marked running (its worker died) is retried.
 	// Defaults to 2 minutes; must exceed JobTimeout.
@@ -121,8 +122,8 @@ func New(pool *pgxpool.Pool, cfg Config) (*Runner, error) {
 			*d = v
 		}
 	}
-	defDur(&cfg.JobTimeout, 30*time.Second)
 	defDur(&cfg.RescueAfter, 2*time.Minute)
+	defDur(&cfg.JobTimeout, min(30*time.Second, cfg.RescueAfter/2))
 	defDur(&cfg.RetryBase, time.Second)
 	defDur(&cfg.RetryMax, 10*time.Minute)
 	defDur(&cfg.DailyStatsEvery, 15*time.Minute)

@@ -85,15 +85,15 @@ func newNode(t *testing.T, dsn string, opts live.Options, format ...live.Formatt
 }
 
 // jsonEvent formats post events as {"post_id":N}.
-func jsonEvent(_ context.Context, d *live.Delivery) (live.Event, bool) {
+func jsonEvent(_ context.Context, d *live.Delivery) (live.Event, error) {
 	b, _ := json.Marshal(map[string]int64{"post_id": d.PostID})
 	switch d.Topic {
 	case events.TopicPostCreated:
-		return live.Event{Name: "post", Data: b}, true
+		return live.Event{Name: "post", Data: b}, nil
 	case events.TopicPostDeleted:
-		return live.Event{Name: "delete", Data: b}, true
+		return live.Event{Name: "delete", Data: b}, nil
 	}
-	return live.Event{}, false
+	return live.Event{}, nil
 }
 
 func (n *node) user(name string) core.User {

@@ -63,8 +63,9 @@ type Hub struct {
 
 	// Delivered counts deliveries handed to subscribers; Dropped counts subscribers cut off
 	// because their buffer was full; WriteFailed counts streams ended because a write to
-	// the client failed or timed out; Reads counts log reads that returned events.
-	Delivered, Dropped, WriteFailed, Reads atomic.Int64
+	// the client failed or timed out; FormatFailed counts streams ended because an event
+	// could not be formatted (to be resumed); Reads counts log reads that returned events.
+	Delivered, Dropped, WriteFailed, FormatFailed, Reads atomic.Int64
 }
 
 // NewHub returns a hub reading through q and loading posts through svc.
@@ -243,20 +244,23 @@ type Delivery struct {
 	encoded map[string][]byte
 }
 
-// Encoded returns the encoding of d named name, computing it with f only once for all
-// subscribers.
-func (d *Delivery) Encoded(name string, f func() []byte) []byte {
+// Encoded returns the encoding of d named name, computing it with f once for all
+// subscribers. A failure is not remembered: the next subscriber tries again.
+func (d *Delivery) Encoded(name string, f func() ([]byte, error)) ([]byte, error) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	if b, ok := d.encoded[name]; ok {
-		return b
+		return b, nil
+	}
+	b, err := f()
+	if err != nil {
+		return nil, err
 	}
 	if d.encoded == nil {
 		d.encoded = map[string][]byte{}
 	}
-	b := f()
 	d.encoded[name] = b
-	return b
+	return b, nil
 }
 
 // build turns records into deliveries, loading posts and, for the home streams of

@@ -136,8 +136,11 @@ func TestLastEventIDValidation(t *testing.T) {
 func TestSlowClientIsCutOffOthersKeepReceiving(t *testing.T) {
 	_, dsn := pgtest.NewDB(t)
 	padding := strings.Repeat("x", 64<<10)
-	big := func(_ context.Context, d *live.Delivery) (live.Event, bool) {
-		return live.Event{Name: "post", Data: []byte(fmt.Sprintf(`{"post_id":%d,"pad":"%s"}`, d.PostID, padding))}, d.Topic == events.TopicPostCreated
+	big := func(_ context.Context, d *live.Delivery) (live.Event, error) {
+		if d.Topic != events.TopicPostCreated {
+			return live.Event{}, nil
+		}
+		return live.Event{Name: "post", Data: []byte(fmt.Sprintf(`{"post_id":%d,"pad":"%s"}`, d.PostID, padding))}, nil
 	}
 	n := newNode(t, dsn, live.Options{Buffer: 8, WriteTimeout: time.Second}, big)
 	ctx, cancel := context.WithCancel(context.Background())

@@ -16,9 +16,12 @@ type Event struct {
 	Data []byte
 }
 
-// Formatter turns a delivery into the SSE message of one stream format, or ok=false to
-// skip it. It runs on the client's goroutine.
-type Formatter func(ctx context.Context, d *Delivery) (ev Event, ok bool)
+// Formatter turns a delivery into the SSE message of one stream format. An Event without
+// a Name skips the delivery (it is not for this format, or its post is gone). An error
+// means the event cannot be formatted now (the database is unreachable, say): the stream
+// ends and the client resumes from the event before, so it misses nothing. It runs on the
+// client's goroutine.
+type Formatter func(ctx context.Context, d *Delivery) (Event, error)
 
 // ErrBadLastEventID is returned by ParseLastEventID for a value that is not a cursor of
 // this server.
@@ -93,9 +96,15 @@ func (h *Hub) Stream(w http.ResponseWriter, r *http.Request, f Filter, resume ev
 		if !last.Less(d.Cursor) {
 			return true // already sent (resumed past it)
 		}
+		ev, err := format(ctx, d)
+		if err != nil {
+			h.FormatFailed.Add(1)
+			h.log.WarnContext(ctx, "live: formatting an event failed; the client will resume from the one before",
+				"cursor", d.Cursor.String(), "err", err)
+			return false
+		}
 		last = d.Cursor
-		ev, ok := format(ctx, d)
-		if !ok {
+		if ev.Name == "" {
 			return true
 		}
 		return write("id: %s\nevent: %s\ndata: %s\n\n", d.Cursor.String(), ev.Name, ev.Data)
@@ -183,8 +192,10 @@ func (h *Hub) Serve(w http.ResponseWriter, r *http.Request, userID int64, ip str
 		return
 	}
 	if err != nil {
-		h.log.ErrorContext(r.Context(), "live: checking Last-Event-ID failed", "err", err)
-		fail(w, http.StatusInternalServerError, "Internal server error")
+		// Most likely the database is out of reach: the client retries after a moment.
+		h.log.WarnContext(r.Context(), "live: checking Last-Event-ID failed", "err", err)
+		w.Header().Set("Retry-After", "2")
+		fail(w, http.StatusServiceUnavailable, "The stream is briefly unavailable; try again in a moment")
 		return
 	}
 	h.Stream(w, r, f, resume, given && !expired, expired, format)

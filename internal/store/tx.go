@@ -4,6 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
+	"net"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -55,6 +58,30 @@ func WithTx(ctx context.Context, db TxBeginner, fn func(tx pgx.Tx, q *Queries) e
 		return fmt.Errorf("commit: %w", err)
 	}
 	return nil
+}
+
+// IsUnavailable reports whether err means the database could not be reached or is going
+// away (shutting down, restarting, out of connections) rather than that the request was
+// wrong: an error worth answering with 503 and retrying later.
+func IsUnavailable(err error) bool {
+	if err == nil {
+		return false
+	}
+	var pgErr *pgconn.PgError
+	if errors.As(err, &pgErr) {
+		switch {
+		case strings.HasPrefix(pgErr.Code, "08"), // connection exception
+			strings.HasPrefix(pgErr.Code, "53"),  // insufficient resources
+			strings.HasPrefix(pgErr.Code, "57P"): // shutting down, cannot connect now
+			return true
+		}
+		return false
+	}
+	var connErr *pgconn.ConnectError
+	var netErr net.Error
+	return errors.As(err, &connErr) || errors.As(err, &netErr) || pgconn.SafeToRetry(err) ||
+		errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) ||
+		strings.Contains(err.Error(), "conn closed")
 }
 
 // IsUniqueViolation reports whether err is a unique-constraint violation (SQLSTATE 23505),

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 	"strings"
 
@@ -60,34 +61,30 @@ func (s *Server) liveEvents(w http.ResponseWriter, r *http.Request) {
 
 // htmlEvent formats a delivery for the website's live.js: a rendered post fragment, the
 // id of a deleted post, or the viewer's unread count.
-func (s *Server) htmlEvent(ctx context.Context, d *live.Delivery) (live.Event, bool) {
+func (s *Server) htmlEvent(ctx context.Context, d *live.Delivery) (live.Event, error) {
 	switch d.Topic {
 	case events.TopicPostCreated:
 		if d.Post == nil {
-			return live.Event{}, false // deleted before it could be shown
+			return live.Event{}, nil // deleted before it could be shown
 		}
-		data := d.Encoded("web-post", func() []byte {
+		data, err := d.Encoded("web-post", func() ([]byte, error) {
 			var buf bytes.Buffer
 			if err := s.pages.byName["timeline"].ExecuteTemplate(&buf, "post", postView{Post: *d.Post}); err != nil {
-				s.log.ErrorContext(ctx, "live: rendering a post failed", "post_id", d.PostID, "err", err)
-				return nil
+				return nil, fmt.Errorf("rendering post %d: %w", d.PostID, err)
 			}
-			b, _ := json.Marshal(map[string]any{"id": d.PostID, "author": d.Post.Author.Username, "html": buf.String()})
-			return b
+			return json.Marshal(map[string]any{"id": d.PostID, "author": d.Post.Author.Username, "html": buf.String()})
 		})
-		return live.Event{Name: "post", Data: data}, data != nil
+		return live.Event{Name: "post", Data: data}, err
 	case events.TopicPostDeleted:
-		return live.Event{Name: "delete", Data: d.Encoded("web-delete", func() []byte {
-			b, _ := json.Marshal(map[string]any{"id": d.PostID})
-			return b
-		})}, true
+		b, err := json.Marshal(map[string]any{"id": d.PostID})
+		return live.Event{Name: "delete", Data: b}, err
 	case events.TopicNotificationCreated:
 		n, err := s.core.UnreadNotifications(ctx, d.RecipientID)
 		if err != nil {
-			return live.Event{}, false
+			return live.Event{}, err
 		}
-		b, _ := json.Marshal(map[string]any{"unread": n})
-		return live.Event{Name: "notification", Data: b}, true
+		b, err := json.Marshal(map[string]any{"unread": n})
+		return live.Event{Name: "notification", Data: b}, err
 	}
-	return live.Event{}, false
+	return live.Event{}, nil
 }

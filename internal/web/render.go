@@ -13,6 +13,7 @@ import (
 	"github.com/starling-social/starling/internal/core"
 	"github.com/starling-social/starling/internal/httpx"
 	"github.com/starling-social/starling/internal/oauth"
+	"github.com/starling-social/starling/internal/store"
 	"github.com/starling-social/starling/internal/text"
 	"github.com/starling-social/starling/templates"
 )
@@ -191,6 +192,11 @@ func (s *Server) forbidden(w http.ResponseWriter, r *http.Request) {
 
 // serverError logs err with the request id and shows a page that reveals nothing of it.
 func (s *Server) serverError(w http.ResponseWriter, r *http.Request, err error) {
+	if store.IsUnavailable(err) {
+		s.log.WarnContext(r.Context(), "request failed: database unavailable", "method", r.Method, "path", r.URL.Path, "err", err)
+		unavailable(w)
+		return
+	}
 	s.log.ErrorContext(r.Context(), "request failed", "method", r.Method, "path", r.URL.Path, "err", err)
 	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 	w.WriteHeader(http.StatusInternalServerError)

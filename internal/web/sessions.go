@@ -4,12 +4,15 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"log/slog"
 	"net/http"
 	"time"
 
 	"github.com/alexedwards/scs/pgxstore"
 	"github.com/alexedwards/scs/v2"
 	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/starling-social/starling/internal/store"
 )
 
 // hashedStore keeps sessions in Postgres under the SHA-256 of their token, so that the
@@ -62,5 +65,20 @@ func NewSessions(pool *pgxpool.Pool, lifetime time.Duration, secure bool) (*scs.
 	sm.Cookie.Secure = secure
 	sm.Cookie.Persist = true
 	sm.Cookie.Path = "/"
+	sm.ErrorFunc = func(w http.ResponseWriter, r *http.Request, err error) {
+		if store.IsUnavailable(err) {
+			slog.WarnContext(r.Context(), "session store unavailable", "method", r.Method, "path", r.URL.Path, "err", err)
+			unavailable(w)
+			return
+		}
+		slog.ErrorContext(r.Context(), "session store failed", "method", r.Method, "path", r.URL.Path, "err", err)
+		http.Error(w, "Something went wrong on our side. Please try again.", http.StatusInternalServerError)
+	}
 	return sm, inner.StopCleanup
+}
+
+// unavailable answers 503 with Retry-After: the database is briefly out of reach.
+func unavailable(w http.ResponseWriter) {
+	w.Header().Set("Retry-After", "2")
+	http.Error(w, "Starling is briefly unavailable. Please try again in a moment.", http.StatusServiceUnavailable)
 }
