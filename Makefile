@@ -3,7 +3,7 @@ GO ?= go
 STARLING := $(GO) run ./cmd/starling
 
 .DEFAULT_GOAL := help
-.PHONY: help run test bench soak generate lint build db-stop
+.PHONY: help run test bench overload soak generate lint build db-stop
 
 help: ## list the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-z-]+:.*## / {printf "  %-10s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -19,6 +19,10 @@ test: ## start the local test Postgres (installing it and Chromium when missing)
 bench: ## measure against pgbench baselines into docs/benchmarks.md (QUICK=1: under 2 minutes, into .data/)
 	$(GO) build -o bin/starling ./cmd/starling
 	$(GO) run ./cmd/starling-bench suite -bin bin/starling $(if $(QUICK),-quick -out .data/benchmarks-quick.md,-out docs/benchmarks.md)
+
+overload: ## one server at 2x its measured capacity: served vs shed, p99, peak RSS, recovery (report in .data/overload.md)
+	$(GO) build -o bin/starling ./cmd/starling
+	$(GO) run ./cmd/starling-bench overload -bin bin/starling -out .data/overload.md
 
 soak: ## ten minutes of load while killing processes and restarting Postgres; checks nothing is lost (report in .data/soak.md)
 	$(GO) build -o bin/starling ./cmd/starling

@@ -1,8 +1,11 @@
 // Command starling-bench measures Starling on this machine against its own local
 // PostgreSQL (under .data/bench-postgres, with the same durable settings as `make run`).
 //
-//	starling-bench live    write path with and without NOTIFY in the transaction, and
-//	                       commit→client latency with many SSE clients
+//	starling-bench suite     the `make bench` report (docs/benchmarks.md)
+//	starling-bench overload  one server at 2× its measured capacity: what it serves, what it
+//	                         sheds, its memory, and its recovery (`make overload`)
+//	starling-bench live      write path with and without NOTIFY in the transaction, and
+//	                         commit→client latency with many SSE clients
 package main
 
 import (
@@ -39,8 +42,12 @@ import (
 )
 
 func main() {
-	if len(os.Args) >= 2 && os.Args[1] == "suite" {
-		if err := runSuite(os.Args[2:]); err != nil {
+	if len(os.Args) >= 2 && (os.Args[1] == "suite" || os.Args[1] == "overload") {
+		run := runSuite
+		if os.Args[1] == "overload" {
+			run = runOverload
+		}
+		if err := run(os.Args[2:]); err != nil {
 			fmt.Fprintln(os.Stderr, "starling-bench:", err)
 			os.Exit(1)
 		}
@@ -48,6 +55,7 @@ func main() {
 	}
 	if len(os.Args) < 2 || os.Args[1] != "live" {
 		fmt.Fprintln(os.Stderr, "usage: starling-bench suite [-quick] [-bin bin/starling] [-out docs/benchmarks.md]\n"+
+			"       starling-bench overload [-bin bin/starling] [-factor 2] [-capacity-seconds 15] [-overload-seconds 30] [-recovery-seconds 15] [-out .data/overload.md]\n"+
 			"       starling-bench live [-writers 8] [-seconds 5] [-runs 3] [-clients 1000] [-rate 50]")
 		os.Exit(2)
 	}

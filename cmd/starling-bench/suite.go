@@ -158,7 +158,8 @@ func (s *suite) start(role string, extra ...string) (*server, error) {
 	cmd := exec.Command(s.bin, role)
 	cmd.Env = append(os.Environ(), "DATABASE_URL="+s.env.cluster.URL(s.env.name), "STARLING_LISTEN="+addr,
 		"STARLING_BASE_URL=http://"+addr, "STARLING_RATE_LIMIT=off", "STARLING_LOG_LEVEL=warn",
-		"STARLING_DB_MAX_CONNS=40", "STARLING_MENTION_EMAIL_DELAY=1h", // emails are not part of the pipeline measured "STARLING_DATA_DIR="+s.tmp,
+		"STARLING_DB_MAX_CONNS=40", "STARLING_DATA_DIR="+s.tmp,
+		"STARLING_MENTION_EMAIL_DELAY=1h", // emails are not part of the pipeline measured
 		"STARLING_PASSWORD_MEMORY_KIB=1024", "STARLING_PASSWORD_ITERATIONS=1",
 		"STARLING_MAX_STREAMS_PER_IP=50000") // every bench client comes from 127.0.0.1
 	cmd.Env = append(cmd.Env, extra...)
