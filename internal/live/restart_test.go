@@ -113,6 +113,9 @@ func TestStreamSurvivesPostgresRestart(t *testing.T) {
 	time.Sleep(300 * time.Millisecond)
 	got := client.postIDs()
 	require.Equal(t, want, got, "every event exactly once, in log order")
+	client.mu.Lock()
+	connections := len(client.status)
+	client.mu.Unlock()
 	t.Logf("client received %d posts over %d connections; %d writes failed during the restart",
-		len(got), len(client.status), failures.Load())
+		len(got), connections, failures.Load())
 }
