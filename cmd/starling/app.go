@@ -212,15 +212,15 @@ func (a *app) runServer(ctx context.Context, role string) error {
 	if err != nil {
 		return err
 	}
-	limit, _ := httpx.ParseRateLimit(a.cfg.RateLimit) // validated with the config
-	rest := api.New(api.Options{Core: svc, OAuth: authz, Hub: hub, Log: a.log, BaseURL: a.cfg.BaseURL,
-		SignupsOpen: a.cfg.Signups == "open", RateLimit: limit, Proxies: proxies})
 	// Shed load quickly when the database pool is saturated, rather than queueing (streams
-	// excluded: they hold no connection).
-	shed := httpx.Shed(4*a.cfg.DBMaxConns, time.Second, func(r *http.Request) bool {
+	// excluded: they hold no connection). The API applies it after its rate limit.
+	shed := httpx.Shed(4*a.cfg.DBMaxConns, 4*a.cfg.DBMaxConns, time.Second, func(r *http.Request) bool {
 		return r.URL.Path == "/events" || strings.HasPrefix(r.URL.Path, "/api/v1/streaming")
 	})
-	var handler http.Handler = otelhttp.NewHandler(m.HTTP(shed(api.Join(site.Handler(), rest.Handler()))), "http",
+	limit, _ := httpx.ParseRateLimit(a.cfg.RateLimit) // validated with the config
+	rest := api.New(api.Options{Core: svc, OAuth: authz, Hub: hub, Log: a.log, BaseURL: a.cfg.BaseURL,
+		SignupsOpen: a.cfg.Signups == "open", RateLimit: limit, Proxies: proxies, Shed: shed})
+	var handler http.Handler = otelhttp.NewHandler(m.HTTP(api.Join(shed(site.Handler()), rest.Handler())), "http",
 		otelhttp.WithFilter(func(r *http.Request) bool { return r.URL.Path != "/metrics" }))
 	if role == "work" {
 		// A worker process serves only its health checks and metrics.

@@ -43,6 +43,9 @@ type Options struct {
 	RateLimit *httpx.Limiter
 	// Proxies are the reverse proxies whose X-Forwarded-For is believed.
 	Proxies httpx.Proxies
+	// Shed, when set, bounds the requests in progress (see httpx.Shed). It runs after the
+	// rate limit, so a client over its allowance gets its 429 without waiting for a slot.
+	Shed func(http.Handler) http.Handler
 }
 
 // Server is the API's HTTP handler.
@@ -56,12 +59,13 @@ type Server struct {
 	router  *mux.Router
 	limit   *httpx.Limiter
 	proxies httpx.Proxies
+	shed    func(http.Handler) http.Handler
 }
 
 // New returns the API.
 func New(opts Options) *Server {
 	s := &Server{core: opts.Core, oauth: opts.OAuth, hub: opts.Hub, log: opts.Log,
-		base: strings.TrimRight(opts.BaseURL, "/"), open: opts.SignupsOpen, limit: opts.RateLimit, proxies: opts.Proxies}
+		base: strings.TrimRight(opts.BaseURL, "/"), open: opts.SignupsOpen, limit: opts.RateLimit, proxies: opts.Proxies, shed: opts.Shed}
 	s.router = s.routes()
 	return s
 }
@@ -157,6 +161,9 @@ func (s *Server) routes() *mux.Router {
 // Handler returns the API with its middleware.
 func (s *Server) Handler() http.Handler {
 	var h http.Handler = s.router
+	if s.shed != nil {
+		h = s.shed(h)
+	}
 	h = s.rateLimit(h)
 	h = cors(h)
 	h = httpx.LimitBody(MaxBodyBytes)(h)

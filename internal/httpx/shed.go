@@ -4,31 +4,50 @@ import (
 	"net/http"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
-// Shed bounds how many requests run at once. A request that cannot start within wait gets
-// 503 with Retry-After at once, instead of queueing behind a saturated database pool until
-// every client times out. Requests for which exempt returns true (long-lived streams) are
-// not counted.
-func Shed(limit int, wait time.Duration, exempt func(*http.Request) bool) func(http.Handler) http.Handler {
+// Shed bounds how many requests run at once (limit) and how many may wait for one of them
+// (queue), so that overload is answered with 503 and Retry-After instead of piling up
+// behind a saturated database pool until every client times out. A request that finds
+// the queue full is refused at once; one that waits longer than wait is refused then.
+// Requests for which exempt returns true (long-lived streams) are not counted.
+func Shed(limit, queue int, wait time.Duration, exempt func(*http.Request) bool) func(http.Handler) http.Handler {
 	slots := make(chan struct{}, limit)
+	var waiting atomic.Int64
+	busy := func(w http.ResponseWriter) {
+		w.Header().Set("Retry-After", strconv.Itoa(max(1, int(wait.Seconds()))))
+		http.Error(w, "The server is busy; try again in a moment.", http.StatusServiceUnavailable)
+	}
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			if exempt != nil && exempt(r) {
 				next.ServeHTTP(w, r)
 				return
 			}
-			t := time.NewTimer(wait)
-			defer t.Stop()
 			select {
 			case slots <- struct{}{}:
-			case <-t.C:
-				w.Header().Set("Retry-After", strconv.Itoa(max(1, int(wait.Seconds()))))
-				http.Error(w, "The server is busy; try again in a moment.", http.StatusServiceUnavailable)
-				return
-			case <-r.Context().Done():
-				return
+			default:
+				if waiting.Add(1) > int64(queue) {
+					waiting.Add(-1)
+					busy(w)
+					return
+				}
+				t := time.NewTimer(wait)
+				select {
+				case slots <- struct{}{}:
+				case <-t.C:
+					waiting.Add(-1)
+					busy(w)
+					return
+				case <-r.Context().Done():
+					t.Stop()
+					waiting.Add(-1)
+					return
+				}
+				t.Stop()
+				waiting.Add(-1)
 			}
 			defer func() { <-slots }()
 			next.ServeHTTP(w, r)
