@@ -390,11 +390,7 @@ func (f *overloadFigures) verdict(p func(string, ...any), over, rec, lt tally) {
 		limited429 := tallyOf(pick(all, func(x result) bool { return x.phase == 3 && x.outcome == shed429 }))
 		p("- **With the rate limit on (phase 4):** %d of %d requests answered 429 (p50 %s, p99 %s), %d answered 503, %d served. ",
 			lt.s429, lt.offered, msOr(limited429.shedLat, .5), msOr(limited429.shedLat, .99), lt.s503, lt.served)
-		if lt.s503 > 0 || pct(limited429.shedLat, .5) >= 100*time.Millisecond {
-			p("The per-token limiter runs inside the load shedder, so a request over its limit still waits for one of the 40 slots before it gets its 429.\n")
-		} else {
-			p("Every refusal was the limiter's 429.\n")
-		}
+		p("The API checks the rate limit before the load shedder, so a request over its allowance gets its 429 without waiting for a slot; the 503s are requests within their allowance that found the server full.\n")
 	}
 }
 
