@@ -282,7 +282,7 @@ func (f *overloadFigures) report() string {
 		"The load generator, the server and PostgreSQL share these cores (and the machine is shared with other work), so capacity is measured in the same run and the overload is relative to it.\n\n",
 		runtime.NumCPU(), runtime.GOMAXPROCS(0), f.serverProcs, f.load, f.pressure, f.pg, f.cluster, runtime.Version())
 	p("**Settings:** one `starling serve` process, `STARLING_RATE_LIMIT=off` (phases 1–3), `STARLING_DB_MAX_CONNS=10` (the default), so the load shedder admits 40 requests at once "+
-		"and answers 503 + `Retry-After: 1` to a request that waited 1 s for a slot. "+
+		"and lets 40 more wait up to 1 s; it answers 503 + `Retry-After: 1` at once when the queue is full, or after the wait. "+
 		"Mix: 80%% `GET /api/v1/timelines/public?limit=20`, 20%% `POST /api/v1/statuses` (a bearer token with `read write`), over %d seeded posts. "+
 		"Capacity: %d clients in a closed loop for %s. Overload and recovery: an open loop (each request in its own goroutine, client timeout 10 s, no connection cap), back to back. "+
 		"Latencies are from the request's send to its full answer.\n\n", f.posts, f.clients, cap0.d)
