@@ -129,8 +129,11 @@ func (l *load) write(ctx context.Context, i int) {
 // retryFor bounds how long one post or deletion is retried before the soak gives up.
 const retryFor = 2 * time.Minute
 
-// post sends one post until a 200 comes back and records it.
-func (l *load) post(ctx context.Context, tok, key, body string) (int64, bool) {
+// retry sends the request built by build to a running web process until accept takes the
+// answer, a 4xx other than 429 refuses it for good, or retryFor passes. Network errors
+// and other answers count as failures and are tried again after a backoff.
+func (l *load) retry(ctx context.Context, what string, build func(base string) *http.Request,
+	accept func(res *http.Response, attempt int) bool) bool {
 	give := time.Now().Add(retryFor)
 	for attempt := 0; time.Now().Before(give); attempt++ {
 		if attempt > 0 {
@@ -139,81 +142,77 @@ func (l *load) post(ctx context.Context, tok, key, body string) (int64, bool) {
 		}
 		base, err := l.base(ctx)
 		if err != nil {
-			return 0, false
+			return false
 		}
-		req, _ := http.NewRequestWithContext(ctx, http.MethodPost, base+"/api/v1/statuses", strings.NewReader(url.Values{"status": {body}}.Encode()))
-		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-		req.Header.Set("Authorization", "Bearer "+tok)
-		req.Header.Set("Idempotency-Key", key)
-		res, err := l.http.Do(req)
+		res, err := l.http.Do(build(base).WithContext(ctx))
 		if err != nil {
 			l.r.countWriteFailure(failureKind(err))
 			continue
 		}
+		ok := accept(res, attempt)
+		io.Copy(io.Discard, io.LimitReader(res.Body, 1<<20))
+		res.Body.Close()
+		if ok {
+			return true
+		}
+		l.r.countWriteFailure(fmt.Sprintf("HTTP %d", res.StatusCode))
+		if res.StatusCode >= 400 && res.StatusCode < 500 && res.StatusCode != http.StatusTooManyRequests {
+			l.r.countRejected(fmt.Sprintf("%s: HTTP %d", what, res.StatusCode))
+			return false
+		}
+	}
+	l.r.countRejected(what + " never acknowledged within " + retryFor.String())
+	return false
+}
+
+// post sends one post with its Idempotency-Key until a 200 comes back and records it.
+func (l *load) post(ctx context.Context, tok, key, body string) (int64, bool) {
+	var id int64
+	ok := l.retry(ctx, "post "+key, func(base string) *http.Request {
+		req, _ := http.NewRequest(http.MethodPost, base+"/api/v1/statuses", strings.NewReader(url.Values{"status": {body}}.Encode()))
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		req.Header.Set("Authorization", "Bearer "+tok)
+		req.Header.Set("Idempotency-Key", key)
+		return req
+	}, func(res *http.Response, _ int) bool {
 		var st struct {
 			ID string `json:"id"`
 		}
-		derr := json.NewDecoder(io.LimitReader(res.Body, 1<<20)).Decode(&st)
-		res.Body.Close()
-		if res.StatusCode != http.StatusOK || derr != nil {
-			l.r.countWriteFailure(fmt.Sprintf("HTTP %d", res.StatusCode))
-			if res.StatusCode >= 400 && res.StatusCode < 500 && res.StatusCode != http.StatusTooManyRequests {
-				l.r.countRejected(fmt.Sprintf("post %s: HTTP %d", key, res.StatusCode))
-				return 0, false
-			}
-			continue
+		if res.StatusCode != http.StatusOK || json.NewDecoder(io.LimitReader(res.Body, 1<<20)).Decode(&st) != nil {
+			return false
 		}
-		var id int64
-		fmt.Sscan(st.ID, &id)
-		l.mu.Lock()
-		if prev, ok := l.keys[key]; ok && prev != id {
-			l.r.countRejected(fmt.Sprintf("key %s answered with post %d and then %d", key, prev, id))
-		}
-		l.keys[key] = id
-		l.acked[id] = key
-		l.mu.Unlock()
-		return id, true
+		_, err := fmt.Sscan(st.ID, &id)
+		return err == nil
+	})
+	if !ok {
+		return 0, false
 	}
-	l.r.countRejected("post " + key + " never acknowledged within " + retryFor.String())
-	return 0, false
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if prev, seen := l.keys[key]; seen && prev != id {
+		l.r.countRejected(fmt.Sprintf("key %s answered with post %d and then %d", key, prev, id))
+	}
+	l.keys[key] = id
+	l.acked[id] = key
+	return id, true
 }
 
 // remove deletes a post until the deletion is acknowledged. A 404 after a failed attempt
 // means that attempt went through.
 func (l *load) remove(ctx context.Context, tok string, id int64) bool {
-	give := time.Now().Add(retryFor)
-	for attempt := 0; time.Now().Before(give); attempt++ {
-		if attempt > 0 {
-			l.r.countRetry()
-			time.Sleep(backoff(attempt))
-		}
-		base, err := l.base(ctx)
-		if err != nil {
-			return false
-		}
-		req, _ := http.NewRequestWithContext(ctx, http.MethodDelete, fmt.Sprintf("%s/api/v1/statuses/%d", base, id), nil)
+	ok := l.retry(ctx, fmt.Sprintf("delete %d", id), func(base string) *http.Request {
+		req, _ := http.NewRequest(http.MethodDelete, fmt.Sprintf("%s/api/v1/statuses/%d", base, id), nil)
 		req.Header.Set("Authorization", "Bearer "+tok)
-		res, err := l.http.Do(req)
-		if err != nil {
-			l.r.countWriteFailure(failureKind(err))
-			continue
-		}
-		io.Copy(io.Discard, io.LimitReader(res.Body, 1<<20))
-		res.Body.Close()
-		if res.StatusCode == http.StatusOK || (res.StatusCode == http.StatusNotFound && attempt > 0) {
-			l.mu.Lock()
-			l.deleted[id] = true
-			l.mu.Unlock()
-			return true
-		}
-		l.r.countWriteFailure(fmt.Sprintf("HTTP %d", res.StatusCode))
-		if res.StatusCode >= 400 && res.StatusCode < 500 && res.StatusCode != http.StatusTooManyRequests {
-			l.r.countRejected(fmt.Sprintf("delete %d: HTTP %d", id, res.StatusCode))
-			return false
-		}
+		return req
+	}, func(res *http.Response, attempt int) bool {
+		return res.StatusCode == http.StatusOK || (res.StatusCode == http.StatusNotFound && attempt > 0)
+	})
+	if ok {
+		l.mu.Lock()
+		l.deleted[id] = true
+		l.mu.Unlock()
 	}
-	l.r.countRejected(fmt.Sprintf("delete %d never acknowledged within %s", id, retryFor))
-	return false
+	return ok
 }
 
 func backoff(attempt int) time.Duration {
