@@ -8,6 +8,8 @@ import (
 	"unicode"
 	"unicode/utf8"
 
+	xhtml "golang.org/x/net/html"
+	"golang.org/x/net/html/atom"
 	"golang.org/x/text/unicode/norm"
 
 	"github.com/starling-social/starling/internal/text"
@@ -338,6 +340,60 @@ func checkRendered(t *testing.T, body, out string) {
 	}
 	if visible.String() != body {
 		t.Fatalf("visible text %q differs from body %q", visible.String(), body)
+	}
+	checkParsed(t, body, out)
+}
+
+// checkParsed parses out as a browser would (an HTML5 parser, inside a <p>) and checks
+// that it holds only text, <br> and <a> elements with known attributes and safe links, and
+// that its text is the body.
+func checkParsed(t *testing.T, body, out string) {
+	t.Helper()
+	nodes, err := xhtml.ParseFragment(strings.NewReader(out), &xhtml.Node{Type: xhtml.ElementNode, Data: "p", DataAtom: atom.P})
+	if err != nil {
+		t.Fatalf("parsing %q: %v", out, err)
+	}
+	allowed := map[string]bool{"href": true, "rel": true, "target": true, "class": true}
+	var text strings.Builder
+	var walk func(n *xhtml.Node, inA bool)
+	walk = func(n *xhtml.Node, inA bool) {
+		switch n.Type {
+		case xhtml.TextNode:
+			text.WriteString(n.Data)
+		case xhtml.ElementNode:
+			switch n.DataAtom {
+			case atom.Br:
+				text.WriteByte('\n')
+			case atom.A:
+				if inA {
+					t.Fatalf("nested <a> in %q", out)
+				}
+				for _, a := range n.Attr {
+					if !allowed[a.Key] || a.Namespace != "" {
+						t.Fatalf("attribute %q on <a> in %q", a.Key, out)
+					}
+					if a.Key == "href" && !hasHTTPPrefix(a.Val) && !strings.HasPrefix(a.Val, "/@") {
+						t.Fatalf("unsafe href %q in %q", a.Val, out)
+					}
+				}
+				inA = true
+			default:
+				t.Fatalf("element <%s> in %q", n.Data, out)
+			}
+		default:
+			t.Fatalf("node of type %d (%q) in %q", n.Type, n.Data, out)
+		}
+		for c := n.FirstChild; c != nil; c = c.NextSibling {
+			walk(c, inA)
+		}
+	}
+	for _, n := range nodes {
+		walk(n, false)
+	}
+	// The parser rewrites carriage returns and drops NULs, as browsers do: compare the
+	// text only for bodies it leaves alone.
+	if utf8.ValidString(body) && !strings.ContainsAny(body, "\r\x00") && text.String() != body {
+		t.Fatalf("parsed text %q differs from body %q", text.String(), body)
 	}
 }
 
