@@ -131,6 +131,27 @@ func viewerID(r *http.Request) int64 {
 	return 0
 }
 
+// errBodyTooLarge is params' error for a body over MaxBodyBytes.
+var errBodyTooLarge = fmt.Errorf("the request body is larger than %d bytes", MaxBodyBytes)
+
+// paramsStatus is the status for an error from params: 413 for a body over the limit,
+// 400 otherwise.
+func paramsStatus(err error) int {
+	if errors.Is(err, errBodyTooLarge) {
+		return http.StatusRequestEntityTooLarge
+	}
+	return http.StatusBadRequest
+}
+
+// bodyError turns a failure to read the body into errBodyTooLarge or what.
+func bodyError(err error, what string) error {
+	var tooLarge *http.MaxBytesError
+	if errors.As(err, &tooLarge) {
+		return errBodyTooLarge
+	}
+	return errors.New(what)
+}
+
 // params reads the request's parameters from the query and the body: form, multipart or
 // JSON, as Mastodon accepts. JSON arrays become repeated values; both "k" and "k[]" work
 // for lists.
@@ -146,7 +167,7 @@ func params(r *http.Request) (url.Values, error) {
 		dec := json.NewDecoder(r.Body)
 		dec.UseNumber()
 		if err := dec.Decode(&body); err != nil {
-			return nil, fmt.Errorf("the request body is not a JSON object")
+			return nil, bodyError(err, "the request body is not a JSON object")
 		}
 		for k, val := range body {
 			switch x := val.(type) {
@@ -162,11 +183,11 @@ func params(r *http.Request) (url.Values, error) {
 		return v, nil
 	case "multipart/form-data":
 		if err := r.ParseMultipartForm(MaxBodyBytes); err != nil {
-			return nil, fmt.Errorf("the multipart body cannot be read")
+			return nil, bodyError(err, "the multipart body cannot be read")
 		}
 	default:
 		if err := r.ParseForm(); err != nil {
-			return nil, fmt.Errorf("the form body cannot be read")
+			return nil, bodyError(err, "the form body cannot be read")
 		}
 	}
 	v := url.Values{}

@@ -25,7 +25,7 @@ func (s *Server) oauthError(w http.ResponseWriter, r *http.Request, err error) {
 func (s *Server) appCreate(w http.ResponseWriter, r *http.Request) {
 	v, err := params(r)
 	if err != nil {
-		writeError(w, http.StatusBadRequest, err.Error())
+		writeError(w, paramsStatus(err), err.Error())
 		return
 	}
 	var uris []string
@@ -69,7 +69,7 @@ func (s *Server) appVerify(w http.ResponseWriter, r *http.Request) {
 func (s *Server) token(w http.ResponseWriter, r *http.Request) {
 	v, err := params(r)
 	if err != nil {
-		writeJSON(w, http.StatusBadRequest, map[string]string{"error": "invalid_request", "error_description": err.Error()})
+		writeJSON(w, paramsStatus(err), map[string]string{"error": "invalid_request", "error_description": err.Error()})
 		return
 	}
 	clientID, secret := v.Get("client_id"), v.Get("client_secret")
@@ -100,7 +100,7 @@ func (s *Server) token(w http.ResponseWriter, r *http.Request) {
 func (s *Server) revoke(w http.ResponseWriter, r *http.Request) {
 	v, err := params(r)
 	if err != nil {
-		writeJSON(w, http.StatusBadRequest, map[string]string{"error": "invalid_request", "error_description": err.Error()})
+		writeJSON(w, paramsStatus(err), map[string]string{"error": "invalid_request", "error_description": err.Error()})
 		return
 	}
 	clientID, secret := v.Get("client_id"), v.Get("client_secret")

@@ -11,7 +11,7 @@ import (
 func (s *Server) statusCreate(w http.ResponseWriter, r *http.Request) {
 	v, err := params(r)
 	if err != nil {
-		writeError(w, http.StatusBadRequest, err.Error())
+		writeError(w, paramsStatus(err), err.Error())
 		return
 	}
 	if v.Get("in_reply_to_id") != "" || len(list(v, "media_ids")) > 0 || v.Get("poll[options]") != "" {
