@@ -71,4 +71,3 @@ func TestServerLimits(t *testing.T) {
 		t.Fatal("the connection was still open after 30 s")
 	}
 }
-
