@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/pprof"
 	"path/filepath"
 	"strings"
 	"time"
@@ -248,7 +249,7 @@ func (a *app) runServer(ctx context.Context, role string) error {
 		return nil
 	}
 	if a.cfg.MetricsListen != "" {
-		if err := serve(a.cfg.MetricsListen, m.Handler(), "metrics"); err != nil {
+		if err := serve(a.cfg.MetricsListen, privateHandler(m.Handler()), "metrics"); err != nil {
 			return err
 		}
 	} else {
@@ -284,6 +285,19 @@ func (a *app) runServer(ctx context.Context, role string) error {
 	notifier.Close()
 	a.log.Info("stopped")
 	return nil
+}
+
+// privateHandler is what the separate metrics address serves: /metrics and Go's profiler
+// under /debug/pprof/. The profiler is never on the public address.
+func privateHandler(metrics http.Handler) http.Handler {
+	mux := http.NewServeMux()
+	mux.Handle("GET /metrics", metrics)
+	mux.HandleFunc("GET /debug/pprof/", pprof.Index)
+	mux.HandleFunc("GET /debug/pprof/cmdline", pprof.Cmdline)
+	mux.HandleFunc("GET /debug/pprof/profile", pprof.Profile)
+	mux.HandleFunc("GET /debug/pprof/symbol", pprof.Symbol)
+	mux.HandleFunc("GET /debug/pprof/trace", pprof.Trace)
+	return mux
 }
 
 // withMetrics serves GET /metrics with metrics and everything else with h.

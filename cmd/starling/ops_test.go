@@ -276,3 +276,28 @@ func TestWaitsForTheDatabase(t *testing.T) {
 		t.Fatal("did not stop")
 	}
 }
+
+// TestPrivateAddress: with STARLING_METRICS_LISTEN, /metrics and the profiler are served
+// there only, never on the public address.
+func TestPrivateAddress(t *testing.T) {
+	_, dsn := pgtest.NewDB(t)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	private := ln.Addr().String()
+	ln.Close()
+	p := startProc(t, dsn, []string{"STARLING_METRICS_LISTEN=" + private}, "serve")
+	get := func(u string) int {
+		res, err := http.Get(u)
+		require.NoError(t, err)
+		io.Copy(io.Discard, res.Body)
+		res.Body.Close()
+		return res.StatusCode
+	}
+	require.Equal(t, http.StatusOK, get("http://"+private+"/metrics"))
+	require.Equal(t, http.StatusOK, get("http://"+private+"/debug/pprof/"))
+	require.Equal(t, http.StatusOK, get("http://"+private+"/debug/pprof/heap"))
+	require.Equal(t, http.StatusNotFound, get(p.base+"/debug/pprof/"))
+	require.Equal(t, http.StatusNotFound, get(p.base+"/debug/pprof/heap"))
+	require.Equal(t, http.StatusNotFound, get(p.base+"/metrics"))
+	require.Equal(t, http.StatusOK, get(p.base+"/healthz"))
+}

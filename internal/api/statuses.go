@@ -19,7 +19,7 @@ func (s *Server) statusCreate(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	c := callerOf(r)
-	p, _, err := s.core.CreatePostOnce(r.Context(), c.user.ID, v.Get("status"), r.Header.Get("Idempotency-Key"))
+	p, _, err := s.core.CreatePostOnce(r.Context(), *c.user, v.Get("status"), r.Header.Get("Idempotency-Key"))
 	if err != nil {
 		s.coreError(w, r, err)
 		return

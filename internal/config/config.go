@@ -146,7 +146,7 @@ var settings = []setting{
 		duration(func(c *Config) *time.Duration { return &c.MentionEmailDelay })},
 	{"notify-window", "STARLING_NOTIFY_WINDOW", "5ms", "at most one wake-up NOTIFY per process per this window",
 		duration(func(c *Config) *time.Duration { return &c.NotifyWindow })},
-	{"metrics-listen", "STARLING_METRICS_LISTEN", "", "serve /metrics on this address instead of the main one",
+	{"metrics-listen", "STARLING_METRICS_LISTEN", "", "serve /metrics (and the Go profiler under /debug/pprof/) on this address instead of the main one",
 		str(func(c *Config) *string { return &c.MetricsListen })},
 	{"event-retention", "STARLING_EVENT_RETENTION", "168h", "how long the event log keeps events (older stream cursors get a reset)",
 		duration(func(c *Config) *time.Duration { return &c.EventRetention })},

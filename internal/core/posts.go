@@ -33,30 +33,35 @@ type Post struct {
 // CreatePost publishes body as a post by authorID. The post and its post.created event are
 // written in one transaction: both exist or neither does.
 func (s *Service) CreatePost(ctx context.Context, authorID int64, body string) (Post, error) {
-	p, _, err := s.CreatePostOnce(ctx, authorID, body, "")
+	author, err := s.UserByID(ctx, authorID)
+	if err != nil {
+		return Post{}, err
+	}
+	p, _, err := s.CreatePostOnce(ctx, author, body, "")
 	return p, err
 }
 
 // MaxIdempotencyKey is the longest Idempotency-Key accepted.
 const MaxIdempotencyKey = 200
 
-// CreatePostOnce is CreatePost with an idempotency key: the key is stored in the post's
-// transaction, so a retry with the same key (even after the first response was lost, even
-// concurrently) returns the original post instead of writing another. It reports whether
-// this call created the post. An empty key means no deduplication.
-func (s *Service) CreatePostOnce(ctx context.Context, authorID int64, body, key string) (Post, bool, error) {
+// CreatePostOnce publishes body as a post by author (already loaded: the signed-in user),
+// with an optional idempotency key: the key is stored in the post's transaction, so a
+// retry with the same key (even after the first response was lost, even concurrently)
+// returns the original post instead of writing another. It reports whether this call
+// created the post. An empty key means no deduplication.
+func (s *Service) CreatePostOnce(ctx context.Context, author User, body, key string) (Post, bool, error) {
 	if len(key) > MaxIdempotencyKey {
 		return Post{}, false, invalid("idempotency_key", "The Idempotency-Key is longer than 200 bytes.")
 	}
 	if key != "" {
-		if p, err := s.postForKey(ctx, authorID, key); err == nil || !errors.Is(err, ErrNotFound) {
+		if p, err := s.postForKey(ctx, author.ID, key); err == nil || !errors.Is(err, ErrNotFound) {
 			return p, false, err
 		}
 	}
-	p, err := s.createPost(ctx, authorID, body, key)
+	p, err := s.createPost(ctx, author, body, key)
 	if c, ok := store.IsUniqueViolation(err); ok && strings.Contains(c, "idempotency") {
 		// A concurrent request with the same key won.
-		p, err := s.postForKey(ctx, authorID, key)
+		p, err := s.postForKey(ctx, author.ID, key)
 		return p, false, err
 	}
 	return p, err == nil, err
@@ -73,11 +78,12 @@ func (s *Service) postForKey(ctx context.Context, authorID int64, key string) (P
 	return s.PostByID(ctx, id)
 }
 
-func (s *Service) createPost(ctx context.Context, authorID int64, body, key string) (Post, error) {
+func (s *Service) createPost(ctx context.Context, author User, body, key string) (Post, error) {
 	body, err := text.NormalizePost(body)
 	if err != nil {
 		return Post{}, invalid("body", postProblem(err))
 	}
+	authorID := author.ID
 	var p store.Post
 	var eventID int64
 	err = store.WithTx(ctx, s.db, func(tx pgx.Tx, q *store.Queries) error {
@@ -110,10 +116,6 @@ func (s *Service) createPost(ctx context.Context, authorID int64, body, key stri
 	}
 	s.woke(events.TopicPostCreated, eventID)
 	s.log.InfoContext(ctx, "post created", "post_id", p.ID, "author_id", authorID)
-	author, err := s.UserByID(ctx, authorID)
-	if err != nil {
-		return Post{}, err
-	}
 	return Post{ID: p.ID, Body: p.Body, CreatedAt: p.CreatedAt, Author: author}, nil
 }
 

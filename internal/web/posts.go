@@ -19,7 +19,7 @@ func (s *Server) postCreate(w http.ResponseWriter, r *http.Request) {
 	}
 	f := newForm()
 	f.Values["body"] = r.PostForm.Get("body")
-	_, err := s.core.CreatePost(r.Context(), currentUser(r).ID, f.Values["body"])
+	_, _, err := s.core.CreatePostOnce(r.Context(), *currentUser(r), f.Values["body"], "")
 	var verr *core.ValidationError
 	if errors.As(err, &verr) {
 		f.Errors = verr.Fields
