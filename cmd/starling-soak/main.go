@@ -70,10 +70,8 @@ func main() {
 }
 
 func stopEarlierRun(dir string) error {
-	if _, err := os.Stat(filepath.Join(dir, "pg")); err == nil {
-		if err := soak.StopCluster(dir); err != nil {
-			return err
-		}
+	if err := soak.RemoveCluster(dir); err != nil {
+		return err
 	}
 	return os.RemoveAll(dir)
 }

@@ -20,6 +20,7 @@ import (
 func TestSoak(t *testing.T) {
 	dir := t.TempDir()
 	require.NoError(t, os.Chmod(dir, 0o755)) // reachable by the postgres user when root
+	t.Cleanup(func() { soak.RemoveCluster(dir) })
 	ctx, cancel := context.WithTimeout(context.Background(), 8*time.Minute)
 	defer cancel()
 	rep, err := soak.Run(ctx, soak.Options{

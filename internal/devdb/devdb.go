@@ -160,27 +160,52 @@ func StopMode(ctx context.Context, dir, mode string) error {
 	default:
 		return fmt.Errorf("devdb: unknown shutdown mode %q", mode)
 	}
-	abs, err := filepath.Abs(dir)
+	c, err := locate(dir)
 	if err != nil {
 		return err
-	}
-	bin, err := findBinaries()
-	if err != nil {
-		return err
-	}
-	c := &Cluster{DataDir: abs, BinDir: bin}
-	if os.Geteuid() == 0 {
-		if c.runAs, err = postgresUser(); err != nil {
-			return err
-		}
-		if !reachableBy(filepath.Dir(abs)) {
-			c.DataDir = filepath.Join("/var/tmp", "starling-pg-"+shortHash(abs))
-		}
 	}
 	if !c.running(ctx) {
 		return nil
 	}
 	return c.pgctl(ctx, "stop", "-D", c.DataDir, "-m", mode, "-w")
+}
+
+// Destroy stops the cluster in dir (immediate mode) and deletes its files, wherever they
+// were kept: for throwaway clusters of tests.
+func Destroy(ctx context.Context, dir string) error {
+	if err := StopMode(ctx, dir, "immediate"); err != nil {
+		return err
+	}
+	c, err := locate(dir)
+	if err != nil {
+		return err
+	}
+	if err := os.RemoveAll(c.DataDir); err != nil {
+		return fmt.Errorf("devdb: %w", err)
+	}
+	return nil
+}
+
+// locate returns the cluster for dir as Start placed it, without starting anything.
+func locate(dir string) (*Cluster, error) {
+	abs, err := filepath.Abs(dir)
+	if err != nil {
+		return nil, err
+	}
+	bin, err := findBinaries()
+	if err != nil {
+		return nil, err
+	}
+	c := &Cluster{DataDir: abs, BinDir: bin}
+	if os.Geteuid() == 0 {
+		if c.runAs, err = postgresUser(); err != nil {
+			return nil, err
+		}
+		if !reachableBy(filepath.Dir(abs)) {
+			c.DataDir = filepath.Join("/var/tmp", "starling-pg-"+shortHash(abs))
+		}
+	}
+	return c, nil
 }
 
 func (c *Cluster) ensureInit(ctx context.Context, opts Options) error {

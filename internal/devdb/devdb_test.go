@@ -21,7 +21,7 @@ func TestClusterSurvivesRestart(t *testing.T) {
 	// be able to reach the directory.
 	require.NoError(t, os.Chmod(parent, 0o755))
 	dir := filepath.Join(parent, "pg")
-	t.Cleanup(func() { devdb.Stop(context.Background(), dir) })
+	t.Cleanup(func() { devdb.Destroy(context.Background(), dir) })
 
 	c, err := devdb.Start(ctx, devdb.Options{Dir: dir, Database: "demo", Fast: true})
 	require.NoError(t, err)
@@ -49,4 +49,11 @@ func TestClusterSurvivesRestart(t *testing.T) {
 	var v string
 	require.NoError(t, conn.QueryRow(ctx, `SELECT v FROM kept`).Scan(&v))
 	require.Equal(t, "still here", v)
+	conn.Close(ctx)
+
+	// Destroy stops the server and deletes the cluster's files, wherever they are kept.
+	require.NoError(t, devdb.Destroy(ctx, dir))
+	require.NoDirExists(t, c.DataDir)
+	_, err = pgx.Connect(ctx, c.URL("demo"))
+	require.Error(t, err, "server should be down")
 }

@@ -27,7 +27,7 @@ func TestStreamSurvivesPostgresRestart(t *testing.T) {
 	parent := t.TempDir()
 	require.NoError(t, os.Chmod(parent, 0o755)) // reachable by the postgres user when root
 	dir := filepath.Join(parent, "pg")
-	t.Cleanup(func() { devdb.Stop(context.Background(), dir) })
+	t.Cleanup(func() { devdb.Destroy(context.Background(), dir) })
 	cluster, err := devdb.Start(ctx, devdb.Options{Dir: dir, Database: "starling", Fast: true})
 	require.NoError(t, err)
 	dsn := cluster.URL("starling")

@@ -121,7 +121,7 @@ func Run(ctx context.Context, opts Options) (*Report, error) {
 			return nil, err
 		}
 	}
-	// A fresh database each run, in a cluster that outlives nothing.
+	// The cluster is stopped at the end and kept for inspection; RemoveCluster deletes it.
 	defer devdb.Stop(context.Background(), r.pgDir)
 	if err := r.setup(ctx, dir); err != nil {
 		return nil, err
@@ -320,7 +320,12 @@ func (r *run) fault(ctx context.Context, kind string) error {
 	return nil
 }
 
-// StopCluster stops the PostgreSQL cluster of an earlier run in dir, if it still runs.
-func StopCluster(dir string) error {
-	return devdb.Stop(context.Background(), filepath.Join(dir, "pg"))
+// RemoveCluster stops the PostgreSQL cluster of a run in dir, if it still runs, and
+// deletes its files (which may be kept outside dir; see devdb).
+func RemoveCluster(dir string) error {
+	err := devdb.Destroy(context.Background(), filepath.Join(dir, "pg"))
+	if errors.Is(err, devdb.ErrNoPostgres) {
+		return nil // no server installed yet, so none runs; Run installs it
+	}
+	return err
 }
