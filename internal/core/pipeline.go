@@ -138,8 +138,11 @@ func (s *Service) ApplyStats(ctx context.Context, op string, postID int64, finis
 		switch op {
 		case jobargs.StatsPostCreated, jobargs.StatsPostDeleted:
 			n, err := q.StatsLedgerInsert(ctx, store.StatsLedgerInsertParams{Key: key, Counted: true})
-			if err != nil || n == 0 {
-				break
+			if err != nil {
+				return err
+			}
+			if n == 0 {
+				break // applied before
 			}
 			applied = true
 			delta := int64(1)

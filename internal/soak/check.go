@@ -2,14 +2,17 @@ package soak
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"path/filepath"
 	"sort"
 	"strings"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/starling-social/starling/internal/mail"
 	"github.com/starling-social/starling/internal/text"
 )
 
@@ -43,8 +46,10 @@ type Report struct {
 	LivePosts, Mentions int
 	// Mismatches of the workers' effects with the ground truth.
 	MentionMismatches, NotificationMismatches, EmailMismatches, CounterMismatches int
-	// EmailsSent is the mention emails written.
-	EmailsSent int
+	// EmailsSent is the mention emails written; EmailsUnrecorded those among them whose
+	// delivery record a crash undid and whose post was deleted before the retry, so the
+	// retry sent nothing more (at-least-once, as email is; not a loss).
+	EmailsSent, EmailsUnrecorded int
 	// JobsFailed is the jobs discarded or cancelled; DrainTime how long the workers took
 	// to finish every job once the load stopped.
 	JobsFailed int
@@ -370,16 +375,56 @@ func (r *run) checkEffects(ctx context.Context, pool *pgxpool.Pool) error {
 			r.detail("%d %s", n, c.what)
 		}
 	}
-	// Every delivery wrote one .eml file (a resend after a crash overwrites the same file).
-	deliveries, err := count(`SELECT count(*) FROM email_deliveries`)
+	// Every delivery wrote one .eml file, named after its Message-ID (a resend after a
+	// crash overwrites the same file). A file without a delivery is an email that left
+	// before a crash undid its record, whose retry then found the post deleted: the
+	// at-least-once that email has. For a live post it would be a lost record.
+	mailDir := mail.NewDir(filepath.Join(r.dataDir, "mail"))
+	files, _ := filepath.Glob(filepath.Join(r.dataDir, "mail", "*.eml"))
+	rep.EmailsSent = len(files)
+	onDisk := map[string]bool{}
+	for _, f := range files {
+		onDisk[f] = true
+	}
+	rows, err = pool.Query(ctx, `SELECT d.message_id FROM email_deliveries d`)
 	if err != nil {
 		return err
 	}
-	files, _ := filepath.Glob(filepath.Join(r.dataDir, "mail", "*.eml"))
-	rep.EmailsSent = len(files)
-	if len(files) != deliveries {
+	recorded := map[string]bool{}
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			return err
+		}
+		name := mailDir.Path(strings.Trim(id, "<>"))
+		recorded[name] = true
+		if !onDisk[name] {
+			rep.EmailMismatches++
+			r.detail("delivery %s recorded but no email written", id)
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	for name := range onDisk {
+		if recorded[name] {
+			continue
+		}
+		var nid int64
+		var deleted bool
+		if _, err := fmt.Sscanf(filepath.Base(name), "mention-%d_", &nid); err == nil {
+			err = pool.QueryRow(ctx, `SELECT p.deleted_at IS NOT NULL FROM notifications n JOIN posts p ON p.id = n.post_id
+				WHERE n.id = $1`, nid).Scan(&deleted)
+			if err != nil && !errors.Is(err, pgx.ErrNoRows) {
+				return err
+			}
+		}
+		if deleted {
+			rep.EmailsUnrecorded++
+			continue
+		}
 		rep.EmailMismatches++
-		r.detail("%d email files but %d deliveries recorded", len(files), deliveries)
+		r.detail("email %s written but its delivery not recorded, and its post is live", filepath.Base(name))
 	}
 
 	rows, err = pool.Query(ctx, `SELECT u.id, u.username, coalesce(s.posts, 0), coalesce(s.mentions_received, 0)
@@ -466,6 +511,7 @@ func (rep *Report) Markdown() string {
 	row("mention mismatches", rep.MentionMismatches)
 	row("notification mismatches", rep.NotificationMismatches)
 	row("mention emails written / mismatches", fmt.Sprintf("%d / %d", rep.EmailsSent, rep.EmailMismatches))
+	row("emails sent before a crash undid their record (post deleted before the retry)", rep.EmailsUnrecorded)
 	row("counter mismatches", rep.CounterMismatches)
 	row("jobs discarded or cancelled", rep.JobsFailed)
 	row("job drain after the load", rep.DrainTime.Round(time.Millisecond))
