@@ -50,9 +50,11 @@ func main() {
 		Dir:        *dir,
 		Duration:   *duration,
 		FaultEvery: *every,
-		Writers:    *writers,
-		Streams:    *streams,
-		Progress:   os.Stdout,
+		// Every kind at least twice, whatever the duration.
+		MinEachFault: 2,
+		Writers:      *writers,
+		Streams:      *streams,
+		Progress:     os.Stdout,
 	})
 	if rep != nil {
 		text := fmt.Sprintf("# Soak run\n\n%s, %d cores, GOMAXPROCS %d; whole run %s\n\n%s\n",

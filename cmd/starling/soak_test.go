@@ -32,11 +32,14 @@ func TestSoak(t *testing.T) {
 		Dir:        dir,
 		Duration:   64 * time.Second,
 		FaultEvery: 7 * time.Second,
-		Users:      8,
-		Writers:    4,
-		Readers:    2,
-		Streams:    4,
-		Progress:   testWriter{t},
+		// On a slow machine a Postgres restart takes several seconds: go on until each
+		// kind of fault has happened twice.
+		MinEachFault: 2,
+		Users:        8,
+		Writers:      4,
+		Readers:      2,
+		Streams:      4,
+		Progress:     testWriter{t},
 	})
 	if rep != nil {
 		t.Logf("soak report:\n%s", rep.Markdown())

@@ -41,6 +41,9 @@ type Options struct {
 	Duration time.Duration
 	// FaultEvery is the time between two faults [20s].
 	FaultEvery time.Duration
+	// MinEachFault makes the load go on past Duration (up to three times as long) until
+	// every kind of fault was performed this many times [0].
+	MinEachFault int
 	// Users, Writers, Readers and Streams size the load [12, 6, 2, 6].
 	Users, Writers, Readers, Streams int
 	// WritePause is each writer's pause between posts [20ms].
@@ -240,19 +243,27 @@ func (r *run) soak(ctx context.Context) error {
 	l.begin(ctx)
 	r.progress("load running: %d writers, %d readers, %d stream clients", r.opts.Writers, r.opts.Readers, r.opts.Streams)
 
+	began := time.Now()
 	end := time.After(r.opts.Duration)
+	hardEnd := time.After(3 * r.opts.Duration)
 	tick := time.NewTicker(r.opts.FaultEvery)
 	defer tick.Stop()
 	var order []string
 	var ferr error
+	over := false // Duration has passed; waiting for MinEachFault
 loop:
 	for {
 		select {
 		case <-ctx.Done():
 			ferr = ctx.Err()
 			break loop
-		case <-end:
+		case <-hardEnd:
 			break loop
+		case <-end:
+			if r.enoughFaults() {
+				break loop
+			}
+			over = true
 		case <-tick.C:
 			if len(order) == 0 {
 				order = append([]string(nil), faultKinds...)
@@ -264,8 +275,12 @@ loop:
 				ferr = err
 				break loop
 			}
+			if over && r.enoughFaults() {
+				break loop
+			}
 		}
 	}
+	r.report.LoadDuration = time.Since(began).Round(time.Second)
 	r.progress("load and faults over; letting writers finish their retries")
 	l.finish()
 	if ferr != nil {
@@ -281,8 +296,19 @@ loop:
 			time.Sleep(100 * time.Millisecond)
 		}
 	}
-	r.report.LoadDuration = r.opts.Duration
 	return l.settle(ctx)
+}
+
+// enoughFaults reports whether every kind of fault was performed MinEachFault times.
+func (r *run) enoughFaults() bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for _, k := range faultKinds {
+		if r.report.Faults[k] < r.opts.MinEachFault {
+			return false
+		}
+	}
+	return true
 }
 
 // fault performs one fault of the given kind.
