@@ -213,31 +213,46 @@ func TestMetricsAndLogsAfterAWorkload(t *testing.T) {
 		time.Sleep(50 * time.Millisecond)
 	}
 
-	res, err = http.Get(p.base + "/metrics")
-	require.NoError(t, err)
-	body, _ := io.ReadAll(res.Body)
-	res.Body.Close()
-	require.Equal(t, http.StatusOK, res.StatusCode)
-	values := map[string]float64{}
-	for _, line := range strings.Split(string(body), "\n") {
-		m := sampleRe.FindStringSubmatch(line)
-		if m == nil || !strings.HasPrefix(m[1], "starling_") {
-			continue
-		}
-		var v float64
-		_, err := fmtSscan(m[3], &v)
-		require.NoError(t, err)
-		values[m[1]] += v
-		for _, l := range labelRe.FindAllStringSubmatch(line, -1) {
-			require.NotRegexp(t, `/posts/\d|/@[a-z]|alice|bob|carol|user_id`, l[1], "label with a user or a raw path: %s", line)
-		}
-	}
-	for _, family := range []string{
+	families := []string{
 		"starling_http_requests_total", "starling_http_request_duration_seconds_count", "starling_events_written_total",
 		"starling_live_delivery_lag_seconds_count", "starling_live_events_read_total", "starling_stream_clients",
 		"starling_jobs_total", "starling_job_run_seconds_count", "starling_email_deliveries_total",
 		"starling_db_pool_connections", "starling_db_pool_acquires_total", "starling_events_head_id", "starling_events_delivered_id",
-	} {
+	}
+	// Job metrics come from River's event stream, which may trail the jobs' commits a
+	// little: scrape until every family has a value (or 10 s pass).
+	var body []byte
+	var values map[string]float64
+	for scrapeUntil := time.Now().Add(10 * time.Second); ; {
+		res, err = http.Get(p.base + "/metrics")
+		require.NoError(t, err)
+		body, _ = io.ReadAll(res.Body)
+		res.Body.Close()
+		require.Equal(t, http.StatusOK, res.StatusCode)
+		values = map[string]float64{}
+		for _, line := range strings.Split(string(body), "\n") {
+			m := sampleRe.FindStringSubmatch(line)
+			if m == nil || !strings.HasPrefix(m[1], "starling_") {
+				continue
+			}
+			var v float64
+			_, err := fmtSscan(m[3], &v)
+			require.NoError(t, err)
+			values[m[1]] += v
+			for _, l := range labelRe.FindAllStringSubmatch(line, -1) {
+				require.NotRegexp(t, `/posts/\d|/@[a-z]|alice|bob|carol|user_id`, l[1], "label with a user or a raw path: %s", line)
+			}
+		}
+		missing := false
+		for _, family := range families {
+			missing = missing || values[family] <= 0
+		}
+		if !missing || time.Now().After(scrapeUntil) {
+			break
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	for _, family := range families {
 		require.Positive(t, values[family], "%s should be non-zero", family)
 	}
 	require.Contains(t, string(body), `route="/posts/{id:[0-9]+}"`)
