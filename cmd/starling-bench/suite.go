@@ -8,6 +8,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"math/rand/v2"
 	"net"
 	"net/http"
 	"net/url"
@@ -44,7 +45,7 @@ func runSuite(args []string) error {
 	bin := fs.String("bin", "bin/starling", "the starling binary to measure")
 	out := fs.String("out", "docs/benchmarks.md", "where to write the report (charts go beside it)")
 	dataDir := fs.String("data-dir", ".data", "where the bench database lives")
-	only := fs.String("only", "", "run only these scenarios, comma-separated: writes, reads, fanout, pipeline")
+	only := fs.String("only", "", "run only these scenarios, comma-separated: writes, reads, fanout, pipeline, login")
 	fs.Parse(args)
 	raiseFileLimit()
 	ctx := context.Background()
@@ -72,6 +73,7 @@ func runSuite(args []string) error {
 		{"reads", "timeline reads", s.reads},
 		{"fanout", "live fan-out", s.fanout},
 		{"pipeline", "job pipeline", s.pipeline},
+		{"login", "failed logins", s.login},
 	} {
 		if *only != "" && !slices.Contains(strings.Split(*only, ","), step.key) {
 			continue
@@ -635,5 +637,75 @@ func (s *suite) pipeline(ctx context.Context) error {
 	worker.stop()
 	s.printf("## 4. Job pipeline\n\n%d queued jobs, for posts spread over 8 authors (half stats, half mentions; each mentions job adds a stats job, and an email job scheduled an hour later that is not counted) drained by one `starling work` process.\n\n", n)
 	s.printf("| jobs completed | time | jobs/s |\n| ---: | ---: | ---: |\n| %d | %s | %.0f |\n\nTarget ≥ 3,000 jobs/s.\n\n", done, elapsed.Round(10*time.Millisecond), float64(done)/elapsed.Seconds())
+	return nil
+}
+
+// login measures failed logins at the default argon2id cost: a wrong password for an
+// existing account and any password for an unknown name should take the same time, so
+// that timing does not tell which accounts exist.
+func (s *suite) login(ctx context.Context) error {
+	srv, err := s.start("serve", "STARLING_PASSWORD_MEMORY_KIB=19456", "STARLING_PASSWORD_ITERATIONS=2")
+	if err != nil {
+		return err
+	}
+	defer srv.stop()
+	noRedirect := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	post := func(path string, form url.Values) (int, time.Duration, error) {
+		start := time.Now()
+		res, err := noRedirect.PostForm(srv.base+path, form)
+		if err != nil {
+			return 0, 0, err
+		}
+		io.Copy(io.Discard, res.Body)
+		res.Body.Close()
+		return res.StatusCode, time.Since(start), nil
+	}
+	// An account whose hash has the default cost.
+	if code, _, err := post("/signup", url.Values{"username": {"timing"}, "email": {"timing@example.com"},
+		"password": {"correct horse battery staple"}}); err != nil || code != http.StatusSeeOther {
+		return fmt.Errorf("signup: %d %v", code, err)
+	}
+	n := 40
+	if s.quick {
+		n = 12
+	}
+	progress("login: %d failed logins of each kind", n)
+	// In random order: with a strict alternation, the garbage collection that one
+	// attempt's 19 MiB of argon2 memory triggers would land on the other kind every time.
+	kinds := make([]bool, 2*n) // true: an unknown name
+	for i := range n {
+		kinds[i] = true
+	}
+	rand.Shuffle(len(kinds), func(i, j int) { kinds[i], kinds[j] = kinds[j], kinds[i] })
+	var known, unknown []time.Duration
+	for i, isUnknown := range kinds {
+		login := "timing"
+		if isUnknown {
+			login = fmt.Sprintf("nobody%d", i)
+		}
+		code, d, err := post("/login", url.Values{"login": {login}, "password": {"wrong password"}})
+		if err != nil {
+			return err
+		}
+		if code != http.StatusUnprocessableEntity {
+			return fmt.Errorf("login as %s: status %d, want 422", login, code)
+		}
+		if isUnknown {
+			unknown = append(unknown, d)
+		} else {
+			known = append(known, d)
+		}
+	}
+	at := func(ds []time.Duration, p float64) time.Duration {
+		ds = slices.Clone(ds)
+		slices.Sort(ds)
+		return ds[int(p*float64(len(ds)-1))]
+	}
+	s.printf("## 5. Failed logins\n\n%d attempts each, in random order, against one `starling serve` with the default argon2id cost (19 MiB, 2 passes).\n\n", n)
+	s.printf("| login | p50 | p90 |\n| --- | ---: | ---: |\n")
+	s.printf("| existing account, wrong password | %s | %s |\n", ms(at(known, .5)), ms(at(known, .9)))
+	s.printf("| unknown name | %s | %s |\n\n", ms(at(unknown, .5)), ms(at(unknown, .9)))
+	s.printf("p50 ratio unknown/existing: %.2f (1.00 means timing tells nothing).\n\n",
+		float64(at(unknown, .5))/float64(at(known, .5)))
 	return nil
 }
