@@ -205,9 +205,14 @@ func (a *app) runServer(ctx context.Context, role string) error {
 	defer stopSessions()
 	authz := oauth.New(pool)
 	proxies, _ := httpx.ParseProxies(a.cfg.TrustedProxies) // validated with the config
+	// One posting allowance per account, whether it posts through the website or the API.
+	var postLimit *httpx.Limiter
+	if a.cfg.RateLimit != "off" {
+		postLimit = &httpx.Limiter{Limit: 30, Window: time.Minute}
+	}
 	site, err := web.New(web.Options{
 		Core: svc, Sessions: sessions, Log: a.log, RiverUI: ui, Hub: hub, OAuth: authz,
-		Limits: a.cfg.RateLimit != "off", Proxies: proxies,
+		Limits: a.cfg.RateLimit != "off", PostLimit: postLimit, Proxies: proxies,
 		Ready: func(ctx context.Context) error { return ready(ctx, pool) },
 	})
 	if err != nil {
@@ -220,7 +225,7 @@ func (a *app) runServer(ctx context.Context, role string) error {
 	})
 	limit, _ := httpx.ParseRateLimit(a.cfg.RateLimit) // validated with the config
 	rest := api.New(api.Options{Core: svc, OAuth: authz, Hub: hub, Log: a.log, BaseURL: a.cfg.BaseURL,
-		SignupsOpen: a.cfg.Signups == "open", RateLimit: limit, Proxies: proxies, Shed: shed})
+		SignupsOpen: a.cfg.Signups == "open", RateLimit: limit, PostLimit: postLimit, Proxies: proxies, Shed: shed})
 	var handler http.Handler = otelhttp.NewHandler(m.HTTP(api.Join(shed(site.Handler()), rest.Handler())), "http",
 		otelhttp.WithFilter(func(r *http.Request) bool { return r.URL.Path != "/metrics" }))
 	if role == "work" {

@@ -43,6 +43,9 @@ type Options struct {
 	RateLimit *httpx.Limiter
 	// Proxies are the reverse proxies whose X-Forwarded-For is believed.
 	Proxies httpx.Proxies
+	// PostLimit, when set, limits new posts per account (shared with the website, so an
+	// account's allowance is the same whichever way it posts). Nil means no limit.
+	PostLimit *httpx.Limiter
 	// Shed, when set, bounds the requests in progress (see httpx.Shed). It runs after the
 	// rate limit, so a client over its allowance gets its 429 without waiting for a slot.
 	Shed func(http.Handler) http.Handler
@@ -60,12 +63,13 @@ type Server struct {
 	limit   *httpx.Limiter
 	proxies httpx.Proxies
 	shed    func(http.Handler) http.Handler
+	posts   *httpx.Limiter
 }
 
 // New returns the API.
 func New(opts Options) *Server {
 	s := &Server{core: opts.Core, oauth: opts.OAuth, hub: opts.Hub, log: opts.Log,
-		base: strings.TrimRight(opts.BaseURL, "/"), open: opts.SignupsOpen, limit: opts.RateLimit, proxies: opts.Proxies, shed: opts.Shed}
+		base: strings.TrimRight(opts.BaseURL, "/"), open: opts.SignupsOpen, limit: opts.RateLimit, proxies: opts.Proxies, shed: opts.Shed, posts: opts.PostLimit}
 	s.router = s.routes()
 	return s
 }

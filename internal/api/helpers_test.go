@@ -50,6 +50,16 @@ const pw = "correct horse battery"
 
 func newServer(t *testing.T, limit ...*httpx.Limiter) *server {
 	t.Helper()
+	return newServerWith(t, func(o *api.Options) {
+		if len(limit) > 0 {
+			o.RateLimit = limit[0]
+		}
+	})
+}
+
+// newServerWith is newServer with the API's options adjusted by configure.
+func newServerWith(t *testing.T, configure func(*api.Options)) *server {
+	t.Helper()
 	_, dsn := pgtest.NewDB(t)
 	// The application's pool, opened the way the binary opens it (with the query tracer).
 	pool, err := store.Open(context.Background(), dsn, 20)
@@ -80,9 +90,7 @@ func newServer(t *testing.T, limit ...*httpx.Limiter) *server {
 		Ready: func(ctx context.Context) error { return nil }})
 	require.NoError(t, err)
 	opts := api.Options{Core: svc, OAuth: authz, Hub: hub, Log: log, BaseURL: base, SignupsOpen: true}
-	if len(limit) > 0 {
-		opts.RateLimit = limit[0]
-	}
+	configure(&opts)
 	rest := api.New(opts)
 	srv := httptest.NewUnstartedServer(otelhttp.NewHandler(api.Join(site.Handler(), rest.Handler()), "http"))
 	srv.Listener.Close()

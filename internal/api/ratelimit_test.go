@@ -2,12 +2,14 @@ package api_test
 
 import (
 	"net/http"
+	"net/url"
 	"strconv"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/starling-social/starling/internal/api"
 	"github.com/starling-social/starling/internal/httpx"
 )
 
@@ -71,4 +73,34 @@ func TestStreamCapsPerUser(t *testing.T) {
 		require.Equal(t, http.StatusTooManyRequests, res.StatusCode, "the 21st stream of one user")
 		require.Equal(t, "10", res.Header.Get("Retry-After"))
 	}
+}
+
+// TestPostLimitPerAccount: the per-account posting allowance holds across all of an
+// account's tokens (and, in the binary, the website: both get the same Limiter); another
+// account is not affected.
+func TestPostLimitPerAccount(t *testing.T) {
+	posts := &httpx.Limiter{Limit: 3, Window: time.Minute}
+	s := newServerWith(t, func(o *api.Options) { o.PostLimit = posts })
+	alice := s.user("alice")
+	tok1, tok2 := s.personalToken(alice, "read write"), s.personalToken(alice, "write")
+	for i, tok := range []string{tok1, tok2, tok1} {
+		st, body, _ := s.call(http.MethodPost, "/api/v1/statuses", tok, url.Values{"status": {"post " + strconv.Itoa(i)}})
+		require.Equal(t, http.StatusOK, st, body)
+	}
+	st, body, h := s.call(http.MethodPost, "/api/v1/statuses", tok2, url.Values{"status": {"one too many"}})
+	require.Equal(t, http.StatusTooManyRequests, st)
+	require.Contains(t, body, `"error"`)
+	retry, err := strconv.Atoi(h.Get("Retry-After"))
+	require.NoError(t, err)
+	require.InDelta(t, 60, retry, 5)
+	var n int
+	require.NoError(t, s.pool.QueryRow(t.Context(), `SELECT count(*) FROM posts`).Scan(&n))
+	require.Equal(t, 3, n)
+
+	bob := s.personalToken(s.user("bob"), "write")
+	st, body, _ = s.call(http.MethodPost, "/api/v1/statuses", bob, url.Values{"status": {"bob is fine"}})
+	require.Equal(t, http.StatusOK, st, body)
+	// Reading is not posting.
+	st, _, _ = s.call(http.MethodGet, "/api/v1/timelines/home", tok1, nil)
+	require.Equal(t, http.StatusOK, st)
 }

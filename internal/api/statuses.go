@@ -2,6 +2,8 @@ package api
 
 import (
 	"net/http"
+	"strconv"
+	"time"
 
 	"github.com/gorilla/mux"
 
@@ -9,6 +11,15 @@ import (
 )
 
 func (s *Server) statusCreate(w http.ResponseWriter, r *http.Request) {
+	c := callerOf(r)
+	if s.posts != nil {
+		now := time.Now()
+		if ok, _, reset := s.posts.Allow(strconv.FormatInt(c.user.ID, 10), now); !ok {
+			w.Header().Set("Retry-After", strconv.Itoa(int(reset.Sub(now).Seconds())+1))
+			writeError(w, http.StatusTooManyRequests, "Too many posts; wait a little and try again")
+			return
+		}
+	}
 	v, err := params(r)
 	if err != nil {
 		writeError(w, paramsStatus(err), err.Error())
@@ -18,7 +29,6 @@ func (s *Server) statusCreate(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusUnprocessableEntity, "Replies, media and polls are not supported by this server")
 		return
 	}
-	c := callerOf(r)
 	p, _, err := s.core.CreatePostOnce(r.Context(), *c.user, v.Get("status"), r.Header.Get("Idempotency-Key"))
 	if err != nil {
 		s.coreError(w, r, err)

@@ -34,6 +34,9 @@ type Options struct {
 	OAuth *oauth.Service
 	// Limits turns on the abuse limits of login, signup and posting (429 + Retry-After).
 	Limits bool
+	// PostLimit, with Limits, is the per-account posting limit to use, shared with the
+	// API. Nil means a limit of the website's own, 30 posts a minute.
+	PostLimit *httpx.Limiter
 	// Proxies are the reverse proxies whose X-Forwarded-For is believed.
 	Proxies httpx.Proxies
 	// Hub serves the live /events stream. Optional: without it there is no /events.
@@ -103,6 +106,9 @@ func New(opts Options) (*Server, error) {
 	srv := &Server{core: opts.Core, sessions: opts.Sessions, log: opts.Log, ready: opts.Ready, pages: p, riverUI: opts.RiverUI, hub: opts.Hub, oauth: opts.OAuth, proxies: opts.Proxies}
 	if opts.Limits {
 		srv.limits = newWebLimits()
+		if opts.PostLimit != nil {
+			srv.limits.postUser = opts.PostLimit
+		}
 	}
 	return srv, nil
 }
