@@ -114,9 +114,24 @@ func TestOneRequestIDFollowsAPostThroughTheWorkers(t *testing.T) {
 	res := alice.post("/posts", url.Values{"body": {"ping @bob"}}, "X-Request-ID", "story-of-a-post")
 	require.Equal(t, http.StatusSeeOther, res.status)
 	s.waitFor(`SELECT count(*) FROM email_deliveries`, 1)
+	// The stats jobs may finish after the email: wait for every line (a job logs after its
+	// commit), then check each.
+	msgs := []string{"http request", "post created", "mentions applied", "stats applied", "mention email sent"}
+	line := func(msg string) *regexp.Regexp {
+		return regexp.MustCompile(`"msg":"` + msg + `"[^\n]*"request_id":"story-of-a-post"`)
+	}
+	require.Eventually(t, func() bool {
+		logs := s.logs.String()
+		for _, msg := range msgs {
+			if !line(msg).MatchString(logs) {
+				return false
+			}
+		}
+		return true
+	}, 10*time.Second, 20*time.Millisecond)
 	logs := s.logs.String()
-	for _, msg := range []string{"http request", "post created", "mentions applied", "stats applied", "mention email sent"} {
-		require.Regexp(t, `"msg":"`+msg+`"[^\n]*"request_id":"story-of-a-post"`, logs, msg)
+	for _, msg := range msgs {
+		require.Regexp(t, line(msg), logs, msg)
 	}
 	require.Equal(t, 4, s.count(`SELECT count(*) FROM river_job WHERE metadata->>'request_id' = 'story-of-a-post'`),
 		"stats, mentions, the mentions' stats and the email job all carry the id")
