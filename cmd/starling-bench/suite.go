@@ -328,16 +328,8 @@ INSERT INTO river_job (args, kind, max_attempts, priority, queue, state, metadat
 COMMIT;
 `
 
-const writeScriptNotify = `\set author random(1, :users)
-BEGIN;
-INSERT INTO posts (author_id, body) VALUES (:author, 'benchmark post for @bench1') RETURNING id AS pid \gset
-INSERT INTO events (topic, payload, request_id) VALUES ('post.created', json_build_object('post_id', :pid, 'author_id', :author), 'pgbench');
-INSERT INTO river_job (args, kind, max_attempts, priority, queue, state, metadata) VALUES
-  (json_build_object('op', 'post.created', 'post_id', :pid), 'stats', 20, 1, 'stats', 'available', '{"request_id":"pgbench"}'),
-  (json_build_object('post_id', :pid), 'mentions', 20, 1, 'mentions', 'available', '{"request_id":"pgbench"}');
-SELECT pg_notify('starling_events', :pid::text);
-COMMIT;
-`
+// writeScriptNotify is writeScript with the wake-up NOTIFY inside the transaction.
+var writeScriptNotify = strings.Replace(writeScript, "COMMIT;", "SELECT pg_notify('starling_events', :pid::text);\nCOMMIT;", 1)
 
 func (s *suite) writes(ctx context.Context) error {
 	token, err := s.token(ctx, 8)

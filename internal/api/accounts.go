@@ -136,23 +136,21 @@ func relationship(r core.Relationship) Relationship {
 }
 
 func (s *Server) accountFollow(w http.ResponseWriter, r *http.Request) {
-	u, ok := s.targetUser(w, r)
-	if !ok {
-		return
-	}
-	if _, err := s.core.Follow(r.Context(), viewerID(r), u.Username); err != nil {
-		s.coreError(w, r, err)
-		return
-	}
-	s.relationshipOf(w, r, u.ID)
+	s.changeFollow(w, r, s.core.Follow)
 }
 
 func (s *Server) accountUnfollow(w http.ResponseWriter, r *http.Request) {
+	s.changeFollow(w, r, s.core.Unfollow)
+}
+
+// changeFollow applies change (follow or unfollow) from the viewer to the path's account
+// and answers with the relationship that results.
+func (s *Server) changeFollow(w http.ResponseWriter, r *http.Request, change func(ctx context.Context, followerID int64, username string) (core.User, error)) {
 	u, ok := s.targetUser(w, r)
 	if !ok {
 		return
 	}
-	if _, err := s.core.Unfollow(r.Context(), viewerID(r), u.Username); err != nil {
+	if _, err := change(r.Context(), viewerID(r), u.Username); err != nil {
 		s.coreError(w, r, err)
 		return
 	}

@@ -3,6 +3,7 @@ package api
 import (
 	"errors"
 	"net/http"
+	"net/url"
 	"strings"
 
 	"github.com/starling-social/starling/internal/oauth"
@@ -66,17 +67,29 @@ func (s *Server) appVerify(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, map[string]any{"name": g.AppName, "website": nullable(g.AppWebsite), "scopes": g.Scopes, "vapid_key": ""})
 }
 
-func (s *Server) token(w http.ResponseWriter, r *http.Request) {
+// clientRequest reads the parameters of a token or revocation request and the client's
+// credentials, from the body or HTTP Basic authentication. It answers a body it cannot
+// read itself and returns ok=false.
+func clientRequest(w http.ResponseWriter, r *http.Request) (v url.Values, clientID, secret string, ok bool) {
 	v, err := params(r)
 	if err != nil {
 		writeJSON(w, paramsStatus(err), map[string]string{"error": "invalid_request", "error_description": err.Error()})
-		return
+		return nil, "", "", false
 	}
-	clientID, secret := v.Get("client_id"), v.Get("client_secret")
-	if u, p, ok := r.BasicAuth(); ok {
+	clientID, secret = v.Get("client_id"), v.Get("client_secret")
+	if u, p, basic := r.BasicAuth(); basic {
 		clientID, secret = u, p
 	}
+	return v, clientID, secret, true
+}
+
+func (s *Server) token(w http.ResponseWriter, r *http.Request) {
+	v, clientID, secret, ok := clientRequest(w, r)
+	if !ok {
+		return
+	}
 	var tok oauth.Token
+	var err error
 	switch v.Get("grant_type") {
 	case "authorization_code":
 		tok, err = s.oauth.ExchangeCode(r.Context(), clientID, secret, v.Get("code"), v.Get("redirect_uri"), v.Get("code_verifier"))
@@ -98,14 +111,9 @@ func (s *Server) token(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) revoke(w http.ResponseWriter, r *http.Request) {
-	v, err := params(r)
-	if err != nil {
-		writeJSON(w, paramsStatus(err), map[string]string{"error": "invalid_request", "error_description": err.Error()})
+	v, clientID, secret, ok := clientRequest(w, r)
+	if !ok {
 		return
-	}
-	clientID, secret := v.Get("client_id"), v.Get("client_secret")
-	if u, p, ok := r.BasicAuth(); ok {
-		clientID, secret = u, p
 	}
 	if err := s.oauth.Revoke(r.Context(), clientID, secret, v.Get("token")); err != nil {
 		s.oauthError(w, r, err)

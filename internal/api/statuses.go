@@ -53,32 +53,34 @@ func (s *Server) writeStatus(w http.ResponseWriter, r *http.Request, p core.Post
 	writeJSON(w, http.StatusOK, st)
 }
 
-func (s *Server) statusGet(w http.ResponseWriter, r *http.Request) {
+// pathPost loads the post named by the path's id. It answers 404 itself and returns
+// ok=false when there is none.
+func (s *Server) pathPost(w http.ResponseWriter, r *http.Request) (core.Post, bool) {
 	n, ok := pathID(r, mux.Vars(r)["id"])
 	if !ok {
 		writeError(w, http.StatusNotFound, "Record not found")
-		return
+		return core.Post{}, false
 	}
 	p, err := s.core.PostByID(r.Context(), n)
 	if err != nil {
 		s.coreError(w, r, err)
-		return
+		return core.Post{}, false
 	}
-	s.writeStatus(w, r, p, false)
+	return p, true
+}
+
+func (s *Server) statusGet(w http.ResponseWriter, r *http.Request) {
+	if p, ok := s.pathPost(w, r); ok {
+		s.writeStatus(w, r, p, false)
+	}
 }
 
 func (s *Server) statusDelete(w http.ResponseWriter, r *http.Request) {
-	n, ok := pathID(r, mux.Vars(r)["id"])
+	p, ok := s.pathPost(w, r)
 	if !ok {
-		writeError(w, http.StatusNotFound, "Record not found")
 		return
 	}
-	p, err := s.core.PostByID(r.Context(), n)
-	if err != nil {
-		s.coreError(w, r, err)
-		return
-	}
-	if err := s.core.DeletePost(r.Context(), *callerOf(r).user, n); err != nil {
+	if err := s.core.DeletePost(r.Context(), *callerOf(r).user, p.ID); err != nil {
 		s.coreError(w, r, err)
 		return
 	}
