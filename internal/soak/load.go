@@ -30,6 +30,7 @@ type load struct {
 
 	mu      sync.Mutex
 	acked   map[int64]string // post id → idempotency key of posts acknowledged with 200
+	warmup  map[int64]bool   // warm-up posts, written before the followers had a resume point
 	deleted map[int64]bool   // posts whose deletion was acknowledged
 	keys    map[string]int64 // idempotency key → post id
 }
@@ -37,7 +38,7 @@ type load struct {
 func newLoad(r *run) *load {
 	tr := &http.Transport{MaxIdleConnsPerHost: 64, DialContext: (&net.Dialer{Timeout: 2 * time.Second}).DialContext}
 	return &load{r: r, http: &http.Client{Transport: tr, Timeout: 10 * time.Second}, stop: make(chan struct{}),
-		acked: map[int64]string{}, deleted: map[int64]bool{}, keys: map[string]int64{}}
+		acked: map[int64]string{}, warmup: map[int64]bool{}, deleted: map[int64]bool{}, keys: map[string]int64{}}
 }
 
 // base picks a running web process, waiting while none runs.
@@ -60,7 +61,7 @@ func (l *load) base(ctx context.Context) (string, error) {
 	}
 }
 
-func (l *load) begin(ctx context.Context) {
+func (l *load) begin(ctx context.Context) error {
 	sctx, cancel := context.WithCancel(ctx)
 	l.cancel = cancel
 	for i := range l.r.opts.Streams {
@@ -68,6 +69,9 @@ func (l *load) begin(ctx context.Context) {
 		l.streams = append(l.streams, f)
 		l.others.Add(1)
 		go func() { defer l.others.Done(); f.run(sctx) }()
+	}
+	if err := l.warmUp(ctx); err != nil {
+		return err
 	}
 	for i := range l.r.opts.Writers {
 		l.writers.Add(1)
@@ -77,6 +81,43 @@ func (l *load) begin(ctx context.Context) {
 		l.others.Add(1)
 		go func() { defer l.others.Done(); l.read(sctx) }()
 	}
+	return nil
+}
+
+// warmUp posts until every follower has received an event. A client without a
+// Last-Event-ID starts from "now": a follower that connected late, or dropped its first
+// connection before any event, would rightly miss what came before. Once each has an id
+// to resume from, it must miss nothing; the warm-up posts themselves are not checked.
+func (l *load) warmUp(ctx context.Context) error {
+	deadline := time.Now().Add(90 * time.Second)
+	for i := 0; !l.followersReady(); i++ {
+		if time.Now().After(deadline) {
+			return errors.New("soak: the stream clients received no warm-up post within 90 s")
+		}
+		key := fmt.Sprintf("soak-warmup-%d", i)
+		id, ok := l.post(ctx, l.r.tokens[0], key, key+" warming up")
+		if !ok {
+			return fmt.Errorf("soak: warm-up post %s was not acknowledged", key)
+		}
+		l.mu.Lock()
+		l.warmup[id] = true
+		l.mu.Unlock()
+		time.Sleep(300 * time.Millisecond)
+	}
+	return nil
+}
+
+// followersReady reports whether every follower has an event id to resume from.
+func (l *load) followersReady() bool {
+	for _, f := range l.streams {
+		f.mu.Lock()
+		ready := f.lastID != ""
+		f.mu.Unlock()
+		if !ready {
+			return false
+		}
+	}
+	return true
 }
 
 // finish stops writers (after their current post is acknowledged) and readers; the stream

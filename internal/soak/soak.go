@@ -240,7 +240,10 @@ func (r *run) soak(ctx context.Context) error {
 	}
 	l := newLoad(r)
 	r.load = l
-	l.begin(ctx)
+	if err := l.begin(ctx); err != nil {
+		l.cancel()
+		return err
+	}
 	r.progress("load running: %d writers, %d readers, %d stream clients", r.opts.Writers, r.opts.Readers, r.opts.Streams)
 
 	began := time.Now()
