@@ -1,5 +1,6 @@
 -- name: PostCreate :one
-INSERT INTO posts (author_id, body) VALUES (@author_id, @body)
+INSERT INTO posts (author_id, body, language, app_id)
+VALUES (@author_id, @body, sqlc.narg('language'), sqlc.narg('app_id'))
 RETURNING *;
 
 -- name: PostGetByID :one
@@ -69,3 +70,7 @@ WHERE p.deleted_at IS NULL AND p.id > @after AND p.id < @before
        OR p.author_id IN (SELECT f.followee_id FROM follows f WHERE f.follower_id = @viewer_id))
 ORDER BY p.id
 LIMIT @row_limit;
+
+-- name: PostAppsByIDs :many
+-- The apps that posts were written with, for the statuses' application field.
+SELECT id, name, website FROM oauth_apps WHERE id = ANY(@ids::bigint[]);

@@ -219,8 +219,11 @@ func (s *Server) status(p core.Post, author Account) Status {
 			}
 			return ""
 		})) + "</p>",
-		Visibility: "public", MediaAttachments: []any{}, Mentions: []Mention{}, Tags: []any{},
-		Emojis: []any{}, Filtered: []any{},
+		Visibility: p.Visibility, MediaAttachments: []any{}, Mentions: []Mention{}, Tags: []any{},
+		Emojis: []any{}, Filtered: []any{}, Language: nullable(p.Language),
+	}
+	if p.App != nil {
+		st.Application = &Application{Name: p.App.Name, Website: nullable(p.App.Website)}
 	}
 	for _, name := range text.Mentions(p.Body) {
 		if uid := p.Mentioned[name]; uid != 0 {

@@ -20,21 +20,60 @@ func (s *Server) statusCreate(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	v, err := params(r)
-	if err != nil {
-		writeError(w, paramsStatus(err), err.Error())
+	f, ok := s.readFields(w, r)
+	if !ok {
 		return
 	}
-	if v.Get("in_reply_to_id") != "" || len(list(v, "media_ids")) > 0 || v.Get("poll[options]") != "" {
-		writeError(w, http.StatusUnprocessableEntity, "Replies, media and polls are not supported by this server")
+	in := core.NewPost{
+		Body:        f.String("status"),
+		Visibility:  f.String("visibility"),
+		SpoilerText: f.String("spoiler_text"),
+		Sensitive:   f.Bool("sensitive"),
+		Language:    f.String("language"),
+		ScheduledAt: f.Time("scheduled_at"),
+		InReplyTo:   f.ID("in_reply_to_id"),
+		MediaIDs:    f.IDs("media_ids", maxListItems),
+		Poll:        pollInput(f.Object("poll")),
+		QuoteOf:     max(f.ID("quoted_status_id"), f.ID("quote_id")), // quote_id: Fedibird's name
+		QuotePolicy: f.String("quote_approval_policy"),
+		AppID:       c.grant.AppID,
+		// The header is Mastodon's; the field is the same key for clients that cannot set headers.
+		IdempotencyKey: r.Header.Get("Idempotency-Key"),
+	}
+	plainText(f)
+	if f.Len("media_attributes") > 0 { // Tusky and Ice Cubes always send it, empty
+		f.Fail("media_attributes", "media descriptions are not supported by this server yet")
+	}
+	if f.Len("allowed_mentions") > 0 {
+		f.Fail("allowed_mentions", "limiting who is notified is not supported by this server yet")
+	}
+	if !s.checkFields(w, f) {
 		return
 	}
-	p, _, err := s.core.CreatePostOnce(r.Context(), *c.user, v.Get("status"), r.Header.Get("Idempotency-Key"))
+	p, _, err := s.core.Publish(r.Context(), *c.user, in)
 	if err != nil {
-		s.coreError(w, r, err)
+		s.coreError(w, r, renameFields(err, map[string]string{"body": "status"}))
 		return
 	}
 	s.writeStatus(w, r, p, false)
+}
+
+// pollInput reads a poll object (nil when none was sent).
+func pollInput(f *fields) *core.PollInput {
+	if f == nil {
+		return nil
+	}
+	return &core.PollInput{Options: f.Strings("options", maxListItems), ExpiresIn: f.Int("expires_in"),
+		Multiple: f.Bool("multiple"), HideTotals: f.Bool("hide_totals")}
+}
+
+// plainText honours content_type, which some apps send (a Pleroma extension): posts here
+// are plain text, so text/plain is what the server does anyway and anything else is
+// refused.
+func plainText(f *fields) {
+	if ct := f.String("content_type"); ct != "" && ct != "text/plain" {
+		f.Fail("content_type", "only text/plain is supported: posts here are plain text")
+	}
 }
 
 func (s *Server) writeStatus(w http.ResponseWriter, r *http.Request, p core.Post, withText bool) {
@@ -44,9 +83,6 @@ func (s *Server) writeStatus(w http.ResponseWriter, r *http.Request, p core.Post
 		return
 	}
 	st := sts[0]
-	if g := callerOf(r); g != nil && g.grant.AppName != "" {
-		st.Application = &Application{Name: g.grant.AppName, Website: nullable(g.grant.AppWebsite)}
-	}
 	if withText {
 		st.Text = &p.Body
 	}
@@ -72,6 +108,14 @@ func (s *Server) pathPost(w http.ResponseWriter, r *http.Request) (core.Post, bo
 func (s *Server) statusGet(w http.ResponseWriter, r *http.Request) {
 	if p, ok := s.pathPost(w, r); ok {
 		s.writeStatus(w, r, p, false)
+	}
+}
+
+// statusContext answers the thread around a post. Replies do not exist yet, so every
+// thread is the post alone: no ancestors, no descendants.
+func (s *Server) statusContext(w http.ResponseWriter, r *http.Request) {
+	if _, ok := s.pathPost(w, r); ok {
+		writeJSON(w, http.StatusOK, map[string][]Status{"ancestors": {}, "descendants": {}})
 	}
 }
 

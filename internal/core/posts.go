@@ -28,6 +28,12 @@ type Post struct {
 	// mentions worker, to their user ids. Only these @names are linked when the post is
 	// rendered.
 	Mentioned map[string]int64
+	// Visibility is who may see the post (one of the Visibility values).
+	Visibility string
+	// Language is the post's ISO 639-1 language, or "" when unknown.
+	Language string
+	// App is the OAuth app the post came through, nil for the website and personal tokens.
+	App *App
 }
 
 // CreatePost publishes body as a post by authorID. The post and its post.created event are
@@ -37,34 +43,148 @@ func (s *Service) CreatePost(ctx context.Context, authorID int64, body string) (
 	if err != nil {
 		return Post{}, err
 	}
-	p, _, err := s.CreatePostOnce(ctx, author, body, "")
+	p, _, err := s.Publish(ctx, author, NewPost{Body: body})
 	return p, err
 }
 
 // MaxIdempotencyKey is the longest Idempotency-Key accepted.
 const MaxIdempotencyKey = 200
 
-// CreatePostOnce publishes body as a post by author (already loaded: the signed-in user),
-// with an optional idempotency key: the key is stored in the post's transaction, so a
-// retry with the same key (even after the first response was lost, even concurrently)
-// returns the original post instead of writing another. It reports whether this call
-// created the post. An empty key means no deduplication.
+// CreatePostOnce publishes body as a post by author with an optional idempotency key (see
+// Publish).
 func (s *Service) CreatePostOnce(ctx context.Context, author User, body, key string) (Post, bool, error) {
-	if len(key) > MaxIdempotencyKey {
-		return Post{}, false, invalid("idempotency_key", "The Idempotency-Key is longer than 200 bytes.")
+	return s.Publish(ctx, author, NewPost{Body: body, IdempotencyKey: key})
+}
+
+// Visibility values a post may be given, as the Mastodon API names them.
+const (
+	VisibilityPublic   = "public"
+	VisibilityUnlisted = "unlisted"
+	VisibilityPrivate  = "private"
+	VisibilityDirect   = "direct"
+)
+
+// PollInput is a poll asked for with a new post.
+type PollInput struct {
+	Options    []string
+	ExpiresIn  int64
+	Multiple   bool
+	HideTotals bool
+}
+
+// NewPost is everything a new post may be given. The zero value of each field means "the
+// default": public, no content warning, no language, posted now, not a reply, no media,
+// no poll. Publish refuses, naming the field, every value this server cannot honour yet,
+// so that no request is ever half done.
+type NewPost struct {
+	Body string
+	// Visibility is "" (public) or one of the Visibility values.
+	Visibility string
+	// SpoilerText is the content warning shown instead of the text.
+	SpoilerText string
+	// Sensitive marks the post's media as sensitive.
+	Sensitive bool
+	// Language is an ISO 639-1 code, or "" when unknown.
+	Language string
+	// ScheduledAt asks for the post to be published later.
+	ScheduledAt *time.Time
+	// InReplyTo is the id of the post this one answers.
+	InReplyTo int64
+	// MediaIDs are uploaded attachments to include.
+	MediaIDs []int64
+	// Poll asks for a poll attached to the post.
+	Poll *PollInput
+	// QuoteOf is the id of a post this one quotes.
+	QuoteOf int64
+	// QuotePolicy says who may quote this post: "", public, followers or nobody. Quotes do
+	// not exist here yet, so nobody can quote any post and every policy holds.
+	QuotePolicy string
+	// AppID is the OAuth app the post comes through (0 for the website or a personal token).
+	AppID int64
+	// IdempotencyKey, when set, is stored in the post's transaction, so a retry with the
+	// same key (even after the first response was lost, even concurrently) returns the
+	// original post instead of writing another.
+	IdempotencyKey string
+}
+
+// notYet is the message for a feature a later version builds.
+const notYet = "is not supported by this server yet"
+
+// check validates p and normalises its values, reporting every problem at once by field
+// name (the API's names: body is the text).
+func (p *NewPost) check() error {
+	problems := map[string]string{}
+	switch p.Visibility {
+	case "", VisibilityPublic:
+		p.Visibility = VisibilityPublic
+	case VisibilityUnlisted, VisibilityPrivate, VisibilityDirect:
+		problems["visibility"] = fmt.Sprintf("%q %s: posts here are public", p.Visibility, notYet)
+	default:
+		problems["visibility"] = "must be one of public, unlisted, private, direct"
 	}
+	if p.SpoilerText != "" {
+		problems["spoiler_text"] = "content warnings " + notYet[3:]
+	}
+	if p.Sensitive {
+		problems["sensitive"] = "sensitive media " + notYet[3:]
+	}
+	if p.Language != "" {
+		code, ok := LanguageCode(p.Language)
+		if !ok {
+			problems["language"] = "must be an ISO 639-1 language code, like en or de"
+		}
+		p.Language = code
+	}
+	if p.ScheduledAt != nil {
+		problems["scheduled_at"] = "scheduled posts " + notYet[3:]
+	}
+	if p.InReplyTo != 0 {
+		problems["in_reply_to_id"] = "replies " + notYet[3:]
+	}
+	if len(p.MediaIDs) > 0 {
+		problems["media_ids"] = "media attachments " + notYet[3:]
+	}
+	if p.QuoteOf != 0 {
+		problems["quoted_status_id"] = "quotes " + notYet[3:]
+	}
+	switch p.QuotePolicy {
+	case "", "public", "followers", "nobody":
+	default:
+		problems["quote_approval_policy"] = "must be one of public, followers, nobody"
+	}
+	if p.Poll != nil {
+		problems["poll"] = "polls " + notYet[3:]
+	}
+	if len(p.IdempotencyKey) > MaxIdempotencyKey {
+		problems["idempotency_key"] = "The Idempotency-Key is longer than 200 bytes."
+	}
+	if len(problems) > 0 {
+		return &ValidationError{Fields: problems}
+	}
+	return nil
+}
+
+// Publish writes p as a post by author (already loaded: the signed-in user). The post and
+// its post.created event are written in one transaction: both exist or neither does. It
+// reports whether this call created the post (false when an idempotency key matched an
+// earlier one).
+func (s *Service) Publish(ctx context.Context, author User, p NewPost) (Post, bool, error) {
+	if err := p.check(); err != nil {
+		return Post{}, false, err
+	}
+	key := p.IdempotencyKey
 	if key != "" {
-		if p, err := s.postForKey(ctx, author.ID, key); err == nil || !errors.Is(err, ErrNotFound) {
-			return p, false, err
+		if post, err := s.postForKey(ctx, author.ID, key); err == nil || !errors.Is(err, ErrNotFound) {
+			return post, false, err
 		}
 	}
-	p, err := s.createPost(ctx, author, body, key)
+	post, err := s.createPost(ctx, author, p)
 	if c, ok := store.IsUniqueViolation(err); ok && strings.Contains(c, "idempotency") {
 		// A concurrent request with the same key won.
-		p, err := s.postForKey(ctx, author.ID, key)
-		return p, false, err
+		post, err := s.postForKey(ctx, author.ID, key)
+		return post, false, err
 	}
-	return p, err == nil, err
+	return post, err == nil, err
 }
 
 func (s *Service) postForKey(ctx context.Context, authorID int64, key string) (Post, error) {
@@ -78,8 +198,8 @@ func (s *Service) postForKey(ctx context.Context, authorID int64, key string) (P
 	return s.PostByID(ctx, id)
 }
 
-func (s *Service) createPost(ctx context.Context, author User, body, key string) (Post, error) {
-	body, err := text.NormalizePost(body)
+func (s *Service) createPost(ctx context.Context, author User, in NewPost) (Post, error) {
+	body, err := text.NormalizePost(in.Body)
 	if err != nil {
 		return Post{}, invalid("body", postProblem(err))
 	}
@@ -88,12 +208,13 @@ func (s *Service) createPost(ctx context.Context, author User, body, key string)
 	var eventID int64
 	err = store.WithTx(ctx, s.db, func(tx pgx.Tx, q *store.Queries) error {
 		var err error
-		p, err = q.PostCreate(ctx, store.PostCreateParams{AuthorID: authorID, Body: body})
+		p, err = q.PostCreate(ctx, store.PostCreateParams{AuthorID: authorID, Body: body,
+			Language: nonEmpty(in.Language), AppID: nonZero(in.AppID)})
 		if err != nil {
 			return err
 		}
-		if key != "" {
-			if err := q.IdempotencyKeyInsert(ctx, store.IdempotencyKeyInsertParams{UserID: authorID, Key: key, PostID: p.ID}); err != nil {
+		if in.IdempotencyKey != "" {
+			if err := q.IdempotencyKeyInsert(ctx, store.IdempotencyKeyInsertParams{UserID: authorID, Key: in.IdempotencyKey, PostID: p.ID}); err != nil {
 				return err
 			}
 		}
@@ -116,7 +237,11 @@ func (s *Service) createPost(ctx context.Context, author User, body, key string)
 	}
 	s.woke(events.TopicPostCreated, eventID)
 	s.log.InfoContext(ctx, "post created", "post_id", p.ID, "author_id", authorID)
-	return Post{ID: p.ID, Body: p.Body, CreatedAt: p.CreatedAt, Author: author}, nil
+	posts := []Post{postOf(p, author)}
+	if err := s.resolveApps(ctx, posts); err != nil {
+		return Post{}, err
+	}
+	return posts[0], nil
 }
 
 func postProblem(err error) string {
@@ -206,11 +331,72 @@ func (s *Service) resolveMentions(ctx context.Context, posts []Post) error {
 		}
 		p.Mentioned[r.Username] = r.UserID
 	}
+	return s.resolveApps(ctx, posts)
+}
+
+// resolveApps fills in the names of the posts' apps, with one query when any has one.
+func (s *Service) resolveApps(ctx context.Context, posts []Post) error {
+	var ids []int64
+	for _, p := range posts {
+		if p.App != nil && !slices.Contains(ids, p.App.ID) {
+			ids = append(ids, p.App.ID)
+		}
+	}
+	if len(ids) == 0 {
+		return nil
+	}
+	rows, err := s.q.PostAppsByIDs(ctx, ids)
+	if err != nil {
+		return fmt.Errorf("apps of posts: %w", err)
+	}
+	apps := make(map[int64]App, len(rows))
+	for _, r := range rows {
+		apps[r.ID] = App{ID: r.ID, Name: r.Name, Website: r.Website}
+	}
+	for i := range posts {
+		if p := &posts[i]; p.App != nil {
+			if a, ok := apps[p.App.ID]; ok {
+				p.App = &a
+			} else {
+				p.App = nil // deleted since
+			}
+		}
+	}
 	return nil
 }
 
-func postFrom(p store.Post, u store.User) Post {
-	return Post{ID: p.ID, Body: p.Body, CreatedAt: p.CreatedAt, Author: userFrom(u)}
+func postFrom(p store.Post, u store.User) Post { return postOf(p, userFrom(u)) }
+
+func postOf(p store.Post, author User) Post {
+	post := Post{ID: p.ID, Body: p.Body, CreatedAt: p.CreatedAt, Author: author, Visibility: VisibilityPublic}
+	if p.Language != nil {
+		post.Language = *p.Language
+	}
+	if p.AppID != nil {
+		post.App = &App{ID: *p.AppID}
+	}
+	return post
+}
+
+// App is the OAuth app a post was written with.
+type App struct {
+	ID      int64
+	Name    string
+	Website string
+}
+
+func nonEmpty(s string) *string {
+	if s == "" {
+		return nil
+	}
+	return &s
+}
+
+func nonZero(n int64) *int64 {
+	if n == 0 {
+		return nil
+	}
+	return &n
 }
 
 // Page asks for one page of a timeline: posts with id below Before (0 means from the

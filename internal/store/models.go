@@ -47,6 +47,14 @@ type IdempotencyKey struct {
 	CreatedAt time.Time
 }
 
+type Marker struct {
+	UserID     int64
+	Timeline   string
+	LastReadID int64
+	Version    int32
+	UpdatedAt  time.Time
+}
+
 type Mention struct {
 	PostID int64
 	UserID int64
@@ -102,6 +110,8 @@ type Post struct {
 	Body      string
 	CreatedAt time.Time
 	DeletedAt *time.Time
+	Language  *string
+	AppID     *int64
 }
 
 type Session struct {

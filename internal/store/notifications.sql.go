@@ -95,7 +95,7 @@ func (q *Queries) NotificationForEmail(ctx context.Context, id int64) (Notificat
 }
 
 const notificationGet = `-- name: NotificationGet :one
-SELECT n.id, n.kind, n.created_at, n.read_at, p.id, p.author_id, p.body, p.created_at, p.deleted_at, a.id, a.username, a.email, a.password_hash, a.display_name, a.bio, a.is_admin, a.created_at, a.email_mentions, a.sessions_valid_after
+SELECT n.id, n.kind, n.created_at, n.read_at, p.id, p.author_id, p.body, p.created_at, p.deleted_at, p.language, p.app_id, a.id, a.username, a.email, a.password_hash, a.display_name, a.bio, a.is_admin, a.created_at, a.email_mentions, a.sessions_valid_after
 FROM notifications n
 JOIN posts p ON p.id = n.post_id AND p.deleted_at IS NULL
 JOIN users a ON a.id = n.actor_id
@@ -129,6 +129,8 @@ func (q *Queries) NotificationGet(ctx context.Context, arg NotificationGetParams
 		&i.Post.Body,
 		&i.Post.CreatedAt,
 		&i.Post.DeletedAt,
+		&i.Post.Language,
+		&i.Post.AppID,
 		&i.User.ID,
 		&i.User.Username,
 		&i.User.Email,
@@ -196,7 +198,7 @@ func (q *Queries) NotificationsInsertMentions(ctx context.Context, arg Notificat
 }
 
 const notificationsList = `-- name: NotificationsList :many
-SELECT n.id, n.kind, n.created_at, n.read_at, p.id, p.author_id, p.body, p.created_at, p.deleted_at, a.id, a.username, a.email, a.password_hash, a.display_name, a.bio, a.is_admin, a.created_at, a.email_mentions, a.sessions_valid_after
+SELECT n.id, n.kind, n.created_at, n.read_at, p.id, p.author_id, p.body, p.created_at, p.deleted_at, p.language, p.app_id, a.id, a.username, a.email, a.password_hash, a.display_name, a.bio, a.is_admin, a.created_at, a.email_mentions, a.sessions_valid_after
 FROM notifications n
 JOIN posts p ON p.id = n.post_id AND p.deleted_at IS NULL
 JOIN users a ON a.id = n.actor_id
@@ -246,6 +248,8 @@ func (q *Queries) NotificationsList(ctx context.Context, arg NotificationsListPa
 			&i.Post.Body,
 			&i.Post.CreatedAt,
 			&i.Post.DeletedAt,
+			&i.Post.Language,
+			&i.Post.AppID,
 			&i.User.ID,
 			&i.User.Username,
 			&i.User.Email,
@@ -268,7 +272,7 @@ func (q *Queries) NotificationsList(ctx context.Context, arg NotificationsListPa
 }
 
 const notificationsListAfter = `-- name: NotificationsListAfter :many
-SELECT n.id, n.kind, n.created_at, n.read_at, p.id, p.author_id, p.body, p.created_at, p.deleted_at, a.id, a.username, a.email, a.password_hash, a.display_name, a.bio, a.is_admin, a.created_at, a.email_mentions, a.sessions_valid_after
+SELECT n.id, n.kind, n.created_at, n.read_at, p.id, p.author_id, p.body, p.created_at, p.deleted_at, p.language, p.app_id, a.id, a.username, a.email, a.password_hash, a.display_name, a.bio, a.is_admin, a.created_at, a.email_mentions, a.sessions_valid_after
 FROM notifications n
 JOIN posts p ON p.id = n.post_id AND p.deleted_at IS NULL
 JOIN users a ON a.id = n.actor_id
@@ -318,6 +322,8 @@ func (q *Queries) NotificationsListAfter(ctx context.Context, arg NotificationsL
 			&i.Post.Body,
 			&i.Post.CreatedAt,
 			&i.Post.DeletedAt,
+			&i.Post.Language,
+			&i.Post.AppID,
 			&i.User.ID,
 			&i.User.Username,
 			&i.User.Email,

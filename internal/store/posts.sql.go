@@ -40,18 +40,57 @@ func (q *Queries) IdempotencyKeyPost(ctx context.Context, arg IdempotencyKeyPost
 	return post_id, err
 }
 
+const postAppsByIDs = `-- name: PostAppsByIDs :many
+SELECT id, name, website FROM oauth_apps WHERE id = ANY($1::bigint[])
+`
+
+type PostAppsByIDsRow struct {
+	ID      int64
+	Name    string
+	Website string
+}
+
+// The apps that posts were written with, for the statuses' application field.
+func (q *Queries) PostAppsByIDs(ctx context.Context, ids []int64) ([]PostAppsByIDsRow, error) {
+	rows, err := q.db.Query(ctx, postAppsByIDs, ids)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []PostAppsByIDsRow{}
+	for rows.Next() {
+		var i PostAppsByIDsRow
+		if err := rows.Scan(&i.ID, &i.Name, &i.Website); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
 const postCreate = `-- name: PostCreate :one
-INSERT INTO posts (author_id, body) VALUES ($1, $2)
-RETURNING id, author_id, body, created_at, deleted_at
+INSERT INTO posts (author_id, body, language, app_id)
+VALUES ($1, $2, $3, $4)
+RETURNING id, author_id, body, created_at, deleted_at, language, app_id
 `
 
 type PostCreateParams struct {
 	AuthorID int64
 	Body     string
+	Language *string
+	AppID    *int64
 }
 
 func (q *Queries) PostCreate(ctx context.Context, arg PostCreateParams) (Post, error) {
-	row := q.db.QueryRow(ctx, postCreate, arg.AuthorID, arg.Body)
+	row := q.db.QueryRow(ctx, postCreate,
+		arg.AuthorID,
+		arg.Body,
+		arg.Language,
+		arg.AppID,
+	)
 	var i Post
 	err := row.Scan(
 		&i.ID,
@@ -59,12 +98,14 @@ func (q *Queries) PostCreate(ctx context.Context, arg PostCreateParams) (Post, e
 		&i.Body,
 		&i.CreatedAt,
 		&i.DeletedAt,
+		&i.Language,
+		&i.AppID,
 	)
 	return i, err
 }
 
 const postGetByID = `-- name: PostGetByID :one
-SELECT p.id, p.author_id, p.body, p.created_at, p.deleted_at, u.id, u.username, u.email, u.password_hash, u.display_name, u.bio, u.is_admin, u.created_at, u.email_mentions, u.sessions_valid_after
+SELECT p.id, p.author_id, p.body, p.created_at, p.deleted_at, p.language, p.app_id, u.id, u.username, u.email, u.password_hash, u.display_name, u.bio, u.is_admin, u.created_at, u.email_mentions, u.sessions_valid_after
 FROM posts p JOIN users u ON u.id = p.author_id
 WHERE p.id = $1 AND p.deleted_at IS NULL
 `
@@ -83,6 +124,8 @@ func (q *Queries) PostGetByID(ctx context.Context, id int64) (PostGetByIDRow, er
 		&i.Post.Body,
 		&i.Post.CreatedAt,
 		&i.Post.DeletedAt,
+		&i.Post.Language,
+		&i.Post.AppID,
 		&i.User.ID,
 		&i.User.Username,
 		&i.User.Email,
@@ -98,7 +141,7 @@ func (q *Queries) PostGetByID(ctx context.Context, id int64) (PostGetByIDRow, er
 }
 
 const postListByAuthor = `-- name: PostListByAuthor :many
-SELECT p.id, p.author_id, p.body, p.created_at, p.deleted_at, u.id, u.username, u.email, u.password_hash, u.display_name, u.bio, u.is_admin, u.created_at, u.email_mentions, u.sessions_valid_after
+SELECT p.id, p.author_id, p.body, p.created_at, p.deleted_at, p.language, p.app_id, u.id, u.username, u.email, u.password_hash, u.display_name, u.bio, u.is_admin, u.created_at, u.email_mentions, u.sessions_valid_after
 FROM posts p JOIN users u ON u.id = p.author_id
 WHERE p.author_id = $1 AND p.deleted_at IS NULL AND p.id < $2 AND p.id > $3
 ORDER BY p.id DESC
@@ -137,6 +180,8 @@ func (q *Queries) PostListByAuthor(ctx context.Context, arg PostListByAuthorPara
 			&i.Post.Body,
 			&i.Post.CreatedAt,
 			&i.Post.DeletedAt,
+			&i.Post.Language,
+			&i.Post.AppID,
 			&i.User.ID,
 			&i.User.Username,
 			&i.User.Email,
@@ -159,7 +204,7 @@ func (q *Queries) PostListByAuthor(ctx context.Context, arg PostListByAuthorPara
 }
 
 const postListByAuthorAfter = `-- name: PostListByAuthorAfter :many
-SELECT p.id, p.author_id, p.body, p.created_at, p.deleted_at, u.id, u.username, u.email, u.password_hash, u.display_name, u.bio, u.is_admin, u.created_at, u.email_mentions, u.sessions_valid_after
+SELECT p.id, p.author_id, p.body, p.created_at, p.deleted_at, p.language, p.app_id, u.id, u.username, u.email, u.password_hash, u.display_name, u.bio, u.is_admin, u.created_at, u.email_mentions, u.sessions_valid_after
 FROM posts p JOIN users u ON u.id = p.author_id
 WHERE p.author_id = $1 AND p.deleted_at IS NULL AND p.id > $2 AND p.id < $3
 ORDER BY p.id
@@ -198,6 +243,8 @@ func (q *Queries) PostListByAuthorAfter(ctx context.Context, arg PostListByAutho
 			&i.Post.Body,
 			&i.Post.CreatedAt,
 			&i.Post.DeletedAt,
+			&i.Post.Language,
+			&i.Post.AppID,
 			&i.User.ID,
 			&i.User.Username,
 			&i.User.Email,
@@ -220,7 +267,7 @@ func (q *Queries) PostListByAuthorAfter(ctx context.Context, arg PostListByAutho
 }
 
 const postListHome = `-- name: PostListHome :many
-SELECT p.id, p.author_id, p.body, p.created_at, p.deleted_at, u.id, u.username, u.email, u.password_hash, u.display_name, u.bio, u.is_admin, u.created_at, u.email_mentions, u.sessions_valid_after
+SELECT p.id, p.author_id, p.body, p.created_at, p.deleted_at, p.language, p.app_id, u.id, u.username, u.email, u.password_hash, u.display_name, u.bio, u.is_admin, u.created_at, u.email_mentions, u.sessions_valid_after
 FROM posts p JOIN users u ON u.id = p.author_id
 WHERE p.deleted_at IS NULL AND p.id < $1 AND p.id > $2
   AND (p.author_id = $3
@@ -262,6 +309,8 @@ func (q *Queries) PostListHome(ctx context.Context, arg PostListHomeParams) ([]P
 			&i.Post.Body,
 			&i.Post.CreatedAt,
 			&i.Post.DeletedAt,
+			&i.Post.Language,
+			&i.Post.AppID,
 			&i.User.ID,
 			&i.User.Username,
 			&i.User.Email,
@@ -284,7 +333,7 @@ func (q *Queries) PostListHome(ctx context.Context, arg PostListHomeParams) ([]P
 }
 
 const postListHomeAfter = `-- name: PostListHomeAfter :many
-SELECT p.id, p.author_id, p.body, p.created_at, p.deleted_at, u.id, u.username, u.email, u.password_hash, u.display_name, u.bio, u.is_admin, u.created_at, u.email_mentions, u.sessions_valid_after
+SELECT p.id, p.author_id, p.body, p.created_at, p.deleted_at, p.language, p.app_id, u.id, u.username, u.email, u.password_hash, u.display_name, u.bio, u.is_admin, u.created_at, u.email_mentions, u.sessions_valid_after
 FROM posts p JOIN users u ON u.id = p.author_id
 WHERE p.deleted_at IS NULL AND p.id > $1 AND p.id < $2
   AND (p.author_id = $3
@@ -325,6 +374,8 @@ func (q *Queries) PostListHomeAfter(ctx context.Context, arg PostListHomeAfterPa
 			&i.Post.Body,
 			&i.Post.CreatedAt,
 			&i.Post.DeletedAt,
+			&i.Post.Language,
+			&i.Post.AppID,
 			&i.User.ID,
 			&i.User.Username,
 			&i.User.Email,
@@ -347,7 +398,7 @@ func (q *Queries) PostListHomeAfter(ctx context.Context, arg PostListHomeAfterPa
 }
 
 const postListPublic = `-- name: PostListPublic :many
-SELECT p.id, p.author_id, p.body, p.created_at, p.deleted_at, u.id, u.username, u.email, u.password_hash, u.display_name, u.bio, u.is_admin, u.created_at, u.email_mentions, u.sessions_valid_after
+SELECT p.id, p.author_id, p.body, p.created_at, p.deleted_at, p.language, p.app_id, u.id, u.username, u.email, u.password_hash, u.display_name, u.bio, u.is_admin, u.created_at, u.email_mentions, u.sessions_valid_after
 FROM posts p JOIN users u ON u.id = p.author_id
 WHERE p.deleted_at IS NULL AND p.id < $1 AND p.id > $2
 ORDER BY p.id DESC
@@ -381,6 +432,8 @@ func (q *Queries) PostListPublic(ctx context.Context, arg PostListPublicParams) 
 			&i.Post.Body,
 			&i.Post.CreatedAt,
 			&i.Post.DeletedAt,
+			&i.Post.Language,
+			&i.Post.AppID,
 			&i.User.ID,
 			&i.User.Username,
 			&i.User.Email,
@@ -403,7 +456,7 @@ func (q *Queries) PostListPublic(ctx context.Context, arg PostListPublicParams) 
 }
 
 const postListPublicAfter = `-- name: PostListPublicAfter :many
-SELECT p.id, p.author_id, p.body, p.created_at, p.deleted_at, u.id, u.username, u.email, u.password_hash, u.display_name, u.bio, u.is_admin, u.created_at, u.email_mentions, u.sessions_valid_after
+SELECT p.id, p.author_id, p.body, p.created_at, p.deleted_at, p.language, p.app_id, u.id, u.username, u.email, u.password_hash, u.display_name, u.bio, u.is_admin, u.created_at, u.email_mentions, u.sessions_valid_after
 FROM posts p JOIN users u ON u.id = p.author_id
 WHERE p.deleted_at IS NULL AND p.id > $1 AND p.id < $2
 ORDER BY p.id
@@ -437,6 +490,8 @@ func (q *Queries) PostListPublicAfter(ctx context.Context, arg PostListPublicAft
 			&i.Post.Body,
 			&i.Post.CreatedAt,
 			&i.Post.DeletedAt,
+			&i.Post.Language,
+			&i.Post.AppID,
 			&i.User.ID,
 			&i.User.Username,
 			&i.User.Email,
@@ -471,7 +526,7 @@ func (q *Queries) PostSoftDelete(ctx context.Context, id int64) (int64, error) {
 }
 
 const postsByIDs = `-- name: PostsByIDs :many
-SELECT p.id, p.author_id, p.body, p.created_at, p.deleted_at, u.id, u.username, u.email, u.password_hash, u.display_name, u.bio, u.is_admin, u.created_at, u.email_mentions, u.sessions_valid_after
+SELECT p.id, p.author_id, p.body, p.created_at, p.deleted_at, p.language, p.app_id, u.id, u.username, u.email, u.password_hash, u.display_name, u.bio, u.is_admin, u.created_at, u.email_mentions, u.sessions_valid_after
 FROM posts p JOIN users u ON u.id = p.author_id
 WHERE p.id = ANY($1::bigint[]) AND p.deleted_at IS NULL
 `
@@ -496,6 +551,8 @@ func (q *Queries) PostsByIDs(ctx context.Context, ids []int64) ([]PostsByIDsRow,
 			&i.Post.Body,
 			&i.Post.CreatedAt,
 			&i.Post.DeletedAt,
+			&i.Post.Language,
+			&i.Post.AppID,
 			&i.User.ID,
 			&i.User.Username,
 			&i.User.Email,
