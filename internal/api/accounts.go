@@ -136,11 +136,29 @@ func relationship(r core.Relationship) Relationship {
 }
 
 func (s *Server) accountFollow(w http.ResponseWriter, r *http.Request) {
+	f, ok := s.readFields(w, r)
+	if !ok {
+		return
+	}
+	reblogs := !f.Has("reblogs") || f.Bool("reblogs")
+	if f.Has("reblog") { // megalodon sends the singular
+		reblogs = reblogs && f.Bool("reblog")
+	}
+	opts := core.FollowOptions{HideReblogs: !reblogs, Notify: f.Bool("notify"), Languages: f.Strings("languages", maxListItems)}
+	if !s.checkFields(w, f) {
+		return
+	}
+	if err := core.CheckFollowOptions(opts); err != nil {
+		s.coreError(w, r, err)
+		return
+	}
 	s.changeFollow(w, r, s.core.Follow)
 }
 
 func (s *Server) accountUnfollow(w http.ResponseWriter, r *http.Request) {
-	s.changeFollow(w, r, s.core.Unfollow)
+	if s.noFields(w, r) {
+		s.changeFollow(w, r, s.core.Unfollow)
+	}
 }
 
 // changeFollow applies change (follow or unfollow) from the viewer to the path's account

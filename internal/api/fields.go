@@ -571,3 +571,10 @@ func renameFields(err error, names map[string]string) error {
 	}
 	return out
 }
+
+// noFields is for endpoints that take no fields: it answers a request that sent some
+// (400 or 422) and returns false; an empty body, {} or no body at all is fine.
+func (s *Server) noFields(w http.ResponseWriter, r *http.Request) bool {
+	f, ok := s.readFields(w, r)
+	return ok && s.checkFields(w, f)
+}

@@ -59,6 +59,9 @@ func (s *Server) notificationGet(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) notificationDismiss(w http.ResponseWriter, r *http.Request) {
+	if !s.noFields(w, r) {
+		return
+	}
 	n, ok := pathID(r, mux.Vars(r)["id"])
 	if !ok {
 		writeError(w, http.StatusNotFound, "Record not found")
@@ -72,6 +75,9 @@ func (s *Server) notificationDismiss(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) notificationsClear(w http.ResponseWriter, r *http.Request) {
+	if !s.noFields(w, r) {
+		return
+	}
 	if err := s.core.ClearNotifications(r.Context(), viewerID(r)); err != nil {
 		s.serverError(w, r, err)
 		return

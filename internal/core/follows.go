@@ -77,3 +77,31 @@ func (s *Service) FollowersAmong(ctx context.Context, authorIDs, userIDs []int64
 	}
 	return out, nil
 }
+
+// FollowOptions are the choices a follow request may carry (Mastodon's reblogs, notify
+// and languages). The zero value is the default: see their boosts, no notification per
+// post, every language.
+type FollowOptions struct {
+	HideReblogs bool
+	Notify      bool
+	Languages   []string
+}
+
+// CheckFollowOptions refuses, by field name, the options this server cannot honour yet,
+// so that a follow never silently ignores what was asked.
+func CheckFollowOptions(o FollowOptions) error {
+	problems := map[string]string{}
+	if o.HideReblogs {
+		problems["reblogs"] = "hiding an account's boosts " + notYet[3:]
+	}
+	if o.Notify {
+		problems["notify"] = "notifications of each new post " + notYet[3:]
+	}
+	if len(o.Languages) > 0 {
+		problems["languages"] = "following only some languages " + notYet[3:]
+	}
+	if len(problems) > 0 {
+		return &ValidationError{Fields: problems}
+	}
+	return nil
+}
