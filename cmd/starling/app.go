@@ -205,14 +205,17 @@ func (a *app) runServer(ctx context.Context, role string) error {
 	defer stopSessions()
 	authz := oauth.New(pool)
 	proxies, _ := httpx.ParseProxies(a.cfg.TrustedProxies) // validated with the config
-	// One posting allowance per account, whether it posts through the website or the API.
+	// One posting allowance per account, whether it posts through the website or the API,
+	// and one login allowance, whether by the login form or the password grant.
 	var postLimit *httpx.Limiter
+	var loginLimits *httpx.LoginLimits
 	if a.cfg.RateLimit != "off" {
 		postLimit = &httpx.Limiter{Limit: 30, Window: time.Minute}
+		loginLimits = httpx.NewLoginLimits()
 	}
 	site, err := web.New(web.Options{
 		Core: svc, Sessions: sessions, Log: a.log, RiverUI: ui, Hub: hub, OAuth: authz,
-		Limits: a.cfg.RateLimit != "off", PostLimit: postLimit, Proxies: proxies,
+		Limits: a.cfg.RateLimit != "off", PostLimit: postLimit, LoginLimits: loginLimits, Proxies: proxies,
 		Ready: func(ctx context.Context) error { return ready(ctx, pool) },
 	})
 	if err != nil {
@@ -225,7 +228,8 @@ func (a *app) runServer(ctx context.Context, role string) error {
 	})
 	limit, _ := httpx.ParseRateLimit(a.cfg.RateLimit) // validated with the config
 	rest := api.New(api.Options{Core: svc, OAuth: authz, Hub: hub, Log: a.log, BaseURL: a.cfg.BaseURL,
-		SignupsOpen: a.cfg.Signups == "open", RateLimit: limit, PostLimit: postLimit, Proxies: proxies, Shed: shed})
+		SignupsOpen: a.cfg.Signups == "open", RateLimit: limit, PostLimit: postLimit, Proxies: proxies, Shed: shed,
+		LoginLimits: loginLimits, NoPasswordGrant: !a.cfg.OAuthPasswordGrant})
 	var handler http.Handler = otelhttp.NewHandler(m.HTTP(api.Join(shed(site.Handler()), rest.Handler())), "http",
 		otelhttp.WithFilter(func(r *http.Request) bool { return r.URL.Path != "/metrics" }))
 	if role == "work" {

@@ -11,6 +11,7 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"slices"
 	"strconv"
 	"strings"
@@ -49,6 +50,13 @@ type Options struct {
 	// Shed, when set, bounds the requests in progress (see httpx.Shed). It runs after the
 	// rate limit, so a client over its allowance gets its 429 without waiting for a slot.
 	Shed func(http.Handler) http.Handler
+	// LoginLimits, when set, limit the password grant's attempts per client address and
+	// per login name. Share them with the website's login form, so that both ways to log
+	// in draw on one allowance. Nil means no limit.
+	LoginLimits *httpx.LoginLimits
+	// NoPasswordGrant turns off grant_type=password at /oauth/token. Defaults to false:
+	// the grant is offered, as Mastodon offers it.
+	NoPasswordGrant bool
 }
 
 // Server is the API's HTTP handler.
@@ -64,12 +72,19 @@ type Server struct {
 	proxies httpx.Proxies
 	shed    func(http.Handler) http.Handler
 	posts   *httpx.Limiter
+	logins  *httpx.LoginLimits
+	// grantTypes are the grant types /oauth/token accepts.
+	grantTypes []string
 }
 
 // New returns the API.
 func New(opts Options) *Server {
 	s := &Server{core: opts.Core, oauth: opts.OAuth, hub: opts.Hub, log: opts.Log,
-		base: strings.TrimRight(opts.BaseURL, "/"), open: opts.SignupsOpen, limit: opts.RateLimit, proxies: opts.Proxies, shed: opts.Shed, posts: opts.PostLimit}
+		base: strings.TrimRight(opts.BaseURL, "/"), open: opts.SignupsOpen, limit: opts.RateLimit, proxies: opts.Proxies, shed: opts.Shed, posts: opts.PostLimit,
+		logins: opts.LoginLimits, grantTypes: []string{"authorization_code", "client_credentials"}}
+	if !opts.NoPasswordGrant {
+		s.grantTypes = append(s.grantTypes, "password")
+	}
 	s.router = s.routes()
 	return s
 }
@@ -87,15 +102,39 @@ func Owns(path string) bool {
 	return false
 }
 
-// Join serves the API's paths (see Owns) with rest and everything else with site.
+// authorizePath is the website's consent page, which OAuth clients reach like an API path.
+const authorizePath = "/oauth/authorize"
+
+// Join serves the API's paths (see Owns) with rest and everything else with site. A path
+// of the API or the consent page with trailing slashes is served as without them
+// (/api/v1/instance/ as /api/v1/instance), as Mastodon does and several clients expect;
+// it is rewritten, not redirected, so a POST keeps its body. The website's other paths
+// are left alone.
 func Join(site, rest http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		r = trimSlash(r)
 		if Owns(r.URL.Path) {
 			rest.ServeHTTP(w, r)
 			return
 		}
 		site.ServeHTTP(w, r)
 	})
+}
+
+// trimSlash returns r with the trailing slashes of its path removed when the path without
+// them belongs to the API or is the consent page, and r itself otherwise.
+func trimSlash(r *http.Request) *http.Request {
+	p := strings.TrimRight(r.URL.Path, "/")
+	if p == r.URL.Path || p == "" || !(Owns(p) || p == authorizePath) {
+		return r
+	}
+	r2 := new(http.Request)
+	*r2 = *r
+	r2.URL = new(url.URL)
+	*r2.URL = *r.URL
+	r2.URL.Path = p
+	r2.URL.RawPath = strings.TrimRight(r.URL.RawPath, "/")
+	return r2
 }
 
 // Router exposes the route table (for the OpenAPI coverage test).
@@ -226,8 +265,7 @@ func (s *Server) rateLimit(next http.Handler) http.Handler {
 		h.Set("X-RateLimit-Remaining", strconv.Itoa(remaining))
 		h.Set("X-RateLimit-Reset", reset.UTC().Format("2006-01-02T15:04:05.000Z"))
 		if !ok {
-			h.Set("Retry-After", strconv.Itoa(int(reset.Sub(now).Seconds())+1))
-			writeError(w, http.StatusTooManyRequests, "Too many requests")
+			tooMany(w, now, reset, "Too many requests")
 			return
 		}
 		next.ServeHTTP(w, r)
@@ -244,6 +282,12 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	w.Header().Set("Content-Type", "application/json; charset=utf-8")
 	w.WriteHeader(status)
 	w.Write(b)
+}
+
+// tooMany answers 429 with msg and Retry-After: a limit refused the request until reset.
+func tooMany(w http.ResponseWriter, now, reset time.Time, msg string) {
+	w.Header().Set("Retry-After", strconv.Itoa(int(reset.Sub(now).Seconds())+1))
+	writeError(w, http.StatusTooManyRequests, msg)
 }
 
 // writeError writes Mastodon's error entity.

@@ -86,11 +86,13 @@ func newServerWith(t *testing.T, configure func(*api.Options)) *server {
 	clock := &atomic.Int64{}
 	authz.Now = func() time.Time { return time.Now().Add(time.Duration(clock.Load())) }
 	sessions, stop := web.NewSessions(pool, time.Hour, false)
-	site, err := web.New(web.Options{Core: svc, Sessions: sessions, Log: log, Hub: hub, OAuth: authz,
-		Ready: func(ctx context.Context) error { return nil }})
-	require.NoError(t, err)
 	opts := api.Options{Core: svc, OAuth: authz, Hub: hub, Log: log, BaseURL: base, SignupsOpen: true}
 	configure(&opts)
+	// Login limits given to the API are the website's too, as the binary wires them.
+	site, err := web.New(web.Options{Core: svc, Sessions: sessions, Log: log, Hub: hub, OAuth: authz,
+		Limits: opts.LoginLimits != nil, LoginLimits: opts.LoginLimits,
+		Ready: func(ctx context.Context) error { return nil }})
+	require.NoError(t, err)
 	rest := api.New(opts)
 	srv := httptest.NewUnstartedServer(otelhttp.NewHandler(api.Join(site.Handler(), rest.Handler()), "http"))
 	srv.Listener.Close()
@@ -162,6 +164,14 @@ var hiddenRe = regexp.MustCompile(`<input type="hidden" name="([^"]+)" value="([
 // redirect the server answers with.
 func (b *browser) authorize(authURL, username, decision string) *url.URL {
 	b.t.Helper()
+	u, err := url.Parse(b.authorizeLocation(authURL, username, decision))
+	require.NoError(b.t, err)
+	return u
+}
+
+// authorizeLocation is authorize, returning the redirect's Location as sent.
+func (b *browser) authorizeLocation(authURL, username, decision string) string {
+	b.t.Helper()
 	res, _ := b.do(http.MethodGet, authURL, nil)
 	if res.StatusCode == http.StatusSeeOther && strings.HasPrefix(res.Header.Get("Location"), "/login") {
 		loc, _ := url.Parse(res.Header.Get("Location"))
@@ -177,9 +187,7 @@ func (b *browser) authorize(authURL, username, decision string) *url.URL {
 	}
 	res, _ = b.do(http.MethodPost, "/oauth/authorize", form)
 	require.Equal(b.t, http.StatusSeeOther, res.StatusCode)
-	u, err := url.Parse(res.Header.Get("Location"))
-	require.NoError(b.t, err)
-	return u
+	return res.Header.Get("Location")
 }
 
 func htmlUnescape(s string) string {

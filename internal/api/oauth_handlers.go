@@ -4,8 +4,11 @@ import (
 	"errors"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
+	"time"
 
+	"github.com/starling-social/starling/internal/core"
 	"github.com/starling-social/starling/internal/oauth"
 )
 
@@ -88,26 +91,74 @@ func (s *Server) token(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
+	grant := v.Get("grant_type")
+	if grant != "" && !slices.Contains(s.grantTypes, grant) {
+		s.oauthError(w, r, &oauth.Error{Code: "unsupported_grant_type", Description: "Supported grant types: " + strings.Join(s.grantTypes, ", ") + "."})
+		return
+	}
 	var tok oauth.Token
 	var err error
-	switch v.Get("grant_type") {
+	switch grant {
 	case "authorization_code":
 		tok, err = s.oauth.ExchangeCode(r.Context(), clientID, secret, v.Get("code"), v.Get("redirect_uri"), v.Get("code_verifier"))
 	case "client_credentials":
 		tok, err = s.oauth.ClientCredentials(r.Context(), clientID, secret, v.Get("scope"))
-	case "":
+	case "password":
+		s.passwordGrant(w, r, v, clientID, secret)
+		return
+	default: // no grant_type: unknown ones were refused above
 		err = &oauth.Error{Code: "invalid_request", Description: "The grant_type parameter is missing."}
-	default:
-		err = &oauth.Error{Code: "unsupported_grant_type", Description: "Supported grant types: authorization_code, client_credentials."}
 	}
 	if err != nil {
 		s.oauthError(w, r, err)
 		return
 	}
+	writeToken(w, tok)
+}
+
+// writeToken answers a token request with tok, the same way for every grant.
+func writeToken(w http.ResponseWriter, tok oauth.Token) {
 	writeJSON(w, http.StatusOK, map[string]any{
 		"access_token": tok.AccessToken, "token_type": "Bearer", "scope": tok.Scopes.String(),
 		"created_at": tok.CreatedAt.Unix(),
 	})
+}
+
+// passwordGrant runs grant_type=password: the client first, then the person's login name
+// (or email) and password, counted against the login allowances the website's form uses.
+func (s *Server) passwordGrant(w http.ResponseWriter, r *http.Request, v url.Values, clientID, secret string) {
+	req, err := s.oauth.CheckPasswordGrant(r.Context(), clientID, secret, v.Get("scope"))
+	if err != nil {
+		s.oauthError(w, r, err)
+		return
+	}
+	login, password := v.Get("username"), v.Get("password")
+	if login == "" || password == "" {
+		s.oauthError(w, r, &oauth.Error{Code: "invalid_request", Description: "The username and password parameters are required."})
+		return
+	}
+	if s.logins != nil {
+		now := time.Now()
+		if ok, reset := s.logins.Allow(s.proxies.ClientIP(r), login, now); !ok {
+			tooMany(w, now, reset, "Too many login attempts; wait a little and try again")
+			return
+		}
+	}
+	u, err := s.core.Authenticate(r.Context(), login, password)
+	if errors.Is(err, core.ErrBadCredentials) {
+		s.oauthError(w, r, oauth.ErrBadCredentials)
+		return
+	}
+	if err != nil {
+		s.serverError(w, r, err)
+		return
+	}
+	tok, err := s.oauth.IssuePasswordToken(r.Context(), req, u.ID)
+	if err != nil {
+		s.serverError(w, r, err)
+		return
+	}
+	writeToken(w, tok)
 }
 
 func (s *Server) revoke(w http.ResponseWriter, r *http.Request) {
@@ -132,7 +183,7 @@ func (s *Server) oauthMetadata(w http.ResponseWriter, r *http.Request) {
 		"scopes_supported":                      []string{"read", "write", "follow", "push", "profile", "read:accounts", "read:follows", "read:notifications", "read:statuses", "write:follows", "write:notifications", "write:statuses"},
 		"response_types_supported":              []string{"code"},
 		"response_modes_supported":              []string{"query"},
-		"grant_types_supported":                 []string{"authorization_code", "client_credentials"},
+		"grant_types_supported":                 s.grantTypes,
 		"token_endpoint_auth_methods_supported": []string{"client_secret_basic", "client_secret_post"},
 		"code_challenge_methods_supported":      []string{"S256"},
 		"service_documentation":                 "https://docs.joinmastodon.org/",

@@ -162,7 +162,7 @@ func TestOAuthRefusesWhatItMust(t *testing.T) {
 	st, _, _ = s.call(http.MethodGet, "/api/v1/timelines/home", m["access_token"].(string), nil)
 	require.Equal(t, http.StatusUnprocessableEntity, st)
 	// Unknown grant types and missing tokens.
-	status, m = s.exchange(url.Values{"grant_type": {"password"}, "client_id": {a.ClientID}, "client_secret": {a.ClientSecret}})
+	status, m = s.exchange(url.Values{"grant_type": {"urn:ietf:params:oauth:grant-type:device_code"}, "client_id": {a.ClientID}, "client_secret": {a.ClientSecret}})
 	require.Equal(t, http.StatusBadRequest, status)
 	require.Equal(t, "unsupported_grant_type", m["error"])
 	st, _, _ = s.call(http.MethodGet, "/api/v1/notifications", "", nil)

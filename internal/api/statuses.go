@@ -15,8 +15,7 @@ func (s *Server) statusCreate(w http.ResponseWriter, r *http.Request) {
 	if s.posts != nil {
 		now := time.Now()
 		if ok, _, reset := s.posts.Allow(strconv.FormatInt(c.user.ID, 10), now); !ok {
-			w.Header().Set("Retry-After", strconv.Itoa(int(reset.Sub(now).Seconds())+1))
-			writeError(w, http.StatusTooManyRequests, "Too many posts; wait a little and try again")
+			tooMany(w, now, reset, "Too many posts; wait a little and try again")
 			return
 		}
 	}

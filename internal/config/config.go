@@ -78,6 +78,10 @@ type Config struct {
 	// the assumption that its worker died. One attempt may take half of it, at most 30 s.
 	// Defaults to 2 minutes.
 	JobRescueAfter time.Duration
+	// OAuthPasswordGrant offers grant_type=password at /oauth/token, which command-line
+	// clients and libraries use to log in with a username and password. It is held to the
+	// login form's limits. Defaults to true.
+	OAuthPasswordGrant bool
 }
 
 // setting describes one configuration value: its flag, its environment variable, its
@@ -98,6 +102,20 @@ func integer(p func(*Config) *int) func(*Config, string) error {
 			return fmt.Errorf("not a whole number: %q", v)
 		}
 		*p(c) = n
+		return nil
+	}
+}
+
+func boolean(p func(*Config) *bool) func(*Config, string) error {
+	return func(c *Config, v string) error {
+		switch v {
+		case "true":
+			*p(c) = true
+		case "false":
+			*p(c) = false
+		default:
+			return fmt.Errorf("must be true or false, got %q", v)
+		}
 		return nil
 	}
 }
@@ -160,6 +178,8 @@ var settings = []setting{
 		str(func(c *Config) *string { return &c.RateLimit })},
 	{"job-rescue-after", "STARLING_JOB_RESCUE_AFTER", "2m", "a job still running after this long is retried elsewhere (its worker is presumed dead)",
 		duration(func(c *Config) *time.Duration { return &c.JobRescueAfter })},
+	{"oauth-password-grant", "STARLING_OAUTH_PASSWORD_GRANT", "true", "offer the OAuth password grant (apps log in with a username and password, within the login limits): true or false",
+		boolean(func(c *Config) *bool { return &c.OAuthPasswordGrant })},
 }
 
 // Default returns the configuration with every setting at its default.

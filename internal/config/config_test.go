@@ -42,6 +42,7 @@ var defaults = config.Config{
 	MaxStreamsPerUser:  20,
 	RateLimit:          "300/5m",
 	JobRescueAfter:     2 * time.Minute,
+	OAuthPasswordGrant: true,
 }
 
 // allSettings lists every setting as flag, environment variable and default, as --help
@@ -70,6 +71,7 @@ var allSettings = []struct{ flag, env, def string }{
 	{"max-streams-per-user", "STARLING_MAX_STREAMS_PER_USER", "20"},
 	{"rate-limit", "STARLING_RATE_LIMIT", "300/5m"},
 	{"job-rescue-after", "STARLING_JOB_RESCUE_AFTER", "2m"},
+	{"oauth-password-grant", "STARLING_OAUTH_PASSWORD_GRANT", "true"},
 }
 
 func TestDefault(t *testing.T) {
@@ -118,6 +120,7 @@ var customEnv = map[string]string{
 	"STARLING_MAIL_FROM":            "Birds <birds@example.com>",
 	"STARLING_MENTION_EMAIL_DELAY":  "5m",
 	"STARLING_JOB_RESCUE_AFTER":     "30s",
+	"STARLING_OAUTH_PASSWORD_GRANT": "false",
 }
 
 var customConfig = config.Config{
@@ -144,6 +147,7 @@ var customConfig = config.Config{
 	EventRetention:     72 * time.Hour,
 	RateLimit:          "off",
 	JobRescueAfter:     30 * time.Second,
+	OAuthPasswordGrant: false,
 }
 
 func TestEnvOverridesDefault(t *testing.T) {
@@ -283,6 +287,8 @@ func TestInvalidValues(t *testing.T) {
 		{"SMTP_URL", "smtp://", "must look like smtp://"},
 		{"SMTP_URL", "smtp://user:pw@:587", "must look like smtp://"},
 		{"SMTP_URL", "smtp://user:pw@bad host:587", "must look like smtp://"},
+		{"STARLING_OAUTH_PASSWORD_GRANT", "yes", `must be true or false, got "yes"`},
+		{"STARLING_OAUTH_PASSWORD_GRANT", "TRUE", `got "TRUE"`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.env+"="+tt.value, func(t *testing.T) {
@@ -455,10 +461,10 @@ func TestValidateZeroConfigReportsEverything(t *testing.T) {
 	err := config.Config{}.Validate()
 	require.Error(t, err)
 	// Empty or zero is valid for these: a local database, .eml files, the default From
-	// address, no mention email delay.
+	// address, no mention email delay, no password grant.
 	valid := map[string]bool{
 		"DATABASE_URL": true, "SMTP_URL": true, "STARLING_MAIL_FROM": true, "STARLING_MENTION_EMAIL_DELAY": true,
-		"STARLING_METRICS_LISTEN": true, "STARLING_TRUSTED_PROXIES": true,
+		"STARLING_METRICS_LISTEN": true, "STARLING_TRUSTED_PROXIES": true, "STARLING_OAUTH_PASSWORD_GRANT": true,
 	}
 	for _, s := range allSettings {
 		if valid[s.env] {

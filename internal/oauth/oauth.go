@@ -1,6 +1,7 @@
 // Package oauth is Starling's OAuth 2.0 authorization server: client registration, the
-// authorization-code grant with optional PKCE (S256), the client-credentials grant,
-// personal access tokens, revocation and token lookup. Secrets, codes and tokens are random
+// authorization-code grant with optional PKCE (S256), the client-credentials grant, the
+// password grant (the person's credentials are checked by the caller), personal access
+// tokens, revocation and token lookup. Secrets, codes and tokens are random
 // and stored only as SHA-256 hashes.
 package oauth
 
@@ -89,7 +90,47 @@ type ValidationError struct{ Message string }
 
 func (e *ValidationError) Error() string { return e.Message }
 
-// RegisterApp registers a client. redirectURIs are absolute URIs or the OOB URN.
+// MaxRedirectURIBytes bounds the length of one registered redirect URI.
+const MaxRedirectURIBytes = 2000
+
+// refusedSchemes are the schemes a redirect URI may not use: they run code in, or read
+// from, the browser or the machine instead of handing the answer to an app.
+var refusedSchemes = map[string]bool{
+	"javascript": true, "vbscript": true, "data": true, "file": true, "blob": true, "about": true, "filesystem": true,
+}
+
+// checkRedirectURI reports what is wrong with a redirect URI offered at registration, or
+// "" when it is acceptable: the OOB URN; an http or https URL with a host; or an app's own
+// scheme (icecubesapp://, com.example.app:/oauth), which mobile and desktop apps use to
+// receive the answer. Relative URIs, fragments (RFC 6749 3.1.2), whitespace and the
+// schemes in refusedSchemes are refused.
+func checkRedirectURI(u string) string {
+	if u == OOB {
+		return ""
+	}
+	if len(u) > MaxRedirectURIBytes {
+		return fmt.Sprintf("Redirect URI must be at most %d characters.", MaxRedirectURIBytes)
+	}
+	if strings.ContainsFunc(u, func(r rune) bool { return r <= ' ' || r == 0x7f }) {
+		return "Redirect URI must not contain spaces or control characters."
+	}
+	if strings.Contains(u, "#") {
+		return "Redirect URI must not contain a fragment."
+	}
+	p, err := url.Parse(u)
+	if err != nil || p.Scheme == "" {
+		return "Redirect URI must be an absolute URI."
+	}
+	switch {
+	case refusedSchemes[p.Scheme]:
+		return "Redirect URI must not use the " + p.Scheme + ": scheme."
+	case (p.Scheme == "http" || p.Scheme == "https") && p.Host == "":
+		return "Redirect URI must be an absolute URI."
+	}
+	return ""
+}
+
+// RegisterApp registers a client. redirectURIs are checked by checkRedirectURI.
 func (s *Service) RegisterApp(ctx context.Context, name, website string, redirectURIs []string, scopes string) (App, error) {
 	name = strings.TrimSpace(name)
 	if name == "" || len(name) > 200 {
@@ -99,12 +140,8 @@ func (s *Service) RegisterApp(ctx context.Context, name, website string, redirec
 		return App{}, &ValidationError{"Validation failed: Redirect URI can't be blank"}
 	}
 	for _, u := range redirectURIs {
-		if u == OOB {
-			continue
-		}
-		p, err := url.Parse(u)
-		if err != nil || p.Scheme == "" || (p.Host == "" && p.Opaque == "") || p.Fragment != "" || len(u) > 2000 {
-			return App{}, &ValidationError{"Validation failed: Redirect URI must be an absolute URI."}
+		if msg := checkRedirectURI(u); msg != "" {
+			return App{}, &ValidationError{"Validation failed: " + msg}
 		}
 	}
 	if website != "" {
@@ -298,6 +335,44 @@ func (s *Service) ClientCredentials(ctx context.Context, clientID, secret, scope
 	}
 	appID := app.ID
 	return s.issue(ctx, &appID, nil, "", scopes)
+}
+
+// PasswordRequest is a password-grant request (RFC 6749 section 4.3) whose client and
+// scope are checked; the person's credentials are not yet.
+type PasswordRequest struct {
+	// AppID is the authenticated client's app.
+	AppID int64
+	// Scopes are what the token will grant.
+	Scopes Scopes
+}
+
+// ErrBadCredentials is the answer to a password grant with a wrong login name or
+// password; it is the same for both, so that it reveals no account.
+var ErrBadCredentials error = &Error{Code: "invalid_grant", Description: "The username or password is incorrect."}
+
+// CheckPasswordGrant authenticates the client of a password grant and checks the scope it
+// asks for (at most what the app registered; "read" when empty). The caller then checks
+// the person's credentials, within the login allowances, and calls IssuePasswordToken.
+// The client comes first, so that an unknown client learns nothing about accounts.
+func (s *Service) CheckPasswordGrant(ctx context.Context, clientID, secret, scope string) (PasswordRequest, error) {
+	app, err := s.authenticateClient(ctx, clientID, secret)
+	if err != nil {
+		return PasswordRequest{}, err
+	}
+	scopes, err := ParseScopes(scope)
+	if err != nil {
+		return PasswordRequest{}, err
+	}
+	if !scopes.Within(appFrom(app).Scopes) {
+		return PasswordRequest{}, oauthErr("invalid_scope", "The requested scope exceeds the scopes registered for this application.")
+	}
+	return PasswordRequest{AppID: app.ID, Scopes: scopes}, nil
+}
+
+// IssuePasswordToken issues the token of a checked password grant to userID, whose
+// credentials the caller has verified.
+func (s *Service) IssuePasswordToken(ctx context.Context, req PasswordRequest, userID int64) (Token, error) {
+	return s.issue(ctx, &req.AppID, &userID, "", req.Scopes)
 }
 
 // CreatePersonalToken issues a token for userID's own scripts and bots.

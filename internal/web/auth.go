@@ -5,7 +5,6 @@ import (
 	"errors"
 	"net/http"
 	"net/url"
-	"strings"
 	"time"
 
 	"github.com/starling-social/starling/internal/core"
@@ -140,9 +139,12 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 	f.Values["next"] = localPath(r.PostForm.Get("next"))
 	// Limits count attempts per address and per login name, known or not, so that they
 	// neither reveal accounts nor allow guessing one account's password from many addresses.
-	if s.limits != nil && (!s.allow(w, r, s.limits.loginIP, s.proxies.ClientIP(r)) ||
-		!s.allow(w, r, s.limits.loginName, strings.ToLower(strings.TrimSpace(f.Values["login"])))) {
-		return
+	if s.limits != nil {
+		now := time.Now()
+		if ok, reset := s.limits.login.Allow(s.proxies.ClientIP(r), f.Values["login"], now); !ok {
+			s.tooMany(w, r, now, reset)
+			return
+		}
 	}
 	u, err := s.core.Authenticate(r.Context(), f.Values["login"], r.PostForm.Get("password"))
 	if errors.Is(err, core.ErrBadCredentials) {

@@ -54,9 +54,10 @@ func (s *Server) oauthAuthorize(w http.ResponseWriter, r *http.Request) {
 			f.Values[k] = get(k)
 		}
 		f.Values["redirect_uri"] = req.RedirectURI
-		// Let the browser follow the redirect to the app after the form is sent.
-		if ru, err := url.Parse(req.RedirectURI); err == nil && (ru.Scheme == "http" || ru.Scheme == "https") {
-			w.Header().Set("X-Form-Action", ru.Scheme+"://"+ru.Host)
+		// Let the browser follow the redirect to the app after the form is sent: browsers
+		// hold a form's redirects to the page's form-action, custom schemes included.
+		if src := formActionSource(req.RedirectURI); src != "" {
+			w.Header().Set("X-Form-Action", src)
 		}
 		s.render(w, r, http.StatusOK, "authorize", view{Title: "Authorize " + req.App.Name, Form: f, Auth: &authorizeView{
 			App: req.App.Name, Website: req.App.Website, Scopes: req.Scopes,
@@ -73,6 +74,43 @@ func (s *Server) oauthAuthorize(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.authorizeRedirect(w, r, req.RedirectURI, url.Values{"code": {code}}, get("state"))
+}
+
+// formActionSource returns the Content-Security-Policy source that lets the consent form's
+// answer redirect to redirectURI: its origin for http and https, its scheme for an app's
+// own scheme ("icecubesapp:"), and "" for the out-of-band URI, which is never redirected
+// to. A host with characters that are not plain host characters falls back to the scheme,
+// so that a registered URI can never add anything else to the policy.
+func formActionSource(redirectURI string) string {
+	ru, err := url.Parse(redirectURI)
+	if err != nil || redirectURI == oauth.OOB || ru.Scheme == "" {
+		return ""
+	}
+	// url.Parse keeps the scheme to [a-z0-9+.-], which is also CSP's grammar for it.
+	if (ru.Scheme == "http" || ru.Scheme == "https") && ru.Host != "" &&
+		!strings.ContainsFunc(ru.Host, func(r rune) bool {
+			return !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || strings.ContainsRune(".-:[]", r))
+		}) {
+		return ru.Scheme + "://" + ru.Host
+	}
+	return ru.Scheme + ":"
+}
+
+// popupPages are the pages a web client may open in a popup to log a person in: the
+// consent page, the login page it sends visitors to, and the signup page linked from there.
+var popupPages = map[string]bool{"/oauth/authorize": true, "/login": true, "/signup": true}
+
+// keepOpener sends Cross-Origin-Opener-Policy: unsafe-none on popupPages instead of the
+// site's same-origin. A popup that meets same-origin on any response, redirects included,
+// loses window.opener for good, and the app that opened it never hears the answer.
+// Framing stays denied on these pages too (X-Frame-Options, frame-ancestors).
+func keepOpener(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if popupPages[r.URL.Path] {
+			w.Header().Set("Cross-Origin-Opener-Policy", "unsafe-none")
+		}
+		next.ServeHTTP(w, r)
+	})
 }
 
 // authorizeView is what the consent page shows.

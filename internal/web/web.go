@@ -37,6 +37,9 @@ type Options struct {
 	// PostLimit, with Limits, is the per-account posting limit to use, shared with the
 	// API. Nil means a limit of the website's own, 30 posts a minute.
 	PostLimit *httpx.Limiter
+	// LoginLimits, with Limits, are the login allowances to use, shared with the API's
+	// password grant. Nil means allowances of the website's own (httpx.NewLoginLimits).
+	LoginLimits *httpx.LoginLimits
 	// Proxies are the reverse proxies whose X-Forwarded-For is believed.
 	Proxies httpx.Proxies
 	// Hub serves the live /events stream. Optional: without it there is no /events.
@@ -65,15 +68,15 @@ type Server struct {
 
 // webLimits are the website's abuse limits, per process.
 type webLimits struct {
-	loginIP, loginName, signupIP, postUser *httpx.Limiter
+	login              *httpx.LoginLimits
+	signupIP, postUser *httpx.Limiter
 }
 
 func newWebLimits() *webLimits {
 	return &webLimits{
-		loginIP:   &httpx.Limiter{Limit: 30, Window: 5 * time.Minute},
-		loginName: &httpx.Limiter{Limit: 10, Window: 5 * time.Minute},
-		signupIP:  &httpx.Limiter{Limit: 10, Window: time.Hour},
-		postUser:  &httpx.Limiter{Limit: 30, Window: time.Minute},
+		login:    httpx.NewLoginLimits(),
+		signupIP: &httpx.Limiter{Limit: 10, Window: time.Hour},
+		postUser: &httpx.Limiter{Limit: 30, Window: time.Minute},
 	}
 }
 
@@ -88,9 +91,14 @@ func (s *Server) allow(w http.ResponseWriter, r *http.Request, l *httpx.Limiter,
 	if ok {
 		return true
 	}
+	s.tooMany(w, r, now, reset)
+	return false
+}
+
+// tooMany answers 429 with Retry-After: a limit refused the request until reset.
+func (s *Server) tooMany(w http.ResponseWriter, r *http.Request, now, reset time.Time) {
 	w.Header().Set("Retry-After", strconv.Itoa(int(reset.Sub(now).Seconds())+1))
 	s.clientError(w, r, http.StatusTooManyRequests, "Too many attempts", "Please wait a little and try again.")
-	return false
 }
 
 // Drain makes /readyz answer 503 so that load balancers stop sending new requests: the
@@ -108,6 +116,9 @@ func New(opts Options) (*Server, error) {
 		srv.limits = newWebLimits()
 		if opts.PostLimit != nil {
 			srv.limits.postUser = opts.PostLimit
+		}
+		if opts.LoginLimits != nil {
+			srv.limits.login = opts.LoginLimits
 		}
 	}
 	return srv, nil
@@ -171,6 +182,7 @@ func (s *Server) Handler() http.Handler {
 	h = csrf.Handler(h)
 	h = s.sessions.LoadAndSave(h)
 	h = httpx.LimitBody(MaxFormBytes)(h)
+	h = keepOpener(h)
 	h = httpx.SecureHeaders(h)
 	h = httpx.Recover(s.log)(h)
 	h = httpx.Log(s.log)(h)
