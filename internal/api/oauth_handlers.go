@@ -3,7 +3,6 @@ package api
 import (
 	"errors"
 	"net/http"
-	"net/url"
 	"slices"
 	"strings"
 	"time"
@@ -27,16 +26,20 @@ func (s *Server) oauthError(w http.ResponseWriter, r *http.Request, err error) {
 }
 
 func (s *Server) appCreate(w http.ResponseWriter, r *http.Request) {
-	v, err := params(r)
-	if err != nil {
-		writeError(w, paramsStatus(err), err.Error())
+	f, ok := s.readFields(w, r)
+	if !ok {
 		return
 	}
+	// redirect_uris is one string (several separated by spaces or newlines) or a list.
 	var uris []string
-	for _, u := range list(v, "redirect_uris") {
+	for _, u := range f.Strings("redirect_uris", 20) {
 		uris = append(uris, strings.Fields(u)...)
 	}
-	app, err := s.oauth.RegisterApp(r.Context(), v.Get("client_name"), v.Get("website"), uris, v.Get("scopes"))
+	name, website, scopes := f.String("client_name"), f.String("website"), f.String("scopes")
+	if !s.checkFields(w, f) {
+		return
+	}
+	app, err := s.oauth.RegisterApp(r.Context(), name, website, uris, scopes)
 	var verr *oauth.ValidationError
 	if errors.As(err, &verr) {
 		writeError(w, http.StatusUnprocessableEntity, verr.Message)
@@ -70,20 +73,31 @@ func (s *Server) appVerify(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, map[string]any{"name": g.AppName, "website": nullable(g.AppWebsite), "scopes": g.Scopes, "vapid_key": ""})
 }
 
-// clientRequest reads the parameters of a token or revocation request and the client's
+// clientRequest reads the fields of a token or revocation request and the client's
 // credentials, from the body or HTTP Basic authentication. It answers a body it cannot
-// read itself and returns ok=false.
-func clientRequest(w http.ResponseWriter, r *http.Request) (v url.Values, clientID, secret string, ok bool) {
-	v, err := params(r)
+// read itself (RFC 6749's invalid_request) and returns ok=false.
+func clientRequest(w http.ResponseWriter, r *http.Request) (f *fields, clientID, secret string, ok bool) {
+	f, err := readFields(r)
 	if err != nil {
 		writeJSON(w, paramsStatus(err), map[string]string{"error": "invalid_request", "error_description": err.Error()})
 		return nil, "", "", false
 	}
-	clientID, secret = v.Get("client_id"), v.Get("client_secret")
+	clientID, secret = f.String("client_id"), f.String("client_secret")
 	if u, p, basic := r.BasicAuth(); basic {
 		clientID, secret = u, p
 	}
-	return v, clientID, secret, true
+	return f, clientID, secret, true
+}
+
+// checkClientFields answers invalid_request naming the fields that were wrong or that the
+// request's grant does not take, and returns false, when there are any.
+func checkClientFields(w http.ResponseWriter, f *fields) bool {
+	err := f.check()
+	if err == nil {
+		return true
+	}
+	writeJSON(w, http.StatusBadRequest, map[string]string{"error": "invalid_request", "error_description": err.Error()})
+	return false
 }
 
 func (s *Server) token(w http.ResponseWriter, r *http.Request) {
@@ -91,7 +105,17 @@ func (s *Server) token(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	grant := v.Get("grant_type")
+	grant := v.String("grant_type")
+	// Apps send redirect_uri and scope with every grant (Mastodon.py, toot, Elk, Ice Cubes).
+	// A code's token has the scopes the person consented to, and only the code grant has a
+	// redirect to check, so elsewhere they change nothing; the answer's scope says what
+	// was granted.
+	if grant != "authorization_code" {
+		v.Ignore("redirect_uri")
+	}
+	if grant == "authorization_code" {
+		v.Ignore("scope")
+	}
 	if grant != "" && !slices.Contains(s.grantTypes, grant) {
 		s.oauthError(w, r, &oauth.Error{Code: "unsupported_grant_type", Description: "Supported grant types: " + strings.Join(s.grantTypes, ", ") + "."})
 		return
@@ -100,11 +124,23 @@ func (s *Server) token(w http.ResponseWriter, r *http.Request) {
 	var err error
 	switch grant {
 	case "authorization_code":
-		tok, err = s.oauth.ExchangeCode(r.Context(), clientID, secret, v.Get("code"), v.Get("redirect_uri"), v.Get("code_verifier"))
+		code, redirect, verifier := v.String("code"), v.String("redirect_uri"), v.String("code_verifier")
+		if !checkClientFields(w, v) {
+			return
+		}
+		tok, err = s.oauth.ExchangeCode(r.Context(), clientID, secret, code, redirect, verifier)
 	case "client_credentials":
-		tok, err = s.oauth.ClientCredentials(r.Context(), clientID, secret, v.Get("scope"))
+		scope := v.String("scope")
+		if !checkClientFields(w, v) {
+			return
+		}
+		tok, err = s.oauth.ClientCredentials(r.Context(), clientID, secret, scope)
 	case "password":
-		s.passwordGrant(w, r, v, clientID, secret)
+		scope, login, password := v.String("scope"), v.String("username"), v.String("password")
+		if !checkClientFields(w, v) {
+			return
+		}
+		s.passwordGrant(w, r, scope, login, password, clientID, secret)
 		return
 	default: // no grant_type: unknown ones were refused above
 		err = &oauth.Error{Code: "invalid_request", Description: "The grant_type parameter is missing."}
@@ -126,13 +162,12 @@ func writeToken(w http.ResponseWriter, tok oauth.Token) {
 
 // passwordGrant runs grant_type=password: the client first, then the person's login name
 // (or email) and password, counted against the login allowances the website's form uses.
-func (s *Server) passwordGrant(w http.ResponseWriter, r *http.Request, v url.Values, clientID, secret string) {
-	req, err := s.oauth.CheckPasswordGrant(r.Context(), clientID, secret, v.Get("scope"))
+func (s *Server) passwordGrant(w http.ResponseWriter, r *http.Request, scope, login, password, clientID, secret string) {
+	req, err := s.oauth.CheckPasswordGrant(r.Context(), clientID, secret, scope)
 	if err != nil {
 		s.oauthError(w, r, err)
 		return
 	}
-	login, password := v.Get("username"), v.Get("password")
 	if login == "" || password == "" {
 		s.oauthError(w, r, &oauth.Error{Code: "invalid_request", Description: "The username and password parameters are required."})
 		return
@@ -166,7 +201,12 @@ func (s *Server) revoke(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	if err := s.oauth.Revoke(r.Context(), clientID, secret, v.Get("token")); err != nil {
+	token := v.String("token")
+	v.Ignore("token_type_hint") // RFC 7009: a hint the server may ignore; tokens are looked up by value
+	if !checkClientFields(w, v) {
+		return
+	}
+	if err := s.oauth.Revoke(r.Context(), clientID, secret, token); err != nil {
 		s.oauthError(w, r, err)
 		return
 	}
