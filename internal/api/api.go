@@ -163,6 +163,7 @@ func (s *Server) routes() *mux.Router {
 	h("/api/v1/accounts/verify_credentials", get, s.user("read:accounts", s.verifyCredentials))
 	h("/api/v1/accounts/lookup", get, s.optional(s.accountLookup))
 	h("/api/v1/accounts/relationships", get, s.user("read:follows", s.relationships))
+	h("/api/v1/accounts/familiar_followers", get, s.user("read:follows", s.familiarFollowers))
 	h("/api/v1/accounts/{id}", get, s.optional(s.accountGet))
 	h("/api/v1/accounts/{id}/statuses", get, s.optional(s.accountStatuses))
 	h("/api/v1/accounts/{id}/followers", get, s.optional(s.accountFollowers))
@@ -187,9 +188,23 @@ func (s *Server) routes() *mux.Router {
 	h("/api/v1/instance", get, s.instanceV1)
 	h("/api/v2/instance", get, s.instanceV2)
 	h("/api/v1/custom_emojis", get, s.customEmojis)
+	h("/api/v1/instance/rules", get, s.instanceRules)
+	h("/api/v1/instance/extended_description", get, s.instanceExtendedDescription)
+	h("/api/v1/instance/peers", get, s.instancePeers)
+	h("/api/v1/instance/activity", get, s.instanceActivity)
 	h("/.well-known/nodeinfo", get, s.nodeinfoIndex)
 	h("/nodeinfo/2.0", get, s.nodeinfo)
+	h("/nodeinfo/2.1", get, s.nodeinfo)
 	h("/api/v1/starling/stats/daily", get, s.dailyStats)
+
+	// Discovery of local accounts (webfinger.go).
+	h("/.well-known/webfinger", get, s.webfinger)
+	h("/.well-known/host-meta", get, s.hostMeta)
+
+	// Collections of features not built yet: 200 [] until their issues (unbuilt.go).
+	for _, u := range unbuilt {
+		h(u.path, get, s.unbuiltHandler(u.public, u.scope))
+	}
 
 	// Streaming (Server-Sent Events).
 	h("/api/v1/streaming/health", get, s.streamingHealth)

@@ -1,8 +1,10 @@
 package api
 
 import (
+	"html"
 	"net/http"
 	"net/url"
+	"strings"
 	"time"
 
 	"github.com/starling-social/starling/internal/text"
@@ -11,6 +13,15 @@ import (
 // Version is what Starling reports as its Mastodon API level, the way compatible servers
 // do, so that clients enable the features they find.
 const Version = "4.2.0 (compatible; Starling 0.1)"
+
+// The server's name and description, as the instance endpoints and nodeinfo report them.
+// The configuration has no setting for them yet. descriptionUpdated is when
+// siteDescription last changed (extended_description's updated_at): change both together.
+const (
+	siteTitle          = "Starling"
+	siteDescription    = "A microblog for small teams, powered by PostgreSQL."
+	descriptionUpdated = "2026-11-23T00:00:00.000Z"
+)
 
 func (s *Server) host() string {
 	u, err := url.Parse(s.base)
@@ -47,8 +58,8 @@ func (s *Server) instanceV1(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writeJSON(w, http.StatusOK, map[string]any{
-		"uri": s.host(), "title": "Starling", "short_description": "A microblog for small teams.",
-		"description": "A microblog for small teams, powered by PostgreSQL.", "email": "",
+		"uri": s.host(), "title": siteTitle, "short_description": "A microblog for small teams.",
+		"description": siteDescription, "email": "",
 		"version": Version, "urls": map[string]string{"streaming_api": s.streamingURL()},
 		"stats":     map[string]int64{"user_count": users, "status_count": posts, "domain_count": 0},
 		"thumbnail": nil, "languages": []string{"en"}, "registrations": s.open,
@@ -63,10 +74,13 @@ func (s *Server) instanceV1(w http.ResponseWriter, r *http.Request) {
 	})
 }
 
+// instanceV2 has no api_versions: Mastodon added it in 4.3, after the 4.2 that Version
+// claims, and clients (Phanpy, Mastodon.py) turn features on by its number, so any value
+// would claim endpoints Starling does not have.
 func (s *Server) instanceV2(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, map[string]any{
-		"domain": s.host(), "title": "Starling", "version": Version, "source_url": "",
-		"description": "A microblog for small teams, powered by PostgreSQL.",
+		"domain": s.host(), "title": siteTitle, "version": Version, "source_url": "",
+		"description": siteDescription,
 		"usage":       map[string]any{"users": map[string]int{"active_month": 0}},
 		"thumbnail":   map[string]any{"url": s.base + "/static/header.png"},
 		"languages":   []string{"en"},
@@ -88,26 +102,65 @@ func (s *Server) customEmojis(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, []any{})
 }
 
-func (s *Server) nodeinfoIndex(w http.ResponseWriter, r *http.Request) {
-	writeJSON(w, http.StatusOK, map[string]any{"links": []map[string]string{{
-		"rel": "http://nodeinfo.diaspora.software/ns/schema/2.0", "href": s.base + "/nodeinfo/2.0",
-	}}})
+// instanceRules: the server has no rules to list.
+func (s *Server) instanceRules(w http.ResponseWriter, r *http.Request) {
+	writeJSON(w, http.StatusOK, []any{})
 }
 
+// instancePeers: without federation the server knows no other domains.
+func (s *Server) instancePeers(w http.ResponseWriter, r *http.Request) {
+	writeJSON(w, http.StatusOK, []any{})
+}
+
+// instanceActivity has no weeks: Mastodon's figures include logins, which Starling does
+// not count. The daily statistics it does keep are at /api/v1/starling/stats/daily.
+func (s *Server) instanceActivity(w http.ResponseWriter, r *http.Request) {
+	writeJSON(w, http.StatusOK, []any{})
+}
+
+// instanceExtendedDescription serves the server's description as the about page's HTML.
+func (s *Server) instanceExtendedDescription(w http.ResponseWriter, r *http.Request) {
+	writeJSON(w, http.StatusOK, map[string]string{
+		"updated_at": descriptionUpdated, "content": "<p>" + html.EscapeString(siteDescription) + "</p>",
+	})
+}
+
+// nodeinfoVersions are the NodeInfo schema versions served, at /nodeinfo/2.0 and
+// /nodeinfo/2.1; the two schemas differ only in optional fields Starling leaves out.
+var nodeinfoVersions = []string{"2.0", "2.1"}
+
+func (s *Server) nodeinfoIndex(w http.ResponseWriter, r *http.Request) {
+	links := make([]map[string]string, len(nodeinfoVersions))
+	for i, v := range nodeinfoVersions {
+		links[i] = map[string]string{"rel": "http://nodeinfo.diaspora.software/ns/schema/" + v, "href": s.base + "/nodeinfo/" + v}
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"links": links})
+}
+
+// nodeinfo names the software truthfully, starling, and says in metadata.upstream that it
+// speaks Mastodon's client API: client libraries that pick their dialect from nodeinfo
+// (megalodon's detector) know only names such as mastodon and pleroma, and fall back to
+// metadata.upstream.name for the servers they do not know. Clients that gate features on
+// software.name == "mastodon" (Phanpy) then leave Mastodon-only extras off, which is right:
+// Starling is not Mastodon and has few of them.
 func (s *Server) nodeinfo(w http.ResponseWriter, r *http.Request) {
+	version := strings.TrimPrefix(r.URL.Path, "/nodeinfo/")
 	users, posts, err := s.core.InstanceCounts(r.Context())
 	if err != nil {
 		s.serverError(w, r, err)
 		return
 	}
 	writeJSON(w, http.StatusOK, map[string]any{
-		"version":           "2.0",
+		"version":           version,
 		"software":          map[string]string{"name": "starling", "version": "0.1.0"},
 		"protocols":         []string{},
 		"services":          map[string][]string{"inbound": {}, "outbound": {}},
 		"openRegistrations": s.open,
 		"usage":             map[string]any{"users": map[string]int64{"total": users}, "localPosts": posts},
-		"metadata":          map[string]any{"nodeName": "Starling"},
+		"metadata": map[string]any{
+			"nodeName": siteTitle, "nodeDescription": siteDescription,
+			"upstream": map[string]string{"name": "mastodon"},
+		},
 	})
 }
 

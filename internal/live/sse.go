@@ -91,6 +91,18 @@ func (h *Hub) Stream(w http.ResponseWriter, r *http.Request, f Filter, resume ev
 		}
 		return true
 	}
+	// event writes one event; the stream's first carries the reconnection delay for
+	// browsers (retry:), which every parser reads as part of the event it is in.
+	hint := "retry: 2000\n"
+	event := func(s string, a ...any) bool {
+		if hint != "" {
+			if !write("%s", hint) {
+				return false
+			}
+			hint = ""
+		}
+		return write(s, a...)
+	}
 	last := head
 	send := func(d *Delivery) bool {
 		if !last.Less(d.Cursor) {
@@ -107,15 +119,19 @@ func (h *Hub) Stream(w http.ResponseWriter, r *http.Request, f Filter, resume ev
 		if ev.Name == "" {
 			return true
 		}
-		return write("id: %s\nevent: %s\ndata: %s\n\n", d.Cursor.String(), ev.Name, ev.Data)
+		return event("id: %s\nevent: %s\ndata: %s\n\n", d.Cursor.String(), ev.Name, ev.Data)
 	}
 
-	if !write("retry: 2000\n\n") {
+	// The stream opens with a comment, as Mastodon's does: every SSE parser skips it. A
+	// frame holding only the retry hint would be an event without data, which some parsers
+	// (Mastodon.py's) take as malformed and end the stream on; the hint rides on the first
+	// real event instead.
+	if !write(":)\n\n") {
 		return
 	}
 	switch {
 	case expired:
-		if !write("event: reset\ndata: {}\n\n") {
+		if !event("event: reset\ndata: {}\n\n") {
 			return
 		}
 	case resuming:
@@ -146,7 +162,7 @@ func (h *Hub) Stream(w http.ResponseWriter, r *http.Request, f Filter, resume ev
 		case <-ctx.Done():
 			return
 		case <-sub.Cut():
-			write("event: %s\ndata: {}\n\n", sub.Reason())
+			event("event: %s\ndata: {}\n\n", sub.Reason())
 			flush()
 			return
 		case <-heartbeat.C:

@@ -236,7 +236,13 @@ func staticHandler() http.Handler {
 	}
 	fsrv := http.StripPrefix("/static/", http.FileServerFS(sub))
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Cache-Control", "public, max-age=3600")
+		h := w.Header()
+		h.Set("Cache-Control", "public, max-age=3600")
+		// Readable from any origin: API clients on other sites load the avatars and
+		// headers the API points at with crossorigin set. The files are public and
+		// the same for everyone; no cookie changes them.
+		h.Set("Access-Control-Allow-Origin", "*")
+		h.Set("Cross-Origin-Resource-Policy", "cross-origin")
 		fsrv.ServeHTTP(w, r)
 	})
 }
