@@ -12,7 +12,6 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
-	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -184,6 +183,11 @@ func (s *Server) routes() *mux.Router {
 	h("/api/v1/notifications/{id}", get, s.user("read:notifications", s.notificationGet))
 	h("/api/v1/notifications/{id}/dismiss", post, s.user("write:notifications", s.notificationDismiss))
 
+	// Markers and preferences.
+	h("/api/v1/markers", get, s.user("read:statuses", s.markers))
+	h("/api/v1/markers", post, s.user("write:statuses", s.markersSave))
+	h("/api/v1/preferences", get, s.user("read:accounts", s.preferences))
+
 	// Instance.
 	h("/api/v1/instance", get, s.instanceV1)
 	h("/api/v2/instance", get, s.instanceV2)
@@ -332,12 +336,7 @@ func (s *Server) coreError(w http.ResponseWriter, r *http.Request, err error) {
 	case errors.Is(err, core.ErrForbidden):
 		writeError(w, http.StatusForbidden, "This action is not allowed")
 	case errors.As(err, &verr):
-		msgs := make([]string, 0, len(verr.Fields))
-		for _, m := range verr.Fields {
-			msgs = append(msgs, m)
-		}
-		slices.Sort(msgs)
-		writeError(w, http.StatusUnprocessableEntity, "Validation failed: "+strings.Join(msgs, " "))
+		writeValidation(w, verr.Fields)
 	case errors.Is(err, context.Canceled):
 		return
 	default:
