@@ -173,6 +173,7 @@ func (s *Server) routes() *mux.Router {
 	// Statuses and timelines.
 	h("/api/v1/statuses", post, s.user("write:statuses", s.statusCreate))
 	h("/api/v1/statuses/{id}", get, s.optional(s.statusGet))
+	h("/api/v1/statuses/{id}/context", get, s.optional(s.statusContext))
 	h("/api/v1/statuses/{id}", del, s.user("write:statuses", s.statusDelete))
 	h("/api/v1/timelines/home", get, s.user("read:statuses", s.timelineHome))
 	h("/api/v1/timelines/public", get, s.optional(s.timelinePublic))
