@@ -13,6 +13,7 @@ FROM notifications n
 JOIN posts p ON p.id = n.post_id AND p.deleted_at IS NULL
 JOIN users a ON a.id = n.actor_id
 WHERE n.recipient_id = @recipient_id AND n.id < @before AND n.id > @after
+  AND (@actor_id::bigint = 0 OR n.actor_id = @actor_id)
 ORDER BY n.id DESC
 LIMIT @row_limit;
 
@@ -50,6 +51,7 @@ FROM notifications n
 JOIN posts p ON p.id = n.post_id AND p.deleted_at IS NULL
 JOIN users a ON a.id = n.actor_id
 WHERE n.recipient_id = @recipient_id AND n.id > @after AND n.id < @before
+  AND (@actor_id::bigint = 0 OR n.actor_id = @actor_id)
 ORDER BY n.id
 LIMIT @row_limit;
 

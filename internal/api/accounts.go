@@ -75,14 +75,24 @@ func (s *Server) accountStatuses(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	p, ok := pageParams(w, r)
+	p, f, ok := s.listQuery(w, r)
 	if !ok {
 		return
 	}
-	q := r.URL.Query()
-	if q.Get("only_media") == "true" || q.Get("pinned") == "true" || q.Get("tagged") != "" {
-		w.Header().Set("Content-Type", "application/json")
-		writeJSON(w, http.StatusOK, []Status{}) // Starling has no media, pins or tags
+	// No post has media or is pinned yet, so those lists are empty; there are no replies,
+	// boosts or direct posts to leave out.
+	none := f.Bool("only_media") || f.Bool("pinned")
+	f.Bool("exclude_replies")
+	f.Bool("exclude_reblogs")
+	f.Bool("exclude_direct")
+	if f.String("tagged") != "" {
+		f.Fail("tagged", "hashtags are not supported by this server yet")
+	}
+	if !s.checkFields(w, f) {
+		return
+	}
+	if none {
+		writeJSON(w, http.StatusOK, []Status{})
 		return
 	}
 	t, err := s.core.UserTimeline(r.Context(), u.ID, p)

@@ -2,12 +2,9 @@ package api
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"mime"
 	"net/http"
-	"net/url"
 	"strconv"
 	"strings"
 
@@ -150,57 +147,6 @@ func bodyError(err error, what string) error {
 		return errBodyTooLarge
 	}
 	return errors.New(what)
-}
-
-// params reads the request's parameters from the query and the body: form, multipart or
-// JSON, as Mastodon accepts. JSON arrays become repeated values; both "k" and "k[]" work
-// for lists.
-func params(r *http.Request) (url.Values, error) {
-	ct, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
-	switch ct {
-	case "application/json":
-		v := url.Values{}
-		for k, vals := range r.URL.Query() {
-			v[k] = vals
-		}
-		var body map[string]any
-		dec := json.NewDecoder(r.Body)
-		dec.UseNumber()
-		if err := dec.Decode(&body); err != nil {
-			return nil, bodyError(err, "the request body is not a JSON object")
-		}
-		for k, val := range body {
-			switch x := val.(type) {
-			case []any:
-				for _, e := range x {
-					v.Add(strings.TrimSuffix(k, "[]"), fmt.Sprint(e))
-				}
-			case nil:
-			default:
-				v.Set(k, fmt.Sprint(x))
-			}
-		}
-		return v, nil
-	case "multipart/form-data":
-		if err := r.ParseMultipartForm(MaxBodyBytes); err != nil {
-			return nil, bodyError(err, "the multipart body cannot be read")
-		}
-	default:
-		if err := r.ParseForm(); err != nil {
-			return nil, bodyError(err, "the form body cannot be read")
-		}
-	}
-	v := url.Values{}
-	for k, vals := range r.Form {
-		k = strings.TrimSuffix(k, "[]")
-		v[k] = append(v[k], vals...)
-	}
-	return v, nil
-}
-
-// list returns the values of a list parameter given as k, k[] or a space/comma string.
-func list(v url.Values, k string) []string {
-	return v[strings.TrimSuffix(k, "[]")]
 }
 
 // pageParams reads max_id, since_id, min_id and limit. It answers 400 itself when they are

@@ -163,8 +163,9 @@ func TestDiscoveryFamiliarFollowers(t *testing.T) {
 	for i := range 101 {
 		many.Add("id[]", fmt.Sprint(i+1))
 	}
-	st, _, _ = s.call(http.MethodGet, "/api/v1/accounts/familiar_followers?"+many.Encode(), tok, nil)
-	require.Equal(t, http.StatusUnprocessableEntity, st)
+	st, body, _ = s.call(http.MethodGet, "/api/v1/accounts/familiar_followers?"+many.Encode(), tok, nil)
+	require.Equal(t, http.StatusBadRequest, st, "over the bound of every list")
+	require.Contains(t, body, "more than 100")
 }
 
 // TestDiscoveryInstanceExtras: rules, peers, activity and the extended description, and no

@@ -20,18 +20,12 @@ const maxFamiliarIDs = 100
 // follows that follow it. The ids come in the query, or in a JSON body, as Mastodon.py
 // sends them even on this GET.
 func (s *Server) familiarFollowers(w http.ResponseWriter, r *http.Request) {
-	q := r.URL.Query()
-	raw := append(q["id[]"], q["id"]...)
-	if len(raw) == 0 && r.ContentLength != 0 {
-		v, err := params(r)
-		if err != nil {
-			writeError(w, paramsStatus(err), err.Error())
-			return
-		}
-		raw = append(v["id"], v["id[]"]...)
+	f, ok := s.readFields(w, r)
+	if !ok {
+		return
 	}
-	if len(raw) > maxFamiliarIDs {
-		writeError(w, http.StatusUnprocessableEntity, "At most 100 ids")
+	raw := f.Strings("id", maxFamiliarIDs)
+	if !s.checkFields(w, f) {
 		return
 	}
 	var ids []int64

@@ -305,7 +305,8 @@ func (f *fields) String(k string) string {
 	return s
 }
 
-// Bool returns the boolean field k (JSON true/false, or a form's true/false/1/0/on/off),
+// Bool returns the boolean field k (JSON true/false, or a form's true/t/1/on/yes or
+// false/f/0/off/no, in any case),
 // false when absent.
 func (f *fields) Bool(k string) bool {
 	v, ok := f.take(k)
@@ -317,9 +318,9 @@ func (f *fields) Bool(k string) bool {
 		return x
 	case string:
 		switch strings.ToLower(x) {
-		case "true", "1", "on", "yes":
+		case "true", "t", "1", "on", "yes": // as Rails reads them (go-mastodon sends "t")
 			return true
-		case "false", "0", "off", "no", "":
+		case "false", "f", "0", "off", "no", "":
 			return false
 		}
 	}
@@ -577,4 +578,23 @@ func renameFields(err error, names map[string]string) error {
 func (s *Server) noFields(w http.ResponseWriter, r *http.Request) bool {
 	f, ok := s.readFields(w, r)
 	return ok && s.checkFields(w, f)
+}
+
+// pagingFields are the query fields pageParams reads.
+var pagingFields = []string{"max_id", "since_id", "min_id", "limit"}
+
+// listQuery reads a list endpoint's query: the page (see pageParams) and the fields the
+// handler then reads from f, before checkFields refuses any other. It answers a bad query
+// itself and returns ok=false.
+func (s *Server) listQuery(w http.ResponseWriter, r *http.Request) (core.Page, *fields, bool) {
+	p, ok := pageParams(w, r)
+	if !ok {
+		return p, nil, false
+	}
+	f, ok := s.readFields(w, r)
+	if !ok {
+		return p, nil, false
+	}
+	f.Ignore(pagingFields...)
+	return p, f, true
 }

@@ -8,7 +8,7 @@ import (
 )
 
 // FuzzParams: any body with any content type is either read or refused with an error;
-// nothing panics.
+// nothing panics, and whatever is read passes the bounds.
 func FuzzParams(f *testing.F) {
 	f.Add("application/json", `{"status":"hi","media_ids":[1,2],"x":null}`)
 	f.Add("application/x-www-form-urlencoded", "status=hi&redirect_uris[]=a&redirect_uris[]=b")
@@ -17,9 +17,16 @@ func FuzzParams(f *testing.F) {
 	f.Fuzz(func(t *testing.T, ct, body string) {
 		r := httptest.NewRequest(http.MethodPost, "/api/v1/statuses?x=1", strings.NewReader(body))
 		r.Header.Set("Content-Type", ct)
-		v, err := params(r)
+		v, err := readFields(r)
 		if err == nil && v == nil {
 			t.Fatal("no error and no values")
+		}
+		if err == nil {
+			n := 0
+			if checkJSON(v.m, 0, &n) != nil && ct == "application/json" {
+				t.Fatalf("a body over the bounds was read: %q", body)
+			}
+			v.check() // reading nothing: every field is unknown, and that must not panic
 		}
 	})
 }

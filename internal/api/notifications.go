@@ -8,18 +8,23 @@ import (
 )
 
 func (s *Server) notifications(w http.ResponseWriter, r *http.Request) {
-	p, ok := pageParams(w, r)
+	p, f, ok := s.listQuery(w, r)
 	if !ok {
 		return
 	}
-	q := r.URL.Query()
-	types := append(q["types[]"], q["types"]...)
-	exclude := append(q["exclude_types[]"], q["exclude_types"]...)
+	types := f.Strings("types", maxListItems)
+	exclude := f.Strings("exclude_types", maxListItems)
+	from := f.ID("account_id")
+	f.Strings("supported_types", maxListItems) // what the client can show: every kind here is one it knows
+	f.Bool("include_filtered")                 // there are no filters, so nothing is filtered
+	if !s.checkFields(w, f) {
+		return
+	}
 	if (len(types) > 0 && !slices.Contains(types, "mention")) || slices.Contains(exclude, "mention") {
 		writeJSON(w, http.StatusOK, []Notification{}) // mentions are the only kind Starling has
 		return
 	}
-	np, err := s.core.Notifications(r.Context(), viewerID(r), p)
+	np, err := s.core.NotificationsFrom(r.Context(), viewerID(r), from, p)
 	if err != nil {
 		s.serverError(w, r, err)
 		return

@@ -146,9 +146,25 @@ func (s *Server) writeTimeline(w http.ResponseWriter, r *http.Request, t core.Ti
 	writeJSON(w, http.StatusOK, sts)
 }
 
+// timelineFilters reads the filters a timeline query may carry and reports whether they
+// leave nothing: every account here is local, so local changes nothing, while remote
+// posts and posts with media do not exist yet.
+func timelineFilters(f *fields) (none bool) {
+	f.Bool("local")
+	return f.Bool("remote") || f.Bool("only_media")
+}
+
 func (s *Server) timelineHome(w http.ResponseWriter, r *http.Request) {
-	p, ok := pageParams(w, r)
+	p, f, ok := s.listQuery(w, r)
 	if !ok {
+		return
+	}
+	none := timelineFilters(f)
+	if !s.checkFields(w, f) {
+		return
+	}
+	if none {
+		writeJSON(w, http.StatusOK, []Status{})
 		return
 	}
 	t, err := s.core.HomeTimeline(r.Context(), viewerID(r), p)
@@ -156,12 +172,16 @@ func (s *Server) timelineHome(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) timelinePublic(w http.ResponseWriter, r *http.Request) {
-	p, ok := pageParams(w, r)
+	p, f, ok := s.listQuery(w, r)
 	if !ok {
 		return
 	}
-	if r.URL.Query().Get("remote") == "true" || r.URL.Query().Get("only_media") == "true" {
-		writeJSON(w, http.StatusOK, []Status{}) // a single server has no remote posts, and no media
+	none := timelineFilters(f)
+	if !s.checkFields(w, f) {
+		return
+	}
+	if none {
+		writeJSON(w, http.StatusOK, []Status{})
 		return
 	}
 	t, err := s.core.PublicTimeline(r.Context(), p)

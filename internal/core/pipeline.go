@@ -329,11 +329,16 @@ type NotificationPage struct {
 
 // Notifications returns userID's notifications about live posts, newest first.
 func (s *Service) Notifications(ctx context.Context, userID int64, page Page) (NotificationPage, error) {
+	return s.NotificationsFrom(ctx, userID, 0, page)
+}
+
+// NotificationsFrom is Notifications limited to those caused by actorID (all when 0).
+func (s *Service) NotificationsFrom(ctx context.Context, userID, actorID int64, page Page) (NotificationPage, error) {
 	before, limit := page.normalized()
 	var np NotificationPage
 	var raw []notificationRow
 	if page.Ascending {
-		rows, err := s.q.NotificationsListAfter(ctx, store.NotificationsListAfterParams{RecipientID: userID, After: page.After, Before: before, RowLimit: limit})
+		rows, err := s.q.NotificationsListAfter(ctx, store.NotificationsListAfterParams{RecipientID: userID, After: page.After, Before: before, RowLimit: limit, ActorID: actorID})
 		if err != nil {
 			return NotificationPage{}, fmt.Errorf("notifications: %w", err)
 		}
@@ -345,7 +350,7 @@ func (s *Service) Notifications(ctx context.Context, userID int64, page Page) (N
 			np.Next = raw[len(raw)-1].id
 		}
 	} else {
-		rows, err := s.q.NotificationsList(ctx, store.NotificationsListParams{RecipientID: userID, Before: before, After: page.After, RowLimit: limit + 1})
+		rows, err := s.q.NotificationsList(ctx, store.NotificationsListParams{RecipientID: userID, Before: before, After: page.After, RowLimit: limit + 1, ActorID: actorID})
 		if err != nil {
 			return NotificationPage{}, fmt.Errorf("notifications: %w", err)
 		}

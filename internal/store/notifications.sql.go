@@ -203,14 +203,16 @@ FROM notifications n
 JOIN posts p ON p.id = n.post_id AND p.deleted_at IS NULL
 JOIN users a ON a.id = n.actor_id
 WHERE n.recipient_id = $1 AND n.id < $2 AND n.id > $3
+  AND ($4::bigint = 0 OR n.actor_id = $4)
 ORDER BY n.id DESC
-LIMIT $4
+LIMIT $5
 `
 
 type NotificationsListParams struct {
 	RecipientID int64
 	Before      int64
 	After       int64
+	ActorID     int64
 	RowLimit    int32
 }
 
@@ -229,6 +231,7 @@ func (q *Queries) NotificationsList(ctx context.Context, arg NotificationsListPa
 		arg.RecipientID,
 		arg.Before,
 		arg.After,
+		arg.ActorID,
 		arg.RowLimit,
 	)
 	if err != nil {
@@ -277,14 +280,16 @@ FROM notifications n
 JOIN posts p ON p.id = n.post_id AND p.deleted_at IS NULL
 JOIN users a ON a.id = n.actor_id
 WHERE n.recipient_id = $1 AND n.id > $2 AND n.id < $3
+  AND ($4::bigint = 0 OR n.actor_id = $4)
 ORDER BY n.id
-LIMIT $4
+LIMIT $5
 `
 
 type NotificationsListAfterParams struct {
 	RecipientID int64
 	After       int64
 	Before      int64
+	ActorID     int64
 	RowLimit    int32
 }
 
@@ -303,6 +308,7 @@ func (q *Queries) NotificationsListAfter(ctx context.Context, arg NotificationsL
 		arg.RecipientID,
 		arg.After,
 		arg.Before,
+		arg.ActorID,
 		arg.RowLimit,
 	)
 	if err != nil {

@@ -1,0 +1,65 @@
+package api_test
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/url"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/starling-social/starling/internal/core"
+)
+
+// TestListQueriesAsAppsSendThem: the filters apps put on timelines, profiles and
+// notifications are each honoured (or refused by name), in the spellings the apps use:
+// Mastodon.py's 0/1, toot's True/False, go-mastodon's t.
+func TestListQueriesAsAppsSendThem(t *testing.T) {
+	t.Parallel()
+	s := newServer(t)
+	alice, bob, carol := s.user("alice"), s.user("bob"), s.user("carol")
+	tok := s.personalToken(alice, "read write follow")
+	for _, u := range []core.User{bob, carol} {
+		code, body, _ := s.call(http.MethodPost, "/api/v1/statuses", s.personalToken(u, "write"),
+			url.Values{"status": {"hi @alice from " + u.Username}})
+		require.Equal(t, http.StatusOK, code, body)
+	}
+	s.waitFor(fmt.Sprintf("SELECT count(*) FROM notifications WHERE recipient_id = %d", alice.ID), 2)
+
+	count := func(path string) int {
+		t.Helper()
+		code, body, _ := s.call(http.MethodGet, path, tok, nil)
+		require.Equal(t, http.StatusOK, code, "%s: %s", path, body)
+		var items []any
+		require.NoError(t, json.Unmarshal([]byte(body), &items))
+		return len(items)
+	}
+	statuses := fmt.Sprintf("/api/v1/accounts/%d/statuses", bob.ID)
+	require.Equal(t, 1, count(statuses+"?pinned=0&only_media=0&exclude_replies=0&exclude_reblogs=0"), "Mastodon.py's defaults")
+	require.Equal(t, 1, count(statuses+"?exclude_replies=True&exclude_reblogs=False"), "toot")
+	require.Equal(t, 1, count(statuses+"?exclude_replies=true&limit=30"), "Elk")
+	require.Equal(t, 0, count(statuses+"?pinned=1"), "nothing is pinned")
+	require.Equal(t, 0, count(statuses+"?pinned=true"), "nothing is pinned")
+	require.Equal(t, 0, count(statuses+"?only_media=true&exclude_replies=false"), "no post has media")
+	require.Equal(t, 2, count("/api/v1/timelines/public?local=t"), "go-mastodon's local")
+	require.Equal(t, 0, count("/api/v1/timelines/public?remote=1"))
+	require.Equal(t, 0, count("/api/v1/timelines/public?only_media=True"))
+	require.Equal(t, 0, count("/api/v1/timelines/home?only_media=true"))
+	require.Equal(t, 2, count("/api/v1/notifications?exclude_types[]=follow&exclude_types[]=favourite"))
+	require.Equal(t, 1, count(fmt.Sprintf("/api/v1/notifications?account_id=%d", carol.ID)), "notifications from one account")
+	require.Equal(t, 0, count("/api/v1/notifications?types[]=follow"))
+	require.Equal(t, 2, count("/api/v1/notifications?types[]=mention&supported_types[]=mention&supported_types[]=follow"))
+
+	for _, bad := range []struct{ path, field string }{
+		{statuses + "?tagged=golang", "tagged"},
+		{statuses + "?colour=red", "colour"},
+		{statuses + "?pinned=perhaps", "pinned"},
+		{"/api/v1/timelines/home?colour=red", "colour"},
+		{"/api/v1/notifications?account_id=x", "account_id"},
+	} {
+		code, body, _ := s.call(http.MethodGet, bad.path, tok, nil)
+		require.Equal(t, http.StatusUnprocessableEntity, code, "%s: %s", bad.path, body)
+		require.Contains(t, body, bad.field, bad.path)
+	}
+}
