@@ -65,3 +65,8 @@ UPDATE users SET password_hash = @password_hash, sessions_valid_after = now() WH
 
 -- name: UserEndSessions :exec
 UPDATE users SET sessions_valid_after = now() WHERE id = @id;
+
+-- name: InstanceActiveAuthors :one
+-- The accounts that wrote a live post in the last 30 days (instance v2's active_month).
+SELECT count(DISTINCT author_id) FROM posts
+WHERE deleted_at IS NULL AND created_at > now() - interval '30 days';

@@ -110,6 +110,10 @@ func TestCompatStartupJSONApp(t *testing.T) {
 	code, _ = s.raw(http.MethodGet, "/api/v1/statuses/999999/context", token, "", nil)
 	require.Equal(t, http.StatusNotFound, code)
 
+	code, inst := s.raw(http.MethodGet, "/api/v2/instance", "", "", nil)
+	require.Equal(t, http.StatusOK, code)
+	require.EqualValues(t, 2, inst["usage"].(map[string]any)["users"].(map[string]any)["active_month"], "alice and bob posted")
+
 	code, home, _ := s.call(http.MethodGet, "/api/v1/timelines/home?limit=20", token, nil)
 	require.Equal(t, http.StatusOK, code)
 	require.Contains(t, home, sid)

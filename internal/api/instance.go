@@ -78,10 +78,15 @@ func (s *Server) instanceV1(w http.ResponseWriter, r *http.Request) {
 // claims, and clients (Phanpy, Mastodon.py) turn features on by its number, so any value
 // would claim endpoints Starling does not have.
 func (s *Server) instanceV2(w http.ResponseWriter, r *http.Request) {
+	active, err := s.core.ActiveMonth(r.Context())
+	if err != nil {
+		s.serverError(w, r, err)
+		return
+	}
 	writeJSON(w, http.StatusOK, map[string]any{
 		"domain": s.host(), "title": siteTitle, "version": Version, "source_url": "",
 		"description": siteDescription,
-		"usage":       map[string]any{"users": map[string]int{"active_month": 0}},
+		"usage":       map[string]any{"users": map[string]int64{"active_month": active}},
 		"thumbnail":   map[string]any{"url": s.base + "/static/header.png"},
 		"languages":   []string{"en"},
 		"configuration": map[string]any{

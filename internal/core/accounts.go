@@ -99,3 +99,13 @@ func (s *Service) InstanceCounts(ctx context.Context) (users, posts int64, err e
 	}
 	return r.Users, r.Posts, nil
 }
+
+// ActiveMonth returns how many accounts wrote a post in the last 30 days: Starling keeps no
+// record of logins, so posting is what counts as active.
+func (s *Service) ActiveMonth(ctx context.Context) (int64, error) {
+	n, err := s.q.InstanceActiveAuthors(ctx)
+	if err != nil {
+		return 0, fmt.Errorf("active accounts: %w", err)
+	}
+	return n, nil
+}

@@ -96,6 +96,19 @@ func (q *Queries) FollowingOf(ctx context.Context, arg FollowingOfParams) ([]Use
 	return items, nil
 }
 
+const instanceActiveAuthors = `-- name: InstanceActiveAuthors :one
+SELECT count(DISTINCT author_id) FROM posts
+WHERE deleted_at IS NULL AND created_at > now() - interval '30 days'
+`
+
+// The accounts that wrote a live post in the last 30 days (instance v2's active_month).
+func (q *Queries) InstanceActiveAuthors(ctx context.Context) (int64, error) {
+	row := q.db.QueryRow(ctx, instanceActiveAuthors)
+	var count int64
+	err := row.Scan(&count)
+	return count, err
+}
+
 const instanceCounts = `-- name: InstanceCounts :one
 SELECT (SELECT count(*) FROM users) AS users, (SELECT count(*) FROM posts WHERE deleted_at IS NULL) AS posts
 `
