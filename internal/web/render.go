@@ -248,10 +248,17 @@ func staticHandler() http.Handler {
 }
 
 // localPath returns next when it is a path on this site, else "/". It keeps redirects after
-// login or posting from sending people elsewhere.
+// login or posting from sending people elsewhere. It judges next as a browser reads a
+// Location: browsers drop tabs and newlines anywhere in it and read a backslash as '/',
+// so "/<TAB>/evil.example" and "/<backslash>evil.example" lead off-site. A next with any
+// control character is refused; backslashes are returned as '/', which is what the
+// browser would follow anyway.
 func localPath(next string) string {
-	if !strings.HasPrefix(next, "/") || strings.HasPrefix(next, "//") || strings.HasPrefix(next, "/\\") ||
-		strings.ContainsAny(next, "\r\n") {
+	if strings.ContainsFunc(next, func(r rune) bool { return r < 0x20 || r == 0x7f }) {
+		return "/"
+	}
+	next = strings.ReplaceAll(next, "\\", "/")
+	if !strings.HasPrefix(next, "/") || strings.HasPrefix(next, "//") {
 		return "/"
 	}
 	return next
