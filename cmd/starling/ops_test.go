@@ -135,7 +135,7 @@ func TestGracefulShutdown(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	lines := sseLines(t, ctx, p.base+"/api/v1/streaming/public")
-	waitLine(t, lines, "retry:", 10*time.Second)
+	waitLine(t, lines, ":)", 10*time.Second) // the opening comment: the stream is live
 
 	apiPost(t, p.base, token, "Shutting down soon, @bob")
 	waitLine(t, lines, "event: update", 10*time.Second)
@@ -192,7 +192,7 @@ func TestMetricsAndLogsAfterAWorkload(t *testing.T) {
 	}
 	require.NotEmpty(t, session)
 	lines := sseLines(t, ctx, p.base+"/events?stream=public")
-	waitLine(t, lines, "retry:", 10*time.Second)
+	waitLine(t, lines, ":)", 10*time.Second) // the opening comment: the stream is live
 	for i := range 3 {
 		apiPost(t, p.base, token, secretBody+" number "+string(rune('a'+i))+" for @bob and @carol")
 	}
