@@ -13,11 +13,13 @@ SELECT * FROM oauth_apps WHERE id = @id;
 INSERT INTO oauth_codes (code_hash, app_id, user_id, redirect_uri, scopes, code_challenge, expires_at)
 VALUES (@code_hash, @app_id, @user_id, @redirect_uri, @scopes, @code_challenge, @expires_at);
 
--- name: OAuthCodeUse :one
--- Marks a code used and returns it; a code already used returns it with used_at set.
-UPDATE oauth_codes SET used_at = coalesce(used_at, now())
-WHERE code_hash = @code_hash
-RETURNING *, (used_at = now()) AS first_use;
+-- name: OAuthCodeForExchange :one
+-- Locks a code for its exchange, which checks it and marks it used (OAuthCodeMarkUsed) in
+-- the same transaction: a refused exchange leaves the code as it was.
+SELECT * FROM oauth_codes WHERE code_hash = @code_hash FOR UPDATE;
+
+-- name: OAuthCodeMarkUsed :exec
+UPDATE oauth_codes SET used_at = now() WHERE code_hash = @code_hash;
 
 -- name: OAuthTokenCreate :one
 INSERT INTO oauth_tokens (token_hash, app_id, user_id, name, scopes)

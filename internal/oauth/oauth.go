@@ -273,8 +273,13 @@ type Token struct {
 }
 
 func (s *Service) issue(ctx context.Context, appID, userID *int64, name string, scopes Scopes) (Token, error) {
+	return issueWith(ctx, s.q, appID, userID, name, scopes)
+}
+
+// issueWith is issue on q, which may be a transaction's.
+func issueWith(ctx context.Context, q *store.Queries, appID, userID *int64, name string, scopes Scopes) (Token, error) {
 	raw := randomToken("stl_")
-	row, err := s.q.OAuthTokenCreate(ctx, store.OAuthTokenCreateParams{
+	row, err := q.OAuthTokenCreate(ctx, store.OAuthTokenCreateParams{
 		TokenHash: Hash(raw), AppID: appID, UserID: userID, Name: name, Scopes: scopes.String(),
 	})
 	if err != nil {
@@ -283,7 +288,12 @@ func (s *Service) issue(ctx context.Context, appID, userID *int64, name string, 
 	return Token{AccessToken: raw, Scopes: scopes, CreatedAt: row.CreatedAt}, nil
 }
 
-// ExchangeCode runs the authorization_code grant.
+// ExchangeCode runs the authorization_code grant. The code is checked and used up in one
+// transaction, with its row locked: a code sent by another client, too late, with another
+// redirect_uri or with a wrong code_verifier is refused and stays as it was, so the client
+// it was issued to can still exchange it. Only a second exchange by that same client, once
+// the first succeeded, means the code may have leaked: it is refused and the tokens the
+// app holds for the person are revoked (RFC 6749 section 4.1.2).
 func (s *Service) ExchangeCode(ctx context.Context, clientID, secret, code, redirectURI, verifier string) (Token, error) {
 	app, err := s.authenticateClient(ctx, clientID, secret)
 	if err != nil {
@@ -293,30 +303,55 @@ func (s *Service) ExchangeCode(ctx context.Context, clientID, secret, code, redi
 	if code == "" {
 		return Token{}, invalid
 	}
-	row, err := s.q.OAuthCodeUse(ctx, Hash(code))
-	if errors.Is(err, pgx.ErrNoRows) {
-		return Token{}, invalid
-	}
-	if err != nil {
-		return Token{}, fmt.Errorf("code: %w", err)
-	}
-	if !row.FirstUse {
-		// A code used twice may have leaked: revoke what it was exchanged for.
-		_ = s.q.OAuthTokenRevokeRevokeForCode(ctx, store.OAuthTokenRevokeRevokeForCodeParams{AppID: &row.AppID, UserID: &row.UserID})
-		return Token{}, invalid
-	}
-	if row.AppID != app.ID || row.RedirectUri != redirectURI || s.Now().After(row.ExpiresAt) {
-		return Token{}, invalid
-	}
-	if row.CodeChallenge != "" {
-		sum := sha256.Sum256([]byte(verifier))
-		if !validPKCE(verifier) || base64.RawURLEncoding.EncodeToString(sum[:]) != row.CodeChallenge {
-			return Token{}, oauthErr("invalid_grant", "The code_verifier does not match the code_challenge.")
+	var tok Token
+	var refused error // the answer when the exchange is refused; the transaction still commits
+	err = store.WithTx(ctx, s.db, func(_ pgx.Tx, q *store.Queries) error {
+		row, err := q.OAuthCodeForExchange(ctx, Hash(code))
+		if errors.Is(err, pgx.ErrNoRows) {
+			refused = invalid
+			return nil
 		}
+		if err != nil {
+			return fmt.Errorf("code: %w", err)
+		}
+		switch {
+		case row.AppID != app.ID:
+			refused = invalid // another client's code: not its to spend
+			return nil
+		case row.UsedAt != nil:
+			// The same client again, after a successful exchange: the code may have leaked,
+			// so what it was exchanged for is revoked.
+			if err := q.OAuthTokenRevokeRevokeForCode(ctx, store.OAuthTokenRevokeRevokeForCodeParams{AppID: &row.AppID, UserID: &row.UserID}); err != nil {
+				return fmt.Errorf("revoke the tokens of a reused code: %w", err)
+			}
+			refused = invalid
+			return nil
+		case row.RedirectUri != redirectURI || s.Now().After(row.ExpiresAt):
+			refused = invalid
+			return nil
+		}
+		if row.CodeChallenge != "" {
+			sum := sha256.Sum256([]byte(verifier))
+			if !validPKCE(verifier) || base64.RawURLEncoding.EncodeToString(sum[:]) != row.CodeChallenge {
+				refused = oauthErr("invalid_grant", "The code_verifier does not match the code_challenge.")
+				return nil
+			}
+		}
+		if err := q.OAuthCodeMarkUsed(ctx, row.CodeHash); err != nil {
+			return fmt.Errorf("use code: %w", err)
+		}
+		scopes, _ := ParseScopes(row.Scopes)
+		appID, userID := row.AppID, row.UserID
+		tok, err = issueWith(ctx, q, &appID, &userID, "", scopes)
+		return err
+	})
+	if err != nil {
+		return Token{}, fmt.Errorf("exchange code: %w", err)
 	}
-	scopes, _ := ParseScopes(row.Scopes)
-	appID, userID := row.AppID, row.UserID
-	return s.issue(ctx, &appID, &userID, "", scopes)
+	if refused != nil {
+		return Token{}, refused
+	}
+	return tok, nil
 }
 
 // ClientCredentials runs the client_credentials grant: a token for the app itself, with

@@ -116,28 +116,15 @@ func (q *Queries) OAuthCodeCreate(ctx context.Context, arg OAuthCodeCreateParams
 	return err
 }
 
-const oAuthCodeUse = `-- name: OAuthCodeUse :one
-UPDATE oauth_codes SET used_at = coalesce(used_at, now())
-WHERE code_hash = $1
-RETURNING code_hash, app_id, user_id, redirect_uri, scopes, code_challenge, expires_at, used_at, (used_at = now()) AS first_use
+const oAuthCodeForExchange = `-- name: OAuthCodeForExchange :one
+SELECT code_hash, app_id, user_id, redirect_uri, scopes, code_challenge, expires_at, used_at FROM oauth_codes WHERE code_hash = $1 FOR UPDATE
 `
 
-type OAuthCodeUseRow struct {
-	CodeHash      string
-	AppID         int64
-	UserID        int64
-	RedirectUri   string
-	Scopes        string
-	CodeChallenge string
-	ExpiresAt     time.Time
-	UsedAt        *time.Time
-	FirstUse      bool
-}
-
-// Marks a code used and returns it; a code already used returns it with used_at set.
-func (q *Queries) OAuthCodeUse(ctx context.Context, codeHash string) (OAuthCodeUseRow, error) {
-	row := q.db.QueryRow(ctx, oAuthCodeUse, codeHash)
-	var i OAuthCodeUseRow
+// Locks a code for its exchange, which checks it and marks it used (OAuthCodeMarkUsed) in
+// the same transaction: a refused exchange leaves the code as it was.
+func (q *Queries) OAuthCodeForExchange(ctx context.Context, codeHash string) (OauthCode, error) {
+	row := q.db.QueryRow(ctx, oAuthCodeForExchange, codeHash)
+	var i OauthCode
 	err := row.Scan(
 		&i.CodeHash,
 		&i.AppID,
@@ -147,9 +134,17 @@ func (q *Queries) OAuthCodeUse(ctx context.Context, codeHash string) (OAuthCodeU
 		&i.CodeChallenge,
 		&i.ExpiresAt,
 		&i.UsedAt,
-		&i.FirstUse,
 	)
 	return i, err
+}
+
+const oAuthCodeMarkUsed = `-- name: OAuthCodeMarkUsed :exec
+UPDATE oauth_codes SET used_at = now() WHERE code_hash = $1
+`
+
+func (q *Queries) OAuthCodeMarkUsed(ctx context.Context, codeHash string) error {
+	_, err := q.db.Exec(ctx, oAuthCodeMarkUsed, codeHash)
+	return err
 }
 
 const oAuthTokenByHash = `-- name: OAuthTokenByHash :one
