@@ -31,8 +31,11 @@ func (s *Server) loadUser(next http.Handler) http.Handler {
 			err = core.ErrNotFound // logged in before a password change or "log out everywhere"
 		}
 		if errors.Is(err, core.ErrNotFound) {
-			// The account is gone: forget the login.
-			s.sessions.Remove(r.Context(), sessionUserID)
+			// The account is gone or the login ended: forget the session, row and all.
+			if err := s.sessions.Destroy(r.Context()); err != nil {
+				s.serverError(w, r, err)
+				return
+			}
 			next.ServeHTTP(w, r)
 			return
 		}
@@ -163,13 +166,18 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 	http.Redirect(w, r, f.Values["next"], http.StatusSeeOther)
 }
 
+// logout ends the session. A visitor without one has nothing to end, and gets no session
+// row: the message after logging out travels in a cookie of its own (flashGone).
 func (s *Server) logout(w http.ResponseWriter, r *http.Request) {
+	if s.sessions.Token(r.Context()) == "" {
+		http.Redirect(w, r, "/", http.StatusSeeOther)
+		return
+	}
 	if err := s.sessions.Destroy(r.Context()); err != nil {
 		s.serverError(w, r, err)
 		return
 	}
-	// Destroy removed the session; a new, empty one carries the flash message.
-	s.sessions.Put(r.Context(), "flash", "You are logged out.")
+	s.flashGone(w, "logged-out")
 	http.Redirect(w, r, "/", http.StatusSeeOther)
 }
 
@@ -212,6 +220,6 @@ func (s *Server) logoutEverywhere(w http.ResponseWriter, r *http.Request) {
 		s.serverError(w, r, err)
 		return
 	}
-	s.sessions.Put(r.Context(), "flash", "You are logged out everywhere, and every app's access is revoked.")
+	s.flashGone(w, "logged-out-everywhere")
 	http.Redirect(w, r, "/", http.StatusSeeOther)
 }

@@ -159,6 +159,9 @@ func (s *Server) render(w http.ResponseWriter, r *http.Request, status int, page
 	if v.Flash == "" {
 		v.Flash = s.sessions.PopString(r.Context(), "flash")
 	}
+	if v.Flash == "" {
+		v.Flash = s.popGoneFlash(w, r)
+	}
 	if v.Stream == "" && v.User != nil && s.hub != nil {
 		v.Stream = "notifications" // keeps the badge current on every page
 	}

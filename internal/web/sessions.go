@@ -47,6 +47,9 @@ func (s hashedStore) CommitCtx(ctx context.Context, token string, b []byte, expi
 }
 
 func (s hashedStore) DeleteCtx(ctx context.Context, token string) error {
+	if token == "" { // a visitor without a session: there is no row to delete
+		return nil
+	}
 	return s.inner.DeleteCtx(ctx, hashToken(token))
 }
 
@@ -75,6 +78,34 @@ func NewSessions(pool *pgxpool.Pool, lifetime time.Duration, secure bool) (*scs.
 		http.Error(w, "Something went wrong on our side. Please try again.", http.StatusInternalServerError)
 	}
 	return sm, inner.StopCleanup
+}
+
+// goneFlashCookie carries the message shown after logging out. The visitor has no session
+// any more, and a session made only to carry a message would store a row for an anonymous
+// visitor; so the cookie holds a key of goneFlashes, never text, and lives a minute.
+const goneFlashCookie = "starling_flash"
+
+var goneFlashes = map[string]string{
+	"logged-out":            "You are logged out.",
+	"logged-out-everywhere": "You are logged out everywhere, and every app's access is revoked.",
+}
+
+// flashGone leaves the message goneFlashes[key] for the next page of a visitor whose
+// session just ended.
+func (s *Server) flashGone(w http.ResponseWriter, key string) {
+	http.SetCookie(w, &http.Cookie{Name: goneFlashCookie, Value: key, Path: "/", MaxAge: 60,
+		HttpOnly: true, SameSite: http.SameSiteLaxMode, Secure: s.sessions.Cookie.Secure})
+}
+
+// popGoneFlash returns the message flashGone left, or "", and clears it.
+func (s *Server) popGoneFlash(w http.ResponseWriter, r *http.Request) string {
+	c, err := r.Cookie(goneFlashCookie)
+	if err != nil {
+		return ""
+	}
+	http.SetCookie(w, &http.Cookie{Name: goneFlashCookie, Path: "/", MaxAge: -1,
+		HttpOnly: true, SameSite: http.SameSiteLaxMode, Secure: s.sessions.Cookie.Secure})
+	return goneFlashes[c.Value]
 }
 
 // unavailable answers 503 with Retry-After: the database is briefly out of reach.
