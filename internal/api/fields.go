@@ -7,7 +7,6 @@ import (
 	"io"
 	"mime"
 	"net/http"
-	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -50,22 +49,6 @@ type fieldErrors map[string]string
 type errBadBody struct{ msg string }
 
 func (e *errBadBody) Error() string { return e.msg }
-
-// fieldError is check's error: the fields that were wrong or unknown (422).
-type fieldError struct{ problems fieldErrors }
-
-func (e *fieldError) Error() string {
-	names := make([]string, 0, len(e.problems))
-	for k := range e.problems {
-		names = append(names, k)
-	}
-	slices.Sort(names)
-	parts := make([]string, len(names))
-	for i, k := range names {
-		parts[i] = k + ": " + e.problems[k]
-	}
-	return "Validation failed: " + strings.Join(parts, "; ")
-}
 
 // readFields reads r's query string and body into fields. An unreadable body, or one over
 // the bounds, is an *errBadBody (or errBodyTooLarge).
@@ -498,7 +481,7 @@ func (f *fields) unknown() []string {
 	return out
 }
 
-// check returns a *fieldError naming every field whose value was wrong and every field
+// check returns a *core.ValidationError naming every field whose value was wrong and every field
 // that was sent but is not one this endpoint takes; nil when all is well.
 func (f *fields) check() error {
 	problems := fieldErrors{}
@@ -513,13 +496,7 @@ func (f *fields) check() error {
 	if len(problems) == 0 {
 		return nil
 	}
-	return &fieldError{problems: problems}
-}
-
-// isFieldError reports whether err came from check.
-func isFieldError(err error) bool {
-	var fe *fieldError
-	return errors.As(err, &fe)
+	return &core.ValidationError{Fields: problems}
 }
 
 // readFields reads the request's fields (see fields). It answers a body it cannot read
@@ -540,7 +517,7 @@ func (s *Server) checkFields(w http.ResponseWriter, f *fields) bool {
 	if err == nil {
 		return true
 	}
-	writeValidation(w, err.(*fieldError).problems)
+	writeValidation(w, err.(*core.ValidationError).Fields)
 	return false
 }
 
@@ -552,7 +529,7 @@ func writeValidation(w http.ResponseWriter, problems map[string]string) {
 		details[k] = []map[string]string{{"error": "ERR_INVALID", "description": msg}}
 	}
 	writeJSON(w, http.StatusUnprocessableEntity, map[string]any{
-		"error": (&fieldError{problems: problems}).Error(), "details": details,
+		"error": "Validation failed: " + (&core.ValidationError{Fields: problems}).Describe(), "details": details,
 	})
 }
 

@@ -38,7 +38,10 @@ type ValidationError struct {
 	Fields map[string]string
 }
 
-func (e *ValidationError) Error() string {
+func (e *ValidationError) Error() string { return "invalid input: " + e.Describe() }
+
+// Describe lists every field's problem, "field: message", in field order.
+func (e *ValidationError) Describe() string {
 	keys := make([]string, 0, len(e.Fields))
 	for k := range e.Fields {
 		keys = append(keys, k)
@@ -48,7 +51,7 @@ func (e *ValidationError) Error() string {
 	for i, k := range keys {
 		parts[i] = k + ": " + e.Fields[k]
 	}
-	return "invalid input: " + strings.Join(parts, "; ")
+	return strings.Join(parts, "; ")
 }
 
 func invalid(field, msg string) *ValidationError {
