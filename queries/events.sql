@@ -27,6 +27,16 @@ WHERE (xid, id) > (sqlc.arg(after_xid)::xid8, sqlc.arg(after_id)::bigint)
 ORDER BY xid, id
 LIMIT sqlc.arg(row_limit);
 
+-- name: EventsCountInRange :one
+-- How many events lie after one cursor up to and including another, counting at most
+-- @row_limit (an index-only scan of that many entries at most).
+SELECT count(*) FROM (
+    SELECT 1 FROM events
+    WHERE (xid, id) > (sqlc.arg(after_xid)::xid8, sqlc.arg(after_id)::bigint)
+      AND (xid, id) <= (sqlc.arg(upto_xid)::xid8, sqlc.arg(upto_id)::bigint)
+    LIMIT sqlc.arg(row_limit)
+) AS e;
+
 -- name: EventsHead :one
 -- The newest event below the read horizon: where a new reader starts.
 SELECT xid, id FROM events

@@ -90,6 +90,18 @@ func ReadRange(ctx context.Context, q *store.Queries, from, to Cursor, limit int
 	return records(rows), nil
 }
 
+// CountRange returns how many events lie after from up to and including to, counting no
+// further than limit: the cost of replaying that range is known before it is read.
+func CountRange(ctx context.Context, q *store.Queries, from, to Cursor, limit int) (int, error) {
+	n, err := q.EventsCountInRange(ctx, store.EventsCountInRangeParams{
+		AfterXid: from.Xid, AfterID: from.ID, UptoXid: to.Xid, UptoID: to.ID, RowLimit: int32(limit),
+	})
+	if err != nil {
+		return 0, fmt.Errorf("count events: %w", err)
+	}
+	return int(n), nil
+}
+
 // Head returns the cursor of the newest readable event, or the zero Cursor when there is
 // none: where a reader that wants only new events starts.
 func Head(ctx context.Context, q *store.Queries) (Cursor, error) {

@@ -10,6 +10,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"iter"
 	"log/slog"
 	"strconv"
 	"sync"
@@ -27,8 +28,13 @@ type Options struct {
 	// Buffer is how many deliveries a subscriber may have waiting before it is cut off.
 	// Defaults to 128.
 	Buffer int
-	// Batch is how many events one read fetches. Defaults to 500.
+	// Batch is how many events one read fetches, for the live fan-out and for a resuming
+	// client's backlog alike. Defaults to 500.
 	Batch int
+	// MaxBacklog is how many events of the log a resuming client may be behind: further
+	// back, it gets a reset (reload) instead of a replay, so that one resume costs at most
+	// this many events read. Defaults to 10,000.
+	MaxBacklog int
 	// Poll is the fallback read interval when no wake-up arrives. Defaults to 1 second.
 	Poll time.Duration
 	// WriteTimeout bounds one write to a stream client. Defaults to 10 seconds.
@@ -75,6 +81,9 @@ func NewHub(q *store.Queries, svc *core.Service, log *slog.Logger, opts Options)
 	}
 	if opts.Batch <= 0 {
 		opts.Batch = 500
+	}
+	if opts.MaxBacklog <= 0 {
+		opts.MaxBacklog = 10000
 	}
 	if opts.Poll <= 0 {
 		opts.Poll = time.Second
@@ -308,34 +317,43 @@ func (h *Hub) build(ctx context.Context, recs []events.Record, homeUsers []int64
 	return ds, nil
 }
 
-// Backlog returns the deliveries for f after from up to and including to, in order: what a
-// resuming client missed.
-func (h *Hub) Backlog(ctx context.Context, f Filter, from, to events.Cursor) ([]*Delivery, error) {
-	var out []*Delivery
-	var home []int64
-	if f.HomeOf != 0 {
-		home = []int64{f.HomeOf}
-	}
-	for from.Less(to) {
-		recs, err := events.ReadRange(ctx, h.q, from, to, h.opts.Batch)
-		if err != nil {
-			return nil, err
+// Backlog pages through the deliveries for f after from up to and including to, in order:
+// what a resuming client missed. It reads the log Options.Batch events at a time and
+// yields the matching deliveries of each read before reading the next, so a stream holds
+// at most one batch in memory however far behind it resumes. Stop early by breaking out
+// of the loop; an error ends the sequence.
+func (h *Hub) Backlog(ctx context.Context, f Filter, from, to events.Cursor) iter.Seq2[[]*Delivery, error] {
+	return func(yield func([]*Delivery, error) bool) {
+		var home []int64
+		if f.HomeOf != 0 {
+			home = []int64{f.HomeOf}
 		}
-		if len(recs) == 0 {
-			break
-		}
-		ds, err := h.build(ctx, recs, home)
-		if err != nil {
-			return nil, err
-		}
-		for _, d := range ds {
-			if f.Matches(d) {
-				out = append(out, d)
+		for from.Less(to) {
+			recs, err := events.ReadRange(ctx, h.q, from, to, h.opts.Batch)
+			if err != nil {
+				yield(nil, err)
+				return
 			}
+			if len(recs) == 0 {
+				return
+			}
+			ds, err := h.build(ctx, recs, home)
+			if err != nil {
+				yield(nil, err)
+				return
+			}
+			matching := ds[:0]
+			for _, d := range ds {
+				if f.Matches(d) {
+					matching = append(matching, d)
+				}
+			}
+			if !yield(matching, nil) {
+				return
+			}
+			from = recs[len(recs)-1].Cursor
 		}
-		from = recs[len(recs)-1].Cursor
 	}
-	return out, nil
 }
 
 // Filter selects the events of a stream. A delivery matches when any part matches.

@@ -29,7 +29,9 @@ var ErrBadLastEventID = errors.New("Last-Event-ID is not an event id of this ser
 
 // ResumePoint reads the Last-Event-ID header (or the last_event_id query parameter, for
 // clients that cannot set headers). It returns the cursor to resume after and whether one
-// was given; expired is true when the cursor is older than the retained log.
+// was given; expired is true when the cursor is older than the retained log, or more than
+// Options.MaxBacklog events behind the hub: such a client gets a reset rather than a
+// replay.
 func (h *Hub) ResumePoint(r *http.Request) (c events.Cursor, given, expired bool, err error) {
 	v := r.Header.Get("Last-Event-ID")
 	if v == "" {
@@ -50,7 +52,11 @@ func (h *Hub) ResumePoint(r *http.Request) (c events.Cursor, given, expired bool
 	case err != nil:
 		return events.Cursor{}, true, false, err
 	}
-	return c, true, false, nil
+	n, err := events.CountRange(r.Context(), h.q, c, h.Head(), h.opts.MaxBacklog+1)
+	if err != nil {
+		return events.Cursor{}, true, false, err
+	}
+	return c, true, n > h.opts.MaxBacklog, nil
 }
 
 // Stream serves one SSE client: the events of f after resume (when given) and then live
@@ -135,15 +141,17 @@ func (h *Hub) Stream(w http.ResponseWriter, r *http.Request, f Filter, resume ev
 			return
 		}
 	case resuming:
-		backlog, err := h.Backlog(ctx, f, resume, head)
-		if err != nil {
-			h.log.WarnContext(ctx, "live: reading a client's backlog failed", "err", err)
-			return
-		}
+		// One batch of the log at a time: the stream never holds more of its backlog.
 		last = resume
-		for _, d := range backlog {
-			if !send(d) {
+		for batch, err := range h.Backlog(ctx, f, resume, head) {
+			if err != nil {
+				h.log.WarnContext(ctx, "live: reading a client's backlog failed", "err", err)
 				return
+			}
+			for _, d := range batch {
+				if !send(d) {
+					return
+				}
 			}
 		}
 		if head.Less(resume) {

@@ -92,6 +92,38 @@ func (q *Queries) EventListByTopic(ctx context.Context, arg EventListByTopicPara
 	return items, nil
 }
 
+const eventsCountInRange = `-- name: EventsCountInRange :one
+SELECT count(*) FROM (
+    SELECT 1 FROM events
+    WHERE (xid, id) > ($1::xid8, $2::bigint)
+      AND (xid, id) <= ($3::xid8, $4::bigint)
+    LIMIT $5
+) AS e
+`
+
+type EventsCountInRangeParams struct {
+	AfterXid uint64
+	AfterID  int64
+	UptoXid  uint64
+	UptoID   int64
+	RowLimit int32
+}
+
+// How many events lie after one cursor up to and including another, counting at most
+// @row_limit (an index-only scan of that many entries at most).
+func (q *Queries) EventsCountInRange(ctx context.Context, arg EventsCountInRangeParams) (int64, error) {
+	row := q.db.QueryRow(ctx, eventsCountInRange,
+		arg.AfterXid,
+		arg.AfterID,
+		arg.UptoXid,
+		arg.UptoID,
+		arg.RowLimit,
+	)
+	var count int64
+	err := row.Scan(&count)
+	return count, err
+}
+
 const eventsHead = `-- name: EventsHead :one
 SELECT xid, id FROM events
 WHERE xid < pg_snapshot_xmin(pg_current_snapshot())
