@@ -3,6 +3,7 @@ package web
 import (
 	"errors"
 	"net/http"
+	"strconv"
 
 	"github.com/gorilla/mux"
 
@@ -10,6 +11,9 @@ import (
 )
 
 func (s *Server) follow(w http.ResponseWriter, r *http.Request) {
+	if !s.allowFollow(w, r) {
+		return
+	}
 	target, err := s.core.Follow(r.Context(), currentUser(r).ID, mux.Vars(r)["username"])
 	var verr *core.ValidationError
 	if errors.As(err, &verr) {
@@ -25,6 +29,9 @@ func (s *Server) follow(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) unfollow(w http.ResponseWriter, r *http.Request) {
+	if !s.allowFollow(w, r) {
+		return
+	}
 	target, err := s.core.Unfollow(r.Context(), currentUser(r).ID, mux.Vars(r)["username"])
 	if err != nil {
 		s.coreError(w, r, err)
@@ -32,4 +39,10 @@ func (s *Server) unfollow(w http.ResponseWriter, r *http.Request) {
 	}
 	s.sessions.Put(r.Context(), "flash", "You no longer follow @"+target.Username+".")
 	http.Redirect(w, r, "/@"+target.Username, http.StatusSeeOther)
+}
+
+// allowFollow counts a follow or an unfollow against the account's allowance (30 a
+// minute, both together); over it, it answers 429 itself and returns false.
+func (s *Server) allowFollow(w http.ResponseWriter, r *http.Request) bool {
+	return s.limits == nil || s.allow(w, r, s.limits.followUser, strconv.FormatInt(currentUser(r).ID, 10))
 }

@@ -32,7 +32,8 @@ type Options struct {
 	// OAuth is the authorization server behind /oauth/authorize and the token settings.
 	// Optional: without it those pages do not exist.
 	OAuth *oauth.Service
-	// Limits turns on the abuse limits of login, signup and posting (429 + Retry-After).
+	// Limits turns on the abuse limits of login, signup, posting and following (429 +
+	// Retry-After).
 	Limits bool
 	// PostLimit, with Limits, is the per-account posting limit to use, shared with the
 	// API. Nil means a limit of the website's own, 30 posts a minute.
@@ -70,6 +71,9 @@ type Server struct {
 type webLimits struct {
 	login              *httpx.LoginLimits
 	signupIP, postUser *httpx.Limiter
+	// followUser counts an account's follows and unfollows together: each writes an
+	// event that every live hub reads.
+	followUser *httpx.Limiter
 }
 
 func newWebLimits() *webLimits {
@@ -77,6 +81,8 @@ func newWebLimits() *webLimits {
 		login:    httpx.NewLoginLimits(),
 		signupIP: &httpx.Limiter{Limit: 10, Window: time.Hour},
 		postUser: &httpx.Limiter{Limit: 30, Window: time.Minute},
+
+		followUser: &httpx.Limiter{Limit: 30, Window: time.Minute},
 	}
 }
 
