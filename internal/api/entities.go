@@ -234,12 +234,30 @@ func (s *Server) status(p core.Post, author Account) Status {
 }
 
 func (s *Server) notification(ctx context.Context, n core.Notification) (Notification, error) {
-	sts, err := s.statuses(ctx, []core.Post{n.Post})
+	out, err := s.notificationList(ctx, []core.Notification{n})
 	if err != nil {
 		return Notification{}, err
 	}
-	return Notification{
-		ID: id(n.ID), Type: n.Kind, CreatedAt: timestamp(n.CreatedAt), GroupKey: "ungrouped-" + id(n.ID),
-		Account: sts[0].Account, Status: &sts[0],
-	}, nil
+	return out[0], nil
+}
+
+// notificationList builds the entities of ns with one round of queries for all of them
+// (their posts' authors, counts, mentions and apps), whatever their number.
+func (s *Server) notificationList(ctx context.Context, ns []core.Notification) ([]Notification, error) {
+	posts := make([]core.Post, len(ns))
+	for i, n := range ns {
+		posts[i] = n.Post
+	}
+	sts, err := s.statuses(ctx, posts)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]Notification, len(ns))
+	for i, n := range ns {
+		out[i] = Notification{
+			ID: id(n.ID), Type: n.Kind, CreatedAt: timestamp(n.CreatedAt), GroupKey: "ungrouped-" + id(n.ID),
+			Account: sts[i].Account, Status: &sts[i],
+		}
+	}
+	return out, nil
 }

@@ -29,14 +29,10 @@ func (s *Server) notifications(w http.ResponseWriter, r *http.Request) {
 		s.serverError(w, r, err)
 		return
 	}
-	out := make([]Notification, 0, len(np.Items))
-	for _, n := range np.Items {
-		e, err := s.notification(r.Context(), n)
-		if err != nil {
-			s.serverError(w, r, err)
-			return
-		}
-		out = append(out, e)
+	out, err := s.notificationList(r.Context(), np.Items)
+	if err != nil {
+		s.serverError(w, r, err)
+		return
 	}
 	if len(np.Items) > 0 {
 		s.setLink(w, r, np.Items[0].ID, np.Items[len(np.Items)-1].ID)

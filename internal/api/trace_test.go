@@ -2,6 +2,7 @@ package api_test
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"net/url"
 	"strings"
@@ -82,4 +83,53 @@ func TestTraceOfOnePost(t *testing.T) {
 	}
 	require.Positive(t, dbSpans, "database spans inside the trace")
 	t.Logf("trace %s: %s with %d db.query spans; jobs:\n%s", root.SpanContext().TraceID(), root.Name(), dbSpans, strings.Join(tree, "\n"))
+}
+
+// TestNotificationsQueriesDoNotGrowWithThePage: a page of notifications costs the same
+// number of database queries whatever its length (it used to cost one more per item).
+func TestNotificationsQueriesDoNotGrowWithThePage(t *testing.T) {
+	exp := tracetest.NewInMemoryExporter()
+	shutdown := tracing.Install(exp, "test")
+	t.Cleanup(func() {
+		shutdown(context.Background())
+		otel.SetTracerProvider(noop.NewTracerProvider())
+	})
+	s := newServer(t)
+	alice := s.user("alice")
+	tok := s.personalToken(alice, "read")
+	const authors = 12
+	for i := range authors {
+		u := s.user(fmt.Sprintf("author%d", i))
+		_, err := s.core.CreatePost(context.Background(), u.ID, "hello @alice")
+		require.NoError(t, err)
+	}
+	s.waitFor(fmt.Sprintf("SELECT count(*) FROM notifications WHERE recipient_id = %d", alice.ID), authors)
+
+	queries := func(limit int) int {
+		t.Helper()
+		exp.Reset()
+		st, body, _ := s.call(http.MethodGet, fmt.Sprintf("/api/v1/notifications?limit=%d", limit), tok, nil)
+		require.Equal(t, http.StatusOK, st, body)
+		require.Equal(t, limit, strings.Count(body, `"type":"mention"`))
+		tp := otel.GetTracerProvider().(*sdktrace.TracerProvider)
+		require.NoError(t, tp.ForceFlush(context.Background()))
+		var root sdktrace.ReadOnlySpan
+		for _, sp := range exp.GetSpans().Snapshots() {
+			if sp.Name() == "GET /api/v1/notifications" {
+				root = sp
+			}
+		}
+		require.NotNil(t, root)
+		n := 0
+		for _, sp := range exp.GetSpans().Snapshots() {
+			if sp.Name() == "db.query" && sp.SpanContext().TraceID() == root.SpanContext().TraceID() {
+				n++
+			}
+		}
+		return n
+	}
+	queries(1) // the token's first use of the minute records last_used_at
+	one, all := queries(1), queries(authors)
+	t.Logf("db queries: %d for 1 notification, %d for %d", one, all, authors)
+	require.Equal(t, one, all, "queries per page do not depend on its length")
 }
