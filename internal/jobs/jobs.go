@@ -148,7 +148,12 @@ func New(pool *pgxpool.Pool, cfg Config) (*Runner, error) {
 		RescueStuckJobsAfter:        cfg.RescueAfter,
 		CompletedJobRetentionPeriod: 24 * time.Hour,
 	}
-	if cfg.Work {
+	if !cfg.Work {
+		// River limits the NOTIFY of its inserts with the fetch cooldown, which a client
+		// that fetches nothing has no other use for (TestInsertNotifyEvery).
+		rc.FetchCooldown = cfg.InsertNotifyEvery
+		rc.FetchPollInterval = cfg.InsertNotifyEvery
+	} else {
 		rc.FetchCooldown = cfg.FetchCooldown
 		rc.FetchPollInterval = cfg.FetchPollInterval
 		if cfg.Mail == nil {
