@@ -204,6 +204,7 @@ func (a *app) runServer(ctx context.Context, role string) error {
 	sessions, stopSessions := web.NewSessions(pool, a.cfg.SessionLifetime, a.cfg.SecureCookies())
 	defer stopSessions()
 	authz := oauth.New(pool)
+	authz.AllowHTTPRedirects = a.cfg.OAuthAllowHTTPRedirects
 	proxies, _ := httpx.ParseProxies(a.cfg.TrustedProxies) // validated with the config
 	// One posting allowance per account, whether it posts through the website or the API,
 	// and one login allowance, whether by the login form or the password grant.

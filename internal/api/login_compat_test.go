@@ -17,14 +17,15 @@ import (
 )
 
 // TestLoginRedirectURIs: the redirect URIs apps really register are accepted (their own
-// schemes, the out-of-band URN, http and https); URIs that are dangerous or meaningless
-// as a redirect are refused with 422.
+// schemes, the out-of-band URN, https, and http on loopback addresses); URIs that are
+// dangerous or meaningless as a redirect, and http to any other host, are refused with 422.
 func TestLoginRedirectURIs(t *testing.T) {
 	t.Parallel()
 	s := newServer(t)
 	for _, good := range []string{
 		"icecubesapp://", "myapp://", "myapp://oauth/callback", "com.example.app:/oauth", "com.example.app:/oauth?x=1",
 		"urn:ietf:wg:oauth:2.0:oob", "https://client.example/cb", "http://localhost:4000/callback", "http://127.0.0.1:8765",
+		"http://[::1]:8080/cb",
 	} {
 		st, body, _ := s.call(http.MethodPost, "/api/v1/apps", "", url.Values{"client_name": {"app"}, "redirect_uris": {good}})
 		require.Equal(t, http.StatusOK, st, "%s: %s", good, body)
@@ -40,6 +41,7 @@ func TestLoginRedirectURIs(t *testing.T) {
 		"https://client.example/cb#frag", "https://client.example/cb#", "myapp://cb#x",
 		"/relative/cb", "//client.example/cb", "cb", "https://", "http:client.example", "1app://cb",
 		"https://client.example/" + strings.Repeat("x", 2000),
+		"http://client.example/cb", "http://10.0.0.1/cb", "http://localhost.evil.example/cb",
 	} {
 		st, body, _ := s.call(http.MethodPost, "/api/v1/apps", "", url.Values{"client_name": {"app"}, "redirect_uris": {bad}})
 		require.Equal(t, http.StatusUnprocessableEntity, st, "%s: %s", bad, body)

@@ -19,7 +19,7 @@ func TestMastodonClientLibrary(t *testing.T) {
 	bob := s.user("bob")
 
 	// Register an app and complete the authorization-code flow in a "browser".
-	const redirect = "http://client.example/callback"
+	const redirect = "https://client.example/callback"
 	app, err := mastodon.RegisterApp(ctx, &mastodon.AppConfig{
 		Server: s.base, ClientName: "go-mastodon test", Scopes: "read write follow",
 		RedirectURIs: redirect, Website: "https://client.example",

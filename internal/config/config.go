@@ -82,6 +82,10 @@ type Config struct {
 	// clients and libraries use to log in with a username and password. It is held to the
 	// login form's limits. Defaults to true.
 	OAuthPasswordGrant bool
+	// OAuthAllowHTTPRedirects lets apps register http redirect URIs on any host. Defaults
+	// to false: http only on loopback addresses (127.0.0.1, [::1], localhost); elsewhere
+	// https or an app's own scheme, as Mastodon requires.
+	OAuthAllowHTTPRedirects bool
 }
 
 // setting describes one configuration value: its flag, its environment variable, its
@@ -180,6 +184,8 @@ var settings = []setting{
 		duration(func(c *Config) *time.Duration { return &c.JobRescueAfter })},
 	{"oauth-password-grant", "STARLING_OAUTH_PASSWORD_GRANT", "true", "offer the OAuth password grant (apps log in with a username and password, within the login limits): true or false",
 		boolean(func(c *Config) *bool { return &c.OAuthPasswordGrant })},
+	{"oauth-allow-http-redirects", "STARLING_OAUTH_ALLOW_HTTP_REDIRECTS", "false", "let apps register http redirect URIs on any host (false: http only on 127.0.0.1, [::1] and localhost): true or false",
+		boolean(func(c *Config) *bool { return &c.OAuthAllowHTTPRedirects })},
 }
 
 // Default returns the configuration with every setting at its default.

@@ -14,6 +14,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"net"
 	"net/url"
 	"slices"
 	"strings"
@@ -49,6 +50,12 @@ type Service struct {
 	q  *store.Queries
 	// Now returns the current time. Tests may replace it.
 	Now func() time.Time
+	// AllowHTTPRedirects lets apps register, and be sent back to, http redirect URIs on
+	// any host. Defaults to false: http only for loopback addresses (127.0.0.1, [::1],
+	// localhost), where an app on the person's own machine listens; everything else must
+	// use https or an app's own scheme, so that codes do not cross the network in clear.
+	// Set it before the service is used.
+	AllowHTTPRedirects bool
 }
 
 // New returns the service using db.
@@ -100,11 +107,12 @@ var refusedSchemes = map[string]bool{
 }
 
 // checkRedirectURI reports what is wrong with a redirect URI offered at registration, or
-// "" when it is acceptable: the OOB URN; an http or https URL with a host; or an app's own
-// scheme (icecubesapp://, com.example.app:/oauth), which mobile and desktop apps use to
-// receive the answer. Relative URIs, fragments (RFC 6749 3.1.2), whitespace and the
-// schemes in refusedSchemes are refused.
-func checkRedirectURI(u string) string {
+// "" when it is acceptable: the OOB URN; an https URL with a host, or an http one on a
+// loopback address (any host when allowHTTP); or an app's own scheme (icecubesapp://,
+// com.example.app:/oauth), which mobile and desktop apps use to receive the answer.
+// Relative URIs, fragments (RFC 6749 3.1.2), whitespace and the schemes in refusedSchemes
+// are refused.
+func checkRedirectURI(u string, allowHTTP bool) string {
 	if u == OOB {
 		return ""
 	}
@@ -126,8 +134,20 @@ func checkRedirectURI(u string) string {
 		return "Redirect URI must not use the " + p.Scheme + ": scheme."
 	case (p.Scheme == "http" || p.Scheme == "https") && p.Host == "":
 		return "Redirect URI must be an absolute URI."
+	case p.Scheme == "http" && !allowHTTP && !isLoopback(p.Hostname()):
+		return "Redirect URI must use https: http is only for loopback addresses (127.0.0.1, [::1], localhost)."
 	}
 	return ""
+}
+
+// isLoopback reports whether host (without brackets or port) is the machine itself: a
+// loopback IP address or the name localhost (RFC 8252 section 7.3).
+func isLoopback(host string) bool {
+	if strings.EqualFold(host, "localhost") {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
 }
 
 // RegisterApp registers a client. redirectURIs are checked by checkRedirectURI.
@@ -140,7 +160,7 @@ func (s *Service) RegisterApp(ctx context.Context, name, website string, redirec
 		return App{}, &ValidationError{"Validation failed: Redirect URI can't be blank"}
 	}
 	for _, u := range redirectURIs {
-		if msg := checkRedirectURI(u); msg != "" {
+		if msg := checkRedirectURI(u, s.AllowHTTPRedirects); msg != "" {
 			return App{}, &ValidationError{"Validation failed: " + msg}
 		}
 	}
@@ -215,6 +235,11 @@ func (s *Service) CheckAuthorize(ctx context.Context, clientID, redirectURI, res
 	}
 	if !slices.Contains(app.RedirectURIs, redirectURI) {
 		return AuthorizeRequest{}, oauthErr("invalid_request", "The redirect_uri does not match one registered for this application.")
+	}
+	// Checked again: the URI may have been registered under older rules, or while
+	// AllowHTTPRedirects was on.
+	if msg := checkRedirectURI(redirectURI, s.AllowHTTPRedirects); msg != "" {
+		return AuthorizeRequest{}, oauthErr("invalid_request", "The redirect_uri is not allowed on this server. "+msg)
 	}
 	req := AuthorizeRequest{App: app, RedirectURI: redirectURI}
 	if responseType != "code" {
