@@ -468,8 +468,8 @@ func (s *Service) UpdateSettings(ctx context.Context, userID int64, in Settings)
 		return invalid("bio", "Use at most 500 characters of valid text.")
 	}
 	errs := map[string]string{}
-	if !validDisplayName(in.DisplayName) {
-		errs["display_name"] = "Use at most 50 characters."
+	if msg := displayNameProblem(in.DisplayName); msg != "" {
+		errs["display_name"] = msg
 	}
 	if len(errs) > 0 {
 		return &ValidationError{Fields: errs}

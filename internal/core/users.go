@@ -54,8 +54,8 @@ func validateSignUp(in *SignUpInput) *ValidationError {
 	if addr, err := mail.ParseAddress(in.Email); err != nil || addr.Address != in.Email || len(in.Email) > 254 {
 		errs["email"] = "Enter an email address like name@example.com."
 	}
-	if !validDisplayName(in.DisplayName) {
-		errs["display_name"] = "Use at most 50 characters."
+	if msg := displayNameProblem(in.DisplayName); msg != "" {
+		errs["display_name"] = msg
 	}
 	if msg := passwordProblem(in.Password, in.Username, in.Email); msg != "" {
 		errs["password"] = msg
@@ -227,16 +227,18 @@ func (s *Service) ProfileOf(ctx context.Context, username string, viewerID int64
 	return p, nil
 }
 
-func validDisplayName(s string) bool {
-	if !utf8.ValidString(s) || utf8.RuneCountInString(s) > maxDisplayName {
-		return false
+// displayNameProblem returns why s is not an acceptable display name, or "": at most 50
+// characters of valid text, without control characters, and without the invisible
+// characters that reverse or disguise the text around them (text.HasHiddenFormatting).
+func displayNameProblem(s string) string {
+	if !utf8.ValidString(s) || utf8.RuneCountInString(s) > maxDisplayName ||
+		strings.ContainsFunc(s, func(r rune) bool { return r < 0x20 || r == 0x7f }) {
+		return "Use at most 50 characters."
 	}
-	for _, r := range s {
-		if r < 0x20 || r == 0x7f {
-			return false
-		}
+	if text.HasHiddenFormatting(s) {
+		return "Remove the invisible formatting characters (direction marks, zero-width spaces)."
 	}
-	return true
+	return ""
 }
 
 // ChangePassword sets userID's password after checking the current one, and ends every

@@ -23,6 +23,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/starling-social/starling/internal/store"
+	"github.com/starling-social/starling/internal/text"
 )
 
 // OOB is the redirect URI for apps without one: the code is shown to the user to copy.
@@ -155,6 +156,10 @@ func (s *Service) RegisterApp(ctx context.Context, name, website string, redirec
 	name = strings.TrimSpace(name)
 	if name == "" || len(name) > 200 {
 		return App{}, &ValidationError{"Validation failed: Application name can't be blank and must be at most 200 characters"}
+	}
+	if text.HasHiddenFormatting(name) {
+		// The consent page shows the name: a direction mark could reverse what follows it.
+		return App{}, &ValidationError{"Validation failed: Application name (client_name) must not contain invisible formatting characters (direction marks, zero-width spaces)"}
 	}
 	if len(redirectURIs) == 0 || len(redirectURIs) > 20 {
 		return App{}, &ValidationError{"Validation failed: Redirect URI can't be blank"}

@@ -90,6 +90,23 @@ func isNameByte(b byte) bool {
 	return b == '_' || b >= '0' && b <= '9' || b >= 'a' && b <= 'z' || b >= 'A' && b <= 'Z'
 }
 
+// HasHiddenFormatting reports whether s holds a character that is not seen but changes
+// how the text around it reads: a bidirectional control (U+202A–U+202E, U+2066–U+2069,
+// U+200E, U+200F, U+061C), which can reverse what follows it, or a zero-width character
+// (U+200B–U+200D, U+2060, U+FEFF), which makes two names that look the same differ.
+// Names (display names, app names) may not hold them.
+func HasHiddenFormatting(s string) bool {
+	return strings.ContainsFunc(s, func(r rune) bool {
+		switch {
+		case r >= 0x202a && r <= 0x202e, r >= 0x2066 && r <= 0x2069, r == 0x200e, r == 0x200f, r == 0x061c:
+			return true
+		case r >= 0x200b && r <= 0x200d, r == 0x2060, r == 0xfeff:
+			return true
+		}
+		return false
+	})
+}
+
 // Kind says what a Token is.
 type Kind int
 

@@ -166,6 +166,17 @@ func TestValidUsername(t *testing.T) {
 	require.Equal(t, 30, text.MaxUsernameLen)
 }
 
+func TestHasHiddenFormatting(t *testing.T) {
+	hidden := []rune{0x202a, 0x202b, 0x202c, 0x202d, 0x202e, 0x2066, 0x2067, 0x2068, 0x2069,
+		0x200e, 0x200f, 0x061c, 0x200b, 0x200c, 0x200d, 0x2060, 0xfeff}
+	for _, r := range hidden {
+		require.True(t, text.HasHiddenFormatting("Ali"+string(r)+"ce"), "U+%04X", r)
+	}
+	for _, s := range []string{"", "Alice", "José Ñúñez", "محمد", "עברית", "日本語", "😀 party", "a\tb"} {
+		require.False(t, text.HasHiddenFormatting(s), "%q", s)
+	}
+}
+
 func plain(s string) text.Token   { return text.Token{Kind: text.Plain, Text: s} }
 func link(s string) text.Token    { return text.Token{Kind: text.Link, Text: s, Value: s} }
 func mention(s string) text.Token { return text.Token{Kind: text.Mention, Text: "@" + s, Value: s} }

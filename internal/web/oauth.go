@@ -59,7 +59,7 @@ func (s *Server) oauthAuthorize(w http.ResponseWriter, r *http.Request) {
 		if src := formActionSource(req.RedirectURI); src != "" {
 			w.Header().Set("X-Form-Action", src)
 		}
-		s.render(w, r, http.StatusOK, "authorize", view{Title: "Authorize " + req.App.Name, Form: f, Auth: &authorizeView{
+		s.render(w, r, http.StatusOK, "authorize", view{Title: "Authorize " + isolate(req.App.Name), Form: f, Auth: &authorizeView{
 			App: req.App.Name, Website: req.App.Website, Scopes: req.Scopes,
 		}})
 		return

@@ -102,6 +102,11 @@ var funcs = template.FuncMap{
 	},
 }
 
+// isolate wraps user text for a place that takes no markup, such as the page title, in
+// U+2068 FIRST STRONG ISOLATE and U+2069 POP DIRECTIONAL ISOLATE: what <bdi> does in the
+// page, so that a right-to-left name cannot reorder the words around it.
+func isolate(s string) string { return "\u2068" + s + "\u2069" }
+
 // ago formats t relative to now for a timeline: "now", "5m", "3h", then a date.
 func ago(t time.Time) string {
 	d := time.Since(t)

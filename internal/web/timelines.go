@@ -84,7 +84,7 @@ func (s *Server) userTimeline(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.render(w, r, http.StatusOK, "timeline", view{
-		Title: prof.User.Name() + " (@" + prof.User.Username + ")", Profile: &prof, Timeline: t,
+		Title: isolate(prof.User.Name()) + " (@" + prof.User.Username + ")", Profile: &prof, Timeline: t,
 		Next: nextURL("/@"+prof.User.Username, t), Compose: viewerID == prof.User.ID, Form: newForm(),
 		Stream: s.liveStream(p, "user:"+prof.User.Username),
 	})
