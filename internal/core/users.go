@@ -213,10 +213,11 @@ func (s *Service) ProfileOf(ctx context.Context, username string, viewerID int64
 	if err != nil {
 		return Profile{}, err
 	}
-	st, err := s.q.UserStats(ctx, u.ID)
+	counts, err := s.CountsOf(ctx, []int64{u.ID}) // the same numbers the API shows
 	if err != nil {
 		return Profile{}, fmt.Errorf("profile: %w", err)
 	}
+	st := counts[u.ID]
 	p := Profile{User: u, Posts: st.Posts, Followers: st.Followers, Following: st.Following}
 	if viewerID != 0 && viewerID != u.ID {
 		p.ViewerFollows, err = s.q.FollowExists(ctx, store.FollowExistsParams{FollowerID: viewerID, FolloweeID: u.ID})

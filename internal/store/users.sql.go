@@ -309,27 +309,6 @@ func (q *Queries) UserSetPassword(ctx context.Context, arg UserSetPasswordParams
 	return err
 }
 
-const userStats = `-- name: UserStats :one
-SELECT
-    (SELECT count(*) FROM posts p WHERE p.author_id = $1 AND p.deleted_at IS NULL) AS posts,
-    (SELECT count(*) FROM follows f WHERE f.followee_id = $1) AS followers,
-    (SELECT count(*) FROM follows f WHERE f.follower_id = $1) AS following
-`
-
-type UserStatsRow struct {
-	Posts     int64
-	Followers int64
-	Following int64
-}
-
-// Counts shown on a profile page.
-func (q *Queries) UserStats(ctx context.Context, id int64) (UserStatsRow, error) {
-	row := q.db.QueryRow(ctx, userStats, id)
-	var i UserStatsRow
-	err := row.Scan(&i.Posts, &i.Followers, &i.Following)
-	return i, err
-}
-
 const userStatsMany = `-- name: UserStatsMany :many
 SELECT u.id,
     coalesce((SELECT s.posts FROM user_stats s WHERE s.user_id = u.id), 0)::bigint AS posts,
