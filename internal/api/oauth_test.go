@@ -59,24 +59,21 @@ func TestOAuthRefusesWhatItMust(t *testing.T) {
 	require.Contains(t, page, "redirect_uri does not match")
 	require.Empty(t, res.Header.Get("Location"))
 
-	refused := func(u string) *url.URL {
-		res, _ := b.do(http.MethodGet, u, nil)
-		require.Equal(t, http.StatusSeeOther, res.StatusCode)
-		loc, err := url.Parse(res.Header.Get("Location"))
-		require.NoError(t, err)
-		require.Equal(t, "client.example", loc.Host)
-		return loc
+	// Errors before the person answers are shown, not redirected (TestAuthorizeErrorsAreShown).
+	refused := func(u, msg string) {
+		res, page := b.do(http.MethodGet, u, nil)
+		require.Equal(t, http.StatusBadRequest, res.StatusCode)
+		require.Empty(t, res.Header.Get("Location"))
+		require.Contains(t, page, msg)
 	}
-	// plain PKCE is refused (back to the app, with the state).
-	back := refused(authURL(a, redirect, "read", "code_challenge", strings.Repeat("a", 43), "code_challenge_method", "plain"))
-	require.Equal(t, "invalid_request", back.Query().Get("error"))
-	require.Equal(t, "xyz", back.Query().Get("state"))
+	// plain PKCE is refused.
+	refused(authURL(a, redirect, "read", "code_challenge", strings.Repeat("a", 43), "code_challenge_method", "plain"), "Only the S256 code_challenge_method")
 	// A scope beyond the app's registration is refused.
-	back = refused(authURL(a, redirect, "read follow"))
-	require.Equal(t, "invalid_scope", back.Query().Get("error"))
-	// Deny.
-	back = b.authorize(authURL(a, redirect, "read"), "alice", "deny")
+	refused(authURL(a, redirect, "read follow"), "exceeds the scopes registered")
+	// Deny: the person's answer goes back to the app, with the state.
+	back := b.authorize(authURL(a, redirect, "read"), "alice", "deny")
 	require.Equal(t, "access_denied", back.Query().Get("error"))
+	require.Equal(t, "xyz", back.Query().Get("state"))
 
 	code := func(extra ...string) string {
 		back := b.authorize(authURL(a, redirect, "read write", extra...), "alice", "approve")

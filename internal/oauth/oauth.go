@@ -225,8 +225,10 @@ type AuthorizeRequest struct {
 	CodeChallenge string
 }
 
-// CheckAuthorize validates the parameters of an authorization request. Errors about the
-// client or redirect URI must be shown to the user, never redirected (RFC 6749 4.1.2.1).
+// CheckAuthorize validates the parameters of an authorization request: the client first,
+// then the redirect URI (redirectURI, or the app's only one when it is empty, as RFC 6749
+// section 3.1.2.3 allows), then the rest. Its errors are for the consent page to show to
+// the person, never to redirect with (RFC 6749 section 4.1.2.1, RFC 9700 section 4.11.2).
 func (s *Service) CheckAuthorize(ctx context.Context, clientID, redirectURI, responseType, scope, challenge, method string) (AuthorizeRequest, error) {
 	app, err := s.AppByClientID(ctx, clientID)
 	if errors.Is(err, ErrNotFound) {

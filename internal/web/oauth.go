@@ -30,17 +30,17 @@ func (s *Server) oauthAuthorize(w http.ResponseWriter, r *http.Request) {
 	req, err := s.oauth.CheckAuthorize(r.Context(), get("client_id"), get("redirect_uri"), get("response_type"),
 		get("scope"), get("code_challenge"), get("code_challenge_method"))
 	var oe *oauth.Error
-	if errors.As(err, &oe) && (req.App.ID == 0 || req.RedirectURI == "") {
-		// Never redirect to an unverified URI: tell the person instead.
+	if errors.As(err, &oe) {
+		// Shown, never redirected: the page redirects only with the person's answer. An
+		// error about the client or the redirect URI has nowhere safe to go (RFC 6749
+		// section 4.1.2.1), and since anyone may register an app with any redirect URI,
+		// redirecting the other errors before the person has acted would make this page
+		// an open redirector (RFC 9700 section 4.11.2).
 		s.clientError(w, r, http.StatusBadRequest, "Authorization failed", oe.Description)
 		return
 	}
-	if err != nil && oe == nil {
+	if err != nil {
 		s.serverError(w, r, err)
-		return
-	}
-	if oe != nil {
-		s.authorizeRedirect(w, r, req.RedirectURI, url.Values{"error": {oe.Code}, "error_description": {oe.Description}}, get("state"))
 		return
 	}
 	u := currentUser(r)
