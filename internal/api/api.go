@@ -56,6 +56,10 @@ type Options struct {
 	// NoPasswordGrant turns off grant_type=password at /oauth/token. Defaults to false:
 	// the grant is offered, as Mastodon offers it.
 	NoPasswordGrant bool
+	// WebSocketPing is how often /api/v1/streaming pings its clients: one that answers no
+	// ping and sends nothing for two intervals is dropped, freeing its stream slot.
+	// Defaults to 30 seconds.
+	WebSocketPing time.Duration
 }
 
 // Server is the API's HTTP handler.
@@ -74,6 +78,8 @@ type Server struct {
 	logins  *httpx.LoginLimits
 	// grantTypes are the grant types /oauth/token accepts.
 	grantTypes []string
+	// wsPing is Options.WebSocketPing.
+	wsPing time.Duration
 }
 
 // New returns the API.
@@ -83,6 +89,10 @@ func New(opts Options) *Server {
 		logins: opts.LoginLimits, grantTypes: []string{"authorization_code", "client_credentials"}}
 	if !opts.NoPasswordGrant {
 		s.grantTypes = append(s.grantTypes, "password")
+	}
+	s.wsPing = opts.WebSocketPing
+	if s.wsPing <= 0 {
+		s.wsPing = 30 * time.Second
 	}
 	s.router = s.routes()
 	return s

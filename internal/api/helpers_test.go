@@ -42,6 +42,7 @@ type server struct {
 	core  *core.Service
 	oauth *oauth.Service
 	api   *api.Server
+	hub   *live.Hub
 	// clock shifts the authorization server's time (nanoseconds), for expiry tests.
 	clock *atomic.Int64
 }
@@ -107,7 +108,7 @@ func newServerWith(t *testing.T, configure func(*api.Options)) *server {
 		cancel()
 		stop()
 	})
-	return &server{t: t, base: base, pool: pool, core: svc, oauth: authz, api: rest, clock: clock}
+	return &server{t: t, base: base, pool: pool, core: svc, oauth: authz, api: rest, hub: hub, clock: clock}
 }
 
 func (s *server) user(name string) core.User {

@@ -2,6 +2,7 @@ package api
 
 import (
 	"context"
+	"encoding/json"
 	"net/http"
 	"sync"
 	"time"
@@ -64,6 +65,20 @@ type wsConn struct {
 	wmu    sync.Mutex
 	mu     sync.Mutex
 	subs   map[string]*live.Subscription
+	ending sync.Once
+}
+
+// end closes the connection, first sending a close frame with code and reason when code
+// is not 0 (best effort, for at most a second). Closing unblocks the read loop, which then
+// ends every subscription of the connection and frees its stream slot. Any goroutine may
+// call it, any number of times.
+func (ws *wsConn) end(code int, reason string) {
+	ws.ending.Do(func() {
+		if code != 0 {
+			_ = ws.conn.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(code, reason), time.Now().Add(time.Second))
+		}
+		ws.conn.Close()
+	})
 }
 
 func (ws *wsConn) send(v any) error {
@@ -73,6 +88,8 @@ func (ws *wsConn) send(v any) error {
 	return ws.conn.WriteJSON(v)
 }
 
+// serve runs the connection until the client leaves, stops answering, or the server ends
+// it: a client that sends nothing and answers no ping for two ping intervals is dropped.
 func (ws *wsConn) serve(ctx context.Context, first string) {
 	ctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	defer func() {
@@ -82,39 +99,48 @@ func (ws *wsConn) serve(ctx context.Context, first string) {
 			sub.Close()
 		}
 		ws.mu.Unlock()
-		ws.conn.Close()
+		ws.end(0, "")
 	}()
+	ping := ws.s.wsPing
 	ws.conn.SetReadLimit(4096)
+	alive := func() { _ = ws.conn.SetReadDeadline(time.Now().Add(2 * ping)) }
+	alive()
+	ws.conn.SetPongHandler(func(string) error { alive(); return nil })
 	if first != "" {
-		ws.subscribe(ctx, cancel, first)
+		ws.subscribe(ctx, first)
 	}
-	// Keep the connection alive and notice dead peers.
+	// Ping the client.
 	go func() {
-		t := time.NewTicker(30 * time.Second)
+		t := time.NewTicker(ping)
 		defer t.Stop()
 		for {
 			select {
 			case <-ctx.Done():
 				return
 			case <-t.C:
-				ws.wmu.Lock()
-				err := ws.conn.WriteControl(websocket.PingMessage, nil, time.Now().Add(10*time.Second))
-				ws.wmu.Unlock()
-				if err != nil {
-					cancel()
+				if ws.conn.WriteControl(websocket.PingMessage, nil, time.Now().Add(10*time.Second)) != nil {
+					ws.end(0, "")
 					return
 				}
 			}
 		}
 	}()
 	for {
+		// An error here is the end: the client left, the read deadline passed (no pong), or
+		// end closed the connection.
+		_, data, err := ws.conn.ReadMessage()
+		if err != nil {
+			return
+		}
+		alive()
 		var m wsMessage
-		if err := ws.conn.ReadJSON(&m); err != nil {
+		if err := json.Unmarshal(data, &m); err != nil {
+			ws.end(websocket.CloseInvalidFramePayloadData, "Messages must be JSON")
 			return
 		}
 		switch m.Type {
 		case "subscribe":
-			ws.subscribe(ctx, cancel, m.Stream)
+			ws.subscribe(ctx, m.Stream)
 		case "unsubscribe":
 			ws.mu.Lock()
 			if sub := ws.subs[m.Stream]; sub != nil {
@@ -123,6 +149,7 @@ func (ws *wsConn) serve(ctx context.Context, first string) {
 			}
 			ws.mu.Unlock()
 		default:
+			// As Mastodon does: an unknown type is answered, and the connection stays.
 			ws.send(map[string]any{"error": "Unknown message type", "status": 400})
 		}
 	}
@@ -156,7 +183,11 @@ func (ws *wsConn) filterFor(stream string) (live.Filter, string) {
 	return live.Filter{}, "Unknown stream type"
 }
 
-func (ws *wsConn) subscribe(ctx context.Context, cancel context.CancelFunc, stream string) {
+// subscribe adds stream to the connection. The connection ends when the hub cuts the
+// stream off (too slow, or shutting down), when an event cannot be formatted, or when a
+// send fails: WebSocket streams have no resume point, so the client reconnects (and
+// reloads) rather than silently missing an event.
+func (ws *wsConn) subscribe(ctx context.Context, stream string) {
 	f, problem := ws.filterFor(stream)
 	if problem != "" {
 		ws.send(map[string]any{"error": problem, "status": 400})
@@ -180,7 +211,11 @@ func (ws *wsConn) subscribe(ctx context.Context, cancel context.CancelFunc, stre
 			case <-ctx.Done():
 				return
 			case <-sub.Cut():
-				cancel() // too slow: the client reconnects
+				if sub.Reason() == "reconnect" {
+					ws.end(websocket.CloseServiceRestart, "The server is restarting; reconnect")
+				} else {
+					ws.end(websocket.CloseTryAgainLater, "Too slow to keep up; reconnect")
+				}
 				return
 			case d, ok := <-sub.C():
 				if !ok {
@@ -188,18 +223,17 @@ func (ws *wsConn) subscribe(ctx context.Context, cancel context.CancelFunc, stre
 				}
 				ev, err := ws.s.mastodonEvent(ctx, d)
 				if err != nil {
-					// WebSocket streams have no resume point: closing the connection
-					// tells the client to reconnect (and reload) rather than silently
-					// skipping the event.
+					ws.s.hub.FormatFailed.Add(1)
 					ws.s.log.WarnContext(ctx, "streaming: formatting an event failed; closing the connection", "err", err)
-					cancel()
+					ws.end(websocket.CloseInternalServerErr, "An event could not be sent; reconnect")
 					return
 				}
 				if ev.Name == "" {
 					continue
 				}
 				if ws.send(wsEvent{Stream: []string{stream}, Event: ev.Name, Payload: string(ev.Data)}) != nil {
-					cancel()
+					ws.s.hub.WriteFailed.Add(1)
+					ws.end(0, "")
 					return
 				}
 			}

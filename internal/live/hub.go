@@ -66,6 +66,8 @@ type Hub struct {
 	ready chan struct{}
 
 	perUser, perIP *httpx.Caps
+	// admitted counts the stream slots taken by Admit and not yet released.
+	admitted atomic.Int64
 
 	// Delivered counts deliveries handed to subscribers; Dropped counts subscribers cut off
 	// because their buffer was full; WriteFailed counts streams ended because a write to
@@ -162,16 +164,22 @@ func (h *Hub) Admit(userID int64, ip string) (release func(), ok bool) {
 	if !ok {
 		return nil, false
 	}
-	if len(keys) == 1 {
-		return relIP, true
+	free := relIP
+	if len(keys) == 2 {
+		relUser, ok := h.perUser.Acquire(keys[1])
+		if !ok {
+			relIP()
+			return nil, false
+		}
+		free = func() { relUser(); relIP() }
 	}
-	relUser, ok := h.perUser.Acquire(keys[1])
-	if !ok {
-		relIP()
-		return nil, false
-	}
-	return func() { relUser(); relIP() }, true
+	h.admitted.Add(1)
+	var once sync.Once
+	return func() { once.Do(func() { h.admitted.Add(-1); free() }) }, true
 }
+
+// Admitted returns how many stream slots are taken: streams admitted and not yet ended.
+func (h *Hub) Admitted() int { return int(h.admitted.Load()) }
 
 // Head returns the cursor of the last event the hub has fanned out.
 func (h *Hub) Head() events.Cursor {
