@@ -50,8 +50,8 @@ type Options struct {
 	// rate limit, so a client over its allowance gets its 429 without waiting for a slot.
 	Shed func(http.Handler) http.Handler
 	// LoginLimits, when set, limit the password grant's attempts per client address and
-	// per login name. Share them with the website's login form, so that both ways to log
-	// in draw on one allowance. Nil means no limit.
+	// per account and address (httpx.LoginLimits). Share them with the website's login
+	// form, so that both ways to log in draw on one allowance. Nil means no limit.
 	LoginLimits *httpx.LoginLimits
 	// NoPasswordGrant turns off grant_type=password at /oauth/token. Defaults to false:
 	// the grant is offered, as Mastodon offers it.

@@ -120,7 +120,7 @@ func TestSettingsPageListsAndRevokesTokens(t *testing.T) {
 	require.Equal(t, http.StatusSeeOther, res.StatusCode)
 
 	// Create a personal token on the settings page; it is shown once and works.
-	res, page := b.do(http.MethodPost, "/settings/tokens", url.Values{"name": {"deploy bot"}, "scopes": {"read", "write"}})
+	res, page := b.do(http.MethodPost, "/settings/tokens", url.Values{"name": {"deploy bot"}, "scopes": {"read", "write"}, "current_password": {pw}})
 	require.Equal(t, http.StatusOK, res.StatusCode)
 	tok := regexp.MustCompile(`id="secret">(stl_[^<]+)<`).FindStringSubmatch(page)
 	require.NotNil(t, tok, page)

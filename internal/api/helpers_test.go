@@ -91,7 +91,7 @@ func newServerWith(t *testing.T, configure func(*api.Options)) *server {
 	configure(&opts)
 	// Login limits given to the API are the website's too, as the binary wires them.
 	site, err := web.New(web.Options{Core: svc, Sessions: sessions, Log: log, Hub: hub, OAuth: authz,
-		Limits: opts.LoginLimits != nil, LoginLimits: opts.LoginLimits,
+		Limits: opts.LoginLimits != nil, LoginLimits: opts.LoginLimits, Proxies: opts.Proxies,
 		Ready: func(ctx context.Context) error { return nil }})
 	require.NoError(t, err)
 	rest := api.New(opts)

@@ -242,55 +242,73 @@ func TestLoginPasswordGrant(t *testing.T) {
 }
 
 // TestLoginPasswordGrantLimits: the password grant and the login form draw on one
-// allowance per login name and one per client address.
+// allowance per account and client address, the same for the account's username and email
+// (issue 13, item 10), and on one per client address. Another address is not held back.
 func TestLoginPasswordGrantLimits(t *testing.T) {
 	t.Parallel()
-	s := newServerWith(t, func(o *api.Options) { o.LoginLimits = httpx.NewLoginLimits() })
+	proxies, err := httpx.ParseProxies("127.0.0.1")
+	require.NoError(t, err)
+	s := newServerWith(t, func(o *api.Options) { o.LoginLimits, o.Proxies = httpx.NewLoginLimits(), proxies })
 	s.user("alice")
 	s.user("bob")
 	a := s.app("read", "urn:ietf:wg:oauth:2.0:oob")
-	b := s.browser()
-	attempts := 0 // from this one address
-
-	// Ten wrong passwords for alice, half by each way in.
-	for i := range 5 {
-		status, m := s.passwordGrant(a, "alice", "wrong "+strconv.Itoa(i), "read")
-		require.Equal(t, http.StatusBadRequest, status, m)
-		res, _ := b.do(http.MethodPost, "/login", url.Values{"login": {"Alice"}, "password": {"wrong"}})
-		require.Equal(t, http.StatusUnprocessableEntity, res.StatusCode)
-		attempts += 2
+	grant := func(username, password, from string) (int, string, http.Header) {
+		return s.call(http.MethodPost, "/oauth/token", "", url.Values{"grant_type": {"password"},
+			"client_id": {a.ClientID}, "client_secret": {a.ClientSecret}, "username": {username}, "password": {password}},
+			"X-Forwarded-For", from)
 	}
-	// Now alice is refused both ways, even with her password.
-	// The email counts as another name, as on the login form.
-	st, m := s.passwordGrant(a, "alice@example.com", pw, "read")
-	require.Equal(t, http.StatusOK, st, m)
-	attempts++
-	status, body, h := s.call(http.MethodPost, "/oauth/token", "", url.Values{"grant_type": {"password"},
-		"client_id": {a.ClientID}, "client_secret": {a.ClientSecret}, "username": {" ALICE "}, "password": {pw}})
+	login := func(name, password, from string) int {
+		req, err := http.NewRequest(http.MethodPost, s.base+"/login", strings.NewReader(url.Values{"login": {name}, "password": {password}}.Encode()))
+		require.NoError(t, err)
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		req.Header.Set("Origin", s.base)
+		req.Header.Set("X-Forwarded-For", from)
+		res, err := s.browser().c.Do(req)
+		require.NoError(t, err)
+		res.Body.Close()
+		return res.StatusCode
+	}
+	const here, elsewhere = "203.0.113.5", "198.51.100.9"
+	attempts := 0 // from here
+
+	// Five wrong passwords for alice, by both ways in and by both her names.
+	for i := range 3 {
+		st, body, _ := grant("alice", "wrong "+strconv.Itoa(i), here)
+		require.Equal(t, http.StatusBadRequest, st, body)
+		attempts++
+	}
+	for range 2 {
+		require.Equal(t, http.StatusUnprocessableEntity, login("Alice@Example.com", "wrong", here))
+		attempts++
+	}
+	// Now alice is refused from here, by either name and either way, even with her password.
+	status, body, h := grant(" ALICE ", pw, here)
 	require.Equal(t, http.StatusTooManyRequests, status, body)
 	retry, err := strconv.Atoi(h.Get("Retry-After"))
 	require.NoError(t, err)
 	require.Greater(t, retry, 0)
 	require.Contains(t, body, `"error":"Too many login attempts`)
-	attempts++
-	res, _ := b.do(http.MethodPost, "/login", url.Values{"login": {"alice"}, "password": {pw}})
-	require.Equal(t, http.StatusTooManyRequests, res.StatusCode)
-	attempts++
+	status, _, _ = grant("alice@example.com", pw, here)
+	require.Equal(t, http.StatusTooManyRequests, status)
+	require.Equal(t, http.StatusTooManyRequests, login("alice", pw, here))
+	// From elsewhere she logs in at once, both ways: the guesses cannot lock her out.
+	status, body, _ = grant("alice", pw, elsewhere)
+	require.Equal(t, http.StatusOK, status, body)
+	require.Equal(t, http.StatusSeeOther, login("alice@example.com", pw, elsewhere))
 
-	// Bob is another name: still allowed.
-	st, m = s.passwordGrant(a, "bob", pw, "read")
-	require.Equal(t, http.StatusOK, st, m)
+	// Bob is another account: still allowed here.
+	status, body, _ = grant("bob", pw, here)
+	require.Equal(t, http.StatusOK, status, body)
 	attempts++
 
 	// The address's allowance (30 per 5 minutes) runs out for every name.
 	for ; attempts < 30; attempts++ {
-		st, m := s.passwordGrant(a, "someone"+strconv.Itoa(attempts), "guess", "read")
-		require.Equal(t, http.StatusBadRequest, st, m)
+		st, body, _ := grant("someone"+strconv.Itoa(attempts), "guess", here)
+		require.Equal(t, http.StatusBadRequest, st, body)
 	}
-	st, m = s.passwordGrant(a, "carol", pw, "read")
-	require.Equal(t, http.StatusTooManyRequests, st, m)
-	res, _ = b.do(http.MethodPost, "/login", url.Values{"login": {"dave"}, "password": {pw}})
-	require.Equal(t, http.StatusTooManyRequests, res.StatusCode)
+	status, _, _ = grant("carol", pw, here)
+	require.Equal(t, http.StatusTooManyRequests, status)
+	require.Equal(t, http.StatusTooManyRequests, login("dave", pw, here))
 }
 
 // TestLoginPasswordGrantOff: with the setting off, the grant is refused as unsupported

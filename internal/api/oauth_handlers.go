@@ -172,9 +172,14 @@ func (s *Server) passwordGrant(w http.ResponseWriter, r *http.Request, scope, lo
 		s.oauthError(w, r, &oauth.Error{Code: "invalid_request", Description: "The username and password parameters are required."})
 		return
 	}
+	var key string // the account's, for its username and email alike (core.LoginKey)
 	if s.logins != nil {
+		if key, err = s.core.LoginKey(r.Context(), login); err != nil {
+			s.serverError(w, r, err)
+			return
+		}
 		now := time.Now()
-		if ok, reset := s.logins.Allow(s.proxies.ClientIP(r), login, now); !ok {
+		if ok, reset := s.logins.Allow(s.proxies.ClientIP(r), key, now); !ok {
 			tooMany(w, now, reset, "Too many login attempts; wait a little and try again")
 			return
 		}
@@ -187,6 +192,9 @@ func (s *Server) passwordGrant(w http.ResponseWriter, r *http.Request, scope, lo
 	if err != nil {
 		s.serverError(w, r, err)
 		return
+	}
+	if s.logins != nil {
+		s.logins.Succeeded(s.proxies.ClientIP(r), key)
 	}
 	tok, err := s.oauth.IssuePasswordToken(r.Context(), req, u.ID)
 	if err != nil {

@@ -2,9 +2,12 @@ package core
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"net/mail"
+	"strconv"
 	"strings"
 	"unicode/utf8"
 
@@ -242,19 +245,66 @@ func displayNameProblem(s string) string {
 	return ""
 }
 
-// ChangePassword sets userID's password after checking the current one, and ends every
-// website session that logged in before now (the caller renews its own).
+// LoginKey returns the key under which attempts to log in as login are limited (see
+// httpx.LoginLimits): the account's own key, the same whether login is its username or
+// its email in any case (AccountLoginKey), or, for a login no account has, a key made from
+// the name itself. Known and unknown logins cost the same lookup, and a key reveals nothing
+// to someone who only sees the answers: each name is limited alike.
+func (s *Service) LoginKey(ctx context.Context, login string) (string, error) {
+	login = strings.TrimSpace(login)
+	if len(login) <= 254 && utf8.ValidString(login) {
+		u, err := s.q.UserGetByLogin(ctx, login)
+		if err == nil {
+			return AccountLoginKey(u.ID), nil
+		}
+		if !errors.Is(err, pgx.ErrNoRows) {
+			return "", fmt.Errorf("login key: %w", err)
+		}
+	}
+	sum := sha256.Sum256([]byte(strings.ToLower(login)))
+	return "name:" + hex.EncodeToString(sum[:16]), nil
+}
+
+// AccountLoginKey returns the LoginKey of the account userID: what its logins and the
+// checks of its current password (CheckPassword, ChangePassword) are limited under.
+func AccountLoginKey(userID int64) string { return "account:" + strconv.FormatInt(userID, 10) }
+
+// CheckPassword returns nil when pw is userID's password, and a ValidationError on
+// current_password when it is not: the re-authentication asked for before a change that
+// outlives the session, such as a new personal access token.
+func (s *Service) CheckPassword(ctx context.Context, userID int64, pw string) error {
+	row, err := s.q.UserGetByID(ctx, userID)
+	if err != nil {
+		return fmt.Errorf("check password: %w", err)
+	}
+	return checkCurrentPassword(row, pw)
+}
+
+func checkCurrentPassword(row store.User, pw string) error {
+	if len(pw) > MaxPasswordBytes {
+		return invalid("current_password", "That is not your current password.")
+	}
+	ok, err := password.Verify(pw, row.PasswordHash)
+	if err != nil {
+		return fmt.Errorf("check password of user %d: %w", row.ID, err)
+	}
+	if !ok {
+		return invalid("current_password", "That is not your current password.")
+	}
+	return nil
+}
+
+// ChangePassword sets userID's password after checking the current one and, in the same
+// transaction, ends every website session that logged in before now (the caller renews its
+// own) and revokes every OAuth and personal token of the account: whoever held the old
+// password, or a token made with it, is out.
 func (s *Service) ChangePassword(ctx context.Context, userID int64, current, next string) error {
 	row, err := s.q.UserGetByID(ctx, userID)
 	if err != nil {
 		return fmt.Errorf("change password: %w", err)
 	}
-	ok, err := password.Verify(current, row.PasswordHash)
-	if err != nil {
-		return fmt.Errorf("change password: %w", err)
-	}
-	if !ok {
-		return invalid("current_password", "That is not your current password.")
+	if err := checkCurrentPassword(row, current); err != nil {
+		return err
 	}
 	if msg := passwordProblem(next, row.Username, row.Email); msg != "" {
 		return invalid("new_password", msg)
@@ -263,10 +313,18 @@ func (s *Service) ChangePassword(ctx context.Context, userID int64, current, nex
 	if err != nil {
 		return err
 	}
-	if err := s.q.UserSetPassword(ctx, store.UserSetPasswordParams{ID: userID, PasswordHash: hash}); err != nil {
+	var revoked int64
+	err = store.WithTx(ctx, s.db, func(tx pgx.Tx, q *store.Queries) error {
+		if err := q.UserSetPassword(ctx, store.UserSetPasswordParams{ID: userID, PasswordHash: hash}); err != nil {
+			return err
+		}
+		revoked, err = q.OAuthTokensRevokeAllOfUser(ctx, &userID)
+		return err
+	})
+	if err != nil {
 		return fmt.Errorf("change password: %w", err)
 	}
-	s.log.InfoContext(ctx, "password changed; other sessions ended", "user_id", userID)
+	s.log.InfoContext(ctx, "password changed; other sessions ended and tokens revoked", "user_id", userID, "tokens_revoked", revoked)
 	return nil
 }
 

@@ -31,3 +31,31 @@ func TestDisplayNamesRefuseHiddenFormatting(t *testing.T) {
 	_, err := s.SignUp(ctx, core.SignUpInput{Username: "bob", Email: "bob@example.com", Password: "a long enough passphrase", DisplayName: "بوب"})
 	require.NoError(t, err)
 }
+
+// TestLoginKeyIsTheAccounts: an account's username and email, in any case and with
+// surrounding spaces, give the account's one key; an unknown name gets a key of its own
+// (issue 13, item 10).
+func TestLoginKeyIsTheAccounts(t *testing.T) {
+	tx := pgtest.Tx(t)
+	s := newService(tx)
+	ctx := context.Background()
+	alice := mustUser(t, s, "alice")
+	for _, login := range []string{"alice", "ALICE", " Alice ", "alice@example.com", "Alice@Example.COM"} {
+		key, err := s.LoginKey(ctx, login)
+		require.NoError(t, err)
+		require.Equal(t, core.AccountLoginKey(alice.ID), key, login)
+	}
+	nobody, err := s.LoginKey(ctx, "nobody")
+	require.NoError(t, err)
+	again, err := s.LoginKey(ctx, " NOBODY ")
+	require.NoError(t, err)
+	require.Equal(t, nobody, again)
+	other, err := s.LoginKey(ctx, "nobody@example.com")
+	require.NoError(t, err)
+	require.NotEqual(t, nobody, other)
+	require.NotEqual(t, core.AccountLoginKey(alice.ID), nobody)
+	for _, odd := range []string{"", "bad \xff", string(make([]byte, 300))} {
+		_, err := s.LoginKey(ctx, odd)
+		require.NoError(t, err)
+	}
+}

@@ -140,12 +140,16 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 	f := newForm()
 	f.Values["login"] = r.PostForm.Get("login")
 	f.Values["next"] = localPath(r.PostForm.Get("next"))
-	// Limits count attempts per address and per login name, known or not, so that they
-	// neither reveal accounts nor allow guessing one account's password from many addresses.
+	// The allowances count attempts per address, and per account and address with backoff:
+	// an account's username and email count as one, unknown names as names.
+	var key string
 	if s.limits != nil {
-		now := time.Now()
-		if ok, reset := s.limits.login.Allow(s.proxies.ClientIP(r), f.Values["login"], now); !ok {
-			s.tooMany(w, r, now, reset)
+		var err error
+		if key, err = s.core.LoginKey(r.Context(), f.Values["login"]); err != nil {
+			s.serverError(w, r, err)
+			return
+		}
+		if !s.allowPasswordCheck(w, r, key) {
 			return
 		}
 	}
@@ -159,11 +163,35 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 		s.serverError(w, r, err)
 		return
 	}
+	s.passwordChecked(r, key)
 	if err := s.startSession(r, u); err != nil {
 		s.serverError(w, r, err)
 		return
 	}
 	http.Redirect(w, r, f.Values["next"], http.StatusSeeOther)
+}
+
+// allowPasswordCheck counts one password check of the account key (core.LoginKey) from
+// this request's address against the login allowances, which logins and current-password
+// checks share. Over them it answers 429 itself and returns false.
+func (s *Server) allowPasswordCheck(w http.ResponseWriter, r *http.Request, key string) bool {
+	if s.limits == nil {
+		return true
+	}
+	now := time.Now()
+	if ok, retry := s.limits.login.Allow(s.proxies.ClientIP(r), key, now); !ok {
+		s.tooMany(w, r, now, retry)
+		return false
+	}
+	return true
+}
+
+// passwordChecked tells the login allowances that the password check of key from this
+// request's address succeeded, so that its backoff starts over.
+func (s *Server) passwordChecked(r *http.Request, key string) {
+	if s.limits != nil {
+		s.limits.login.Succeeded(s.proxies.ClientIP(r), key)
+	}
 }
 
 // logout ends the session. A visitor without one has nothing to end, and gets no session
@@ -186,9 +214,18 @@ func (s *Server) passwordChange(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	u := currentUser(r)
+	// Checking the current password is a login attempt too: a stolen session must not
+	// guess it faster than the login form allows.
+	key := core.AccountLoginKey(u.ID)
+	if !s.allowPasswordCheck(w, r, key) {
+		return
+	}
 	err := s.core.ChangePassword(r.Context(), u.ID, r.PostForm.Get("current_password"), r.PostForm.Get("new_password"))
 	var verr *core.ValidationError
 	if errors.As(err, &verr) {
+		if verr.Fields["current_password"] == "" {
+			s.passwordChecked(r, key)
+		}
 		f := newForm()
 		f.Values["display_name"], f.Values["bio"] = u.DisplayName, u.Bio
 		if u.EmailMentions {
@@ -202,12 +239,13 @@ func (s *Server) passwordChange(w http.ResponseWriter, r *http.Request) {
 		s.serverError(w, r, err)
 		return
 	}
-	// This session stays, with a new id; every other one is over.
+	s.passwordChecked(r, key)
+	// This session stays, with a new id; every other one is over, and so is every token.
 	if err := s.startSession(r, *u); err != nil {
 		s.serverError(w, r, err)
 		return
 	}
-	s.sessions.Put(r.Context(), "flash", "Password changed. Your other sessions are logged out.")
+	s.sessions.Put(r.Context(), "flash", "Password changed. Your other sessions are logged out, and every app and access token is revoked.")
 	http.Redirect(w, r, "/settings", http.StatusSeeOther)
 }
 

@@ -9,6 +9,7 @@ import (
 
 	"github.com/gorilla/mux"
 
+	"github.com/starling-social/starling/internal/core"
 	"github.com/starling-social/starling/internal/oauth"
 )
 
@@ -140,11 +141,30 @@ func (s *Server) authorizeRedirect(w http.ResponseWriter, r *http.Request, redir
 	http.Redirect(w, r, redirectURI+sep+v.Encode(), http.StatusSeeOther)
 }
 
+// tokenCreate makes a personal access token after checking the current password: a token
+// outlives the session, so a stolen cookie alone must not be enough to make one.
 func (s *Server) tokenCreate(w http.ResponseWriter, r *http.Request) {
 	if !s.parseForm(w, r) {
 		return
 	}
-	tok, err := s.oauth.CreatePersonalToken(r.Context(), currentUser(r).ID, r.PostForm.Get("name"), strings.Join(r.PostForm["scopes"], " "))
+	u := currentUser(r)
+	key := core.AccountLoginKey(u.ID)
+	if !s.allowPasswordCheck(w, r, key) {
+		return
+	}
+	err := s.core.CheckPassword(r.Context(), u.ID, r.PostForm.Get("current_password"))
+	var perr *core.ValidationError
+	if errors.As(err, &perr) {
+		s.sessions.Put(r.Context(), "flash", "No token was made: "+perr.Fields["current_password"])
+		http.Redirect(w, r, "/settings", http.StatusSeeOther)
+		return
+	}
+	if err != nil {
+		s.serverError(w, r, err)
+		return
+	}
+	s.passwordChecked(r, key)
+	tok, err := s.oauth.CreatePersonalToken(r.Context(), u.ID, r.PostForm.Get("name"), strings.Join(r.PostForm["scopes"], " "))
 	var verr *oauth.ValidationError
 	if errors.As(err, &verr) {
 		s.sessions.Put(r.Context(), "flash", verr.Message)

@@ -38,8 +38,9 @@ type Options struct {
 	// PostLimit, with Limits, is the per-account posting limit to use, shared with the
 	// API. Nil means a limit of the website's own, 30 posts a minute.
 	PostLimit *httpx.Limiter
-	// LoginLimits, with Limits, are the login allowances to use, shared with the API's
-	// password grant. Nil means allowances of the website's own (httpx.NewLoginLimits).
+	// LoginLimits, with Limits, are the allowances of logins and current-password checks,
+	// shared with the API's password grant. Nil means allowances of the website's own
+	// (httpx.NewLoginLimits).
 	LoginLimits *httpx.LoginLimits
 	// Proxies are the reverse proxies whose X-Forwarded-For is believed.
 	Proxies httpx.Proxies
