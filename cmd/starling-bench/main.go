@@ -291,7 +291,7 @@ func latencyRun(ctx context.Context, e *env, clients, rate int, d time.Duration)
 		return err
 	}
 	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		hub.Stream(w, r, live.Filter{Public: true}, events.Cursor{}, false, false, format)
+		hub.Stream(w, r, live.Filter{Public: true}, core.Credential{}, events.Cursor{}, false, false, format)
 	})}
 	go srv.Serve(ln)
 	defer srv.Close()

@@ -1,7 +1,10 @@
 package api_test
 
 import (
+	"bufio"
+	"context"
 	"errors"
+	"net/http"
 	"strings"
 	"testing"
 	"time"
@@ -11,6 +14,43 @@ import (
 
 	"github.com/starling-social/starling/internal/api"
 )
+
+// openSSE opens path with token, reads the opening comment, and returns a function that
+// waits until the stream ends and returns the names of the events it sent.
+func openSSE(t *testing.T, s *server, path, token string) (rest func(timeout time.Duration) []string) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	t.Cleanup(cancel)
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, s.base+path, nil)
+	require.NoError(t, err)
+	req.Header.Set("Authorization", "Bearer "+token)
+	res, err := http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	t.Cleanup(func() { res.Body.Close() })
+	require.Equal(t, http.StatusOK, res.StatusCode)
+	sc := bufio.NewScanner(res.Body)
+	require.True(t, sc.Scan())
+	require.Equal(t, ":)", sc.Text())
+	return func(timeout time.Duration) []string {
+		done := make(chan []string, 1)
+		go func() {
+			var names []string
+			for sc.Scan() {
+				if n, ok := strings.CutPrefix(sc.Text(), "event: "); ok {
+					names = append(names, n)
+				}
+			}
+			done <- names
+		}()
+		select {
+		case names := <-done:
+			return names
+		case <-time.After(timeout):
+			t.Fatalf("%s: the stream is still open after %s", path, timeout)
+			return nil
+		}
+	}
+}
 
 // dialWS opens /api/v1/streaming with query (and the token, when given).
 func dialWS(t *testing.T, s *server, query, token string) *websocket.Conn {
@@ -40,6 +80,34 @@ func closeCode(t *testing.T, conn *websocket.Conn, timeout time.Duration) int {
 		}
 		t.Fatalf("the connection did not end with a close frame: %v", err)
 	}
+}
+
+// TestRevokedTokenEndsItsStreams (issue 13, item 9): revoking a token closes its open SSE
+// and WebSocket streams within seconds (the hub re-checks every 2 s), frees their slots,
+// and the token cannot open another. Before, both streams ran on until the client left.
+func TestRevokedTokenEndsItsStreams(t *testing.T) {
+	t.Parallel()
+	s := newServer(t)
+	alice, bob := s.user("alice"), s.user("bob")
+	tok, other := s.personalToken(alice, "read"), s.personalToken(bob, "read")
+	sse := openSSE(t, s, "/api/v1/streaming/user", tok)
+	openSSE(t, s, "/api/v1/streaming/public", other) // bob's stream, which stays
+	ws := dialWS(t, s, "stream=user", tok)
+	require.Eventually(t, func() bool { return s.hub.Subscribers() == 3 }, 5*time.Second, 10*time.Millisecond)
+
+	g, err := s.oauth.Lookup(context.Background(), tok)
+	require.NoError(t, err)
+	require.NoError(t, s.oauth.RevokeForUser(context.Background(), alice.ID, g.TokenID))
+	start := time.Now()
+	require.Equal(t, []string{"reset"}, sse(5*time.Second), "the SSE stream says start over, then ends")
+	require.Equal(t, websocket.ClosePolicyViolation, closeCode(t, ws, 5*time.Second))
+	t.Logf("both streams ended %s after the revocation", time.Since(start).Round(time.Millisecond))
+	require.Eventually(t, func() bool { return s.hub.Admitted() == 1 }, 5*time.Second, 10*time.Millisecond,
+		"the revoked token's slots are free; bob's stream stays")
+	require.Equal(t, int64(2), s.hub.Ended.Load())
+
+	st, _, _ := s.call(http.MethodGet, "/api/v1/streaming/user", tok, nil)
+	require.Equal(t, http.StatusUnauthorized, st, "reconnecting with the revoked token")
 }
 
 // TestWebSocketDropsSilentClient (issue 13, item 15): a client that answers no ping and

@@ -23,7 +23,17 @@ func (s *Server) stream(w http.ResponseWriter, r *http.Request, f live.Filter) {
 		writeError(w, http.StatusServiceUnavailable, "Streaming is not available on this process")
 		return
 	}
-	s.hub.Serve(w, r, viewerID(r), s.proxies.ClientIP(r), f, s.mastodonEvent, writeError)
+	s.hub.Serve(w, r, viewerID(r), s.proxies.ClientIP(r), credentialOf(r), f, s.mastodonEvent, writeError)
+}
+
+// credentialOf is the credential of r's access token, which the hub re-checks while the
+// stream runs (revoking the token ends the stream within seconds), or the zero Credential
+// for an anonymous stream.
+func credentialOf(r *http.Request) core.Credential {
+	if c := callerOf(r); c != nil {
+		return core.Credential{TokenID: c.grant.TokenID}
+	}
+	return core.Credential{}
 }
 
 // mastodonEvent formats a delivery as Mastodon does: update with a Status, delete with the

@@ -9,6 +9,7 @@ import (
 
 	"github.com/gorilla/websocket"
 
+	"github.com/starling-social/starling/internal/core"
 	"github.com/starling-social/starling/internal/live"
 )
 
@@ -55,7 +56,7 @@ func (s *Server) streamWebSocket(w http.ResponseWriter, r *http.Request) {
 		return // the upgrader answered
 	}
 	ws := &wsConn{s: s, conn: conn, caller: c, subs: map[string]*live.Subscription{}}
-	ws.serve(r.Context(), r.URL.Query().Get("stream"))
+	ws.serve(r.Context(), r.URL.Query().Get("stream"), credentialOf(r))
 }
 
 type wsConn struct {
@@ -89,8 +90,9 @@ func (ws *wsConn) send(v any) error {
 }
 
 // serve runs the connection until the client leaves, stops answering, or the server ends
-// it: a client that sends nothing and answers no ping for two ping intervals is dropped.
-func (ws *wsConn) serve(ctx context.Context, first string) {
+// it: a client that sends nothing and answers no ping for two ping intervals is dropped, and
+// so is one whose credential ends (cred, see live.Hub.Watch).
+func (ws *wsConn) serve(ctx context.Context, first string, cred core.Credential) {
 	ctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	defer func() {
 		cancel()
@@ -101,6 +103,8 @@ func (ws *wsConn) serve(ctx context.Context, first string) {
 		ws.mu.Unlock()
 		ws.end(0, "")
 	}()
+	ended, unwatch := ws.s.hub.Watch(cred)
+	defer unwatch()
 	ping := ws.s.wsPing
 	ws.conn.SetReadLimit(4096)
 	alive := func() { _ = ws.conn.SetReadDeadline(time.Now().Add(2 * ping)) }
@@ -109,13 +113,16 @@ func (ws *wsConn) serve(ctx context.Context, first string) {
 	if first != "" {
 		ws.subscribe(ctx, first)
 	}
-	// Ping the client.
+	// Ping the client, and end the connection when its credential ends.
 	go func() {
 		t := time.NewTicker(ping)
 		defer t.Stop()
 		for {
 			select {
 			case <-ctx.Done():
+				return
+			case <-ended:
+				ws.end(websocket.ClosePolicyViolation, "The access token was revoked")
 				return
 			case <-t.C:
 				if ws.conn.WriteControl(websocket.PingMessage, nil, time.Now().Add(10*time.Second)) != nil {

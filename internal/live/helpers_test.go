@@ -71,7 +71,7 @@ func newNode(t *testing.T, dsn string, opts live.Options, format ...live.Formatt
 		if len(format) > 0 {
 			f = format[0]
 		}
-		n.hub.Stream(w, r, live.Filter{Public: true}, resume, given && !expired, expired, f)
+		n.hub.Stream(w, r, live.Filter{Public: true}, core.Credential{}, resume, given && !expired, expired, f)
 	}))
 	t.Cleanup(func() {
 		n.srv.CloseClientConnections()

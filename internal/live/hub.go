@@ -41,6 +41,11 @@ type Options struct {
 	WriteTimeout time.Duration
 	// Heartbeat is the interval of SSE comment lines on idle streams. Defaults to 15 s.
 	Heartbeat time.Duration
+	// Revalidate is how often the hub re-checks the credentials of its streams (see
+	// Watch), with one query per kind of credential for all of them: a stream whose token
+	// is revoked or whose session ends is closed within this interval, on every process.
+	// Defaults to 2 seconds.
+	Revalidate time.Duration
 	// MaxStreamsPerUser and MaxStreamsPerIP cap concurrent streams (see Admit). Default to
 	// 20 and 100.
 	MaxStreamsPerUser, MaxStreamsPerIP int
@@ -66,14 +71,17 @@ type Hub struct {
 	ready chan struct{}
 
 	perUser, perIP *httpx.Caps
+	// watches are the credentials of running streams, re-checked every Revalidate.
+	watches map[*watch]struct{}
 	// admitted counts the stream slots taken by Admit and not yet released.
 	admitted atomic.Int64
 
 	// Delivered counts deliveries handed to subscribers; Dropped counts subscribers cut off
 	// because their buffer was full; WriteFailed counts streams ended because a write to
 	// the client failed or timed out; FormatFailed counts streams ended because an event
-	// could not be formatted (to be resumed); Reads counts log reads that returned events.
-	Delivered, Dropped, WriteFailed, FormatFailed, Reads atomic.Int64
+	// could not be formatted (to be resumed); Reads counts log reads that returned events;
+	// Ended counts streams closed because their credential ended (see Watch).
+	Delivered, Dropped, WriteFailed, FormatFailed, Reads, Ended atomic.Int64
 }
 
 // NewHub returns a hub reading through q and loading posts through svc.
@@ -96,13 +104,16 @@ func NewHub(q *store.Queries, svc *core.Service, log *slog.Logger, opts Options)
 	if opts.Heartbeat <= 0 {
 		opts.Heartbeat = 15 * time.Second
 	}
+	if opts.Revalidate <= 0 {
+		opts.Revalidate = 2 * time.Second
+	}
 	if opts.MaxStreamsPerUser <= 0 {
 		opts.MaxStreamsPerUser = 20
 	}
 	if opts.MaxStreamsPerIP <= 0 {
 		opts.MaxStreamsPerIP = 100
 	}
-	return &Hub{q: q, core: svc, log: log, opts: opts, subs: map[*Subscription]struct{}{},
+	return &Hub{q: q, core: svc, log: log, opts: opts, subs: map[*Subscription]struct{}{}, watches: map[*watch]struct{}{},
 		kick: make(chan struct{}, 1), ready: make(chan struct{}),
 		perUser: &httpx.Caps{Limit: opts.MaxStreamsPerUser}, perIP: &httpx.Caps{Limit: opts.MaxStreamsPerIP}}
 }
@@ -136,6 +147,7 @@ func (h *Hub) Run(ctx context.Context) {
 		case <-time.After(time.Second):
 		}
 	}
+	go h.revalidateEvery(ctx)
 	poll := time.NewTicker(h.opts.Poll)
 	defer poll.Stop()
 	for {
@@ -180,6 +192,80 @@ func (h *Hub) Admit(userID int64, ip string) (release func(), ok bool) {
 
 // Admitted returns how many stream slots are taken: streams admitted and not yet ended.
 func (h *Hub) Admitted() int { return int(h.admitted.Load()) }
+
+// watch is one running stream's credential.
+type watch struct {
+	cred  core.Credential
+	ended chan struct{}
+}
+
+// Watch has the hub re-check cred every Options.Revalidate while a stream runs. The
+// returned channel is closed once the credential has ended — its token revoked, its
+// session logged out, expired, or ended by a password change or "log out everywhere" —
+// on whichever process that happened: the database is the truth every hub asks. Call
+// stop when the stream ends. The zero Credential (an anonymous stream) is not watched,
+// and its channel never closes.
+func (h *Hub) Watch(cred core.Credential) (ended <-chan struct{}, stop func()) {
+	if cred.IsZero() {
+		return nil, func() {}
+	}
+	w := &watch{cred: cred, ended: make(chan struct{})}
+	h.mu.Lock()
+	h.watches[w] = struct{}{}
+	h.mu.Unlock()
+	return w.ended, func() {
+		h.mu.Lock()
+		delete(h.watches, w)
+		h.mu.Unlock()
+	}
+}
+
+// revalidateEvery re-checks the watched credentials every Options.Revalidate until ctx
+// ends. A failed check (the database out of reach) is retried at the next tick.
+func (h *Hub) revalidateEvery(ctx context.Context) {
+	t := time.NewTicker(h.opts.Revalidate)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		if err := h.revalidate(ctx); err != nil && ctx.Err() == nil {
+			h.log.Warn("live: re-checking the streams' credentials failed; will retry", "err", err)
+		}
+	}
+}
+
+// revalidate asks core, in one call, which watched credentials have ended, and closes
+// their streams' channels.
+func (h *Hub) revalidate(ctx context.Context) error {
+	h.mu.Lock()
+	ws := make([]*watch, 0, len(h.watches))
+	creds := make([]core.Credential, 0, len(h.watches))
+	for w := range h.watches {
+		ws = append(ws, w)
+		creds = append(creds, w.cred)
+	}
+	h.mu.Unlock()
+	if len(ws) == 0 {
+		return nil
+	}
+	ended, err := h.core.EndedCredentials(ctx, creds)
+	if err != nil {
+		return err
+	}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	for i, w := range ws {
+		if _, running := h.watches[w]; running && ended[i] {
+			delete(h.watches, w)
+			close(w.ended)
+			h.Ended.Add(1)
+		}
+	}
+	return nil
+}
 
 // Head returns the cursor of the last event the hub has fanned out.
 func (h *Hub) Head() events.Cursor {

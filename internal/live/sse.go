@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/starling-social/starling/internal/core"
 	"github.com/starling-social/starling/internal/events"
 )
 
@@ -59,12 +60,16 @@ func (h *Hub) ResumePoint(r *http.Request) (c events.Cursor, given, expired bool
 	return c, true, n > h.opts.MaxBacklog, nil
 }
 
-// Stream serves one SSE client: the events of f after resume (when given) and then live
-// ones, each exactly once and in order, formatted by format. A client whose cursor has
-// expired first gets a "reset" event (reload); a client cut off for not keeping up gets a
-// final "resume" event and is disconnected, to reconnect with its Last-Event-ID.
-func (h *Hub) Stream(w http.ResponseWriter, r *http.Request, f Filter, resume events.Cursor, resuming, expired bool, format Formatter) {
+// Stream serves one SSE client, opened with cred (the zero Credential when anonymous):
+// the events of f after resume (when given) and then live ones, each exactly once and in
+// order, formatted by format. A client whose cursor has expired first gets a "reset" event
+// (reload); a client cut off for not keeping up gets a final "resume" event and is
+// disconnected, to reconnect with its Last-Event-ID; a client whose credential ends (see
+// Watch) gets a final "reset" and is disconnected.
+func (h *Hub) Stream(w http.ResponseWriter, r *http.Request, f Filter, cred core.Credential, resume events.Cursor, resuming, expired bool, format Formatter) {
 	ctx := r.Context()
+	ended, unwatch := h.Watch(cred)
+	defer unwatch()
 	sub, head, err := h.Subscribe(ctx, f)
 	if err != nil {
 		return
@@ -173,6 +178,11 @@ func (h *Hub) Stream(w http.ResponseWriter, r *http.Request, f Filter, resume ev
 			event("event: %s\ndata: {}\n\n", sub.Reason())
 			flush()
 			return
+		case <-ended:
+			// Logged out or revoked: start over, as whoever the client now is.
+			event("event: reset\ndata: {}\n\n")
+			flush()
+			return
 		case <-heartbeat.C:
 			if !write(": ping\n\n") || !flush() {
 				return
@@ -200,9 +210,10 @@ func (h *Hub) Stream(w http.ResponseWriter, r *http.Request, f Filter, resume ev
 }
 
 // Serve is the whole of an SSE endpoint for a client (userID, 0 when anonymous, at address
-// ip): it admits the stream (429 over the caps), reads the resume point and streams f, or
-// answers a bad Last-Event-ID with fail (400) and other errors with fail (500).
-func (h *Hub) Serve(w http.ResponseWriter, r *http.Request, userID int64, ip string, f Filter, format Formatter, fail func(w http.ResponseWriter, status int, msg string)) {
+// ip, authenticated by cred): it admits the stream (429 over the caps), reads the resume
+// point and streams f, or answers a bad Last-Event-ID with fail (400) and other errors
+// with fail (500).
+func (h *Hub) Serve(w http.ResponseWriter, r *http.Request, userID int64, ip string, cred core.Credential, f Filter, format Formatter, fail func(w http.ResponseWriter, status int, msg string)) {
 	release, ok := h.Admit(userID, ip)
 	if !ok {
 		w.Header().Set("Retry-After", "10")
@@ -222,5 +233,5 @@ func (h *Hub) Serve(w http.ResponseWriter, r *http.Request, userID int64, ip str
 		fail(w, http.StatusServiceUnavailable, "The stream is briefly unavailable; try again in a moment")
 		return
 	}
-	h.Stream(w, r, f, resume, given && !expired, expired, format)
+	h.Stream(w, r, f, cred, resume, given && !expired, expired, format)
 }

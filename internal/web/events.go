@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
+	"time"
 
 	"github.com/starling-social/starling/internal/core"
 	"github.com/starling-social/starling/internal/events"
@@ -53,10 +54,19 @@ func (s *Server) liveEvents(w http.ResponseWriter, r *http.Request) {
 		f.NotificationsOf = u.ID
 	}
 	var uid int64
+	var cred core.Credential
 	if u != nil {
-		uid = u.ID
+		uid, cred = u.ID, s.sessionCredential(r, u)
 	}
-	s.hub.Serve(w, r, uid, s.proxies.ClientIP(r), f, s.htmlEvent, func(w http.ResponseWriter, status int, msg string) { http.Error(w, msg, status) })
+	s.hub.Serve(w, r, uid, s.proxies.ClientIP(r), cred, f, s.htmlEvent, func(w http.ResponseWriter, status int, msg string) { http.Error(w, msg, status) })
+}
+
+// sessionCredential is the credential of u's logged-in session, which the hub re-checks
+// while the stream runs: logging out, "log out everywhere" or a password change ends the
+// stream within seconds.
+func (s *Server) sessionCredential(r *http.Request, u *core.User) core.Credential {
+	return core.Credential{Session: hashToken(s.sessions.Token(r.Context())), UserID: u.ID,
+		AuthAt: time.Unix(0, s.sessions.GetInt64(r.Context(), sessionAuthAt))}
 }
 
 // htmlEvent formats a delivery for the website's live.js: a rendered post fragment, the
