@@ -228,9 +228,13 @@ func (a *app) runServer(ctx context.Context, role string) error {
 		return r.URL.Path == "/events" || strings.HasPrefix(r.URL.Path, "/api/v1/streaming")
 	})
 	limit, _ := httpx.ParseRateLimit(a.cfg.RateLimit) // validated with the config
+	var appLimit *httpx.Limiter
+	if limit != nil {
+		appLimit, _ = httpx.ParseRateLimit(a.cfg.AppRegistrationLimit) // validated with the config
+	}
 	rest := api.New(api.Options{Core: svc, OAuth: authz, Hub: hub, Log: a.log, BaseURL: a.cfg.BaseURL,
 		SignupsOpen: a.cfg.Signups == "open", RateLimit: limit, PostLimit: postLimit, Proxies: proxies, Shed: shed,
-		LoginLimits: loginLimits, NoPasswordGrant: !a.cfg.OAuthPasswordGrant})
+		LoginLimits: loginLimits, NoPasswordGrant: !a.cfg.OAuthPasswordGrant, AppLimit: appLimit})
 	var handler http.Handler = otelhttp.NewHandler(m.HTTP(api.Join(shed(site.Handler()), rest.Handler())), "http",
 		otelhttp.WithFilter(func(r *http.Request) bool { return r.URL.Path != "/metrics" }))
 	if role == "work" {

@@ -41,6 +41,9 @@ type Options struct {
 	SignupsOpen bool
 	// RateLimit limits requests per token (or per IP without one). Nil means no limit.
 	RateLimit *httpx.Limiter
+	// AppLimit, when set, limits app registrations (POST /api/v1/apps) per client
+	// address, on top of RateLimit: each app is a row that stays. Nil means no limit.
+	AppLimit *httpx.Limiter
 	// Proxies are the reverse proxies whose X-Forwarded-For is believed.
 	Proxies httpx.Proxies
 	// PostLimit, when set, limits new posts per account (shared with the website, so an
@@ -72,6 +75,7 @@ type Server struct {
 	open    bool
 	router  *mux.Router
 	limit   *httpx.Limiter
+	apps    *httpx.Limiter
 	proxies httpx.Proxies
 	shed    func(http.Handler) http.Handler
 	posts   *httpx.Limiter
@@ -85,7 +89,7 @@ type Server struct {
 // New returns the API.
 func New(opts Options) *Server {
 	s := &Server{core: opts.Core, oauth: opts.OAuth, hub: opts.Hub, log: opts.Log,
-		base: strings.TrimRight(opts.BaseURL, "/"), open: opts.SignupsOpen, limit: opts.RateLimit, proxies: opts.Proxies, shed: opts.Shed, posts: opts.PostLimit,
+		base: strings.TrimRight(opts.BaseURL, "/"), open: opts.SignupsOpen, limit: opts.RateLimit, apps: opts.AppLimit, proxies: opts.Proxies, shed: opts.Shed, posts: opts.PostLimit,
 		logins: opts.LoginLimits, grantTypes: []string{"authorization_code", "client_credentials"}}
 	if !opts.NoPasswordGrant {
 		s.grantTypes = append(s.grantTypes, "password")
@@ -273,8 +277,11 @@ func cors(next http.Handler) http.Handler {
 	})
 }
 
-// rateLimit counts each request against its token, or its IP address when it has none,
-// and answers 429 with Retry-After when the window's allowance is used up.
+// rateLimit counts each request against its token when the token is valid, and against
+// its client address otherwise (no token, or one that is unknown, revoked or made up, so
+// that inventing tokens buys no allowance), and answers 429 with Retry-After when the
+// window's allowance is used up. The token is looked up here, once: handlers reuse the
+// lookup (see lookupToken).
 func (s *Server) rateLimit(next http.Handler) http.Handler {
 	if s.limit == nil {
 		return next
@@ -286,7 +293,11 @@ func (s *Server) rateLimit(next http.Handler) http.Handler {
 		}
 		key := "ip:" + s.proxies.ClientIP(r)
 		if t := bearer(r); t != "" {
-			key = "token:" + oauth.Hash(t)
+			g, err := s.oauth.Lookup(r.Context(), t)
+			r = r.WithContext(context.WithValue(r.Context(), lookupKey{}, &tokenLookup{grant: g, err: err}))
+			if err == nil {
+				key = "token:" + strconv.FormatInt(g.TokenID, 10)
+			}
 		}
 		now := time.Now()
 		ok, remaining, reset := s.limit.Allow(key, now)

@@ -40,6 +40,25 @@ func bearer(r *http.Request) string {
 	return strings.TrimSpace(r.Header.Get("Sec-WebSocket-Protocol"))
 }
 
+// lookupKey carries the rate limiter's lookup of the request's token (a *tokenLookup), so
+// that authentication uses it instead of looking the token up a second time.
+type lookupKey struct{}
+
+// tokenLookup is the outcome of oauth.Lookup for the request's token.
+type tokenLookup struct {
+	grant oauth.Grant
+	err   error
+}
+
+// lookupToken looks up raw, the request's token, once per request: the rate limiter's
+// lookup when it made one, a new one otherwise.
+func (s *Server) lookupToken(r *http.Request, raw string) (oauth.Grant, error) {
+	if l, ok := r.Context().Value(lookupKey{}).(*tokenLookup); ok {
+		return l.grant, l.err
+	}
+	return s.oauth.Lookup(r.Context(), raw)
+}
+
 // authenticate resolves the request's token. It answers 401 itself for a bad token and
 // returns ok=false; a missing token gives a nil caller.
 func (s *Server) authenticate(w http.ResponseWriter, r *http.Request) (*caller, bool) {
@@ -47,7 +66,7 @@ func (s *Server) authenticate(w http.ResponseWriter, r *http.Request) (*caller, 
 	if raw == "" {
 		return nil, true
 	}
-	g, err := s.oauth.Lookup(r.Context(), raw)
+	g, err := s.lookupToken(r, raw)
 	if errors.Is(err, oauth.ErrNotFound) {
 		writeError(w, http.StatusUnauthorized, "The access token is invalid")
 		return nil, false

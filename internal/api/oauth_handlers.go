@@ -26,13 +26,20 @@ func (s *Server) oauthError(w http.ResponseWriter, r *http.Request, err error) {
 }
 
 func (s *Server) appCreate(w http.ResponseWriter, r *http.Request) {
+	if s.apps != nil {
+		now := time.Now()
+		if ok, _, reset := s.apps.Allow(s.proxies.ClientIP(r), now); !ok {
+			tooMany(w, now, reset, "Too many applications registered from this address; try again later")
+			return
+		}
+	}
 	f, ok := s.readFields(w, r)
 	if !ok {
 		return
 	}
 	// redirect_uris is one string (several separated by spaces or newlines) or a list.
 	var uris []string
-	for _, u := range f.Strings("redirect_uris", 20) {
+	for _, u := range f.Strings("redirect_uris", oauth.MaxRedirectURIs) {
 		uris = append(uris, strings.Fields(u)...)
 	}
 	name, website, scopes := f.String("client_name"), f.String("website"), f.String("scopes")

@@ -74,6 +74,10 @@ type Config struct {
 	// RateLimit is the API allowance per token (or per IP without one) and process, as
 	// "N/DURATION", or "off". Defaults to "300/5m", Mastodon's own figure.
 	RateLimit string
+	// AppRegistrationLimit is how many apps one client address may register per window
+	// and process, as "N/DURATION", or "off"; RateLimit "off" turns it off too. Defaults
+	// to "10/1h".
+	AppRegistrationLimit string
 	// JobRescueAfter is how long a job may stay marked running before it is retried on
 	// the assumption that its worker died. One attempt may take half of it, at most 30 s.
 	// Defaults to 2 minutes.
@@ -180,6 +184,8 @@ var settings = []setting{
 		integer(func(c *Config) *int { return &c.MaxStreamsPerUser })},
 	{"rate-limit", "STARLING_RATE_LIMIT", "300/5m", "API requests per token (or IP) per window and process, or off (also turns off the login, signup and posting limits)",
 		str(func(c *Config) *string { return &c.RateLimit })},
+	{"app-registration-limit", "STARLING_APP_REGISTRATION_LIMIT", "10/1h", "OAuth app registrations (POST /api/v1/apps) per client address per window and process, or off",
+		str(func(c *Config) *string { return &c.AppRegistrationLimit })},
 	{"job-rescue-after", "STARLING_JOB_RESCUE_AFTER", "2m", "a job still running after this long is retried elsewhere (its worker is presumed dead)",
 		duration(func(c *Config) *time.Duration { return &c.JobRescueAfter })},
 	{"oauth-password-grant", "STARLING_OAUTH_PASSWORD_GRANT", "true", "offer the OAuth password grant (apps log in with a username and password, within the login limits): true or false",
@@ -314,6 +320,9 @@ func (c Config) Validate() error {
 	}
 	if _, err := httpx.ParseRateLimit(c.RateLimit); err != nil {
 		bad("STARLING_RATE_LIMIT", "%v, got %q", err, c.RateLimit)
+	}
+	if _, err := httpx.ParseRateLimit(c.AppRegistrationLimit); err != nil {
+		bad("STARLING_APP_REGISTRATION_LIMIT", "%v, got %q", err, c.AppRegistrationLimit)
 	}
 	if c.MailFrom != "" {
 		if _, err := mail.ParseAddress(c.MailFrom); err != nil {

@@ -101,6 +101,9 @@ func (e *ValidationError) Error() string { return e.Message }
 // MaxRedirectURIBytes bounds the length of one registered redirect URI.
 const MaxRedirectURIBytes = 2000
 
+// MaxRedirectURIs bounds the redirect URIs of one app.
+const MaxRedirectURIs = 20
+
 // refusedSchemes are the schemes a redirect URI may not use: they run code in, or read
 // from, the browser or the machine instead of handing the answer to an app.
 var refusedSchemes = map[string]bool{
@@ -161,8 +164,11 @@ func (s *Service) RegisterApp(ctx context.Context, name, website string, redirec
 		// The consent page shows the name: a direction mark could reverse what follows it.
 		return App{}, &ValidationError{"Validation failed: Application name (client_name) must not contain invisible formatting characters (direction marks, zero-width spaces)"}
 	}
-	if len(redirectURIs) == 0 || len(redirectURIs) > 20 {
+	if len(redirectURIs) == 0 {
 		return App{}, &ValidationError{"Validation failed: Redirect URI can't be blank"}
+	}
+	if len(redirectURIs) > MaxRedirectURIs {
+		return App{}, &ValidationError{fmt.Sprintf("Validation failed: Redirect URI: at most %d may be registered", MaxRedirectURIs)}
 	}
 	for _, u := range redirectURIs {
 		if msg := checkRedirectURI(u, s.AllowHTTPRedirects); msg != "" {
