@@ -162,7 +162,7 @@ func runOverload(args []string) error {
 		return err
 	}
 	defer srv.stop()
-	procs := serverGOMAXPROCS(srv.base)
+	procs := serverGOMAXPROCS(srv.metrics)
 	o := newOverloadRun(srv.base, token)
 	w := watch(srv, o.start)
 
@@ -645,7 +645,7 @@ func watch(srv *server, start time.Time) *watcher {
 	})
 	client := &http.Client{Timeout: 2 * time.Second}
 	every(time.Second, func() {
-		if n, ok := metric(ctx, client, srv.base, "go_goroutines"); ok {
+		if n, ok := metric(ctx, client, srv.metrics, "go_goroutines"); ok {
 			at := time.Since(start)
 			w.mu.Lock()
 			w.gor = append(w.gor, sampleAt{at, int64(n)})

@@ -130,7 +130,9 @@ func (s *suite) header(ctx context.Context) {
 type server struct {
 	cmd  *exec.Cmd
 	base string
-	logs *lockedBuf
+	// metrics is the base URL of the server's private metrics address.
+	metrics string
+	logs    *lockedBuf
 }
 
 type lockedBuf struct {
@@ -161,15 +163,22 @@ func (s *suite) start(role string, extra ...string) (*server, error) {
 	}
 	addr := ln.Addr().String()
 	ln.Close()
+	mln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, err
+	}
+	metricsAddr := mln.Addr().String()
+	mln.Close()
 	cmd := exec.Command(s.bin, role)
 	cmd.Env = append(os.Environ(), "DATABASE_URL="+s.env.cluster.URL(s.env.name), "STARLING_LISTEN="+addr,
+		"STARLING_METRICS_LISTEN="+metricsAddr, // the main address shows /metrics to admins only
 		"STARLING_BASE_URL=http://"+addr, "STARLING_RATE_LIMIT=off", "STARLING_LOG_LEVEL=warn",
 		"STARLING_DB_MAX_CONNS=40", "STARLING_DATA_DIR="+s.tmp,
 		"STARLING_MENTION_EMAIL_DELAY=1h", // emails are not part of the pipeline measured
 		"STARLING_PASSWORD_MEMORY_KIB=1024", "STARLING_PASSWORD_ITERATIONS=1",
 		"STARLING_MAX_STREAMS_PER_IP=50000") // every bench client comes from 127.0.0.1
 	cmd.Env = append(cmd.Env, extra...)
-	srv := &server{cmd: cmd, base: "http://" + addr, logs: &lockedBuf{}}
+	srv := &server{cmd: cmd, base: "http://" + addr, metrics: "http://" + metricsAddr, logs: &lockedBuf{}}
 	cmd.Stderr = srv.logs
 	if err := cmd.Start(); err != nil {
 		return nil, err

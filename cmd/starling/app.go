@@ -214,8 +214,14 @@ func (a *app) runServer(ctx context.Context, role string) error {
 		postLimit = &httpx.Limiter{Limit: 30, Window: time.Minute}
 		loginLimits = httpx.NewLoginLimits()
 	}
+	// Without a private metrics address, /metrics on the main one answers administrators
+	// only (an admin's session or personal token): the figures are not for everyone.
+	var adminMetrics http.Handler
+	if a.cfg.MetricsListen == "" {
+		adminMetrics = m.Handler()
+	}
 	site, err := web.New(web.Options{
-		Core: svc, Sessions: sessions, Log: a.log, RiverUI: ui, Hub: hub, OAuth: authz,
+		Core: svc, Sessions: sessions, Log: a.log, RiverUI: ui, Hub: hub, OAuth: authz, Metrics: adminMetrics,
 		Limits: a.cfg.RateLimit != "off", PostLimit: postLimit, LoginLimits: loginLimits, Proxies: proxies,
 		Ready: func(ctx context.Context) error { return ready(ctx, pool) },
 	})
@@ -266,7 +272,8 @@ func (a *app) runServer(ctx context.Context, role string) error {
 		if err := serve(a.cfg.MetricsListen, privateHandler(m.Handler()), "metrics"); err != nil {
 			return err
 		}
-	} else {
+	} else if role == "work" {
+		// A worker's one address serves nobody but the operator: health checks and metrics.
 		handler = withMetrics(handler, m.Handler())
 	}
 	if err := serve(a.cfg.Listen, handler, role); err != nil {

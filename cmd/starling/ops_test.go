@@ -223,8 +223,13 @@ func TestMetricsAndLogsAfterAWorkload(t *testing.T) {
 	// little: scrape until every family has a value (or 10 s pass).
 	var body []byte
 	var values map[string]float64
+	// /metrics on the main address is for administrators: scrape with an admin's token.
+	_, _, err = runCmd(t, env("DATABASE_URL", dsn), "", "user", "grant-admin", "alice")
+	require.NoError(t, err)
 	for scrapeUntil := time.Now().Add(10 * time.Second); ; {
-		res, err = http.Get(p.base + "/metrics")
+		req, _ := http.NewRequest(http.MethodGet, p.base+"/metrics", nil)
+		req.Header.Set("Authorization", "Bearer "+token)
+		res, err = http.DefaultClient.Do(req)
 		require.NoError(t, err)
 		body, _ = io.ReadAll(res.Body)
 		res.Body.Close()

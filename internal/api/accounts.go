@@ -60,8 +60,13 @@ func (s *Server) accountLookup(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, "acct is required")
 		return
 	}
-	// Local accounts only: "name" or "name@this-host".
-	name, _, _ := strings.Cut(strings.TrimPrefix(acct, "@"), "@")
+	// Local accounts only: "name" or "name@this-host". Starling does not federate, so an
+	// account of another server is never here, whatever its name.
+	name, domain, withDomain := strings.Cut(strings.TrimPrefix(acct, "@"), "@")
+	if withDomain && !strings.EqualFold(domain, s.host()) {
+		writeError(w, http.StatusNotFound, "Record not found")
+		return
+	}
 	u, err := s.core.UserByUsername(r.Context(), name)
 	if err != nil {
 		s.coreError(w, r, err)

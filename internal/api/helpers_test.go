@@ -76,8 +76,9 @@ func newServerWith(t *testing.T, configure func(*api.Options)) *server {
 	require.NoError(t, err)
 	notifier := events.NewNotifier(pool, 2*time.Millisecond, log)
 	go notifier.Run(ctx)
+	// Tests read the instance's figures right after writing: no caching of them here.
 	svc := core.New(pool, core.Options{Jobs: runner.Client, Wake: notifier.Wake, SignupsOpen: true, Log: log,
-		Password: password.Params{MemoryKiB: 1024, Iterations: 1}})
+		Password: password.Params{MemoryKiB: 1024, Iterations: 1}, InstanceCountsMaxAge: time.Nanosecond})
 	runner.Bind(svc)
 	require.NoError(t, runner.Start(ctx))
 	hub := live.NewHub(store.New(pool), svc, log, live.Options{Poll: 200 * time.Millisecond})

@@ -60,8 +60,11 @@ type Config struct {
 	// NotifyWindow is the shortest time between two wake-up NOTIFYs of one process.
 	// Defaults to 5 ms.
 	NotifyWindow time.Duration
-	// MetricsListen, when set, serves /metrics on this separate address instead of the
-	// main one.
+	// MetricsListen, when set, serves /metrics (and Go's profiler) on this separate
+	// address, open to whoever reaches it, and not on the main one. Empty by default: then
+	// /metrics on the main address answers administrators only (a website session or a
+	// personal access token of an admin), and a work process serves it openly on its one
+	// address, which serves nobody else.
 	MetricsListen string
 	// EventRetention is how long the event log keeps events. Defaults to 7 days.
 	EventRetention time.Duration
@@ -172,7 +175,7 @@ var settings = []setting{
 		duration(func(c *Config) *time.Duration { return &c.MentionEmailDelay })},
 	{"notify-window", "STARLING_NOTIFY_WINDOW", "5ms", "at most one wake-up NOTIFY per process per this window",
 		duration(func(c *Config) *time.Duration { return &c.NotifyWindow })},
-	{"metrics-listen", "STARLING_METRICS_LISTEN", "", "serve /metrics (and the Go profiler under /debug/pprof/) on this address instead of the main one",
+	{"metrics-listen", "STARLING_METRICS_LISTEN", "", "serve /metrics (and the Go profiler under /debug/pprof/) on this private address; when empty, /metrics on the main address answers administrators only",
 		str(func(c *Config) *string { return &c.MetricsListen })},
 	{"event-retention", "STARLING_EVENT_RETENTION", "168h", "how long the event log keeps events (older stream cursors get a reset)",
 		duration(func(c *Config) *time.Duration { return &c.EventRetention })},

@@ -3,6 +3,7 @@ package core
 import (
 	"context"
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/starling-social/starling/internal/store"
@@ -91,21 +92,48 @@ func (s *Service) RelationshipsOf(ctx context.Context, viewerID int64, ids []int
 	return out, nil
 }
 
-// InstanceCounts returns how many users and live posts the server has.
+// instanceCounts is what InstanceCounts and ActiveMonth last counted, and when. Its mutex
+// is held while counting, so that however many requests come at once, a process counts
+// at most once per Options.InstanceCountsMaxAge.
+type instanceCounts struct {
+	mu                  sync.Mutex
+	countedAt, activeAt time.Time
+	users, posts        int64
+	active              int64
+}
+
+// InstanceCounts returns how many users and live posts the server has, as counted at most
+// Options.InstanceCountsMaxAge ago (1 minute by default) by this process: the instance
+// endpoints and nodeinfo answer anyone, and a count per request would be theirs to order.
 func (s *Service) InstanceCounts(ctx context.Context) (users, posts int64, err error) {
+	c := &s.counts
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if !c.countedAt.IsZero() && time.Since(c.countedAt) < s.opts.InstanceCountsMaxAge {
+		return c.users, c.posts, nil
+	}
 	r, err := s.q.InstanceCounts(ctx)
 	if err != nil {
 		return 0, 0, fmt.Errorf("instance counts: %w", err)
 	}
+	c.users, c.posts, c.countedAt = r.Users, r.Posts, time.Now()
 	return r.Users, r.Posts, nil
 }
 
 // ActiveMonth returns how many accounts wrote a post in the last 30 days: Starling keeps no
-// record of logins, so posting is what counts as active.
+// record of logins, so posting is what counts as active. Like InstanceCounts, it is
+// counted at most Options.InstanceCountsMaxAge ago (1 minute by default).
 func (s *Service) ActiveMonth(ctx context.Context) (int64, error) {
+	c := &s.counts
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if !c.activeAt.IsZero() && time.Since(c.activeAt) < s.opts.InstanceCountsMaxAge {
+		return c.active, nil
+	}
 	n, err := s.q.InstanceActiveAuthors(ctx)
 	if err != nil {
 		return 0, fmt.Errorf("active accounts: %w", err)
 	}
+	c.active, c.activeAt = n, time.Now()
 	return n, nil
 }

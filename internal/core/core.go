@@ -86,6 +86,10 @@ type Options struct {
 	NotifyInTx bool
 	// Log receives domain log lines. Defaults to slog.Default().
 	Log *slog.Logger
+	// InstanceCountsMaxAge is how long InstanceCounts and ActiveMonth answer from this
+	// process's memory before counting again, so that anonymous requests for the
+	// instance's figures cost no count per request. Defaults to 1 minute.
+	InstanceCountsMaxAge time.Duration
 }
 
 // Service is the domain layer. It is safe for concurrent use.
@@ -95,6 +99,8 @@ type Service struct {
 	opts      Options
 	log       *slog.Logger
 	dummyHash string
+	// counts caches InstanceCounts and ActiveMonth.
+	counts instanceCounts
 }
 
 // New returns a Service that runs its queries and transactions on db: a pool, or in
@@ -105,6 +111,9 @@ func New(db store.Conn, opts Options) *Service {
 	}
 	if opts.Jobs == nil {
 		panic("core: Options.Jobs is required")
+	}
+	if opts.InstanceCountsMaxAge == 0 {
+		opts.InstanceCountsMaxAge = time.Minute
 	}
 	// A hash to verify against when a login names no account, so that a wrong username
 	// costs the same time as a wrong password.

@@ -38,6 +38,25 @@ var commonPasswords = map[string]bool{
 	"password1234": true, "qwertyuiop1": true, "asdfghjkl1": true, "1qaz2wsx3edc": true,
 }
 
+// reservedUsernames are refused for new accounts, at signup and by `starling user create`
+// alike: names people take for the server's own voice (admin, support, security), the
+// addresses mail servers reserve (postmaster, abuse, hostmaster: RFC 2142), and the site's
+// own words and paths (login, settings, api, oauth, static, nodeinfo), so that no account
+// can pass for the instance or its staff. Compared in any case.
+var reservedUsernames = map[string]bool{
+	"admin": true, "administrator": true, "root": true, "superuser": true, "sysadmin": true,
+	"support": true, "help": true, "helpdesk": true, "info": true, "contact": true, "feedback": true,
+	"postmaster": true, "abuse": true, "hostmaster": true, "webmaster": true, "security": true,
+	"mail": true, "email": true, "noreply": true, "no_reply": true, "mailer_daemon": true,
+	"www": true, "api": true, "oauth": true, "about": true, "settings": true, "login": true,
+	"logout": true, "signup": true, "register": true, "static": true, "well_known": true,
+	"nodeinfo": true, "webfinger": true, "metrics": true, "healthz": true, "readyz": true,
+	"home": true, "notifications": true, "posts": true, "stats": true, "events": true,
+	"search": true, "explore": true, "public": true, "instance": true, "server": true,
+	"mastodon": true, "starling": true, "staff": true, "team": true, "moderator": true,
+	"moderators": true, "mod": true, "official": true, "system": true, "owner": true,
+}
+
 // SignUpInput is what a person gives to create an account.
 type SignUpInput struct {
 	Username    string
@@ -53,6 +72,8 @@ func validateSignUp(in *SignUpInput) *ValidationError {
 	in.DisplayName = strings.TrimSpace(in.DisplayName)
 	if !text.ValidUsername(in.Username) {
 		errs["username"] = "Use 1 to 30 letters, digits or underscores."
+	} else if reservedUsernames[strings.ToLower(in.Username)] {
+		errs["username"] = "This username is reserved; choose another."
 	}
 	if addr, err := mail.ParseAddress(in.Email); err != nil || addr.Address != in.Email || len(in.Email) > 254 {
 		errs["email"] = "Enter an email address like name@example.com."

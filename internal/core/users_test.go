@@ -3,6 +3,7 @@ package core_test
 import (
 	"context"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 
@@ -58,4 +59,69 @@ func TestLoginKeyIsTheAccounts(t *testing.T) {
 		_, err := s.LoginKey(ctx, odd)
 		require.NoError(t, err)
 	}
+}
+
+// TestReservedUsernamesAreRefused: names that could pass for the instance or its staff are
+// refused at signup and on the admin path alike, in any case (issue 13, item 14).
+func TestReservedUsernamesAreRefused(t *testing.T) {
+	tx := pgtest.Tx(t)
+	s := newService(tx)
+	ctx := context.Background()
+	for _, name := range []string{"admin", "Admin", "ROOT", "support", "postmaster", "abuse", "api", "oauth", "www",
+		"webmaster", "hostmaster", "security", "info", "mail", "noreply", "help", "about", "settings", "login", "logout",
+		"signup", "static", "well_known", "nodeinfo", "mastodon", "starling", "staff", "moderator", "system"} {
+		in := core.SignUpInput{Username: name, Email: "x@example.com", Password: "a long enough passphrase"}
+		_, err := s.SignUp(ctx, in)
+		require.Contains(t, fieldErr(t, err, "username"), "reserved", name)
+		_, err = s.CreateUser(ctx, in)
+		require.Contains(t, fieldErr(t, err, "username"), "reserved", name)
+	}
+	require.Equal(t, 0, count(t, tx, `SELECT count(*) FROM users`))
+	// Names that merely contain one are fine.
+	for _, name := range []string{"admin_alice", "rootbeer", "helpful"} {
+		_, err := s.SignUp(ctx, core.SignUpInput{Username: name, Email: name + "@example.com", Password: "a long enough passphrase"})
+		require.NoError(t, err, name)
+	}
+}
+
+// TestInstanceCountsAreCachedForABound: InstanceCounts and ActiveMonth answer from
+// memory for InstanceCountsMaxAge (a minute by default), then count again (issue 13,
+// item 14).
+func TestInstanceCountsAreCachedForABound(t *testing.T) {
+	tx := pgtest.Tx(t)
+	ctx := context.Background()
+	s := newService(tx)
+	alice := mustUser(t, s, "alice")
+	users, posts, err := s.InstanceCounts(ctx)
+	require.NoError(t, err)
+	require.Equal(t, [2]int64{1, 0}, [2]int64{users, posts})
+	active, err := s.ActiveMonth(ctx)
+	require.NoError(t, err)
+	require.Zero(t, active)
+
+	mustUser(t, s, "bob")
+	_, err = s.CreatePost(ctx, alice.ID, "hello")
+	require.NoError(t, err)
+	users, posts, err = s.InstanceCounts(ctx)
+	require.NoError(t, err)
+	require.Equal(t, [2]int64{1, 0}, [2]int64{users, posts}, "within the minute: not counted again")
+	active, err = s.ActiveMonth(ctx)
+	require.NoError(t, err)
+	require.Zero(t, active)
+
+	short := core.New(tx, core.Options{Password: fastHash, Jobs: insertOnly(), InstanceCountsMaxAge: 50 * time.Millisecond})
+	users, posts, err = short.InstanceCounts(ctx)
+	require.NoError(t, err)
+	require.Equal(t, [2]int64{2, 1}, [2]int64{users, posts})
+	_, err = short.CreatePost(ctx, alice.ID, "again")
+	require.NoError(t, err)
+	users, posts, _ = short.InstanceCounts(ctx)
+	require.Equal(t, [2]int64{2, 1}, [2]int64{users, posts})
+	time.Sleep(60 * time.Millisecond)
+	users, posts, err = short.InstanceCounts(ctx)
+	require.NoError(t, err)
+	require.Equal(t, [2]int64{2, 2}, [2]int64{users, posts}, "counted again after the bound")
+	active, err = short.ActiveMonth(ctx)
+	require.NoError(t, err)
+	require.EqualValues(t, 1, active)
 }

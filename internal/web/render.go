@@ -242,7 +242,7 @@ func staticHandler() http.Handler {
 	if err != nil {
 		panic(err)
 	}
-	fsrv := http.StripPrefix("/static/", http.FileServerFS(sub))
+	fsrv := http.StripPrefix("/static/", http.FileServerFS(filesOnly{sub}))
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		h := w.Header()
 		h.Set("Cache-Control", "public, max-age=3600")
@@ -253,6 +253,22 @@ func staticHandler() http.Handler {
 		h.Set("Cross-Origin-Resource-Policy", "cross-origin")
 		fsrv.ServeHTTP(w, r)
 	})
+}
+
+// filesOnly is a file system whose directories cannot be opened, so that the file server
+// serves its files and lists no directory (a directory's address answers 404).
+type filesOnly struct{ fs.FS }
+
+func (f filesOnly) Open(name string) (fs.File, error) {
+	file, err := f.FS.Open(name)
+	if err != nil {
+		return nil, err
+	}
+	if st, err := file.Stat(); err != nil || st.IsDir() {
+		file.Close()
+		return nil, fs.ErrNotExist
+	}
+	return file, nil
 }
 
 // localPath returns next when it is a path on this site, else "/". It keeps redirects after

@@ -48,6 +48,9 @@ type Options struct {
 	Hub *live.Hub
 	// RiverUI is the River job dashboard, mounted at /admin/river for admins. Optional.
 	RiverUI http.Handler
+	// Metrics, when set, is served at /metrics to administrators only (see
+	// metricsForAdmins). Optional: without it there is no /metrics here.
+	Metrics http.Handler
 	// Ready reports whether the process can serve traffic (database reachable, schema
 	// current). Used by /readyz.
 	Ready func(ctx context.Context) error
@@ -61,6 +64,7 @@ type Server struct {
 	ready    func(ctx context.Context) error
 	pages    *pages
 	riverUI  http.Handler
+	metrics  http.Handler
 	hub      *live.Hub
 	oauth    *oauth.Service
 	draining atomic.Bool
@@ -119,6 +123,7 @@ func New(opts Options) (*Server, error) {
 		return nil, err
 	}
 	srv := &Server{core: opts.Core, sessions: opts.Sessions, log: opts.Log, ready: opts.Ready, pages: p, riverUI: opts.RiverUI, hub: opts.Hub, oauth: opts.OAuth, proxies: opts.Proxies}
+	srv.metrics = opts.Metrics
 	if opts.Limits {
 		srv.limits = newWebLimits()
 		if opts.PostLimit != nil {
@@ -173,6 +178,9 @@ func (s *Server) Handler() http.Handler {
 	}
 	if s.riverUI != nil {
 		r.PathPrefix("/admin/river").Handler(s.requireAdmin(s.riverUI))
+	}
+	if s.metrics != nil {
+		r.Handle("/metrics", s.metricsForAdmins(s.metrics)).Methods(http.MethodGet, http.MethodHead)
 	}
 	r.HandleFunc("/@{username}", s.userTimeline).Methods(http.MethodGet, http.MethodHead)
 	r.HandleFunc("/@{username}/follow", s.requireUser(s.follow)).Methods(http.MethodPost)
