@@ -24,6 +24,7 @@ import (
 	"github.com/starling-social/starling/internal/metrics"
 	"github.com/starling-social/starling/internal/oauth"
 	"github.com/starling-social/starling/internal/store"
+	"github.com/starling-social/starling/internal/text"
 )
 
 // MaxBodyBytes bounds every API request body.
@@ -241,6 +242,7 @@ func (s *Server) Handler() http.Handler {
 	if s.shed != nil {
 		h = s.shed(h)
 	}
+	h = refuseBadText(h)
 	h = s.rateLimit(h)
 	h = cors(h)
 	h = httpx.LimitBody(MaxBodyBytes)(h)
@@ -313,6 +315,18 @@ func (s *Server) rateLimit(next http.Handler) http.Handler {
 	})
 }
 
+// refuseBadText answers 400 for a request whose path or query is not text (see
+// httpx.BadText), before any handler puts it in a query.
+func refuseBadText(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if bad := httpx.BadText(r.URL.Path, r.URL.Query()); bad != "" {
+			writeError(w, http.StatusBadRequest, bad+" "+text.NotStorable)
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
 // writeJSON writes v with status.
 func writeJSON(w http.ResponseWriter, status int, v any) {
 	b, err := json.Marshal(v)
@@ -336,9 +350,15 @@ func writeError(w http.ResponseWriter, status int, msg string) {
 	writeJSON(w, status, map[string]string{"error": msg})
 }
 
-// serverError logs err and answers without details: 503 with Retry-After while the
-// database is unreachable, 500 otherwise.
+// serverError logs err and answers without details: 400 when Postgres refused a value
+// that is not text (a handler let it through), 503 with Retry-After while the database is
+// unreachable, 500 otherwise.
 func (s *Server) serverError(w http.ResponseWriter, r *http.Request, err error) {
+	if store.IsInvalidText(err) { // every handler should have refused it: say so in the log
+		s.log.WarnContext(r.Context(), "api request carried text Postgres refused", "method", r.Method, "path", r.URL.Path, "err", err)
+		writeError(w, http.StatusBadRequest, "A value of the request "+text.NotStorable)
+		return
+	}
 	if store.IsUnavailable(err) {
 		s.log.WarnContext(r.Context(), "api request failed: database unavailable", "method", r.Method, "path", r.URL.Path, "err", err)
 		w.Header().Set("Retry-After", "2")

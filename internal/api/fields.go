@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/starling-social/starling/internal/core"
+	"github.com/starling-social/starling/internal/text"
 )
 
 // Request bounds: any body past them is refused before a handler sees it.
@@ -266,8 +267,8 @@ func (f *fields) Has(k string) bool {
 	return ok && v != nil
 }
 
-// String returns the text field k, "" when absent. A non-text value or one holding a NUL
-// character is a problem.
+// String returns the text field k, "" when absent. A non-text value, or one that is not
+// text.Storable (a NUL character, bytes that are not UTF-8), is a problem.
 func (f *fields) String(k string) string {
 	v, ok := f.take(k)
 	if !ok {
@@ -281,8 +282,8 @@ func (f *fields) String(k string) string {
 		f.fail(k, "must be a string")
 		return ""
 	}
-	if strings.ContainsRune(s, 0) {
-		f.fail(k, "must not contain a NUL character")
+	if !text.Storable(s) {
+		f.fail(k, text.NotStorable)
 		return ""
 	}
 	return s
@@ -389,8 +390,8 @@ func (f *fields) Strings(k string, max int) []string {
 	for _, it := range items {
 		switch x := it.(type) {
 		case string:
-			if strings.ContainsRune(x, 0) {
-				f.fail(k, "must not contain a NUL character")
+			if !text.Storable(x) {
+				f.fail(k, text.NotStorable)
 				return nil
 			}
 			out = append(out, x)

@@ -42,6 +42,7 @@ type server struct {
 	core  *core.Service
 	oauth *oauth.Service
 	api   *api.Server
+	site  *web.Server
 	hub   *live.Hub
 	// clock shifts the authorization server's time (nanoseconds), for expiry tests.
 	clock *atomic.Int64
@@ -109,7 +110,7 @@ func newServerWith(t *testing.T, configure func(*api.Options)) *server {
 		cancel()
 		stop()
 	})
-	return &server{t: t, base: base, pool: pool, core: svc, oauth: authz, api: rest, hub: hub, clock: clock}
+	return &server{t: t, base: base, pool: pool, core: svc, oauth: authz, api: rest, site: site, hub: hub, clock: clock}
 }
 
 func (s *server) user(name string) core.User {

@@ -200,6 +200,9 @@ func (s *Service) RegisterApp(ctx context.Context, name, website string, redirec
 
 // AppByClientID returns the app with clientID.
 func (s *Service) AppByClientID(ctx context.Context, clientID string) (App, error) {
+	if !text.Storable(clientID) { // no client has such an id, and Postgres would refuse it
+		return App{}, ErrNotFound
+	}
 	row, err := s.q.OAuthAppByClientID(ctx, clientID)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return App{}, ErrNotFound
@@ -212,6 +215,9 @@ func (s *Service) AppByClientID(ctx context.Context, clientID string) (App, erro
 
 // authenticateClient checks a client's id and secret.
 func (s *Service) authenticateClient(ctx context.Context, clientID, secret string) (store.OauthApp, error) {
+	if !text.Storable(clientID) { // no client has such an id, and Postgres would refuse it
+		clientID = ""
+	}
 	row, err := s.q.OAuthAppByClientID(ctx, clientID)
 	if errors.Is(err, pgx.ErrNoRows) || (err == nil && subtle.ConstantTimeCompare([]byte(Hash(secret)), []byte(row.ClientSecretHash)) != 1) {
 		return store.OauthApp{}, oauthErr("invalid_client", "Client authentication failed due to unknown client, no client authentication included, or unsupported authentication method.")

@@ -84,6 +84,15 @@ func IsUnavailable(err error) bool {
 		strings.Contains(err.Error(), "conn closed")
 }
 
+// IsInvalidText reports whether err is Postgres refusing a text value that is not valid
+// UTF-8 or holds a NUL character (SQLSTATE 22021, or 22P05 for one it cannot convert):
+// the request's fault, not the server's, though every handler should refuse such text
+// before it gets here.
+func IsInvalidText(err error) bool {
+	var pgErr *pgconn.PgError
+	return errors.As(err, &pgErr) && (pgErr.Code == "22021" || pgErr.Code == "22P05")
+}
+
 // IsUniqueViolation reports whether err is a unique-constraint violation (SQLSTATE 23505),
 // and on which constraint or index.
 func IsUniqueViolation(err error) (constraint string, ok bool) {

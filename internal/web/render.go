@@ -200,6 +200,11 @@ func (s *Server) forbidden(w http.ResponseWriter, r *http.Request) {
 
 // serverError logs err with the request id and shows a page that reveals nothing of it.
 func (s *Server) serverError(w http.ResponseWriter, r *http.Request, err error) {
+	if store.IsInvalidText(err) { // every handler should have refused it: say so in the log
+		s.log.WarnContext(r.Context(), "request carried text Postgres refused", "method", r.Method, "path", r.URL.Path, "err", err)
+		s.clientError(w, r, http.StatusBadRequest, "Bad request", notText)
+		return
+	}
 	if store.IsUnavailable(err) {
 		s.log.WarnContext(r.Context(), "request failed: database unavailable", "method", r.Method, "path", r.URL.Path, "err", err)
 		unavailable(w)
@@ -223,7 +228,8 @@ func (s *Server) coreError(w http.ResponseWriter, r *http.Request, err error) {
 	}
 }
 
-// parseForm reads a form body, answering 413 or 400 itself when it cannot.
+// parseForm reads a form body, answering 413 or 400 itself when it cannot, and 422 when a
+// field is not text (a NUL character, bytes that are not UTF-8: see text.Storable).
 func (s *Server) parseForm(w http.ResponseWriter, r *http.Request) bool {
 	if err := r.ParseForm(); err != nil {
 		var tooBig *http.MaxBytesError
@@ -234,7 +240,26 @@ func (s *Server) parseForm(w http.ResponseWriter, r *http.Request) bool {
 		s.clientError(w, r, http.StatusBadRequest, "Bad request", "The form could not be read.")
 		return false
 	}
+	if httpx.BadText("", r.PostForm) != "" {
+		s.clientError(w, r, http.StatusUnprocessableEntity, "Not text", notText)
+		return false
+	}
 	return true
+}
+
+// notText is the answer to a request with a value that is not text.
+const notText = "The request holds something that is not text (a NUL character, or bytes that are not valid UTF-8). Nothing was changed."
+
+// refuseBadText answers 400 for a request whose path or query is not text (see
+// httpx.BadText), before any handler puts it in a query or a page.
+func (s *Server) refuseBadText(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if httpx.BadText(r.URL.Path, r.URL.Query()) != "" {
+			s.clientError(w, r, http.StatusBadRequest, "Bad request", notText)
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
 }
 
 func staticHandler() http.Handler {

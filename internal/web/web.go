@@ -136,8 +136,9 @@ func New(opts Options) (*Server, error) {
 	return srv, nil
 }
 
-// Handler returns every route of the website with its middleware.
-func (s *Server) Handler() http.Handler {
+// Routes returns the website's route table without its middleware, for tests that walk
+// every route; Handler serves it.
+func (s *Server) Routes() *mux.Router {
 	r := mux.NewRouter()
 	r.Use(metrics.Routes)
 	r.NotFoundHandler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -185,7 +186,12 @@ func (s *Server) Handler() http.Handler {
 	r.HandleFunc("/@{username}", s.userTimeline).Methods(http.MethodGet, http.MethodHead)
 	r.HandleFunc("/@{username}/follow", s.requireUser(s.follow)).Methods(http.MethodPost)
 	r.HandleFunc("/@{username}/unfollow", s.requireUser(s.unfollow)).Methods(http.MethodPost)
+	return r
+}
 
+// Handler returns every route of the website with its middleware.
+func (s *Server) Handler() http.Handler {
+	r := s.Routes()
 	csrf := http.NewCrossOriginProtection()
 	csrf.SetDenyHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		s.clientError(w, r, http.StatusForbidden, "Request refused",
@@ -193,6 +199,7 @@ func (s *Server) Handler() http.Handler {
 	}))
 
 	var h http.Handler = r
+	h = s.refuseBadText(h)
 	h = s.loadUser(h)
 	h = csrf.Handler(h)
 	h = s.sessions.LoadAndSave(h)
