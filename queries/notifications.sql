@@ -30,9 +30,11 @@ WHERE recipient_id = @recipient_id AND read_at IS NULL AND id <= @up_to;
 -- Everything a mention email needs, and whether it should still be sent.
 SELECT n.id, n.recipient_id, n.post_id,
        r.username AS recipient_username, r.email AS recipient_email, r.email_mentions,
+       (r.email_verified_at IS NOT NULL)::boolean AS recipient_verified,
        a.username AS actor_username, a.display_name AS actor_display_name,
        p.body AS post_body, p.deleted_at AS post_deleted_at,
-       EXISTS (SELECT 1 FROM email_deliveries d WHERE d.notification_id = n.id) AS delivered
+       EXISTS (SELECT 1 FROM email_deliveries d WHERE d.notification_id = n.id) AS delivered,
+       EXISTS (SELECT 1 FROM mention_email_plans m WHERE m.notification_id = n.id AND m.digest) AS in_digest
 FROM notifications n
 JOIN users r ON r.id = n.recipient_id
 JOIN users a ON a.id = n.actor_id

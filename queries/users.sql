@@ -63,3 +63,16 @@ UPDATE users SET sessions_valid_after = now() WHERE id = @id;
 -- The accounts that wrote a live post in the last 30 days (instance v2's active_month).
 SELECT count(DISTINCT author_id) FROM posts
 WHERE deleted_at IS NULL AND created_at > now() - interval '30 days';
+
+-- name: UserGetForUpdate :one
+-- Locks the account row until the transaction ends (without blocking rows that refer to
+-- it), so that decisions per account, such as email verification and the mention email
+-- bound, are taken one at a time.
+SELECT * FROM users WHERE id = @id FOR NO KEY UPDATE;
+
+-- name: UserSetEmail :exec
+-- A new address is unverified until a link sent to it is used.
+UPDATE users SET email = @email, email_verified_at = NULL WHERE id = @id;
+
+-- name: UserSetEmailVerified :exec
+UPDATE users SET email_verified_at = now() WHERE id = @id;

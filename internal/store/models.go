@@ -25,6 +25,15 @@ type EmailDelivery struct {
 	SentAt         time.Time
 }
 
+type EmailVerification struct {
+	TokenHash []byte
+	UserID    int64
+	Email     string
+	JobID     int64
+	CreatedAt time.Time
+	ExpiresAt time.Time
+}
+
 type Event struct {
 	ID        int64
 	Topic     string
@@ -58,6 +67,14 @@ type Marker struct {
 type Mention struct {
 	PostID int64
 	UserID int64
+}
+
+type MentionEmailPlan struct {
+	NotificationID int64
+	RecipientID    int64
+	Digest         bool
+	DigestJobID    *int64
+	PlannedAt      time.Time
 }
 
 type Notification struct {
@@ -137,6 +154,7 @@ type User struct {
 	CreatedAt          time.Time
 	EmailMentions      bool
 	SessionsValidAfter time.Time
+	EmailVerifiedAt    *time.Time
 }
 
 type UserStat struct {

@@ -50,9 +50,11 @@ func (q *Queries) NotificationDismiss(ctx context.Context, arg NotificationDismi
 const notificationForEmail = `-- name: NotificationForEmail :one
 SELECT n.id, n.recipient_id, n.post_id,
        r.username AS recipient_username, r.email AS recipient_email, r.email_mentions,
+       (r.email_verified_at IS NOT NULL)::boolean AS recipient_verified,
        a.username AS actor_username, a.display_name AS actor_display_name,
        p.body AS post_body, p.deleted_at AS post_deleted_at,
-       EXISTS (SELECT 1 FROM email_deliveries d WHERE d.notification_id = n.id) AS delivered
+       EXISTS (SELECT 1 FROM email_deliveries d WHERE d.notification_id = n.id) AS delivered,
+       EXISTS (SELECT 1 FROM mention_email_plans m WHERE m.notification_id = n.id AND m.digest) AS in_digest
 FROM notifications n
 JOIN users r ON r.id = n.recipient_id
 JOIN users a ON a.id = n.actor_id
@@ -67,11 +69,13 @@ type NotificationForEmailRow struct {
 	RecipientUsername string
 	RecipientEmail    string
 	EmailMentions     bool
+	RecipientVerified bool
 	ActorUsername     string
 	ActorDisplayName  string
 	PostBody          string
 	PostDeletedAt     *time.Time
 	Delivered         bool
+	InDigest          bool
 }
 
 // Everything a mention email needs, and whether it should still be sent.
@@ -85,17 +89,19 @@ func (q *Queries) NotificationForEmail(ctx context.Context, id int64) (Notificat
 		&i.RecipientUsername,
 		&i.RecipientEmail,
 		&i.EmailMentions,
+		&i.RecipientVerified,
 		&i.ActorUsername,
 		&i.ActorDisplayName,
 		&i.PostBody,
 		&i.PostDeletedAt,
 		&i.Delivered,
+		&i.InDigest,
 	)
 	return i, err
 }
 
 const notificationGet = `-- name: NotificationGet :one
-SELECT n.id, n.kind, n.created_at, n.read_at, p.id, p.author_id, p.body, p.created_at, p.deleted_at, p.language, p.app_id, a.id, a.username, a.email, a.password_hash, a.display_name, a.bio, a.is_admin, a.created_at, a.email_mentions, a.sessions_valid_after
+SELECT n.id, n.kind, n.created_at, n.read_at, p.id, p.author_id, p.body, p.created_at, p.deleted_at, p.language, p.app_id, a.id, a.username, a.email, a.password_hash, a.display_name, a.bio, a.is_admin, a.created_at, a.email_mentions, a.sessions_valid_after, a.email_verified_at
 FROM notifications n
 JOIN posts p ON p.id = n.post_id AND p.deleted_at IS NULL
 JOIN users a ON a.id = n.actor_id
@@ -141,6 +147,7 @@ func (q *Queries) NotificationGet(ctx context.Context, arg NotificationGetParams
 		&i.User.CreatedAt,
 		&i.User.EmailMentions,
 		&i.User.SessionsValidAfter,
+		&i.User.EmailVerifiedAt,
 	)
 	return i, err
 }
@@ -198,7 +205,7 @@ func (q *Queries) NotificationsInsertMentions(ctx context.Context, arg Notificat
 }
 
 const notificationsList = `-- name: NotificationsList :many
-SELECT n.id, n.kind, n.created_at, n.read_at, p.id, p.author_id, p.body, p.created_at, p.deleted_at, p.language, p.app_id, a.id, a.username, a.email, a.password_hash, a.display_name, a.bio, a.is_admin, a.created_at, a.email_mentions, a.sessions_valid_after
+SELECT n.id, n.kind, n.created_at, n.read_at, p.id, p.author_id, p.body, p.created_at, p.deleted_at, p.language, p.app_id, a.id, a.username, a.email, a.password_hash, a.display_name, a.bio, a.is_admin, a.created_at, a.email_mentions, a.sessions_valid_after, a.email_verified_at
 FROM notifications n
 JOIN posts p ON p.id = n.post_id AND p.deleted_at IS NULL
 JOIN users a ON a.id = n.actor_id
@@ -263,6 +270,7 @@ func (q *Queries) NotificationsList(ctx context.Context, arg NotificationsListPa
 			&i.User.CreatedAt,
 			&i.User.EmailMentions,
 			&i.User.SessionsValidAfter,
+			&i.User.EmailVerifiedAt,
 		); err != nil {
 			return nil, err
 		}
@@ -275,7 +283,7 @@ func (q *Queries) NotificationsList(ctx context.Context, arg NotificationsListPa
 }
 
 const notificationsListAfter = `-- name: NotificationsListAfter :many
-SELECT n.id, n.kind, n.created_at, n.read_at, p.id, p.author_id, p.body, p.created_at, p.deleted_at, p.language, p.app_id, a.id, a.username, a.email, a.password_hash, a.display_name, a.bio, a.is_admin, a.created_at, a.email_mentions, a.sessions_valid_after
+SELECT n.id, n.kind, n.created_at, n.read_at, p.id, p.author_id, p.body, p.created_at, p.deleted_at, p.language, p.app_id, a.id, a.username, a.email, a.password_hash, a.display_name, a.bio, a.is_admin, a.created_at, a.email_mentions, a.sessions_valid_after, a.email_verified_at
 FROM notifications n
 JOIN posts p ON p.id = n.post_id AND p.deleted_at IS NULL
 JOIN users a ON a.id = n.actor_id
@@ -340,6 +348,7 @@ func (q *Queries) NotificationsListAfter(ctx context.Context, arg NotificationsL
 			&i.User.CreatedAt,
 			&i.User.EmailMentions,
 			&i.User.SessionsValidAfter,
+			&i.User.EmailVerifiedAt,
 		); err != nil {
 			return nil, err
 		}

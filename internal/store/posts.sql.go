@@ -105,7 +105,7 @@ func (q *Queries) PostCreate(ctx context.Context, arg PostCreateParams) (Post, e
 }
 
 const postGetByID = `-- name: PostGetByID :one
-SELECT p.id, p.author_id, p.body, p.created_at, p.deleted_at, p.language, p.app_id, u.id, u.username, u.email, u.password_hash, u.display_name, u.bio, u.is_admin, u.created_at, u.email_mentions, u.sessions_valid_after
+SELECT p.id, p.author_id, p.body, p.created_at, p.deleted_at, p.language, p.app_id, u.id, u.username, u.email, u.password_hash, u.display_name, u.bio, u.is_admin, u.created_at, u.email_mentions, u.sessions_valid_after, u.email_verified_at
 FROM posts p JOIN users u ON u.id = p.author_id
 WHERE p.id = $1 AND p.deleted_at IS NULL
 `
@@ -136,12 +136,13 @@ func (q *Queries) PostGetByID(ctx context.Context, id int64) (PostGetByIDRow, er
 		&i.User.CreatedAt,
 		&i.User.EmailMentions,
 		&i.User.SessionsValidAfter,
+		&i.User.EmailVerifiedAt,
 	)
 	return i, err
 }
 
 const postListByAuthor = `-- name: PostListByAuthor :many
-SELECT p.id, p.author_id, p.body, p.created_at, p.deleted_at, p.language, p.app_id, u.id, u.username, u.email, u.password_hash, u.display_name, u.bio, u.is_admin, u.created_at, u.email_mentions, u.sessions_valid_after
+SELECT p.id, p.author_id, p.body, p.created_at, p.deleted_at, p.language, p.app_id, u.id, u.username, u.email, u.password_hash, u.display_name, u.bio, u.is_admin, u.created_at, u.email_mentions, u.sessions_valid_after, u.email_verified_at
 FROM posts p JOIN users u ON u.id = p.author_id
 WHERE p.author_id = $1 AND p.deleted_at IS NULL AND p.id < $2 AND p.id > $3
 ORDER BY p.id DESC
@@ -192,6 +193,7 @@ func (q *Queries) PostListByAuthor(ctx context.Context, arg PostListByAuthorPara
 			&i.User.CreatedAt,
 			&i.User.EmailMentions,
 			&i.User.SessionsValidAfter,
+			&i.User.EmailVerifiedAt,
 		); err != nil {
 			return nil, err
 		}
@@ -204,7 +206,7 @@ func (q *Queries) PostListByAuthor(ctx context.Context, arg PostListByAuthorPara
 }
 
 const postListByAuthorAfter = `-- name: PostListByAuthorAfter :many
-SELECT p.id, p.author_id, p.body, p.created_at, p.deleted_at, p.language, p.app_id, u.id, u.username, u.email, u.password_hash, u.display_name, u.bio, u.is_admin, u.created_at, u.email_mentions, u.sessions_valid_after
+SELECT p.id, p.author_id, p.body, p.created_at, p.deleted_at, p.language, p.app_id, u.id, u.username, u.email, u.password_hash, u.display_name, u.bio, u.is_admin, u.created_at, u.email_mentions, u.sessions_valid_after, u.email_verified_at
 FROM posts p JOIN users u ON u.id = p.author_id
 WHERE p.author_id = $1 AND p.deleted_at IS NULL AND p.id > $2 AND p.id < $3
 ORDER BY p.id
@@ -255,6 +257,7 @@ func (q *Queries) PostListByAuthorAfter(ctx context.Context, arg PostListByAutho
 			&i.User.CreatedAt,
 			&i.User.EmailMentions,
 			&i.User.SessionsValidAfter,
+			&i.User.EmailVerifiedAt,
 		); err != nil {
 			return nil, err
 		}
@@ -267,7 +270,7 @@ func (q *Queries) PostListByAuthorAfter(ctx context.Context, arg PostListByAutho
 }
 
 const postListHome = `-- name: PostListHome :many
-SELECT p.id, p.author_id, p.body, p.created_at, p.deleted_at, p.language, p.app_id, u.id, u.username, u.email, u.password_hash, u.display_name, u.bio, u.is_admin, u.created_at, u.email_mentions, u.sessions_valid_after
+SELECT p.id, p.author_id, p.body, p.created_at, p.deleted_at, p.language, p.app_id, u.id, u.username, u.email, u.password_hash, u.display_name, u.bio, u.is_admin, u.created_at, u.email_mentions, u.sessions_valid_after, u.email_verified_at
 FROM posts p JOIN users u ON u.id = p.author_id
 WHERE p.deleted_at IS NULL AND p.id < $1 AND p.id > $2
   AND (p.author_id = $3
@@ -321,6 +324,7 @@ func (q *Queries) PostListHome(ctx context.Context, arg PostListHomeParams) ([]P
 			&i.User.CreatedAt,
 			&i.User.EmailMentions,
 			&i.User.SessionsValidAfter,
+			&i.User.EmailVerifiedAt,
 		); err != nil {
 			return nil, err
 		}
@@ -333,7 +337,7 @@ func (q *Queries) PostListHome(ctx context.Context, arg PostListHomeParams) ([]P
 }
 
 const postListHomeAfter = `-- name: PostListHomeAfter :many
-SELECT p.id, p.author_id, p.body, p.created_at, p.deleted_at, p.language, p.app_id, u.id, u.username, u.email, u.password_hash, u.display_name, u.bio, u.is_admin, u.created_at, u.email_mentions, u.sessions_valid_after
+SELECT p.id, p.author_id, p.body, p.created_at, p.deleted_at, p.language, p.app_id, u.id, u.username, u.email, u.password_hash, u.display_name, u.bio, u.is_admin, u.created_at, u.email_mentions, u.sessions_valid_after, u.email_verified_at
 FROM posts p JOIN users u ON u.id = p.author_id
 WHERE p.deleted_at IS NULL AND p.id > $1 AND p.id < $2
   AND (p.author_id = $3
@@ -386,6 +390,7 @@ func (q *Queries) PostListHomeAfter(ctx context.Context, arg PostListHomeAfterPa
 			&i.User.CreatedAt,
 			&i.User.EmailMentions,
 			&i.User.SessionsValidAfter,
+			&i.User.EmailVerifiedAt,
 		); err != nil {
 			return nil, err
 		}
@@ -398,7 +403,7 @@ func (q *Queries) PostListHomeAfter(ctx context.Context, arg PostListHomeAfterPa
 }
 
 const postListPublic = `-- name: PostListPublic :many
-SELECT p.id, p.author_id, p.body, p.created_at, p.deleted_at, p.language, p.app_id, u.id, u.username, u.email, u.password_hash, u.display_name, u.bio, u.is_admin, u.created_at, u.email_mentions, u.sessions_valid_after
+SELECT p.id, p.author_id, p.body, p.created_at, p.deleted_at, p.language, p.app_id, u.id, u.username, u.email, u.password_hash, u.display_name, u.bio, u.is_admin, u.created_at, u.email_mentions, u.sessions_valid_after, u.email_verified_at
 FROM posts p JOIN users u ON u.id = p.author_id
 WHERE p.deleted_at IS NULL AND p.id < $1 AND p.id > $2
 ORDER BY p.id DESC
@@ -444,6 +449,7 @@ func (q *Queries) PostListPublic(ctx context.Context, arg PostListPublicParams) 
 			&i.User.CreatedAt,
 			&i.User.EmailMentions,
 			&i.User.SessionsValidAfter,
+			&i.User.EmailVerifiedAt,
 		); err != nil {
 			return nil, err
 		}
@@ -456,7 +462,7 @@ func (q *Queries) PostListPublic(ctx context.Context, arg PostListPublicParams) 
 }
 
 const postListPublicAfter = `-- name: PostListPublicAfter :many
-SELECT p.id, p.author_id, p.body, p.created_at, p.deleted_at, p.language, p.app_id, u.id, u.username, u.email, u.password_hash, u.display_name, u.bio, u.is_admin, u.created_at, u.email_mentions, u.sessions_valid_after
+SELECT p.id, p.author_id, p.body, p.created_at, p.deleted_at, p.language, p.app_id, u.id, u.username, u.email, u.password_hash, u.display_name, u.bio, u.is_admin, u.created_at, u.email_mentions, u.sessions_valid_after, u.email_verified_at
 FROM posts p JOIN users u ON u.id = p.author_id
 WHERE p.deleted_at IS NULL AND p.id > $1 AND p.id < $2
 ORDER BY p.id
@@ -502,6 +508,7 @@ func (q *Queries) PostListPublicAfter(ctx context.Context, arg PostListPublicAft
 			&i.User.CreatedAt,
 			&i.User.EmailMentions,
 			&i.User.SessionsValidAfter,
+			&i.User.EmailVerifiedAt,
 		); err != nil {
 			return nil, err
 		}
@@ -526,7 +533,7 @@ func (q *Queries) PostSoftDelete(ctx context.Context, id int64) (int64, error) {
 }
 
 const postsByIDs = `-- name: PostsByIDs :many
-SELECT p.id, p.author_id, p.body, p.created_at, p.deleted_at, p.language, p.app_id, u.id, u.username, u.email, u.password_hash, u.display_name, u.bio, u.is_admin, u.created_at, u.email_mentions, u.sessions_valid_after
+SELECT p.id, p.author_id, p.body, p.created_at, p.deleted_at, p.language, p.app_id, u.id, u.username, u.email, u.password_hash, u.display_name, u.bio, u.is_admin, u.created_at, u.email_mentions, u.sessions_valid_after, u.email_verified_at
 FROM posts p JOIN users u ON u.id = p.author_id
 WHERE p.id = ANY($1::bigint[]) AND p.deleted_at IS NULL
 `
@@ -563,6 +570,7 @@ func (q *Queries) PostsByIDs(ctx context.Context, ids []int64) ([]PostsByIDsRow,
 			&i.User.CreatedAt,
 			&i.User.EmailMentions,
 			&i.User.SessionsValidAfter,
+			&i.User.EmailVerifiedAt,
 		); err != nil {
 			return nil, err
 		}

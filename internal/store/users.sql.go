@@ -11,7 +11,7 @@ import (
 )
 
 const followersOf = `-- name: FollowersOf :many
-SELECT u.id, u.username, u.email, u.password_hash, u.display_name, u.bio, u.is_admin, u.created_at, u.email_mentions, u.sessions_valid_after FROM follows f JOIN users u ON u.id = f.follower_id
+SELECT u.id, u.username, u.email, u.password_hash, u.display_name, u.bio, u.is_admin, u.created_at, u.email_mentions, u.sessions_valid_after, u.email_verified_at FROM follows f JOIN users u ON u.id = f.follower_id
 WHERE f.followee_id = $1 AND u.id < $2
 ORDER BY u.id DESC LIMIT $3
 `
@@ -42,6 +42,7 @@ func (q *Queries) FollowersOf(ctx context.Context, arg FollowersOfParams) ([]Use
 			&i.CreatedAt,
 			&i.EmailMentions,
 			&i.SessionsValidAfter,
+			&i.EmailVerifiedAt,
 		); err != nil {
 			return nil, err
 		}
@@ -54,7 +55,7 @@ func (q *Queries) FollowersOf(ctx context.Context, arg FollowersOfParams) ([]Use
 }
 
 const followingOf = `-- name: FollowingOf :many
-SELECT u.id, u.username, u.email, u.password_hash, u.display_name, u.bio, u.is_admin, u.created_at, u.email_mentions, u.sessions_valid_after FROM follows f JOIN users u ON u.id = f.followee_id
+SELECT u.id, u.username, u.email, u.password_hash, u.display_name, u.bio, u.is_admin, u.created_at, u.email_mentions, u.sessions_valid_after, u.email_verified_at FROM follows f JOIN users u ON u.id = f.followee_id
 WHERE f.follower_id = $1 AND u.id < $2
 ORDER BY u.id DESC LIMIT $3
 `
@@ -85,6 +86,7 @@ func (q *Queries) FollowingOf(ctx context.Context, arg FollowingOfParams) ([]Use
 			&i.CreatedAt,
 			&i.EmailMentions,
 			&i.SessionsValidAfter,
+			&i.EmailVerifiedAt,
 		); err != nil {
 			return nil, err
 		}
@@ -166,7 +168,7 @@ func (q *Queries) Relationships(ctx context.Context, arg RelationshipsParams) ([
 const userCreate = `-- name: UserCreate :one
 INSERT INTO users (username, email, password_hash, display_name)
 VALUES ($1, $2, $3, $4)
-RETURNING id, username, email, password_hash, display_name, bio, is_admin, created_at, email_mentions, sessions_valid_after
+RETURNING id, username, email, password_hash, display_name, bio, is_admin, created_at, email_mentions, sessions_valid_after, email_verified_at
 `
 
 type UserCreateParams struct {
@@ -195,6 +197,7 @@ func (q *Queries) UserCreate(ctx context.Context, arg UserCreateParams) (User, e
 		&i.CreatedAt,
 		&i.EmailMentions,
 		&i.SessionsValidAfter,
+		&i.EmailVerifiedAt,
 	)
 	return i, err
 }
@@ -209,7 +212,7 @@ func (q *Queries) UserEndSessions(ctx context.Context, id int64) error {
 }
 
 const userGetByID = `-- name: UserGetByID :one
-SELECT id, username, email, password_hash, display_name, bio, is_admin, created_at, email_mentions, sessions_valid_after FROM users WHERE id = $1
+SELECT id, username, email, password_hash, display_name, bio, is_admin, created_at, email_mentions, sessions_valid_after, email_verified_at FROM users WHERE id = $1
 `
 
 func (q *Queries) UserGetByID(ctx context.Context, id int64) (User, error) {
@@ -226,12 +229,13 @@ func (q *Queries) UserGetByID(ctx context.Context, id int64) (User, error) {
 		&i.CreatedAt,
 		&i.EmailMentions,
 		&i.SessionsValidAfter,
+		&i.EmailVerifiedAt,
 	)
 	return i, err
 }
 
 const userGetByLogin = `-- name: UserGetByLogin :one
-SELECT id, username, email, password_hash, display_name, bio, is_admin, created_at, email_mentions, sessions_valid_after FROM users
+SELECT id, username, email, password_hash, display_name, bio, is_admin, created_at, email_mentions, sessions_valid_after, email_verified_at FROM users
 WHERE lower(username) = lower($1) OR lower(email) = lower($1)
 ORDER BY id
 LIMIT 1
@@ -252,12 +256,13 @@ func (q *Queries) UserGetByLogin(ctx context.Context, login string) (User, error
 		&i.CreatedAt,
 		&i.EmailMentions,
 		&i.SessionsValidAfter,
+		&i.EmailVerifiedAt,
 	)
 	return i, err
 }
 
 const userGetByUsername = `-- name: UserGetByUsername :one
-SELECT id, username, email, password_hash, display_name, bio, is_admin, created_at, email_mentions, sessions_valid_after FROM users WHERE lower(username) = lower($1)
+SELECT id, username, email, password_hash, display_name, bio, is_admin, created_at, email_mentions, sessions_valid_after, email_verified_at FROM users WHERE lower(username) = lower($1)
 `
 
 func (q *Queries) UserGetByUsername(ctx context.Context, username string) (User, error) {
@@ -274,6 +279,33 @@ func (q *Queries) UserGetByUsername(ctx context.Context, username string) (User,
 		&i.CreatedAt,
 		&i.EmailMentions,
 		&i.SessionsValidAfter,
+		&i.EmailVerifiedAt,
+	)
+	return i, err
+}
+
+const userGetForUpdate = `-- name: UserGetForUpdate :one
+SELECT id, username, email, password_hash, display_name, bio, is_admin, created_at, email_mentions, sessions_valid_after, email_verified_at FROM users WHERE id = $1 FOR NO KEY UPDATE
+`
+
+// Locks the account row until the transaction ends (without blocking rows that refer to
+// it), so that decisions per account, such as email verification and the mention email
+// bound, are taken one at a time.
+func (q *Queries) UserGetForUpdate(ctx context.Context, id int64) (User, error) {
+	row := q.db.QueryRow(ctx, userGetForUpdate, id)
+	var i User
+	err := row.Scan(
+		&i.ID,
+		&i.Username,
+		&i.Email,
+		&i.PasswordHash,
+		&i.DisplayName,
+		&i.Bio,
+		&i.IsAdmin,
+		&i.CreatedAt,
+		&i.EmailMentions,
+		&i.SessionsValidAfter,
+		&i.EmailVerifiedAt,
 	)
 	return i, err
 }
@@ -293,6 +325,30 @@ func (q *Queries) UserSetAdmin(ctx context.Context, arg UserSetAdminParams) (int
 		return 0, err
 	}
 	return result.RowsAffected(), nil
+}
+
+const userSetEmail = `-- name: UserSetEmail :exec
+UPDATE users SET email = $1, email_verified_at = NULL WHERE id = $2
+`
+
+type UserSetEmailParams struct {
+	Email string
+	ID    int64
+}
+
+// A new address is unverified until a link sent to it is used.
+func (q *Queries) UserSetEmail(ctx context.Context, arg UserSetEmailParams) error {
+	_, err := q.db.Exec(ctx, userSetEmail, arg.Email, arg.ID)
+	return err
+}
+
+const userSetEmailVerified = `-- name: UserSetEmailVerified :exec
+UPDATE users SET email_verified_at = now() WHERE id = $1
+`
+
+func (q *Queries) UserSetEmailVerified(ctx context.Context, id int64) error {
+	_, err := q.db.Exec(ctx, userSetEmailVerified, id)
+	return err
 }
 
 const userSetPassword = `-- name: UserSetPassword :exec
