@@ -201,7 +201,7 @@ func writeRun(ctx context.Context, e *env, v variant, writers int, d time.Durati
 	users := make([]core.User, writers)
 	for i := range users {
 		name := fmt.Sprintf("w%d_%d", i, time.Now().UnixNano()%1e9)
-		if users[i], err = svc.SignUp(ctx, core.SignUpInput{Username: name, Email: name + "@example.com", Password: "bench password 1"}); err != nil {
+		if users[i], err = svc.CreateUser(ctx, core.SignUpInput{Username: name, Email: name + "@example.com", Password: "bench password 1"}); err != nil {
 			return 0, err
 		}
 	}
@@ -333,7 +333,7 @@ func latencyRun(ctx context.Context, e *env, clients, rate int, d time.Duration)
 	runtime.ReadMemStats(&ms)
 	fmt.Printf("Live fan-out: %d SSE clients connected (in this process, with the server), %d posts/s for %s.\n\n", clients, rate, d)
 
-	author, err := svc.SignUp(ctx, core.SignUpInput{Username: "latency", Email: "latency@example.com", Password: "bench password 1"})
+	author, err := svc.CreateUser(ctx, core.SignUpInput{Username: "latency", Email: "latency@example.com", Password: "bench password 1"})
 	if err != nil {
 		return err
 	}

@@ -27,7 +27,7 @@ Commands:
   migrate up|down|status
                        apply, roll back (one step) or list database migrations
   user create --username U --email E --password-stdin [--display-name N]
-                       create an account (works when signups are closed)
+                       create an account, its address verified (works when signups are closed)
   user grant-admin U   give an account the admin flag
   token create --username U [--scopes "read write follow"] [--name N]
                        create a personal access token for the API (printed once)

@@ -49,7 +49,7 @@ func TestBadConfigIsAClearError(t *testing.T) {
 }
 
 func TestUserAdminCommands(t *testing.T) {
-	_, dsn := pgtest.NewDB(t)
+	pool, dsn := pgtest.NewDB(t)
 	e := env("DATABASE_URL", dsn, "STARLING_PASSWORD_MEMORY_KIB", "1024", "STARLING_PASSWORD_ITERATIONS", "1", "STARLING_SIGNUPS", "closed")
 
 	out, _, err := runCmd(t, e, "", "migrate", "status")
@@ -60,6 +60,13 @@ func TestUserAdminCommands(t *testing.T) {
 	out, _, err = runCmd(t, e, "a long enough passphrase\n", "user", "create", "--username", "root_admin", "--email", "admin@example.com", "--password-stdin")
 	require.NoError(t, err)
 	require.Contains(t, out, "created user @root_admin")
+	// An administrator gave the address: it counts as verified, and no link is sent.
+	var verified bool
+	var links int
+	require.NoError(t, pool.QueryRow(t.Context(), `SELECT email_verified_at IS NOT NULL,
+		(SELECT count(*) FROM river_job WHERE kind = 'verify_email') FROM users WHERE username = 'root_admin'`).Scan(&verified, &links))
+	require.True(t, verified)
+	require.Zero(t, links)
 
 	_, errOut, err := runCmd(t, e, "short\n", "user", "create", "--username", "other", "--email", "other@example.com", "--password-stdin")
 	require.Error(t, err)

@@ -138,6 +138,9 @@ type User struct {
 	CreatedAt   time.Time
 	// EmailMentions is true when the user wants an email for each mention.
 	EmailMentions bool
+	// EmailVerified is true when a link sent to Email was used, or an administrator made
+	// the account. Mention emails go only to verified addresses.
+	EmailVerified bool
 	// SessionsValidAfter: website sessions that logged in before it are logged out.
 	SessionsValidAfter time.Time
 }
@@ -153,7 +156,7 @@ func (u User) Name() string {
 func userFrom(u store.User) User {
 	return User{ID: u.ID, Username: u.Username, Email: u.Email, DisplayName: u.DisplayName,
 		Bio: u.Bio, IsAdmin: u.IsAdmin, CreatedAt: u.CreatedAt, EmailMentions: u.EmailMentions,
-		SessionsValidAfter: u.SessionsValidAfter}
+		SessionsValidAfter: u.SessionsValidAfter, EmailVerified: u.EmailVerifiedAt != nil}
 }
 
 // enqueue adds jobs in tx.

@@ -6,7 +6,6 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"net/mail"
 	"strconv"
 	"strings"
 	"unicode/utf8"
@@ -14,6 +13,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/starling-social/starling/internal/events"
+	"github.com/starling-social/starling/internal/jobs/jobargs"
 	"github.com/starling-social/starling/internal/password"
 	"github.com/starling-social/starling/internal/store"
 	"github.com/starling-social/starling/internal/text"
@@ -75,7 +75,7 @@ func validateSignUp(in *SignUpInput) *ValidationError {
 	} else if reservedUsernames[strings.ToLower(in.Username)] {
 		errs["username"] = "This username is reserved; choose another."
 	}
-	if addr, err := mail.ParseAddress(in.Email); err != nil || addr.Address != in.Email || len(in.Email) > 254 {
+	if !validEmail(in.Email) {
 		errs["email"] = "Enter an email address like name@example.com."
 	}
 	if msg := displayNameProblem(in.DisplayName); msg != "" {
@@ -112,17 +112,24 @@ func passwordProblem(pw, username, email string) string {
 	return ""
 }
 
-// SignUp creates an account when signups are open.
+// SignUp creates an account when signups are open. Its address is unverified: the same
+// transaction enqueues the email with the link that verifies it.
 func (s *Service) SignUp(ctx context.Context, in SignUpInput) (User, error) {
 	if !s.opts.SignupsOpen {
 		return User{}, ErrSignupsClosed
 	}
-	return s.CreateUser(ctx, in)
+	return s.createUser(ctx, in, false)
 }
 
-// CreateUser creates an account whether or not signups are open: the admin path.
-// It writes the user and its user.created event in one transaction.
+// CreateUser creates an account whether or not signups are open: the admin path. Its
+// address counts as verified, since an administrator gave it.
 func (s *Service) CreateUser(ctx context.Context, in SignUpInput) (User, error) {
+	return s.createUser(ctx, in, true)
+}
+
+// createUser writes the user and its user.created event in one transaction, with the
+// address marked verified or the job that sends its verification link.
+func (s *Service) createUser(ctx context.Context, in SignUpInput, verified bool) (User, error) {
 	if verr := validateSignUp(&in); verr != nil {
 		return User{}, verr
 	}
@@ -137,6 +144,15 @@ func (s *Service) CreateUser(ctx context.Context, in SignUpInput) (User, error) 
 		u, err = q.UserCreate(ctx, store.UserCreateParams{
 			Username: in.Username, Email: in.Email, PasswordHash: hash, DisplayName: in.DisplayName,
 		})
+		if err != nil {
+			return err
+		}
+		if verified {
+			err = q.UserSetEmailVerified(ctx, u.ID)
+			u.EmailVerifiedAt = &u.CreatedAt
+		} else {
+			err = s.enqueue(ctx, tx, jobargs.VerifyEmail{UserID: u.ID})
+		}
 		if err != nil {
 			return err
 		}

@@ -1,5 +1,6 @@
 // Package jobs runs Starling's background work on River: resolving mentions, maintaining
-// counters, sending mention emails and computing daily statistics.
+// counters, sending mention emails and email verification links, and computing daily
+// statistics.
 //
 // Every worker applies its database effects and marks its job complete in one transaction
 // (river.JobCompleteTx), and every effect also has a unique key of its own in that
@@ -165,6 +166,7 @@ func New(pool *pgxpool.Pool, cfg Config) (*Runner, error) {
 		river.AddWorker(ws, &mentionsWorker{w: w})
 		river.AddWorker(ws, &statsWorker{w: w})
 		river.AddWorker(ws, &emailWorker{w: w})
+		river.AddWorker(ws, &verifyEmailWorker{w: w})
 		river.AddWorker(ws, &dailyStatsWorker{w: w})
 		river.AddWorker(ws, &pruneEventsWorker{w: w, retention: cfg.EventRetention})
 		rc.Workers = ws

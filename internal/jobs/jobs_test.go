@@ -52,7 +52,17 @@ func (e *env) start() {
 	})
 }
 
+// user creates an account as `starling user create` does: its address is verified.
 func (e *env) user(name string) core.User {
+	e.t.Helper()
+	u, err := e.core.CreateUser(context.Background(), core.SignUpInput{Username: name, Email: name + "@example.com", Password: "correct horse battery"})
+	require.NoError(e.t, err)
+	return u
+}
+
+// signup creates an account as the signup form does: its address is unverified, and a
+// verify_email job is enqueued.
+func (e *env) signup(name string) core.User {
 	e.t.Helper()
 	u, err := e.core.SignUp(context.Background(), core.SignUpInput{Username: name, Email: name + "@example.com", Password: "correct horse battery"})
 	require.NoError(e.t, err)

@@ -108,7 +108,8 @@ func (s *Server) signup(w http.ResponseWriter, r *http.Request) {
 		s.serverError(w, r, err)
 		return
 	}
-	s.sessions.Put(r.Context(), "flash", "Welcome to Starling, @"+u.Username+"!")
+	s.sessions.Put(r.Context(), "flash", "Welcome to Starling, @"+u.Username+"! We sent a link to "+u.Email+
+		": open it to verify your address. Until then, Starling sends you no email.")
 	http.Redirect(w, r, "/home", http.StatusSeeOther)
 }
 
@@ -227,12 +228,8 @@ func (s *Server) passwordChange(w http.ResponseWriter, r *http.Request) {
 			s.passwordChecked(r, key)
 		}
 		f := newForm()
-		f.Values["display_name"], f.Values["bio"] = u.DisplayName, u.Bio
-		if u.EmailMentions {
-			f.Values["email_mentions"] = "on"
-		}
 		f.Errors = verr.Fields
-		s.render(w, r, http.StatusUnprocessableEntity, "settings", view{Title: "Settings", Form: f})
+		s.renderSettings(w, r, http.StatusUnprocessableEntity, f)
 		return
 	}
 	if err != nil {

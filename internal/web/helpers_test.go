@@ -56,6 +56,9 @@ type site struct {
 	pool *pgxpool.Pool
 	core *core.Service
 	logs *syncBuffer
+	// mailDir holds the emails the site sent, as .eml files, unless a test gave its own
+	// sender.
+	mailDir string
 }
 
 // siteOptions adjust a test site.
@@ -72,8 +75,10 @@ func newSite(t *testing.T, opt ...func(*siteOptions)) *site {
 	for _, f := range opt {
 		f(&o)
 	}
+	var mailDir string
 	if o.mail == nil {
-		o.mail = mail.NewDir(t.TempDir())
+		mailDir = t.TempDir()
+		o.mail = mail.NewDir(mailDir)
 	}
 	pool, dsn := pgtest.NewDB(t)
 	logs := &syncBuffer{}
@@ -114,7 +119,7 @@ func newSite(t *testing.T, opt ...func(*siteOptions)) *site {
 		srv.CloseClientConnections() // live streams
 		srv.Close()
 	})
-	return &site{t: t, srv: srv, pool: pool, core: svc, logs: logs, hub: hub}
+	return &site{t: t, srv: srv, pool: pool, core: svc, logs: logs, hub: hub, mailDir: mailDir}
 }
 
 // client is one browser: a cookie jar that does not follow redirects on its own.

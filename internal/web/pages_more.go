@@ -42,12 +42,19 @@ func (s *Server) notificationsRead(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) settingsForm(w http.ResponseWriter, r *http.Request) {
+	s.renderSettings(w, r, http.StatusOK, newForm())
+}
+
+// renderSettings renders the settings page with f, whose missing profile values are the
+// account's own: the one builder of that page.
+func (s *Server) renderSettings(w http.ResponseWriter, r *http.Request, status int, f form) {
 	u := currentUser(r)
-	f := newForm()
-	f.Values["display_name"] = u.DisplayName
-	f.Values["bio"] = u.Bio
-	if u.EmailMentions {
-		f.Values["email_mentions"] = "on"
+	if _, ok := f.Values["display_name"]; !ok {
+		f.Values["display_name"] = u.DisplayName
+		f.Values["bio"] = u.Bio
+		if u.EmailMentions {
+			f.Values["email_mentions"] = "on"
+		}
 	}
 	v := view{Title: "Settings", Form: f}
 	if s.oauth != nil {
@@ -58,7 +65,7 @@ func (s *Server) settingsForm(w http.ResponseWriter, r *http.Request) {
 		}
 		v.Tokens = toks
 	}
-	s.render(w, r, http.StatusOK, "settings", v)
+	s.render(w, r, status, "settings", v)
 }
 
 func (s *Server) settings(w http.ResponseWriter, r *http.Request) {
@@ -75,7 +82,7 @@ func (s *Server) settings(w http.ResponseWriter, r *http.Request) {
 	var verr *core.ValidationError
 	if errors.As(err, &verr) {
 		f.Errors = verr.Fields
-		s.render(w, r, http.StatusUnprocessableEntity, "settings", view{Title: "Settings", Form: f})
+		s.renderSettings(w, r, http.StatusUnprocessableEntity, f)
 		return
 	}
 	if err != nil {

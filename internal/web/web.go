@@ -168,6 +168,10 @@ func (s *Server) Routes() *mux.Router {
 	r.HandleFunc("/settings", s.requireUser(s.settings)).Methods(http.MethodPost)
 	r.HandleFunc("/settings/password", s.requireUser(s.passwordChange)).Methods(http.MethodPost)
 	r.HandleFunc("/settings/logout-everywhere", s.requireUser(s.logoutEverywhere)).Methods(http.MethodPost)
+	r.HandleFunc("/settings/email", s.requireUser(s.emailChange)).Methods(http.MethodPost)
+	r.HandleFunc("/settings/email/verify", s.requireUser(s.emailVerificationResend)).Methods(http.MethodPost)
+	r.HandleFunc("/verify-email", s.verifyEmailForm).Methods(http.MethodGet, http.MethodHead)
+	r.HandleFunc("/verify-email", s.verifyEmail).Methods(http.MethodPost)
 	r.HandleFunc("/stats", s.stats).Methods(http.MethodGet, http.MethodHead)
 	if s.oauth != nil {
 		r.HandleFunc("/oauth/authorize", s.oauthAuthorize).Methods(http.MethodGet, http.MethodPost)

@@ -70,6 +70,20 @@ func (MentionEmail) InsertOpts() river.InsertOpts {
 	return river.InsertOpts{Queue: QueueEmail, MaxAttempts: 12}
 }
 
+// VerifyEmail asks the email worker to send a link that verifies the current address of
+// an account: enqueued by signup, an address change and "send the link again".
+type VerifyEmail struct {
+	UserID int64 `json:"user_id"`
+}
+
+// Kind implements river.JobArgs.
+func (VerifyEmail) Kind() string { return "verify_email" }
+
+// InsertOpts implements river.JobArgsWithInsertOpts.
+func (VerifyEmail) InsertOpts() river.InsertOpts {
+	return river.InsertOpts{Queue: QueueEmail, MaxAttempts: 12}
+}
+
 // DailyStats asks for the daily statistics of every finished UTC day not computed yet.
 type DailyStats struct{}
 
