@@ -156,6 +156,7 @@ func (a *app) runServer(ctx context.Context, role string) error {
 	runner, err := jobs.New(pool, jobs.Config{
 		Work: role != "serve", Mail: sender, MailFrom: a.cfg.From(), BaseURL: a.cfg.BaseURL, Log: a.log,
 		OnEmail: m.Email, EventRetention: a.cfg.EventRetention, RescueAfter: a.cfg.JobRescueAfter,
+		MentionEmailBound: core.MentionEmailBound{Limit: a.cfg.MentionEmailLimit, Window: a.cfg.MentionEmailWindow},
 	})
 	if err != nil {
 		return err

@@ -25,7 +25,7 @@ func TestTwoServeTwoWorkProcesses(t *testing.T) {
 	token := setupUsers(t, dsn)
 	// 200 posts by one account in seconds: over its posting allowance, which is not what
 	// this test is about.
-	env := []string{"STARLING_MENTION_EMAIL_DELAY=0s", "STARLING_RATE_LIMIT=off"}
+	env := []string{"STARLING_MENTION_EMAIL_DELAY=0s", "STARLING_RATE_LIMIT=off", "STARLING_MENTION_EMAIL_LIMIT=off"}
 	web := []*proc{startProc(t, dsn, env, "serve"), startProc(t, dsn, env, "serve")}
 	workers := []*proc{startProc(t, dsn, env, "work"), startProc(t, dsn, env, "work")}
 	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)

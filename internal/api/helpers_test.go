@@ -113,8 +113,9 @@ func newServerWith(t *testing.T, configure func(*api.Options)) *server {
 	return &server{t: t, base: base, pool: pool, core: svc, oauth: authz, api: rest, site: site, hub: hub, clock: clock}
 }
 
+// user creates an account as `starling user create` does, its address verified.
 func (s *server) user(name string) core.User {
-	u, err := s.core.SignUp(context.Background(), core.SignUpInput{Username: name, Email: name + "@example.com", Password: pw})
+	u, err := s.core.CreateUser(context.Background(), core.SignUpInput{Username: name, Email: name + "@example.com", Password: pw})
 	require.NoError(s.t, err)
 	return u
 }

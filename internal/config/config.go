@@ -57,6 +57,12 @@ type Config struct {
 	// MentionEmailDelay is how long after a mention its email goes out; a post deleted in
 	// that time sends nothing. Defaults to 60 seconds.
 	MentionEmailDelay time.Duration
+	// MentionEmailLimit and MentionEmailWindow bound the single mention emails one
+	// recipient gets: past MentionEmailLimit in a MentionEmailWindow, further mentions wait
+	// for one digest email. Both come from STARLING_MENTION_EMAIL_LIMIT, "N/DURATION" or
+	// "off" (a limit of 0: no bound). Default to 5 an hour.
+	MentionEmailLimit  int
+	MentionEmailWindow time.Duration
 	// NotifyWindow is the shortest time between two wake-up NOTIFYs of one process.
 	// Defaults to 5 ms.
 	NotifyWindow time.Duration
@@ -142,6 +148,23 @@ func duration(p func(*Config) *time.Duration) func(*Config, string) error {
 	}
 }
 
+// mentionEmailLimit parses "N/DURATION" or "off" into MentionEmailLimit and
+// MentionEmailWindow.
+func mentionEmailLimit(c *Config, v string) error {
+	if v == "off" {
+		c.MentionEmailLimit, c.MentionEmailWindow = 0, 0
+		return nil
+	}
+	n, d, ok := strings.Cut(v, "/")
+	limit, err := strconv.Atoi(n)
+	window, derr := time.ParseDuration(d)
+	if !ok || err != nil || derr != nil || limit < 1 || window < time.Second {
+		return fmt.Errorf("must look like 5/1h (emails per window of at least 1s) or off, got %q", v)
+	}
+	c.MentionEmailLimit, c.MentionEmailWindow = limit, window
+	return nil
+}
+
 var settings = []setting{
 	{"database-url", "DATABASE_URL", "", "PostgreSQL connection string; empty starts a local cluster under the data dir",
 		str(func(c *Config) *string { return &c.DatabaseURL })},
@@ -173,6 +196,8 @@ var settings = []setting{
 		str(func(c *Config) *string { return &c.MailFrom })},
 	{"mention-email-delay", "STARLING_MENTION_EMAIL_DELAY", "60s", "delay before a mention email is sent (a post deleted meanwhile sends none)",
 		duration(func(c *Config) *time.Duration { return &c.MentionEmailDelay })},
+	{"mention-email-limit", "STARLING_MENTION_EMAIL_LIMIT", "5/1h", "mention emails per recipient per window (N/DURATION) before the rest wait for one digest email, or off",
+		mentionEmailLimit},
 	{"notify-window", "STARLING_NOTIFY_WINDOW", "5ms", "at most one wake-up NOTIFY per process per this window",
 		duration(func(c *Config) *time.Duration { return &c.NotifyWindow })},
 	{"metrics-listen", "STARLING_METRICS_LISTEN", "", "serve /metrics (and the Go profiler under /debug/pprof/) on this private address; when empty, /metrics on the main address answers administrators only",
@@ -302,6 +327,9 @@ func (c Config) Validate() error {
 	}
 	if c.MentionEmailDelay < 0 || c.MentionEmailDelay > 24*time.Hour {
 		bad("STARLING_MENTION_EMAIL_DELAY", "must be between 0s and 24h, got %s", c.MentionEmailDelay)
+	}
+	if c.MentionEmailLimit < 0 || (c.MentionEmailLimit > 0 && c.MentionEmailWindow < time.Second) {
+		bad("STARLING_MENTION_EMAIL_LIMIT", "needs a limit of at least 1 and a window of at least 1s, got %d/%s", c.MentionEmailLimit, c.MentionEmailWindow)
 	}
 	if c.NotifyWindow <= 0 || c.NotifyWindow > time.Second {
 		bad("STARLING_NOTIFY_WINDOW", "must be between 1ms and 1s, got %s", c.NotifyWindow)

@@ -36,6 +36,8 @@ var defaults = config.Config{
 	SMTPURL:              "",
 	MailFrom:             "",
 	MentionEmailDelay:    60 * time.Second,
+	MentionEmailLimit:    5,
+	MentionEmailWindow:   time.Hour,
 	NotifyWindow:         5 * time.Millisecond,
 	EventRetention:       168 * time.Hour,
 	MaxStreamsPerIP:      100,
@@ -64,6 +66,7 @@ var allSettings = []struct{ flag, env, def string }{
 	{"smtp-url", "SMTP_URL", `""`},
 	{"mail-from", "STARLING_MAIL_FROM", `""`},
 	{"mention-email-delay", "STARLING_MENTION_EMAIL_DELAY", "60s"},
+	{"mention-email-limit", "STARLING_MENTION_EMAIL_LIMIT", "5/1h"},
 	{"notify-window", "STARLING_NOTIFY_WINDOW", "5ms"},
 	{"metrics-listen", "STARLING_METRICS_LISTEN", `""`},
 	{"event-retention", "STARLING_EVENT_RETENTION", "168h"},
@@ -123,6 +126,7 @@ var customEnv = map[string]string{
 	"SMTP_URL":                            "smtps://mailer:hunter2@mail.example.com:465",
 	"STARLING_MAIL_FROM":                  "Birds <birds@example.com>",
 	"STARLING_MENTION_EMAIL_DELAY":        "5m",
+	"STARLING_MENTION_EMAIL_LIMIT":        "20/30m",
 	"STARLING_JOB_RESCUE_AFTER":           "30s",
 	"STARLING_OAUTH_PASSWORD_GRANT":       "false",
 	"STARLING_OAUTH_ALLOW_HTTP_REDIRECTS": "true",
@@ -144,6 +148,8 @@ var customConfig = config.Config{
 	SMTPURL:                 "smtps://mailer:hunter2@mail.example.com:465",
 	MailFrom:                "Birds <birds@example.com>",
 	MentionEmailDelay:       5 * time.Minute,
+	MentionEmailLimit:       20,
+	MentionEmailWindow:      30 * time.Minute,
 	NotifyWindow:            20 * time.Millisecond,
 	MetricsListen:           "127.0.0.1:9100",
 	TrustedProxies:          "10.0.0.0/8, 192.168.1.1",
@@ -286,6 +292,11 @@ func TestInvalidValues(t *testing.T) {
 		{"STARLING_MENTION_EMAIL_DELAY", "soon", `not a duration like 90s or 720h: "soon"`},
 		{"STARLING_MENTION_EMAIL_DELAY", "-1s", "must be between 0s and 24h, got -1s"},
 		{"STARLING_MENTION_EMAIL_DELAY", "24h0m1s", "must be between 0s and 24h"},
+		{"STARLING_MENTION_EMAIL_LIMIT", "5", `must look like 5/1h (emails per window of at least 1s) or off, got "5"`},
+		{"STARLING_MENTION_EMAIL_LIMIT", "0/1h", "must look like 5/1h"},
+		{"STARLING_MENTION_EMAIL_LIMIT", "5/500ms", "must look like 5/1h"},
+		{"STARLING_MENTION_EMAIL_LIMIT", "five/1h", "must look like 5/1h"},
+		{"STARLING_MENTION_EMAIL_LIMIT", "Off", `got "Off"`},
 		{"STARLING_MAIL_FROM", "not an address", "must be an address like"},
 		{"STARLING_MAIL_FROM", "Starling <starling>", "must be an address like"},
 		{"STARLING_MAIL_FROM", "a@", "must be an address like"},
@@ -342,6 +353,14 @@ func TestBoundaryValuesAccepted(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, 4194304, c.PasswordMemoryKiB)
 	require.Equal(t, 20, c.PasswordIterations)
+
+	c, _, err = config.Load(nil, env(map[string]string{"STARLING_MENTION_EMAIL_LIMIT": "off"}))
+	require.NoError(t, err)
+	require.Zero(t, c.MentionEmailLimit, "off: no bound")
+	c, _, err = config.Load(nil, env(map[string]string{"STARLING_MENTION_EMAIL_LIMIT": "1/1s"}))
+	require.NoError(t, err)
+	require.Equal(t, 1, c.MentionEmailLimit)
+	require.Equal(t, time.Second, c.MentionEmailWindow)
 
 	for _, v := range []map[string]string{
 		{"STARLING_MENTION_EMAIL_DELAY": "0s"},
@@ -468,11 +487,12 @@ func TestValidateZeroConfigReportsEverything(t *testing.T) {
 	err := config.Config{}.Validate()
 	require.Error(t, err)
 	// Empty or zero is valid for these: a local database, .eml files, the default From
-	// address, no mention email delay, no password grant, no http redirects.
+	// address, no mention email delay, no mention email bound, no password grant, no http
+	// redirects.
 	valid := map[string]bool{
 		"DATABASE_URL": true, "SMTP_URL": true, "STARLING_MAIL_FROM": true, "STARLING_MENTION_EMAIL_DELAY": true,
-		"STARLING_METRICS_LISTEN": true, "STARLING_TRUSTED_PROXIES": true, "STARLING_OAUTH_PASSWORD_GRANT": true,
-		"STARLING_OAUTH_ALLOW_HTTP_REDIRECTS": true,
+		"STARLING_MENTION_EMAIL_LIMIT": true, "STARLING_METRICS_LISTEN": true, "STARLING_TRUSTED_PROXIES": true,
+		"STARLING_OAUTH_PASSWORD_GRANT": true, "STARLING_OAUTH_ALLOW_HTTP_REDIRECTS": true,
 	}
 	for _, s := range allSettings {
 		if valid[s.env] {

@@ -206,6 +206,7 @@ func (s *Service) CountersOf(ctx context.Context, userID int64) (Counters, error
 type MentionEmail struct {
 	NotificationID    int64
 	PostID            int64
+	RecipientID       int64
 	RecipientUsername string
 	RecipientEmail    string
 	ActorUsername     string
@@ -216,7 +217,8 @@ type MentionEmail struct {
 }
 
 // MentionEmailFor returns the email for notification id, or why none should be sent: the
-// post was deleted, the recipient turned mention emails off, or it was sent already.
+// post was deleted, the recipient turned mention emails off or has not verified their
+// address, it was sent already, or it waits for the recipient's digest.
 func (s *Service) MentionEmailFor(ctx context.Context, id int64) (MentionEmail, error) {
 	row, err := s.q.NotificationForEmail(ctx, id)
 	if errors.Is(err, pgx.ErrNoRows) {
@@ -226,7 +228,7 @@ func (s *Service) MentionEmailFor(ctx context.Context, id int64) (MentionEmail, 
 		return MentionEmail{}, fmt.Errorf("mention email %d: %w", id, err)
 	}
 	m := MentionEmail{
-		NotificationID: id, PostID: row.PostID, RecipientUsername: row.RecipientUsername,
+		NotificationID: id, PostID: row.PostID, RecipientID: row.RecipientID, RecipientUsername: row.RecipientUsername,
 		RecipientEmail: row.RecipientEmail, ActorUsername: row.ActorUsername,
 		ActorName: row.ActorDisplayName, PostBody: row.PostBody,
 	}
@@ -238,8 +240,12 @@ func (s *Service) MentionEmailFor(ctx context.Context, id int64) (MentionEmail, 
 		m.Skip = "post deleted"
 	case !row.EmailMentions:
 		m.Skip = "recipient turned mention emails off"
+	case !row.RecipientVerified:
+		m.Skip = "recipient's address is not verified"
 	case row.Delivered:
 		m.Skip = "already delivered"
+	case row.InDigest:
+		m.Skip = "waits for the recipient's digest"
 	}
 	return m, nil
 }

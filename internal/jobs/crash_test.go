@@ -212,6 +212,10 @@ func checkGroundTruth(t *testing.T, e *env, people []core.User) {
 		  AND NOT EXISTS (SELECT 1 FROM email_deliveries d WHERE d.notification_id = n.id)`))
 	require.Zero(t, e.count(`SELECT count(*) FROM email_deliveries d JOIN notifications n ON n.id = d.notification_id
 		JOIN users u ON u.id = n.recipient_id WHERE NOT u.email_mentions`))
+	// Most of them in digests, past the bound of single emails.
+	digests := e.count(`SELECT count(DISTINCT message_id) FROM email_deliveries WHERE message_id LIKE 'digest-%'`)
+	require.Positive(t, digests, "digests were sent")
+	t.Logf("%d single mention emails, %d digests", e.count(`SELECT count(*) FROM email_deliveries WHERE message_id LIKE 'mention-%'`), digests)
 
 	mentionsOf := map[int64]int64{}
 	for k := range wantMentions {

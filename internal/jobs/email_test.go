@@ -33,6 +33,10 @@ type smtpServer struct {
 	msgs     []received
 	failNext int
 	addr     string
+	// hold, when set, is waited on before a message whose subject contains holdSubject
+	// is accepted: a send that takes as long as the test wants.
+	hold        chan struct{}
+	holdSubject string
 }
 
 func newSMTPServer(t *testing.T) *smtpServer {
@@ -85,6 +89,13 @@ func (ss *smtpSession) Data(r io.Reader) error {
 	raw, err := io.ReadAll(r)
 	if err != nil {
 		return err
+	}
+	ss.srv.mu.Lock()
+	hold, subject := ss.srv.hold, ss.srv.holdSubject
+	ss.srv.mu.Unlock()
+	if m, err := mail.ReadMessage(strings.NewReader(string(raw))); err == nil && hold != nil &&
+		strings.Contains(m.Header.Get("Subject"), subject) {
+		<-hold
 	}
 	ss.srv.mu.Lock()
 	defer ss.srv.mu.Unlock()

@@ -1,6 +1,6 @@
 // Package jobs runs Starling's background work on River: resolving mentions, maintaining
-// counters, sending mention emails and email verification links, and computing daily
-// statistics.
+// counters, sending mention emails (single or in a digest) and email verification links,
+// and computing daily statistics.
 //
 // Every worker applies its database effects and marks its job complete in one transaction
 // (river.JobCompleteTx), and every effect also has a unique key of its own in that
@@ -78,8 +78,12 @@ type Config struct {
 	// rare; workers find the other jobs by polling. Defaults to 1 second.
 	InsertNotifyEvery time.Duration
 	// OnEmail is called with "sent", "skipped" or "failed" for each mention email
-	// attempt (metrics). Optional.
+	// attempt (metrics); a digest counts once. Optional.
 	OnEmail func(result string)
+	// MentionEmailBound limits the single mention emails per recipient; past it, mentions
+	// wait for one digest (core.PlanMentionEmail). Defaults to no bound; `starling` sets it
+	// from STARLING_MENTION_EMAIL_LIMIT, 5 an hour by default.
+	MentionEmailBound core.MentionEmailBound
 	// EventRetention is how long events stay in the log; an hourly job prunes older ones.
 	// Defaults to 7 days.
 	EventRetention time.Duration
@@ -103,6 +107,7 @@ type workers struct {
 	baseURL string
 	breaker *mail.Breaker
 	onEmail func(result string)
+	bound   core.MentionEmailBound
 }
 
 // New builds the River client for pool.
@@ -136,7 +141,7 @@ func New(pool *pgxpool.Pool, cfg Config) (*Runner, error) {
 	if cfg.MailFrom == "" {
 		cfg.MailFrom = "Starling <starling@" + siteHost(cfg.BaseURL) + ">"
 	}
-	w := &workers{log: cfg.Log, from: cfg.MailFrom, baseURL: cfg.BaseURL, onEmail: cfg.OnEmail}
+	w := &workers{log: cfg.Log, from: cfg.MailFrom, baseURL: cfg.BaseURL, onEmail: cfg.OnEmail, bound: cfg.MentionEmailBound}
 	if w.onEmail == nil {
 		w.onEmail = func(string) {}
 	}
@@ -160,12 +165,16 @@ func New(pool *pgxpool.Pool, cfg Config) (*Runner, error) {
 		if cfg.Mail == nil {
 			return nil, errors.New("jobs: Config.Mail is required to work jobs")
 		}
+		if b := cfg.MentionEmailBound; b.Limit > 0 && b.Window < time.Second {
+			return nil, errors.New("jobs: Config.MentionEmailBound needs a window of at least 1s")
+		}
 		w.breaker = &mail.Breaker{Sender: cfg.Mail}
 		w.mail = w.breaker
 		ws := river.NewWorkers()
 		river.AddWorker(ws, &mentionsWorker{w: w})
 		river.AddWorker(ws, &statsWorker{w: w})
 		river.AddWorker(ws, &emailWorker{w: w})
+		river.AddWorker(ws, &digestWorker{w: w})
 		river.AddWorker(ws, &verifyEmailWorker{w: w})
 		river.AddWorker(ws, &dailyStatsWorker{w: w})
 		river.AddWorker(ws, &pruneEventsWorker{w: w, retention: cfg.EventRetention})

@@ -33,13 +33,15 @@ func TestMain(m *testing.M) {
 }
 
 // crashConfig is the worker configuration of the crash test: short timeouts so that jobs
-// of a killed worker are rescued within seconds.
+// of a killed worker are rescued within seconds, and a mention email bound with a short
+// window, so that digests are sent and killed too.
 func crashConfig(mailDir string) Config {
 	return Config{
 		Work: true, Mail: mail.NewDir(mailDir), MailFrom: "Starling <starling@example.test>",
 		BaseURL: "http://starling.example.test", JobTimeout: 2 * time.Second, RescueAfter: 3 * time.Second,
 		RetryBase: 20 * time.Millisecond, RetryMax: 500 * time.Millisecond,
 		MentionWorkers: 50, StatsWorkers: 50, EmailWorkers: 20,
+		MentionEmailBound: core.MentionEmailBound{Limit: 3, Window: 2 * time.Second},
 	}
 }
 

@@ -20,12 +20,13 @@ import (
 var linkRe = regexp.MustCompile(`https://starling\.example\.test/verify-email\?token=([A-Za-z0-9_%-]+)`)
 
 // newSMTPEnv is an env whose workers send through a real SMTP server on loopback.
-func newSMTPEnv(t *testing.T) (*env, *smtpServer) {
+func newSMTPEnv(t *testing.T, bound core.MentionEmailBound) (*env, *smtpServer) {
 	srv := newSMTPServer(t)
 	sender, err := starlingmail.NewSMTP("smtp://" + srv.addr + "?tls=none")
 	require.NoError(t, err)
 	e := newEnv(t, Config{Work: true, Mail: sender, MailFrom: "Starling <starling@example.test>",
-		BaseURL: "https://starling.example.test", RetryBase: 50 * time.Millisecond, RetryMax: time.Second}, 0)
+		BaseURL: "https://starling.example.test", RetryBase: 50 * time.Millisecond, RetryMax: time.Second,
+		MentionEmailBound: bound}, 0)
 	return e, srv
 }
 
@@ -40,7 +41,7 @@ func tokenIn(t *testing.T, m received) string {
 }
 
 func TestSignupSendsOneVerificationEmailWhoseLinkVerifiesOnce(t *testing.T) {
-	e, srv := newSMTPEnv(t)
+	e, srv := newSMTPEnv(t, core.MentionEmailBound{})
 	ctx := context.Background()
 	alice := e.signup("alice")
 	require.False(t, alice.EmailVerified)
@@ -90,7 +91,7 @@ func TestSignupSendsOneVerificationEmailWhoseLinkVerifiesOnce(t *testing.T) {
 }
 
 func TestExpiredOrSupersededVerificationLinksAreRefused(t *testing.T) {
-	e, srv := newSMTPEnv(t)
+	e, srv := newSMTPEnv(t, core.MentionEmailBound{})
 	ctx := context.Background()
 	bob := e.signup("bob")
 	e.start()
@@ -130,7 +131,7 @@ func TestExpiredOrSupersededVerificationLinksAreRefused(t *testing.T) {
 }
 
 func TestVerificationEmailsAreLimitedPerAccount(t *testing.T) {
-	e, srv := newSMTPEnv(t)
+	e, srv := newSMTPEnv(t, core.MentionEmailBound{})
 	ctx := context.Background()
 	carol := e.signup("carol")
 	e.start()

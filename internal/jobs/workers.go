@@ -80,6 +80,15 @@ func (ew *emailWorker) Work(ctx context.Context, job *river.Job[jobargs.MentionE
 		ew.w.log.InfoContext(ctx, "mention email not sent", "notification_id", id, "job_id", job.ID, "reason", m.Skip)
 		return nil
 	}
+	digest, err := ew.w.core.PlanMentionEmail(ctx, id, m.RecipientID, ew.w.bound, complete(job))
+	if err != nil {
+		return err
+	}
+	if digest {
+		ew.w.log.InfoContext(ctx, "mention email waits for the digest", "notification_id", id, "job_id", job.ID,
+			"recipient_id", m.RecipientID)
+		return nil
+	}
 	msg := ew.w.mentionMessage(m)
 	if err := ew.w.mail.Send(ctx, msg); err != nil {
 		ew.w.onEmail("failed")

@@ -108,7 +108,9 @@ func TestRiverUIIsForAdminsOnly(t *testing.T) {
 
 func TestOneRequestIDFollowsAPostThroughTheWorkers(t *testing.T) {
 	s := newSite(t)
-	s.client().signup("bob")
+	bob := s.client()
+	bob.signup("bob")
+	bob.verifyEmail("bob@example.com") // mention emails go to verified addresses only
 	alice := s.client()
 	alice.signup("alice")
 	res := alice.post("/posts", url.Values{"body": {"ping @bob"}}, "X-Request-ID", "story-of-a-post")

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/rivertype"
 )
 
 // Queues: each kind of work has its own queue and worker count, so a slow mail server
@@ -68,6 +69,26 @@ func (MentionEmail) Kind() string { return "mention_email" }
 // InsertOpts implements river.JobArgsWithInsertOpts.
 func (MentionEmail) InsertOpts() river.InsertOpts {
 	return river.InsertOpts{Queue: QueueEmail, MaxAttempts: 12}
+}
+
+// MentionDigest asks the email worker to send one email listing the mentions of a
+// recipient that waited because they had had their share of single mention emails (see
+// core.PlanMentionEmail). At most one such job per recipient is unfinished at a time.
+type MentionDigest struct {
+	RecipientID int64 `json:"recipient_id"`
+}
+
+// Kind implements river.JobArgs.
+func (MentionDigest) Kind() string { return "mention_digest" }
+
+// InsertOpts implements river.JobArgsWithInsertOpts. A recipient's digest waiting or
+// running absorbs any further one enqueued meanwhile.
+func (MentionDigest) InsertOpts() river.InsertOpts {
+	return river.InsertOpts{Queue: QueueEmail, MaxAttempts: 12, UniqueOpts: river.UniqueOpts{
+		ByArgs: true,
+		ByState: []rivertype.JobState{rivertype.JobStateAvailable, rivertype.JobStatePending,
+			rivertype.JobStateRetryable, rivertype.JobStateRunning, rivertype.JobStateScheduled},
+	}}
 }
 
 // VerifyEmail asks the email worker to send a link that verifies the current address of
