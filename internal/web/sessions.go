@@ -88,6 +88,7 @@ const goneFlashCookie = "starling_flash"
 var goneFlashes = map[string]string{
 	"logged-out":            "You are logged out.",
 	"logged-out-everywhere": "You are logged out everywhere, and every app's access is revoked.",
+	"email-verified":        "Your email address is verified. Log in to see your settings.",
 }
 
 // flashGone leaves the message goneFlashes[key] for the next page of a visitor whose

@@ -35,12 +35,17 @@ func (s *Server) verifyEmail(w http.ResponseWriter, r *http.Request) {
 		s.verificationError(w, r, err)
 		return
 	}
+	me := currentUser(r)
+	if me == nil {
+		// A link opened on another device: no session to carry the message, and none made
+		// for it.
+		s.flashGone(w, "email-verified")
+		http.Redirect(w, r, "/login?next=%2Fsettings", http.StatusSeeOther)
+		return
+	}
 	s.sessions.Put(r.Context(), "flash", "Your email address "+u.Email+" is verified.")
 	next := "/"
-	switch me := currentUser(r); {
-	case me == nil:
-		next = "/login?next=%2Fsettings"
-	case me.ID == u.ID:
+	if me.ID == u.ID {
 		next = "/settings"
 	}
 	http.Redirect(w, r, next, http.StatusSeeOther)

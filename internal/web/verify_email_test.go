@@ -139,6 +139,24 @@ func TestSignupSendsOneVerificationEmailWhoseLinkVerifies(t *testing.T) {
 	require.Len(t, s.emailsTo("alice@example.com"), 1, "one verification email")
 }
 
+// TestVerificationLinkOpenedLoggedOut: the link works on a device where nobody is logged
+// in, and makes no session there.
+func TestVerificationLinkOpenedLoggedOut(t *testing.T) {
+	s := newSite(t)
+	s.client().signup("erin")
+	link := verifyLink(t, s.waitEmails("erin@example.com", 1)[0])
+	sessions := s.count(`SELECT count(*) FROM sessions`)
+
+	phone := s.client()
+	require.Equal(t, http.StatusOK, phone.get(link).status)
+	res := phone.post("/verify-email", url.Values{"token": {tokenOf(t, link)}})
+	require.Equal(t, http.StatusSeeOther, res.status, res.body)
+	require.Equal(t, "/login?next=%2Fsettings", res.location)
+	require.Contains(t, phone.get(res.location).body, "Your email address is verified.")
+	require.Zero(t, s.count(`SELECT count(*) FROM users WHERE email_verified_at IS NULL`))
+	require.Equal(t, sessions, s.count(`SELECT count(*) FROM sessions`), "no session for the logged-out visitor")
+}
+
 func TestExpiredVerificationLinkIsRefused(t *testing.T) {
 	s := newSite(t)
 	c := s.client()
