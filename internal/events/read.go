@@ -144,3 +144,33 @@ func Check(ctx context.Context, q *store.Queries, c Cursor) error {
 	}
 	return ErrUnknownCursor
 }
+
+// Reader reads the event log through a database handle, usually the pool: the methods of
+// this file bound to it, for readers (such as the live hub) that hold no store.Queries.
+type Reader struct {
+	q *store.Queries
+}
+
+// NewReader returns a Reader that queries db.
+func NewReader(db store.DBTX) *Reader { return &Reader{q: store.New(db)} }
+
+// Head is Head through r.
+func (r *Reader) Head(ctx context.Context) (Cursor, error) { return Head(ctx, r.q) }
+
+// ReadAfter is ReadAfter through r.
+func (r *Reader) ReadAfter(ctx context.Context, c Cursor, limit int) ([]Record, error) {
+	return ReadAfter(ctx, r.q, c, limit)
+}
+
+// ReadRange is ReadRange through r.
+func (r *Reader) ReadRange(ctx context.Context, from, to Cursor, limit int) ([]Record, error) {
+	return ReadRange(ctx, r.q, from, to, limit)
+}
+
+// CountRange is CountRange through r.
+func (r *Reader) CountRange(ctx context.Context, from, to Cursor, limit int) (int, error) {
+	return CountRange(ctx, r.q, from, to, limit)
+}
+
+// Check is Check through r.
+func (r *Reader) Check(ctx context.Context, c Cursor) error { return Check(ctx, r.q, c) }
