@@ -277,7 +277,7 @@ func latencyRun(ctx context.Context, e *env, clients, rate int, d time.Duration)
 	go n.Run(rctx)
 	svc := core.New(e.pool, core.Options{Jobs: runner.Client, Wake: n.Wake,
 		Password: password.Params{MemoryKiB: 1024, Iterations: 1}, SignupsOpen: true, Log: e.log})
-	hub := live.NewHub(store.New(e.pool), svc, e.log, live.Options{})
+	hub := live.NewHub(events.NewReader(e.pool), svc, e.log, live.Options{})
 	go hub.Run(rctx)
 	go live.NewListener(e.dsn, hub.Kick, e.log).Run(rctx)
 	format := func(_ context.Context, d *live.Delivery) (live.Event, error) {

@@ -171,7 +171,7 @@ func (a *app) runServer(ctx context.Context, role string) error {
 	runner.Bind(svc)
 	var hub *live.Hub
 	if role != "work" {
-		hub = live.NewHub(store.New(pool), svc, a.log, live.Options{Observe: m.Fanout,
+		hub = live.NewHub(events.NewReader(pool), svc, a.log, live.Options{Observe: m.Fanout,
 			MaxStreamsPerIP: a.cfg.MaxStreamsPerIP, MaxStreamsPerUser: a.cfg.MaxStreamsPerUser})
 		go hub.Run(bg)
 		go live.NewListener(dsn, hub.Kick, a.log).Run(bg)

@@ -82,7 +82,7 @@ func newServerWith(t *testing.T, configure func(*api.Options)) *server {
 		Password: password.Params{MemoryKiB: 1024, Iterations: 1}, InstanceCountsMaxAge: time.Nanosecond})
 	runner.Bind(svc)
 	require.NoError(t, runner.Start(ctx))
-	hub := live.NewHub(store.New(pool), svc, log, live.Options{Poll: 200 * time.Millisecond})
+	hub := live.NewHub(events.NewReader(pool), svc, log, live.Options{Poll: 200 * time.Millisecond})
 	go hub.Run(ctx)
 	go live.NewListener(dsn, hub.Kick, log).Run(ctx)
 	authz := oauth.New(pool)

@@ -21,7 +21,6 @@ import (
 	"github.com/starling-social/starling/internal/live"
 	"github.com/starling-social/starling/internal/logging"
 	"github.com/starling-social/starling/internal/password"
-	"github.com/starling-social/starling/internal/store"
 )
 
 // node is one Starling process as far as live updates go: a pool, the domain service
@@ -48,7 +47,7 @@ func newNode(t *testing.T, dsn string, opts live.Options, format ...live.Formatt
 	n.notifier = events.NewNotifier(pool, 2*time.Millisecond, log)
 	n.core = core.New(pool, core.Options{Jobs: runner.Client, Wake: n.notifier.Wake,
 		Password: password.Params{MemoryKiB: 1024, Iterations: 1}, SignupsOpen: true, Log: log})
-	n.hub = live.NewHub(store.New(pool), n.core, log, opts)
+	n.hub = live.NewHub(events.NewReader(pool), n.core, log, opts)
 	l := live.NewListener(dsn, n.hub.Kick, log)
 	l.Connected = func(up bool) {
 		select {

@@ -8,7 +8,6 @@ package live
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"iter"
 	"log/slog"
@@ -20,8 +19,22 @@ import (
 	"github.com/starling-social/starling/internal/core"
 	"github.com/starling-social/starling/internal/events"
 	"github.com/starling-social/starling/internal/httpx"
-	"github.com/starling-social/starling/internal/store"
 )
+
+// EventLog is what the hub reads of the event log, in commit-safe cursor order (see
+// events.ReadAfter). *events.Reader implements it.
+type EventLog interface {
+	// Head returns the cursor of the newest readable event (see events.Head).
+	Head(ctx context.Context) (events.Cursor, error)
+	// ReadAfter returns up to limit readable events after c (see events.ReadAfter).
+	ReadAfter(ctx context.Context, c events.Cursor, limit int) ([]events.Record, error)
+	// ReadRange returns up to limit events after from up to to (see events.ReadRange).
+	ReadRange(ctx context.Context, from, to events.Cursor, limit int) ([]events.Record, error)
+	// CountRange counts the events after from up to to, up to limit (see events.CountRange).
+	CountRange(ctx context.Context, from, to events.Cursor, limit int) (int, error)
+	// Check reports whether c names an event of the log (see events.Check).
+	Check(ctx context.Context, c events.Cursor) error
+}
 
 // Options configure a Hub.
 type Options struct {
@@ -56,7 +69,7 @@ type Options struct {
 
 // Hub fans the event log out to live subscribers.
 type Hub struct {
-	q    *store.Queries
+	evs  EventLog
 	core *core.Service
 	log  *slog.Logger
 	opts Options
@@ -84,8 +97,9 @@ type Hub struct {
 	Delivered, Dropped, WriteFailed, FormatFailed, Reads, Ended atomic.Int64
 }
 
-// NewHub returns a hub reading through q and loading posts through svc.
-func NewHub(q *store.Queries, svc *core.Service, log *slog.Logger, opts Options) *Hub {
+// NewHub returns a hub reading the event log through evs (events.NewReader(pool), usually)
+// and loading posts and credentials through svc.
+func NewHub(evs EventLog, svc *core.Service, log *slog.Logger, opts Options) *Hub {
 	if opts.Buffer <= 0 {
 		opts.Buffer = 128
 	}
@@ -113,7 +127,7 @@ func NewHub(q *store.Queries, svc *core.Service, log *slog.Logger, opts Options)
 	if opts.MaxStreamsPerIP <= 0 {
 		opts.MaxStreamsPerIP = 100
 	}
-	return &Hub{q: q, core: svc, log: log, opts: opts, subs: map[*Subscription]struct{}{}, watches: map[*watch]struct{}{},
+	return &Hub{evs: evs, core: svc, log: log, opts: opts, subs: map[*Subscription]struct{}{}, watches: map[*watch]struct{}{},
 		kick: make(chan struct{}, 1), ready: make(chan struct{}),
 		perUser: &httpx.Caps{Limit: opts.MaxStreamsPerUser}, perIP: &httpx.Caps{Limit: opts.MaxStreamsPerIP}}
 }
@@ -129,7 +143,7 @@ func (h *Hub) Kick() {
 // Run reads and fans out events until ctx ends.
 func (h *Hub) Run(ctx context.Context) {
 	for {
-		head, err := events.Head(ctx, h.q)
+		head, err := h.evs.Head(ctx)
 		if err == nil {
 			h.mu.Lock()
 			h.head = head
@@ -278,7 +292,7 @@ func (h *Hub) Head() events.Cursor {
 func (h *Hub) advance(ctx context.Context) error {
 	for {
 		head := h.Head()
-		recs, err := events.ReadAfter(ctx, h.q, head, h.opts.Batch)
+		recs, err := h.evs.ReadAfter(ctx, head, h.opts.Batch)
 		if err != nil || len(recs) == 0 {
 			return err
 		}
@@ -331,8 +345,13 @@ func (h *Hub) homeUsers() []int64 {
 
 // Delivery is one event as streams see it, shared by every subscriber it goes to.
 type Delivery struct {
-	Cursor         events.Cursor
-	Topic          string
+	Cursor events.Cursor
+	Topic  string
+	// Event is the event's payload as its registered Go type (events.PostCreated, …), or
+	// nil when its topic is unknown to this process or its payload could not be decoded.
+	Event events.Event
+	// PostID, AuthorID, RecipientID and NotificationID are copied from Event, for the
+	// topics that carry them; zero otherwise.
 	PostID         int64
 	AuthorID       int64
 	RecipientID    int64
@@ -372,20 +391,25 @@ func (h *Hub) build(ctx context.Context, recs []events.Record, homeUsers []int64
 	ds := make([]*Delivery, 0, len(recs))
 	var postIDs, authors []int64
 	for _, r := range recs {
-		var p struct {
-			PostID         int64 `json:"post_id"`
-			AuthorID       int64 `json:"author_id"`
-			RecipientID    int64 `json:"recipient_id"`
-			NotificationID int64 `json:"notification_id"`
-		}
-		if err := json.Unmarshal(r.Payload, &p); err != nil {
+		d := &Delivery{Cursor: r.Cursor, Topic: r.Topic, CommittedAt: r.CreatedAt}
+		ev, err := events.Decode(r.Topic, r.Payload)
+		switch {
+		case errors.Is(err, events.ErrUnknownTopic):
+			// A newer process's topic: no stream of this one shows it.
+		case err != nil:
 			h.log.Warn("live: undecodable event payload", "topic", r.Topic, "cursor", r.Cursor.String())
+		default:
+			d.Event = ev
 		}
-		d := &Delivery{Cursor: r.Cursor, Topic: r.Topic, PostID: p.PostID, AuthorID: p.AuthorID,
-			RecipientID: p.RecipientID, NotificationID: p.NotificationID, CommittedAt: r.CreatedAt}
-		if r.Topic == events.TopicPostCreated {
-			postIDs = append(postIDs, p.PostID)
-			authors = append(authors, p.AuthorID)
+		switch e := ev.(type) {
+		case events.PostCreated:
+			d.PostID, d.AuthorID = e.PostID, e.AuthorID
+			postIDs = append(postIDs, e.PostID)
+			authors = append(authors, e.AuthorID)
+		case events.PostDeleted:
+			d.PostID, d.AuthorID = e.PostID, e.AuthorID
+		case events.NotificationCreated:
+			d.PostID, d.RecipientID, d.NotificationID = e.PostID, e.RecipientID, e.NotificationID
 		}
 		ds = append(ds, d)
 	}
@@ -401,7 +425,7 @@ func (h *Hub) build(ctx context.Context, recs []events.Record, homeUsers []int64
 		return nil, err
 	}
 	for _, d := range ds {
-		if d.Topic == events.TopicPostCreated {
+		if _, ok := d.Event.(events.PostCreated); ok {
 			if p, ok := posts[d.PostID]; ok {
 				d.Post = &p
 			}
@@ -423,7 +447,7 @@ func (h *Hub) Backlog(ctx context.Context, f Filter, from, to events.Cursor) ite
 			home = []int64{f.HomeOf}
 		}
 		for from.Less(to) {
-			recs, err := events.ReadRange(ctx, h.q, from, to, h.opts.Batch)
+			recs, err := h.evs.ReadRange(ctx, from, to, h.opts.Batch)
 			if err != nil {
 				yield(nil, err)
 				return

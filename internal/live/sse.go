@@ -45,7 +45,7 @@ func (h *Hub) ResumePoint(r *http.Request) (c events.Cursor, given, expired bool
 	if err != nil {
 		return events.Cursor{}, true, false, ErrBadLastEventID
 	}
-	switch err := events.Check(r.Context(), h.q, c); {
+	switch err := h.evs.Check(r.Context(), c); {
 	case errors.Is(err, events.ErrCursorExpired):
 		return c, true, true, nil
 	case errors.Is(err, events.ErrUnknownCursor):
@@ -53,7 +53,7 @@ func (h *Hub) ResumePoint(r *http.Request) (c events.Cursor, given, expired bool
 	case err != nil:
 		return events.Cursor{}, true, false, err
 	}
-	n, err := events.CountRange(r.Context(), h.q, c, h.Head(), h.opts.MaxBacklog+1)
+	n, err := h.evs.CountRange(r.Context(), c, h.Head(), h.opts.MaxBacklog+1)
 	if err != nil {
 		return events.Cursor{}, true, false, err
 	}

@@ -26,7 +26,6 @@ import (
 	"github.com/starling-social/starling/internal/mail"
 	"github.com/starling-social/starling/internal/password"
 	"github.com/starling-social/starling/internal/pgtest"
-	"github.com/starling-social/starling/internal/store"
 	"github.com/starling-social/starling/internal/web"
 )
 
@@ -94,7 +93,7 @@ func newSite(t *testing.T, opt ...func(*siteOptions)) *site {
 	svc := core.New(pool, core.Options{Password: password.Params{MemoryKiB: 1024, Iterations: 1}, SignupsOpen: true,
 		Log: log, Jobs: runner.Client, MentionEmailDelay: o.emailDelay, Wake: notifier.Wake})
 	runner.Bind(svc)
-	hub := live.NewHub(store.New(pool), svc, log, live.Options{})
+	hub := live.NewHub(events.NewReader(pool), svc, log, live.Options{})
 	go hub.Run(ctx)
 	go live.NewListener(dsn, hub.Kick, log).Run(ctx)
 	require.NoError(t, runner.Start(ctx))
