@@ -1,0 +1,251 @@
+package live
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/gorilla/websocket"
+
+	"github.com/starling-social/starling/internal/core"
+)
+
+// WebSocketClient describes one client of a WebSocket endpoint (see Hub.ServeWebSocket):
+// who it is, which streams its names select and how their events are formatted.
+type WebSocketClient struct {
+	// UserID is the client's user, 0 when anonymous, and IP its address: the keys of the
+	// stream caps (see Admit).
+	UserID int64
+	IP     string
+	// Cred is the client's credential, re-checked while the connection runs (see Watch);
+	// the zero Credential when anonymous.
+	Cred core.Credential
+	// Streams maps a stream name the client subscribes to onto its filter, or returns a
+	// problem, which the client is told instead (as {"error":problem,"status":400}).
+	Streams func(name string) (f Filter, problem string)
+	// Format turns a delivery into the message sent: its Name is the message's event and
+	// its Data the payload. Without a Name the delivery is skipped.
+	Format Formatter
+	// Subprotocol, when set, is echoed back in Sec-WebSocket-Protocol: browsers require the
+	// echo when they sent the access token there.
+	Subprotocol string
+	// Ping is the interval of the pings sent to the client: one that sends nothing and
+	// answers no ping for two intervals is dropped. Defaults to 30 seconds.
+	Ping time.Duration
+}
+
+// wsMessage is what a WebSocket client sends: {"type":"subscribe","stream":"public"}.
+type wsMessage struct {
+	Type   string `json:"type"`
+	Stream string `json:"stream"`
+}
+
+// wsEvent is what the server sends, as Mastodon does: the payload is a JSON document in a
+// string (or a bare id for delete).
+type wsEvent struct {
+	Stream  []string `json:"stream"`
+	Event   string   `json:"event"`
+	Payload string   `json:"payload"`
+}
+
+// ServeWebSocket is the whole of a WebSocket streaming endpoint, in Mastodon's protocol:
+// it admits the connection (429 through fail over the caps), upgrades it, subscribes to the
+// stream named by ?stream= if any, and then to the streams the client subscribes to and
+// unsubscribes from with {"type":"subscribe","stream":NAME} messages. Every event goes
+// out as {"stream":[NAME],"event":…,"payload":…}.
+//
+// WebSocket streams have no resume point, so rather than silently miss an event the
+// connection ends — and the client reconnects and reloads — when the hub cuts a stream off
+// (too slow: close code 1013; shutting down: 1012), when an event cannot be formatted
+// (1011) or a write fails, when the client's credential ends (1008), or when the client
+// stops answering pings.
+func (h *Hub) ServeWebSocket(w http.ResponseWriter, r *http.Request, c WebSocketClient, fail func(w http.ResponseWriter, status int, msg string)) {
+	release, ok := h.Admit(c.UserID, c.IP)
+	if !ok {
+		w.Header().Set("Retry-After", "10")
+		fail(w, http.StatusTooManyRequests, "Too many open streams")
+		return
+	}
+	defer release()
+	if c.Ping <= 0 {
+		c.Ping = 30 * time.Second
+	}
+	up := websocket.Upgrader{
+		ReadBufferSize: 1024, WriteBufferSize: 4096,
+		CheckOrigin: func(*http.Request) bool { return true }, // bearer tokens, no cookies
+	}
+	if c.Subprotocol != "" {
+		up.Subprotocols = []string{c.Subprotocol}
+	}
+	conn, err := up.Upgrade(w, r, nil)
+	if err != nil {
+		return // the upgrader answered
+	}
+	ws := &wsConn{hub: h, conn: conn, client: c, subs: map[string]*Subscription{}}
+	ws.serve(r.Context(), r.URL.Query().Get("stream"))
+}
+
+// wsConn is one WebSocket connection and its subscriptions, by stream name.
+type wsConn struct {
+	hub    *Hub
+	conn   *websocket.Conn
+	client WebSocketClient
+	wmu    sync.Mutex
+	mu     sync.Mutex
+	subs   map[string]*Subscription
+	ending sync.Once
+}
+
+// end closes the connection, first sending a close frame with code and reason when code
+// is not 0 (best effort, for at most a second). Closing unblocks the read loop, which then
+// ends every subscription of the connection and frees its stream slot. Any goroutine may
+// call it, any number of times.
+func (ws *wsConn) end(code int, reason string) {
+	ws.ending.Do(func() {
+		if code != 0 {
+			_ = ws.conn.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(code, reason), time.Now().Add(time.Second))
+		}
+		ws.conn.Close()
+	})
+}
+
+func (ws *wsConn) send(v any) error {
+	ws.wmu.Lock()
+	defer ws.wmu.Unlock()
+	ws.conn.SetWriteDeadline(time.Now().Add(ws.hub.opts.WriteTimeout))
+	return ws.conn.WriteJSON(v)
+}
+
+// serve runs the connection until the client leaves, stops answering, or the server ends
+// it: a client that sends nothing and answers no ping for two ping intervals is dropped, and
+// so is one whose credential ends (see Hub.Watch).
+func (ws *wsConn) serve(ctx context.Context, first string) {
+	ctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	defer func() {
+		cancel()
+		ws.mu.Lock()
+		for _, sub := range ws.subs {
+			sub.Close()
+		}
+		ws.mu.Unlock()
+		ws.end(0, "")
+	}()
+	ended, unwatch := ws.hub.Watch(ws.client.Cred)
+	defer unwatch()
+	ping := ws.client.Ping
+	ws.conn.SetReadLimit(4096)
+	alive := func() { _ = ws.conn.SetReadDeadline(time.Now().Add(2 * ping)) }
+	alive()
+	ws.conn.SetPongHandler(func(string) error { alive(); return nil })
+	if first != "" {
+		ws.subscribe(ctx, first)
+	}
+	// Ping the client, and end the connection when its credential ends.
+	go func() {
+		t := time.NewTicker(ping)
+		defer t.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-ended:
+				ws.end(websocket.ClosePolicyViolation, "The access token was revoked")
+				return
+			case <-t.C:
+				if ws.conn.WriteControl(websocket.PingMessage, nil, time.Now().Add(ws.hub.opts.WriteTimeout)) != nil {
+					ws.end(0, "")
+					return
+				}
+			}
+		}
+	}()
+	for {
+		// An error here is the end: the client left, the read deadline passed (no pong), or
+		// end closed the connection.
+		_, data, err := ws.conn.ReadMessage()
+		if err != nil {
+			return
+		}
+		alive()
+		var m wsMessage
+		if err := json.Unmarshal(data, &m); err != nil {
+			ws.end(websocket.CloseInvalidFramePayloadData, "Messages must be JSON")
+			return
+		}
+		switch m.Type {
+		case "subscribe":
+			ws.subscribe(ctx, m.Stream)
+		case "unsubscribe":
+			ws.mu.Lock()
+			if sub := ws.subs[m.Stream]; sub != nil {
+				sub.Close()
+				delete(ws.subs, m.Stream)
+			}
+			ws.mu.Unlock()
+		default:
+			// As Mastodon does: an unknown type is answered, and the connection stays.
+			ws.send(map[string]any{"error": "Unknown message type", "status": 400})
+		}
+	}
+}
+
+// subscribe adds stream to the connection. The connection ends when the hub cuts the
+// stream off (too slow, or shutting down), when an event cannot be formatted, or when a
+// send fails: WebSocket streams have no resume point, so the client reconnects (and
+// reloads) rather than silently missing an event.
+func (ws *wsConn) subscribe(ctx context.Context, stream string) {
+	f, problem := ws.client.Streams(stream)
+	if problem != "" {
+		ws.send(map[string]any{"error": problem, "status": 400})
+		return
+	}
+	ws.mu.Lock()
+	if ws.subs[stream] != nil {
+		ws.mu.Unlock()
+		return
+	}
+	sub, _, err := ws.hub.Subscribe(ctx, f)
+	if err != nil {
+		ws.mu.Unlock()
+		return
+	}
+	ws.subs[stream] = sub
+	ws.mu.Unlock()
+	go func() {
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-sub.Cut():
+				if sub.Reason() == "reconnect" {
+					ws.end(websocket.CloseServiceRestart, "The server is restarting; reconnect")
+				} else {
+					ws.end(websocket.CloseTryAgainLater, "Too slow to keep up; reconnect")
+				}
+				return
+			case d, ok := <-sub.C():
+				if !ok {
+					return
+				}
+				ev, err := ws.client.Format(ctx, d)
+				if err != nil {
+					ws.hub.FormatFailed.Add(1)
+					ws.hub.log.WarnContext(ctx, "live: formatting an event failed; closing the WebSocket connection",
+						"cursor", d.Cursor.String(), "err", err)
+					ws.end(websocket.CloseInternalServerErr, "An event could not be sent; reconnect")
+					return
+				}
+				if ev.Name == "" {
+					continue
+				}
+				if ws.send(wsEvent{Stream: []string{stream}, Event: ev.Name, Payload: string(ev.Data)}) != nil {
+					ws.hub.WriteFailed.Add(1)
+					ws.end(0, "")
+					return
+				}
+			}
+		}
+	}()
+}
