@@ -441,83 +441,107 @@ type Timeline struct {
 	Next  int64
 }
 
-func timelineFrom[R any](rows []R, limit int32, split func(R) (store.Post, store.User)) Timeline {
-	var t Timeline
-	for i, r := range rows {
-		if int32(i) == limit {
-			t.Next = t.Posts[len(t.Posts)-1].ID
-			break
+// keysetPage runs one page of a keyset-paged list, newest first, for every list of the
+// same shape (timelines now; any list whose items have increasing ids). newer reads the
+// items with lower < id < upper in ascending order, at most limit (Mastodon's min_id);
+// older reads them in descending order. It returns the page newest first and the Before
+// of the following page (0 when this is the last).
+func keysetPage[T any](page Page, id func(T) int64,
+	older func(before, after int64, limit int32) ([]T, error),
+	newer func(after, before int64, limit int32) ([]T, error)) ([]T, int64, error) {
+	before, limit := page.normalized()
+	if page.Ascending {
+		items, err := newer(page.After, before, limit)
+		if err != nil {
+			return nil, 0, err
 		}
-		t.Posts = append(t.Posts, postFrom(split(r)))
+		items = items[:min(len(items), int(limit))]
+		slices.Reverse(items)
+		var next int64
+		if len(items) > 0 {
+			next = id(items[len(items)-1])
+		}
+		return items, next, nil
 	}
-	return t
+	items, err := older(before, page.After, limit+1) // one more tells whether a next page exists
+	if err != nil {
+		return nil, 0, err
+	}
+	if len(items) > int(limit) {
+		items = items[:limit]
+		return items, id(items[len(items)-1]), nil
+	}
+	return items, 0, nil
 }
 
-// ascendingFrom turns an oldest-first page (min_id) into a newest-first Timeline.
-func ascendingFrom[R any](rows []R, limit int32, split func(R) (store.Post, store.User)) Timeline {
-	var t Timeline
+// postRows converts rows of posts with their authors.
+func postRows[R any](rows []R, err error, split func(R) (store.Post, store.User)) ([]Post, error) {
+	if err != nil {
+		return nil, err
+	}
+	out := make([]Post, len(rows))
 	for i, r := range rows {
-		if int32(i) == limit {
-			break
-		}
-		t.Posts = append(t.Posts, postFrom(split(r)))
+		out[i] = postFrom(split(r))
 	}
-	slices.Reverse(t.Posts)
-	if len(t.Posts) > 0 {
-		t.Next = t.Posts[len(t.Posts)-1].ID
+	return out, nil
+}
+
+func postID(p Post) int64 { return p.ID }
+
+// timeline runs one page of a post list with keysetPage and completes its posts.
+func (s *Service) timeline(ctx context.Context, what string, page Page,
+	older func(before, after int64, limit int32) ([]Post, error),
+	newer func(after, before int64, limit int32) ([]Post, error)) (Timeline, error) {
+	posts, next, err := keysetPage(page, postID, older, newer)
+	if err != nil {
+		return Timeline{}, fmt.Errorf("%s timeline: %w", what, err)
 	}
-	return t
+	return s.withMentions(ctx, Timeline{Posts: posts, Next: next})
 }
 
 // PublicTimeline returns every live post, newest first.
 func (s *Service) PublicTimeline(ctx context.Context, page Page) (Timeline, error) {
-	before, limit := page.normalized()
-	if page.Ascending {
-		rows, err := s.q.PostListPublicAfter(ctx, store.PostListPublicAfterParams{After: page.After, Before: before, RowLimit: limit})
-		if err != nil {
-			return Timeline{}, fmt.Errorf("public timeline: %w", err)
-		}
-		return s.withMentions(ctx, ascendingFrom(rows, limit, func(r store.PostListPublicAfterRow) (store.Post, store.User) { return r.Post, r.User }))
-	}
-	rows, err := s.q.PostListPublic(ctx, store.PostListPublicParams{Before: before, After: page.After, RowLimit: limit + 1})
-	if err != nil {
-		return Timeline{}, fmt.Errorf("public timeline: %w", err)
-	}
-	return s.withMentions(ctx, timelineFrom(rows, limit, func(r store.PostListPublicRow) (store.Post, store.User) { return r.Post, r.User }))
+	split := func(r store.PostListPublicRow) (store.Post, store.User) { return r.Post, r.User }
+	splitAfter := func(r store.PostListPublicAfterRow) (store.Post, store.User) { return r.Post, r.User }
+	return s.timeline(ctx, "public", page,
+		func(before, after int64, limit int32) ([]Post, error) {
+			rows, err := s.q.PostListPublic(ctx, store.PostListPublicParams{Before: before, After: after, RowLimit: limit})
+			return postRows(rows, err, split)
+		},
+		func(after, before int64, limit int32) ([]Post, error) {
+			rows, err := s.q.PostListPublicAfter(ctx, store.PostListPublicAfterParams{After: after, Before: before, RowLimit: limit})
+			return postRows(rows, err, splitAfter)
+		})
 }
 
 // UserTimeline returns the live posts of authorID, newest first.
 func (s *Service) UserTimeline(ctx context.Context, authorID int64, page Page) (Timeline, error) {
-	before, limit := page.normalized()
-	if page.Ascending {
-		rows, err := s.q.PostListByAuthorAfter(ctx, store.PostListByAuthorAfterParams{AuthorID: authorID, After: page.After, Before: before, RowLimit: limit})
-		if err != nil {
-			return Timeline{}, fmt.Errorf("user timeline: %w", err)
-		}
-		return s.withMentions(ctx, ascendingFrom(rows, limit, func(r store.PostListByAuthorAfterRow) (store.Post, store.User) { return r.Post, r.User }))
-	}
-	rows, err := s.q.PostListByAuthor(ctx, store.PostListByAuthorParams{AuthorID: authorID, Before: before, After: page.After, RowLimit: limit + 1})
-	if err != nil {
-		return Timeline{}, fmt.Errorf("user timeline: %w", err)
-	}
-	return s.withMentions(ctx, timelineFrom(rows, limit, func(r store.PostListByAuthorRow) (store.Post, store.User) { return r.Post, r.User }))
+	split := func(r store.PostListByAuthorRow) (store.Post, store.User) { return r.Post, r.User }
+	splitAfter := func(r store.PostListByAuthorAfterRow) (store.Post, store.User) { return r.Post, r.User }
+	return s.timeline(ctx, "user", page,
+		func(before, after int64, limit int32) ([]Post, error) {
+			rows, err := s.q.PostListByAuthor(ctx, store.PostListByAuthorParams{AuthorID: authorID, Before: before, After: after, RowLimit: limit})
+			return postRows(rows, err, split)
+		},
+		func(after, before int64, limit int32) ([]Post, error) {
+			rows, err := s.q.PostListByAuthorAfter(ctx, store.PostListByAuthorAfterParams{AuthorID: authorID, After: after, Before: before, RowLimit: limit})
+			return postRows(rows, err, splitAfter)
+		})
 }
 
 // HomeTimeline returns the posts of viewerID and of everyone they follow, newest first.
 func (s *Service) HomeTimeline(ctx context.Context, viewerID int64, page Page) (Timeline, error) {
-	before, limit := page.normalized()
-	if page.Ascending {
-		rows, err := s.q.PostListHomeAfter(ctx, store.PostListHomeAfterParams{ViewerID: viewerID, After: page.After, Before: before, RowLimit: limit})
-		if err != nil {
-			return Timeline{}, fmt.Errorf("home timeline: %w", err)
-		}
-		return s.withMentions(ctx, ascendingFrom(rows, limit, func(r store.PostListHomeAfterRow) (store.Post, store.User) { return r.Post, r.User }))
-	}
-	rows, err := s.q.PostListHome(ctx, store.PostListHomeParams{ViewerID: viewerID, Before: before, After: page.After, RowLimit: limit + 1})
-	if err != nil {
-		return Timeline{}, fmt.Errorf("home timeline: %w", err)
-	}
-	return s.withMentions(ctx, timelineFrom(rows, limit, func(r store.PostListHomeRow) (store.Post, store.User) { return r.Post, r.User }))
+	split := func(r store.PostListHomeRow) (store.Post, store.User) { return r.Post, r.User }
+	splitAfter := func(r store.PostListHomeAfterRow) (store.Post, store.User) { return r.Post, r.User }
+	return s.timeline(ctx, "home", page,
+		func(before, after int64, limit int32) ([]Post, error) {
+			rows, err := s.q.PostListHome(ctx, store.PostListHomeParams{ViewerID: viewerID, Before: before, After: after, RowLimit: limit})
+			return postRows(rows, err, split)
+		},
+		func(after, before int64, limit int32) ([]Post, error) {
+			rows, err := s.q.PostListHomeAfter(ctx, store.PostListHomeAfterParams{ViewerID: viewerID, After: after, Before: before, RowLimit: limit})
+			return postRows(rows, err, splitAfter)
+		})
 }
 
 func (s *Service) withMentions(ctx context.Context, t Timeline) (Timeline, error) {
