@@ -104,7 +104,7 @@ func (a *app) coreWith(pool *pgxpool.Pool, runner *jobs.Runner, wake func(int64)
 			MemoryKiB:  uint32(a.cfg.PasswordMemoryKiB),
 			Iterations: uint32(a.cfg.PasswordIterations),
 		},
-		SignupsOpen: a.cfg.Signups == "open",
+		SignupsOpen: a.cfg.SignupsOpen,
 		Log:         a.log,
 	})
 }
@@ -126,7 +126,7 @@ func (a *app) runServer(ctx context.Context, role string) error {
 		return err
 	}
 	defer pool.Close()
-	if a.cfg.MigrateOnStart == "true" || (a.cfg.MigrateOnStart == "auto" && a.usingLocalDB) {
+	if a.cfg.MigrateOnStart.Enabled(a.usingLocalDB) {
 		if err := migrate.Up(ctx, pool, logWriter{a.log}); err != nil {
 			return err
 		}
@@ -156,7 +156,7 @@ func (a *app) runServer(ctx context.Context, role string) error {
 	runner, err := jobs.New(pool, jobs.Config{
 		Work: role != "serve", Mail: sender, MailFrom: a.cfg.From(), BaseURL: a.cfg.BaseURL, Log: a.log,
 		OnEmail: m.Email, EventRetention: a.cfg.EventRetention, RescueAfter: a.cfg.JobRescueAfter,
-		MentionEmailBound: core.MentionEmailBound{Limit: a.cfg.MentionEmailLimit, Window: a.cfg.MentionEmailWindow},
+		MentionEmailBound: core.MentionEmailBound{Limit: a.cfg.MentionEmailLimit.N, Window: a.cfg.MentionEmailLimit.Per},
 	})
 	if err != nil {
 		return err
@@ -206,12 +206,12 @@ func (a *app) runServer(ctx context.Context, role string) error {
 	defer stopSessions()
 	authz := oauth.New(pool)
 	authz.AllowHTTPRedirects = a.cfg.OAuthAllowHTTPRedirects
-	proxies, _ := httpx.ParseProxies(a.cfg.TrustedProxies) // validated with the config
+	proxies := httpx.Proxies(a.cfg.TrustedProxies)
 	// One posting allowance per account, whether it posts through the website or the API,
 	// and one login allowance, whether by the login form or the password grant.
 	var postLimit *httpx.Limiter
 	var loginLimits *httpx.LoginLimits
-	if a.cfg.RateLimit != "off" {
+	if !a.cfg.RateLimit.Off() {
 		postLimit = &httpx.Limiter{Limit: 30, Window: time.Minute}
 		loginLimits = httpx.NewLoginLimits()
 	}
@@ -223,7 +223,7 @@ func (a *app) runServer(ctx context.Context, role string) error {
 	}
 	site, err := web.New(web.Options{
 		Core: svc, Sessions: sessions, Log: a.log, RiverUI: ui, Hub: hub, OAuth: authz, Metrics: adminMetrics,
-		Limits: a.cfg.RateLimit != "off", PostLimit: postLimit, LoginLimits: loginLimits, Proxies: proxies,
+		Limits: !a.cfg.RateLimit.Off(), PostLimit: postLimit, LoginLimits: loginLimits, Proxies: proxies,
 		Ready: func(ctx context.Context) error { return ready(ctx, pool) },
 	})
 	if err != nil {
@@ -234,13 +234,13 @@ func (a *app) runServer(ctx context.Context, role string) error {
 	shed := httpx.Shed(4*a.cfg.DBMaxConns, 4*a.cfg.DBMaxConns, time.Second, func(r *http.Request) bool {
 		return r.URL.Path == "/events" || strings.HasPrefix(r.URL.Path, "/api/v1/streaming")
 	})
-	limit, _ := httpx.ParseRateLimit(a.cfg.RateLimit) // validated with the config
+	limit := limiter(a.cfg.RateLimit)
 	var appLimit *httpx.Limiter
 	if limit != nil {
-		appLimit, _ = httpx.ParseRateLimit(a.cfg.AppRegistrationLimit) // validated with the config
+		appLimit = limiter(a.cfg.AppRegistrationLimit)
 	}
 	rest := api.New(api.Options{Core: svc, OAuth: authz, Hub: hub, Log: a.log, BaseURL: a.cfg.BaseURL,
-		SignupsOpen: a.cfg.Signups == "open", RateLimit: limit, PostLimit: postLimit, Proxies: proxies, Shed: shed,
+		SignupsOpen: a.cfg.SignupsOpen, RateLimit: limit, PostLimit: postLimit, Proxies: proxies, Shed: shed,
 		LoginLimits: loginLimits, NoPasswordGrant: !a.cfg.OAuthPasswordGrant, AppLimit: appLimit})
 	var handler http.Handler = otelhttp.NewHandler(m.HTTP(api.Join(shed(site.Handler()), rest.Handler())), "http",
 		otelhttp.WithFilter(func(r *http.Request) bool { return r.URL.Path != "/metrics" }))
@@ -554,4 +554,12 @@ func (a *app) devdb(ctx context.Context, args []string) error {
 		return devdb.Stop(ctx, opts.Dir)
 	}
 	return fmt.Errorf("unknown devdb command %q: use start, stop or url", verb)
+}
+
+// limiter returns a limiter for r, or nil when r is off.
+func limiter(r config.Rate) *httpx.Limiter {
+	if r.Off() {
+		return nil
+	}
+	return &httpx.Limiter{Limit: r.N, Window: r.Per}
 }

@@ -9,13 +9,12 @@ import (
 	"fmt"
 	"io"
 	"net/mail"
+	"net/netip"
 	"net/url"
 	"strconv"
 	"strings"
 	"text/tabwriter"
 	"time"
-
-	"github.com/starling-social/starling/internal/httpx"
 )
 
 // Config is every setting of a Starling process. Build one with Load.
@@ -28,18 +27,20 @@ type Config struct {
 	// BaseURL is the public URL of the site, used in links and emails and to decide whether
 	// cookies are marked Secure. Defaults to "http://localhost:8080".
 	BaseURL string
-	// Signups is "open" (anyone may sign up) or "closed" (accounts are created with
-	// `starling user create`). Defaults to "open".
-	Signups string
+	// SignupsOpen lets anyone sign up; when false, accounts are created with
+	// `starling user create`. Set by STARLING_SIGNUPS, "open" or "closed". Defaults to true
+	// ("open").
+	SignupsOpen bool
 	// LogFormat is "json" or "text". Defaults to "json".
 	LogFormat string
 	// LogLevel is "debug", "info", "warn" or "error". Defaults to "info".
 	LogLevel string
 	// DataDir holds the local development database and other local files. Defaults to ".data".
 	DataDir string
-	// MigrateOnStart applies pending migrations when serve, work or all starts. Defaults to
-	// "auto": on for the local development database, off when DATABASE_URL is given.
-	MigrateOnStart string
+	// MigrateOnStart says whether pending migrations are applied when serve, work or all
+	// starts. Set by STARLING_MIGRATE_ON_START, "auto", "true" or "false". Defaults to
+	// MigrateAuto: on for the local development database, off when DATABASE_URL is given.
+	MigrateOnStart Migrate
 	// DBMaxConns is the size of the connection pool. Defaults to 10.
 	DBMaxConns int
 	// SessionLifetime is how long a login lasts. Defaults to 30 days.
@@ -57,12 +58,11 @@ type Config struct {
 	// MentionEmailDelay is how long after a mention its email goes out; a post deleted in
 	// that time sends nothing. Defaults to 60 seconds.
 	MentionEmailDelay time.Duration
-	// MentionEmailLimit and MentionEmailWindow bound the single mention emails one
-	// recipient gets: past MentionEmailLimit in a MentionEmailWindow, further mentions wait
-	// for one digest email. Both come from STARLING_MENTION_EMAIL_LIMIT, "N/DURATION" or
-	// "off" (a limit of 0: no bound). Default to 5 an hour.
-	MentionEmailLimit  int
-	MentionEmailWindow time.Duration
+	// MentionEmailLimit bounds the single mention emails one recipient gets: past N in a
+	// window of Per, further mentions wait for one digest email. Set by
+	// STARLING_MENTION_EMAIL_LIMIT, "N/DURATION" or "off" (the zero Rate: no bound).
+	// Defaults to 5 an hour.
+	MentionEmailLimit Rate
 	// NotifyWindow is the shortest time between two wake-up NOTIFYs of one process.
 	// Defaults to 5 ms.
 	NotifyWindow time.Duration
@@ -74,19 +74,21 @@ type Config struct {
 	MetricsListen string
 	// EventRetention is how long the event log keeps events. Defaults to 7 days.
 	EventRetention time.Duration
-	// TrustedProxies lists the reverse proxies (IPs or CIDRs, comma-separated) whose
-	// X-Forwarded-For header names the client. Defaults to none.
-	TrustedProxies string
+	// TrustedProxies lists the reverse proxies whose X-Forwarded-For header names the
+	// client. Set by STARLING_TRUSTED_PROXIES, IPs or CIDRs, comma-separated; a single IP
+	// becomes a full-length prefix. Defaults to none.
+	TrustedProxies []netip.Prefix
 	// MaxStreamsPerIP and MaxStreamsPerUser cap concurrent live streams. Default to 100
 	// and 20.
 	MaxStreamsPerIP, MaxStreamsPerUser int
-	// RateLimit is the API allowance per token (or per IP without one) and process, as
-	// "N/DURATION", or "off". Defaults to "300/5m", Mastodon's own figure.
-	RateLimit string
+	// RateLimit is the API allowance per token (or per IP without one) and process. Set by
+	// STARLING_RATE_LIMIT, "N/DURATION" or "off" (the zero Rate). Defaults to 300 per 5
+	// minutes, Mastodon's own figure.
+	RateLimit Rate
 	// AppRegistrationLimit is how many apps one client address may register per window
-	// and process, as "N/DURATION", or "off"; RateLimit "off" turns it off too. Defaults
-	// to "10/1h".
-	AppRegistrationLimit string
+	// and process. Set by STARLING_APP_REGISTRATION_LIMIT, "N/DURATION" or "off" (the zero
+	// Rate); RateLimit "off" turns it off too. Defaults to 10 an hour.
+	AppRegistrationLimit Rate
 	// JobRescueAfter is how long a job may stay marked running before it is retried on
 	// the assumption that its worker died. One attempt may take half of it, at most 30 s.
 	// Defaults to 2 minutes.
@@ -99,6 +101,34 @@ type Config struct {
 	// to false: http only on loopback addresses (127.0.0.1, [::1], localhost); elsewhere
 	// https or an app's own scheme, as Mastodon requires.
 	OAuthAllowHTTPRedirects bool
+}
+
+// Rate is an allowance of N events per window of length Per. The zero Rate is "off": no
+// bound.
+type Rate struct {
+	N   int
+	Per time.Duration
+}
+
+// Off reports whether r sets no bound.
+func (r Rate) Off() bool { return r.N == 0 }
+
+// Migrate says when pending migrations are applied at start.
+type Migrate int
+
+const (
+	// MigrateAuto applies them to the local development database only.
+	MigrateAuto Migrate = iota
+	// MigrateAlways applies them to any database.
+	MigrateAlways
+	// MigrateNever leaves them to `starling migrate`.
+	MigrateNever
+)
+
+// Enabled reports whether migrations run at start; localDB says whether the database is
+// the local development one.
+func (m Migrate) Enabled(localDB bool) bool {
+	return m == MigrateAlways || (m == MigrateAuto && localDB)
 }
 
 // setting describes one configuration value: its flag, its environment variable, its
@@ -148,11 +178,10 @@ func duration(p func(*Config) *time.Duration) func(*Config, string) error {
 	}
 }
 
-// mentionEmailLimit parses "N/DURATION" or "off" into MentionEmailLimit and
-// MentionEmailWindow.
+// mentionEmailLimit parses "N/DURATION" or "off" into MentionEmailLimit.
 func mentionEmailLimit(c *Config, v string) error {
 	if v == "off" {
-		c.MentionEmailLimit, c.MentionEmailWindow = 0, 0
+		c.MentionEmailLimit = Rate{}
 		return nil
 	}
 	n, d, ok := strings.Cut(v, "/")
@@ -161,7 +190,82 @@ func mentionEmailLimit(c *Config, v string) error {
 	if !ok || err != nil || derr != nil || limit < 1 || window < time.Second {
 		return fmt.Errorf("must look like 5/1h (emails per window of at least 1s) or off, got %q", v)
 	}
-	c.MentionEmailLimit, c.MentionEmailWindow = limit, window
+	c.MentionEmailLimit = Rate{N: limit, Per: window}
+	return nil
+}
+
+// requestRate parses "N/DURATION" (e.g. "300/5m") or "off" into a Rate of requests.
+func requestRate(p func(*Config) *Rate) func(*Config, string) error {
+	return func(c *Config, v string) error {
+		if v == "off" {
+			*p(c) = Rate{}
+			return nil
+		}
+		n, d, ok := strings.Cut(v, "/")
+		limit, err := strconv.Atoi(n)
+		if !ok || err != nil || limit < 1 {
+			return fmt.Errorf("must look like 300/5m (requests per window) or off, got %q", v)
+		}
+		window, err := time.ParseDuration(d)
+		if err != nil || window < time.Second {
+			return fmt.Errorf("the window must be a duration of at least 1s, like 5m, got %q", v)
+		}
+		*p(c) = Rate{N: limit, Per: window}
+		return nil
+	}
+}
+
+// signups parses "open" or "closed" into SignupsOpen.
+func signups(c *Config, v string) error {
+	switch v {
+	case "open":
+		c.SignupsOpen = true
+	case "closed":
+		c.SignupsOpen = false
+	default:
+		return fmt.Errorf("must be open or closed, got %q", v)
+	}
+	return nil
+}
+
+// migrateOnStart parses "auto", "true" or "false" into MigrateOnStart.
+func migrateOnStart(c *Config, v string) error {
+	switch v {
+	case "auto":
+		c.MigrateOnStart = MigrateAuto
+	case "true":
+		c.MigrateOnStart = MigrateAlways
+	case "false":
+		c.MigrateOnStart = MigrateNever
+	default:
+		return fmt.Errorf("must be auto, true or false, got %q", v)
+	}
+	return nil
+}
+
+// trustedProxies parses a comma-separated list of IP addresses and CIDR prefixes into
+// TrustedProxies. Empty means no proxy is trusted.
+func trustedProxies(c *Config, v string) error {
+	var out []netip.Prefix
+	for _, f := range strings.Split(v, ",") {
+		f = strings.TrimSpace(f)
+		if f == "" {
+			continue
+		}
+		if !strings.Contains(f, "/") {
+			a, err := netip.ParseAddr(f)
+			if err != nil {
+				return fmt.Errorf("%q is not an IP address or CIDR prefix", f)
+			}
+			f = netip.PrefixFrom(a, a.BitLen()).String()
+		}
+		p, err := netip.ParsePrefix(f)
+		if err != nil {
+			return fmt.Errorf("%q is not an IP address or CIDR prefix", f)
+		}
+		out = append(out, p.Masked())
+	}
+	c.TrustedProxies = out
 	return nil
 }
 
@@ -173,7 +277,7 @@ var settings = []setting{
 	{"base-url", "STARLING_BASE_URL", "http://localhost:8080", "public URL of the site (https enables Secure cookies)",
 		str(func(c *Config) *string { return &c.BaseURL })},
 	{"signups", "STARLING_SIGNUPS", "open", "open: anyone may sign up; closed: accounts come from `starling user create`",
-		str(func(c *Config) *string { return &c.Signups })},
+		signups},
 	{"log-format", "STARLING_LOG_FORMAT", "json", "log format: json or text",
 		str(func(c *Config) *string { return &c.LogFormat })},
 	{"log-level", "STARLING_LOG_LEVEL", "info", "log level: debug, info, warn or error",
@@ -181,7 +285,7 @@ var settings = []setting{
 	{"data-dir", "STARLING_DATA_DIR", ".data", "directory for the local development database and local files",
 		str(func(c *Config) *string { return &c.DataDir })},
 	{"migrate-on-start", "STARLING_MIGRATE_ON_START", "auto", "apply migrations at start: auto (only for the local database), true or false",
-		str(func(c *Config) *string { return &c.MigrateOnStart })},
+		migrateOnStart},
 	{"db-max-conns", "STARLING_DB_MAX_CONNS", "10", "connection pool size per process",
 		integer(func(c *Config) *int { return &c.DBMaxConns })},
 	{"session-lifetime", "STARLING_SESSION_LIFETIME", "720h", "how long a login lasts",
@@ -205,15 +309,15 @@ var settings = []setting{
 	{"event-retention", "STARLING_EVENT_RETENTION", "168h", "how long the event log keeps events (older stream cursors get a reset)",
 		duration(func(c *Config) *time.Duration { return &c.EventRetention })},
 	{"trusted-proxies", "STARLING_TRUSTED_PROXIES", "", "reverse proxies (IPs or CIDRs, comma-separated) whose X-Forwarded-For is believed",
-		str(func(c *Config) *string { return &c.TrustedProxies })},
+		trustedProxies},
 	{"max-streams-per-ip", "STARLING_MAX_STREAMS_PER_IP", "100", "concurrent live streams per client address",
 		integer(func(c *Config) *int { return &c.MaxStreamsPerIP })},
 	{"max-streams-per-user", "STARLING_MAX_STREAMS_PER_USER", "20", "concurrent live streams per account",
 		integer(func(c *Config) *int { return &c.MaxStreamsPerUser })},
 	{"rate-limit", "STARLING_RATE_LIMIT", "300/5m", "API requests per token (or IP) per window and process, or off (also turns off the login, signup and posting limits)",
-		str(func(c *Config) *string { return &c.RateLimit })},
+		requestRate(func(c *Config) *Rate { return &c.RateLimit })},
 	{"app-registration-limit", "STARLING_APP_REGISTRATION_LIMIT", "10/1h", "OAuth app registrations (POST /api/v1/apps) per client address per window and process, or off",
-		str(func(c *Config) *string { return &c.AppRegistrationLimit })},
+		requestRate(func(c *Config) *Rate { return &c.AppRegistrationLimit })},
 	{"job-rescue-after", "STARLING_JOB_RESCUE_AFTER", "2m", "a job still running after this long is retried elsewhere (its worker is presumed dead)",
 		duration(func(c *Config) *time.Duration { return &c.JobRescueAfter })},
 	{"oauth-password-grant", "STARLING_OAUTH_PASSWORD_GRANT", "true", "offer the OAuth password grant (apps log in with a username and password, within the login limits): true or false",
@@ -294,9 +398,6 @@ func (c Config) Validate() error {
 	if u, err := url.Parse(c.BaseURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		bad("STARLING_BASE_URL", "must be an absolute http or https URL, got %q", c.BaseURL)
 	}
-	if c.Signups != "open" && c.Signups != "closed" {
-		bad("STARLING_SIGNUPS", "must be open or closed, got %q", c.Signups)
-	}
 	if c.LogFormat != "json" && c.LogFormat != "text" {
 		bad("STARLING_LOG_FORMAT", "must be json or text, got %q", c.LogFormat)
 	}
@@ -305,10 +406,8 @@ func (c Config) Validate() error {
 	default:
 		bad("STARLING_LOG_LEVEL", "must be debug, info, warn or error, got %q", c.LogLevel)
 	}
-	switch c.MigrateOnStart {
-	case "auto", "true", "false":
-	default:
-		bad("STARLING_MIGRATE_ON_START", "must be auto, true or false, got %q", c.MigrateOnStart)
+	if c.MigrateOnStart < MigrateAuto || c.MigrateOnStart > MigrateNever {
+		bad("STARLING_MIGRATE_ON_START", "must be auto, true or false, got %d", c.MigrateOnStart)
 	}
 	if c.DataDir == "" {
 		bad("STARLING_DATA_DIR", "must not be empty")
@@ -328,9 +427,14 @@ func (c Config) Validate() error {
 	if c.MentionEmailDelay < 0 || c.MentionEmailDelay > 24*time.Hour {
 		bad("STARLING_MENTION_EMAIL_DELAY", "must be between 0s and 24h, got %s", c.MentionEmailDelay)
 	}
-	if c.MentionEmailLimit < 0 || (c.MentionEmailLimit > 0 && c.MentionEmailWindow < time.Second) {
-		bad("STARLING_MENTION_EMAIL_LIMIT", "needs a limit of at least 1 and a window of at least 1s, got %d/%s", c.MentionEmailLimit, c.MentionEmailWindow)
+	rate := func(env string, r Rate) {
+		if r.N < 0 || (r.N > 0 && r.Per < time.Second) {
+			bad(env, "needs a limit of at least 1 and a window of at least 1s, got %d/%s", r.N, r.Per)
+		}
 	}
+	rate("STARLING_MENTION_EMAIL_LIMIT", c.MentionEmailLimit)
+	rate("STARLING_RATE_LIMIT", c.RateLimit)
+	rate("STARLING_APP_REGISTRATION_LIMIT", c.AppRegistrationLimit)
 	if c.NotifyWindow <= 0 || c.NotifyWindow > time.Second {
 		bad("STARLING_NOTIFY_WINDOW", "must be between 1ms and 1s, got %s", c.NotifyWindow)
 	}
@@ -345,15 +449,6 @@ func (c Config) Validate() error {
 	}
 	if c.MaxStreamsPerUser < 1 {
 		bad("STARLING_MAX_STREAMS_PER_USER", "must be at least 1, got %d", c.MaxStreamsPerUser)
-	}
-	if _, err := httpx.ParseProxies(c.TrustedProxies); err != nil {
-		bad("STARLING_TRUSTED_PROXIES", "%v", err)
-	}
-	if _, err := httpx.ParseRateLimit(c.RateLimit); err != nil {
-		bad("STARLING_RATE_LIMIT", "%v, got %q", err, c.RateLimit)
-	}
-	if _, err := httpx.ParseRateLimit(c.AppRegistrationLimit); err != nil {
-		bad("STARLING_APP_REGISTRATION_LIMIT", "%v, got %q", err, c.AppRegistrationLimit)
 	}
 	if c.MailFrom != "" {
 		if _, err := mail.ParseAddress(c.MailFrom); err != nil {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"flag"
 	"io"
+	"net/netip"
 	"strings"
 	"testing"
 	"time"
@@ -24,11 +25,11 @@ var defaults = config.Config{
 	DatabaseURL:          "",
 	Listen:               ":8080",
 	BaseURL:              "http://localhost:8080",
-	Signups:              "open",
+	SignupsOpen:          true,
 	LogFormat:            "json",
 	LogLevel:             "info",
 	DataDir:              ".data",
-	MigrateOnStart:       "auto",
+	MigrateOnStart:       config.MigrateAuto,
 	DBMaxConns:           10,
 	SessionLifetime:      720 * time.Hour,
 	PasswordMemoryKiB:    19456,
@@ -36,14 +37,13 @@ var defaults = config.Config{
 	SMTPURL:              "",
 	MailFrom:             "",
 	MentionEmailDelay:    60 * time.Second,
-	MentionEmailLimit:    5,
-	MentionEmailWindow:   time.Hour,
+	MentionEmailLimit:    config.Rate{N: 5, Per: time.Hour},
 	NotifyWindow:         5 * time.Millisecond,
 	EventRetention:       168 * time.Hour,
 	MaxStreamsPerIP:      100,
 	MaxStreamsPerUser:    20,
-	RateLimit:            "300/5m",
-	AppRegistrationLimit: "10/1h",
+	RateLimit:            config.Rate{N: 300, Per: 5 * time.Minute},
+	AppRegistrationLimit: config.Rate{N: 10, Per: time.Hour},
 	JobRescueAfter:       2 * time.Minute,
 	OAuthPasswordGrant:   true,
 }
@@ -136,11 +136,11 @@ var customConfig = config.Config{
 	DatabaseURL:             "postgres://u:p@db:5432/starling",
 	Listen:                  "127.0.0.1:9000",
 	BaseURL:                 "https://starling.example",
-	Signups:                 "closed",
+	SignupsOpen:             false,
 	LogFormat:               "text",
 	LogLevel:                "debug",
 	DataDir:                 "/var/lib/starling",
-	MigrateOnStart:          "true",
+	MigrateOnStart:          config.MigrateAlways,
 	DBMaxConns:              25,
 	SessionLifetime:         48*time.Hour + 30*time.Minute,
 	PasswordMemoryKiB:       65536,
@@ -148,16 +148,15 @@ var customConfig = config.Config{
 	SMTPURL:                 "smtps://mailer:hunter2@mail.example.com:465",
 	MailFrom:                "Birds <birds@example.com>",
 	MentionEmailDelay:       5 * time.Minute,
-	MentionEmailLimit:       20,
-	MentionEmailWindow:      30 * time.Minute,
+	MentionEmailLimit:       config.Rate{N: 20, Per: 30 * time.Minute},
 	NotifyWindow:            20 * time.Millisecond,
 	MetricsListen:           "127.0.0.1:9100",
-	TrustedProxies:          "10.0.0.0/8, 192.168.1.1",
+	TrustedProxies:          []netip.Prefix{netip.MustParsePrefix("10.0.0.0/8"), netip.MustParsePrefix("192.168.1.1/32")},
 	MaxStreamsPerIP:         500,
 	MaxStreamsPerUser:       50,
 	EventRetention:          72 * time.Hour,
-	RateLimit:               "off",
-	AppRegistrationLimit:    "3/10m",
+	RateLimit:               config.Rate{},
+	AppRegistrationLimit:    config.Rate{N: 3, Per: 10 * time.Minute},
 	JobRescueAfter:          30 * time.Second,
 	OAuthPasswordGrant:      false,
 	OAuthAllowHTTPRedirects: true,
@@ -203,7 +202,7 @@ func TestFlagOverridesEnv(t *testing.T) {
 	require.NoError(t, err)
 	want := customConfig
 	want.Listen = ":7000"
-	want.Signups = "open"
+	want.SignupsOpen = true
 	want.LogLevel = "warn"
 	want.DBMaxConns = 3
 	want.SessionLifetime = time.Hour
@@ -216,7 +215,7 @@ func TestValidFlagOverridesInvalidEnv(t *testing.T) {
 		env(map[string]string{"STARLING_DB_MAX_CONNS": "lots", "STARLING_SIGNUPS": "maybe"}))
 	require.NoError(t, err)
 	require.Equal(t, 5, c.DBMaxConns)
-	require.Equal(t, "closed", c.Signups)
+	require.False(t, c.SignupsOpen)
 }
 
 func TestEmptyFlagOverridesEnv(t *testing.T) {
@@ -234,7 +233,7 @@ func TestValuesAreTrimmed(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, "text", c.LogFormat)
 	require.Equal(t, 7, c.DBMaxConns)
-	require.Equal(t, "closed", c.Signups)
+	require.False(t, c.SignupsOpen)
 }
 
 func TestRemainingArgs(t *testing.T) {
@@ -356,11 +355,10 @@ func TestBoundaryValuesAccepted(t *testing.T) {
 
 	c, _, err = config.Load(nil, env(map[string]string{"STARLING_MENTION_EMAIL_LIMIT": "off"}))
 	require.NoError(t, err)
-	require.Zero(t, c.MentionEmailLimit, "off: no bound")
+	require.True(t, c.MentionEmailLimit.Off(), "off: no bound")
 	c, _, err = config.Load(nil, env(map[string]string{"STARLING_MENTION_EMAIL_LIMIT": "1/1s"}))
 	require.NoError(t, err)
-	require.Equal(t, 1, c.MentionEmailLimit)
-	require.Equal(t, time.Second, c.MentionEmailWindow)
+	require.Equal(t, config.Rate{N: 1, Per: time.Second}, c.MentionEmailLimit)
 
 	for _, v := range []map[string]string{
 		{"STARLING_MENTION_EMAIL_DELAY": "0s"},
@@ -486,13 +484,16 @@ func TestParseAndValidationErrorsAtOnce(t *testing.T) {
 func TestValidateZeroConfigReportsEverything(t *testing.T) {
 	err := config.Config{}.Validate()
 	require.Error(t, err)
-	// Empty or zero is valid for these: a local database, .eml files, the default From
-	// address, no mention email delay, no mention email bound, no password grant, no http
-	// redirects.
+	// Empty or zero is valid for these: a local database, closed signups, migrations only
+	// for the local database, .eml files, the default From address, no mention email
+	// delay, no mention email bound, no trusted proxy, no rate limits, no password grant, no
+	// http redirects.
 	valid := map[string]bool{
-		"DATABASE_URL": true, "SMTP_URL": true, "STARLING_MAIL_FROM": true, "STARLING_MENTION_EMAIL_DELAY": true,
-		"STARLING_MENTION_EMAIL_LIMIT": true, "STARLING_METRICS_LISTEN": true, "STARLING_TRUSTED_PROXIES": true,
-		"STARLING_OAUTH_PASSWORD_GRANT": true, "STARLING_OAUTH_ALLOW_HTTP_REDIRECTS": true,
+		"DATABASE_URL": true, "STARLING_SIGNUPS": true, "STARLING_MIGRATE_ON_START": true, "SMTP_URL": true,
+		"STARLING_MAIL_FROM": true, "STARLING_MENTION_EMAIL_DELAY": true, "STARLING_MENTION_EMAIL_LIMIT": true,
+		"STARLING_METRICS_LISTEN": true, "STARLING_TRUSTED_PROXIES": true, "STARLING_RATE_LIMIT": true,
+		"STARLING_APP_REGISTRATION_LIMIT": true, "STARLING_OAUTH_PASSWORD_GRANT": true,
+		"STARLING_OAUTH_ALLOW_HTTP_REDIRECTS": true,
 	}
 	for _, s := range allSettings {
 		if valid[s.env] {
@@ -520,7 +521,7 @@ func TestRegisterFlags(t *testing.T) {
 	c, err := build()
 	require.NoError(t, err)
 	require.Equal(t, ":1234", c.Listen)
-	require.Equal(t, "closed", c.Signups)
+	require.False(t, c.SignupsOpen)
 }
 
 func TestWriteHelp(t *testing.T) {
@@ -609,4 +610,48 @@ func TestErrorsAreJoined(t *testing.T) {
 	var joined interface{ Unwrap() []error }
 	require.True(t, errors.As(err, &joined), "errors.Join result expected, got %T", err)
 	require.Len(t, joined.Unwrap(), 2)
+}
+
+// TestValidateTypedValues: a Config built in code is held to the bounds its strings are.
+func TestValidateTypedValues(t *testing.T) {
+	c := config.Default()
+	c.RateLimit = config.Rate{N: 5, Per: time.Millisecond}
+	c.AppRegistrationLimit = config.Rate{N: -1, Per: time.Hour}
+	c.MentionEmailLimit = config.Rate{N: 1}
+	c.MigrateOnStart = config.Migrate(7)
+	err := c.Validate()
+	require.Len(t, errorLines(err), 4, "%v", err)
+	for _, name := range []string{
+		"STARLING_RATE_LIMIT", "STARLING_APP_REGISTRATION_LIMIT", "STARLING_MENTION_EMAIL_LIMIT", "STARLING_MIGRATE_ON_START",
+	} {
+		require.ErrorContains(t, err, name+": ")
+	}
+}
+
+func TestRateAndProxyValues(t *testing.T) {
+	c, _, err := config.Load(nil, env(map[string]string{
+		"STARLING_RATE_LIMIT":             "5/1m",
+		"STARLING_APP_REGISTRATION_LIMIT": "off",
+		"STARLING_TRUSTED_PROXIES":        " 10.1.2.3/8 ,, ::1 ",
+		"STARLING_MIGRATE_ON_START":       "false",
+	}))
+	require.NoError(t, err)
+	require.Equal(t, config.Rate{N: 5, Per: time.Minute}, c.RateLimit)
+	require.True(t, c.AppRegistrationLimit.Off())
+	require.Equal(t, []netip.Prefix{netip.MustParsePrefix("10.0.0.0/8"), netip.MustParsePrefix("::1/128")}, c.TrustedProxies)
+	require.Equal(t, config.MigrateNever, c.MigrateOnStart)
+	require.False(t, c.MigrateOnStart.Enabled(true))
+	require.True(t, config.MigrateAuto.Enabled(true))
+	require.False(t, config.MigrateAuto.Enabled(false))
+	require.True(t, config.MigrateAlways.Enabled(false))
+
+	for env_, v := range map[string]string{
+		"STARLING_RATE_LIMIT":             "300",
+		"STARLING_APP_REGISTRATION_LIMIT": "10/500ms",
+		"STARLING_TRUSTED_PROXIES":        "10.0.0.0/8, not-an-ip",
+	} {
+		_, _, err := config.Load(nil, env(map[string]string{env_: v}))
+		require.ErrorContains(t, err, env_+": ", v)
+		require.Len(t, errorLines(err), 1, "%v", err)
+	}
 }
