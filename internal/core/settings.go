@@ -1,0 +1,44 @@
+package core
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/starling-social/starling/internal/store"
+	"github.com/starling-social/starling/internal/text"
+)
+
+// Settings are the preferences a user edits on the settings page.
+type Settings struct {
+	DisplayName   string
+	Bio           string
+	EmailMentions bool
+}
+
+// UpdateSettings saves userID's settings after checking them.
+func (s *Service) UpdateSettings(ctx context.Context, userID int64, in Settings) error {
+	in.DisplayName = strings.TrimSpace(in.DisplayName)
+	bio, err := text.NormalizePost(in.Bio)
+	switch {
+	case errors.Is(err, text.ErrEmpty):
+		bio = ""
+	case err != nil:
+		return invalid("bio", "Use at most 500 characters of valid text.")
+	}
+	errs := map[string]string{}
+	if msg := displayNameProblem(in.DisplayName); msg != "" {
+		errs["display_name"] = msg
+	}
+	if len(errs) > 0 {
+		return &ValidationError{Fields: errs}
+	}
+	err = s.q.UserUpdateSettings(ctx, store.UserUpdateSettingsParams{
+		ID: userID, DisplayName: in.DisplayName, Bio: bio, EmailMentions: in.EmailMentions,
+	})
+	if err != nil {
+		return fmt.Errorf("update settings: %w", err)
+	}
+	return nil
+}
