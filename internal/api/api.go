@@ -8,7 +8,6 @@ package api
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"log/slog"
 	"net/http"
 	"net/url"
@@ -23,7 +22,7 @@ import (
 	"github.com/starling-social/starling/internal/live"
 	"github.com/starling-social/starling/internal/metrics"
 	"github.com/starling-social/starling/internal/oauth"
-	"github.com/starling-social/starling/internal/store"
+	"github.com/starling-social/starling/internal/problem"
 	"github.com/starling-social/starling/internal/text"
 )
 
@@ -341,8 +340,9 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 
 // tooMany answers 429 with msg and Retry-After: a limit refused the request until reset.
 func tooMany(w http.ResponseWriter, now, reset time.Time, msg string) {
-	w.Header().Set("Retry-After", strconv.Itoa(int(reset.Sub(now).Seconds())+1))
-	writeError(w, http.StatusTooManyRequests, msg)
+	p := problem.TooManyUntil(now, reset)
+	p.SetHeaders(w.Header())
+	writeError(w, p.Status, msg)
 }
 
 // writeError writes Mastodon's error entity.
@@ -352,36 +352,37 @@ func writeError(w http.ResponseWriter, status int, msg string) {
 
 // serverError logs err and answers without details: 400 when Postgres refused a value
 // that is not text (a handler let it through), 503 with Retry-After while the database is
-// unreachable, 500 otherwise.
+// unreachable, 500 otherwise. It is coreError for errors no handler expects from core.
 func (s *Server) serverError(w http.ResponseWriter, r *http.Request, err error) {
-	if store.IsInvalidText(err) { // every handler should have refused it: say so in the log
-		s.log.WarnContext(r.Context(), "api request carried text Postgres refused", "method", r.Method, "path", r.URL.Path, "err", err)
-		writeError(w, http.StatusBadRequest, "A value of the request "+text.NotStorable)
-		return
-	}
-	if store.IsUnavailable(err) {
-		s.log.WarnContext(r.Context(), "api request failed: database unavailable", "method", r.Method, "path", r.URL.Path, "err", err)
-		w.Header().Set("Retry-After", "2")
-		writeError(w, http.StatusServiceUnavailable, "The service is briefly unavailable; try again in a moment")
-		return
-	}
-	s.log.ErrorContext(r.Context(), "api request failed", "method", r.Method, "path", r.URL.Path, "err", err)
-	writeError(w, http.StatusInternalServerError, "Internal server error")
+	s.problem(w, r, problem.Of(err))
 }
 
-// coreError maps an error from core to a response.
+// coreError maps an error from core to a response (see problem.Of).
 func (s *Server) coreError(w http.ResponseWriter, r *http.Request, err error) {
-	var verr *core.ValidationError
-	switch {
-	case errors.Is(err, core.ErrNotFound):
-		writeError(w, http.StatusNotFound, "Record not found")
-	case errors.Is(err, core.ErrForbidden):
-		writeError(w, http.StatusForbidden, "This action is not allowed")
-	case errors.As(err, &verr):
-		writeValidation(w, verr.Fields)
-	case errors.Is(err, context.Canceled):
-		return
+	s.problem(w, r, problem.Of(err))
+}
+
+// problem answers p as Mastodon's error entity, logging what the client is not told.
+func (s *Server) problem(w http.ResponseWriter, r *http.Request, p problem.Problem) {
+	p.SetHeaders(w.Header())
+	switch p.Kind {
+	case problem.NotFound:
+		writeError(w, p.Status, "Record not found")
+	case problem.Forbidden:
+		writeError(w, p.Status, "This action is not allowed")
+	case problem.Invalid:
+		writeValidation(w, p.Fields)
+	case problem.TooMany:
+		writeError(w, p.Status, "Too many requests")
+	case problem.Canceled:
+	case problem.InvalidText: // every handler should have refused it: say so in the log
+		s.log.WarnContext(r.Context(), "api request carried text Postgres refused", "method", r.Method, "path", r.URL.Path, "err", p.Err)
+		writeError(w, p.Status, "A value of the request "+text.NotStorable)
+	case problem.Unavailable:
+		s.log.WarnContext(r.Context(), "api request failed: database unavailable", "method", r.Method, "path", r.URL.Path, "err", p.Err)
+		writeError(w, p.Status, "The service is briefly unavailable; try again in a moment")
 	default:
-		s.serverError(w, r, err)
+		s.log.ErrorContext(r.Context(), "api request failed", "method", r.Method, "path", r.URL.Path, "err", p.Err)
+		writeError(w, p.Status, "Internal server error")
 	}
 }

@@ -13,7 +13,7 @@ import (
 	"github.com/starling-social/starling/internal/core"
 	"github.com/starling-social/starling/internal/httpx"
 	"github.com/starling-social/starling/internal/oauth"
-	"github.com/starling-social/starling/internal/store"
+	"github.com/starling-social/starling/internal/problem"
 	"github.com/starling-social/starling/internal/text"
 	"github.com/starling-social/starling/templates"
 )
@@ -198,33 +198,41 @@ func (s *Server) forbidden(w http.ResponseWriter, r *http.Request) {
 	s.clientError(w, r, http.StatusForbidden, "Not allowed", "You are not allowed to do that.")
 }
 
-// serverError logs err with the request id and shows a page that reveals nothing of it.
+// serverError logs err with the request id and shows a page that reveals nothing of it
+// (400 for text Postgres refused, 503 while the database is unreachable: see problem.Of).
 func (s *Server) serverError(w http.ResponseWriter, r *http.Request, err error) {
-	if store.IsInvalidText(err) { // every handler should have refused it: say so in the log
-		s.log.WarnContext(r.Context(), "request carried text Postgres refused", "method", r.Method, "path", r.URL.Path, "err", err)
-		s.clientError(w, r, http.StatusBadRequest, "Bad request", notText)
-		return
-	}
-	if store.IsUnavailable(err) {
-		s.log.WarnContext(r.Context(), "request failed: database unavailable", "method", r.Method, "path", r.URL.Path, "err", err)
-		unavailable(w)
-		return
-	}
-	s.log.ErrorContext(r.Context(), "request failed", "method", r.Method, "path", r.URL.Path, "err", err)
-	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-	w.WriteHeader(http.StatusInternalServerError)
-	w.Write([]byte("Something went wrong on our side. Please try again.\n"))
+	s.problem(w, r, problem.Of(err))
 }
 
 // coreError answers for an error from core: not found, forbidden, or a server error.
 func (s *Server) coreError(w http.ResponseWriter, r *http.Request, err error) {
-	switch {
-	case errors.Is(err, core.ErrNotFound):
+	s.problem(w, r, problem.Of(err))
+}
+
+// problem answers p with a page, logging what the visitor is not told.
+func (s *Server) problem(w http.ResponseWriter, r *http.Request, p problem.Problem) {
+	p.SetHeaders(w.Header())
+	switch p.Kind {
+	case problem.NotFound:
 		s.notFound(w, r)
-	case errors.Is(err, core.ErrForbidden):
+	case problem.Forbidden:
 		s.forbidden(w, r)
+	case problem.TooMany:
+		s.clientError(w, r, p.Status, "Too many attempts", "Please wait a little and try again.")
+	case problem.Invalid: // handlers re-render their form; this is for one that did not
+		s.clientError(w, r, p.Status, "Not accepted", (&core.ValidationError{Fields: p.Fields}).Describe())
+	case problem.Canceled:
+	case problem.InvalidText: // every handler should have refused it: say so in the log
+		s.log.WarnContext(r.Context(), "request carried text Postgres refused", "method", r.Method, "path", r.URL.Path, "err", p.Err)
+		s.clientError(w, r, p.Status, "Bad request", notText)
+	case problem.Unavailable:
+		s.log.WarnContext(r.Context(), "request failed: database unavailable", "method", r.Method, "path", r.URL.Path, "err", p.Err)
+		unavailable(w, p)
 	default:
-		s.serverError(w, r, err)
+		s.log.ErrorContext(r.Context(), "request failed", "method", r.Method, "path", r.URL.Path, "err", p.Err)
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		w.WriteHeader(p.Status)
+		w.Write([]byte("Something went wrong on our side. Please try again.\n"))
 	}
 }
 

@@ -12,7 +12,7 @@ import (
 	"github.com/alexedwards/scs/v2"
 	"github.com/jackc/pgx/v5/pgxpool"
 
-	"github.com/starling-social/starling/internal/store"
+	"github.com/starling-social/starling/internal/problem"
 )
 
 // hashedStore keeps sessions in Postgres under the SHA-256 of their token, so that the
@@ -69,9 +69,9 @@ func NewSessions(pool *pgxpool.Pool, lifetime time.Duration, secure bool) (*scs.
 	sm.Cookie.Persist = true
 	sm.Cookie.Path = "/"
 	sm.ErrorFunc = func(w http.ResponseWriter, r *http.Request, err error) {
-		if store.IsUnavailable(err) {
+		if p := problem.Of(err); p.Kind == problem.Unavailable {
 			slog.WarnContext(r.Context(), "session store unavailable", "method", r.Method, "path", r.URL.Path, "err", err)
-			unavailable(w)
+			unavailable(w, p)
 			return
 		}
 		slog.ErrorContext(r.Context(), "session store failed", "method", r.Method, "path", r.URL.Path, "err", err)
@@ -109,8 +109,9 @@ func (s *Server) popGoneFlash(w http.ResponseWriter, r *http.Request) string {
 	return goneFlashes[c.Value]
 }
 
-// unavailable answers 503 with Retry-After: the database is briefly out of reach.
-func unavailable(w http.ResponseWriter) {
-	w.Header().Set("Retry-After", "2")
-	http.Error(w, "Starling is briefly unavailable. Please try again in a moment.", http.StatusServiceUnavailable)
+// unavailable answers p, a problem.Unavailable, with Retry-After: the database is briefly
+// out of reach.
+func unavailable(w http.ResponseWriter, p problem.Problem) {
+	p.SetHeaders(w.Header())
+	http.Error(w, "Starling is briefly unavailable. Please try again in a moment.", p.Status)
 }

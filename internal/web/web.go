@@ -7,7 +7,6 @@ import (
 	"context"
 	"log/slog"
 	"net/http"
-	"strconv"
 	"sync/atomic"
 	"time"
 
@@ -19,6 +18,7 @@ import (
 	"github.com/starling-social/starling/internal/live"
 	"github.com/starling-social/starling/internal/metrics"
 	"github.com/starling-social/starling/internal/oauth"
+	"github.com/starling-social/starling/internal/problem"
 )
 
 // MaxFormBytes bounds the body of every form post.
@@ -108,8 +108,7 @@ func (s *Server) allow(w http.ResponseWriter, r *http.Request, l *httpx.Limiter,
 
 // tooMany answers 429 with Retry-After: a limit refused the request until reset.
 func (s *Server) tooMany(w http.ResponseWriter, r *http.Request, now, reset time.Time) {
-	w.Header().Set("Retry-After", strconv.Itoa(int(reset.Sub(now).Seconds())+1))
-	s.clientError(w, r, http.StatusTooManyRequests, "Too many attempts", "Please wait a little and try again.")
+	s.problem(w, r, problem.TooManyUntil(now, reset))
 }
 
 // Drain makes /readyz answer 503 so that load balancers stop sending new requests: the
