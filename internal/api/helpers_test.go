@@ -72,7 +72,7 @@ func newServerWith(t *testing.T, configure func(*api.Options)) *server {
 	require.NoError(t, err)
 	base := "http://" + ln.Addr().String()
 	ctx, cancel := context.WithCancel(context.Background())
-	runner, err := jobs.New(pool, jobs.Config{Work: true, Mail: mail.NewDir(t.TempDir()), BaseURL: base, Log: log,
+	runner, err := jobs.New(pool, jobs.Config{Work: true, Mail: mail.NewDir(t.TempDir()), MailFrom: "Starling <starling@example.test>", BaseURL: base, Log: log,
 		RetryBase: 50 * time.Millisecond, RetryMax: time.Second})
 	require.NoError(t, err)
 	notifier := events.NewNotifier(pool, 2*time.Millisecond, log)

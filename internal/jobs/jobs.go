@@ -58,8 +58,8 @@ type Config struct {
 	RetryBase, RetryMax time.Duration
 	// Mail sends mention emails. Required when Work is set.
 	Mail mail.Sender
-	// MailFrom is the From address of mention emails. Defaults to starling@ the host of
-	// BaseURL.
+	// MailFrom is the From address of Starling's emails, as config.Config.From gives it.
+	// Required when Work is set.
 	MailFrom string
 	// BaseURL is the public URL used in email links.
 	BaseURL string
@@ -138,9 +138,6 @@ func New(pool *pgxpool.Pool, cfg Config) (*Runner, error) {
 	defDur(&cfg.FetchPollInterval, 100*time.Millisecond)
 	defDur(&cfg.InsertNotifyEvery, time.Second)
 
-	if cfg.MailFrom == "" {
-		cfg.MailFrom = "Starling <starling@" + siteHost(cfg.BaseURL) + ">"
-	}
 	w := &workers{log: cfg.Log, from: cfg.MailFrom, baseURL: cfg.BaseURL, onEmail: cfg.OnEmail, bound: cfg.MentionEmailBound}
 	if w.onEmail == nil {
 		w.onEmail = func(string) {}
@@ -164,6 +161,9 @@ func New(pool *pgxpool.Pool, cfg Config) (*Runner, error) {
 		rc.FetchPollInterval = cfg.FetchPollInterval
 		if cfg.Mail == nil {
 			return nil, errors.New("jobs: Config.Mail is required to work jobs")
+		}
+		if cfg.MailFrom == "" {
+			return nil, errors.New("jobs: Config.MailFrom is required to work jobs")
 		}
 		if b := cfg.MentionEmailBound; b.Limit > 0 && b.Window < time.Second {
 			return nil, errors.New("jobs: Config.MentionEmailBound needs a window of at least 1s")

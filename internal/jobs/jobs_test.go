@@ -33,6 +33,9 @@ func newEnv(t *testing.T, cfg Config, emailDelay time.Duration) *env {
 	if cfg.Log == nil {
 		cfg.Log = logging.New(os.Stderr, "text", "warn")
 	}
+	if cfg.Work && cfg.MailFrom == "" {
+		cfg.MailFrom = "Starling <starling@example.test>"
+	}
 	r, err := New(pool, cfg)
 	require.NoError(t, err)
 	svc := core.New(pool, core.Options{Jobs: r.Client, Password: password.Params{MemoryKiB: 1024, Iterations: 1},
