@@ -10,7 +10,7 @@ import (
 	"github.com/riverqueue/river"
 
 	"github.com/starling-social/starling/internal/events"
-	"github.com/starling-social/starling/internal/jobs/jobargs"
+	"github.com/starling-social/starling/internal/jobargs"
 	"github.com/starling-social/starling/internal/store"
 	"github.com/starling-social/starling/internal/text"
 )

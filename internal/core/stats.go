@@ -7,7 +7,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
-	"github.com/starling-social/starling/internal/jobs/jobargs"
+	"github.com/starling-social/starling/internal/jobargs"
 	"github.com/starling-social/starling/internal/store"
 )
 

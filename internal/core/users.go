@@ -13,7 +13,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/starling-social/starling/internal/events"
-	"github.com/starling-social/starling/internal/jobs/jobargs"
+	"github.com/starling-social/starling/internal/jobargs"
 	"github.com/starling-social/starling/internal/password"
 	"github.com/starling-social/starling/internal/store"
 	"github.com/starling-social/starling/internal/text"

@@ -9,7 +9,7 @@ import (
 	"github.com/riverqueue/river"
 	"github.com/stretchr/testify/require"
 
-	"github.com/starling-social/starling/internal/jobs/jobargs"
+	"github.com/starling-social/starling/internal/jobargs"
 	"github.com/starling-social/starling/internal/pgtest"
 	"github.com/starling-social/starling/internal/store"
 )

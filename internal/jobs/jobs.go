@@ -30,7 +30,7 @@ import (
 	"github.com/riverqueue/river/rivertype"
 
 	"github.com/starling-social/starling/internal/core"
-	"github.com/starling-social/starling/internal/jobs/jobargs"
+	"github.com/starling-social/starling/internal/jobargs"
 	"github.com/starling-social/starling/internal/logging"
 	"github.com/starling-social/starling/internal/mail"
 	"github.com/starling-social/starling/internal/reqid"

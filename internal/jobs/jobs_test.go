@@ -11,7 +11,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/starling-social/starling/internal/core"
-	"github.com/starling-social/starling/internal/jobs/jobargs"
+	"github.com/starling-social/starling/internal/jobargs"
 	"github.com/starling-social/starling/internal/logging"
 	"github.com/starling-social/starling/internal/mail"
 	"github.com/starling-social/starling/internal/password"

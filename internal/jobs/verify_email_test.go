@@ -13,7 +13,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/starling-social/starling/internal/core"
-	"github.com/starling-social/starling/internal/jobs/jobargs"
+	"github.com/starling-social/starling/internal/jobargs"
 	starlingmail "github.com/starling-social/starling/internal/mail"
 )
 
