@@ -3,13 +3,11 @@ package api
 import (
 	"context"
 	"html"
-	"net/url"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/starling-social/starling/internal/core"
-	"github.com/starling-social/starling/internal/text"
 )
 
 // Mastodon entities, with every documented field present. Features Starling does not have
@@ -213,22 +211,15 @@ func (s *Server) status(p core.Post, author Account) Status {
 	u := s.base + "/posts/" + id(p.ID)
 	st := Status{
 		ID: id(p.ID), URI: u, URL: u, CreatedAt: timestamp(p.CreatedAt), Account: author,
-		Content: "<p>" + string(text.Render(p.Body, func(name string) string {
-			if p.Mentioned[strings.ToLower(name)] != 0 {
-				return s.base + "/@" + url.PathEscape(name)
-			}
-			return ""
-		})) + "</p>",
+		Content:    "<p>" + string(p.RenderBody(s.base)) + "</p>",
 		Visibility: p.Visibility, MediaAttachments: []any{}, Mentions: []Mention{}, Tags: []any{},
 		Emojis: []any{}, Filtered: []any{}, Language: nullable(p.Language),
 	}
 	if p.App != nil {
 		st.Application = &Application{Name: p.App.Name, Website: nullable(p.App.Website)}
 	}
-	for _, name := range text.Mentions(p.Body) {
-		if uid := p.Mentioned[name]; uid != 0 {
-			st.Mentions = append(st.Mentions, Mention{ID: id(uid), Username: name, Acct: name, URL: s.base + "/@" + name})
-		}
+	for _, name := range p.LinkedMentions() {
+		st.Mentions = append(st.Mentions, Mention{ID: id(p.Mentioned[name]), Username: name, Acct: name, URL: s.base + "/@" + name})
 	}
 	return st
 }

@@ -267,7 +267,7 @@ func (s *Service) DeletePost(ctx context.Context, actor User, id int64) error {
 		if err != nil {
 			return err
 		}
-		if row.Post.AuthorID != actor.ID && !actor.IsAdmin {
+		if !mayDelete(actor, row.Post.AuthorID) {
 			return ErrForbidden
 		}
 		n, err := q.PostSoftDelete(ctx, id)

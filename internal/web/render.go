@@ -14,7 +14,6 @@ import (
 	"github.com/starling-social/starling/internal/httpx"
 	"github.com/starling-social/starling/internal/oauth"
 	"github.com/starling-social/starling/internal/problem"
-	"github.com/starling-social/starling/internal/text"
 	"github.com/starling-social/starling/templates"
 )
 
@@ -69,20 +68,11 @@ type fieldView struct {
 }
 
 var funcs = template.FuncMap{
-	"render": func(p core.Post) template.HTML {
-		return text.Render(p.Body, func(name string) string {
-			if p.Mentioned[strings.ToLower(name)] != 0 {
-				return "/@" + name
-			}
-			return ""
-		})
-	},
-	"day": func(t time.Time) string { return t.UTC().Format("Mon Jan 2") },
-	"iso": func(t time.Time) string { return t.UTC().Format(time.RFC3339) },
-	"ago": ago,
-	"canDelete": func(viewer *core.User, p core.Post) bool {
-		return viewer != nil && (viewer.ID == p.Author.ID || viewer.IsAdmin)
-	},
+	"render":    func(p core.Post) template.HTML { return p.RenderBody("") },
+	"day":       func(t time.Time) string { return t.UTC().Format("Mon Jan 2") },
+	"iso":       func(t time.Time) string { return t.UTC().Format(time.RFC3339) },
+	"ago":       ago,
+	"canDelete": core.CanDelete,
 	"postView": func(viewer *core.User, p any) postView {
 		switch p := p.(type) {
 		case core.Post:

@@ -1,0 +1,46 @@
+package core
+
+import (
+	"html/template"
+	"net/url"
+	"strings"
+
+	"github.com/starling-social/starling/internal/text"
+)
+
+// CanDelete reports whether actor may delete p: its author may, and so may an
+// administrator; nobody who is not logged in (nil). DeletePost enforces it; pages use it
+// to offer the button.
+func CanDelete(actor *User, p Post) bool {
+	return actor != nil && mayDelete(*actor, p.Author.ID)
+}
+
+// mayDelete is the rule of CanDelete for a post by authorID.
+func mayDelete(actor User, authorID int64) bool {
+	return actor.ID == authorID || actor.IsAdmin
+}
+
+// RenderBody returns p's body as HTML (see text.Render). A mention links to base+"/@name"
+// only when the mentions worker resolved it to an account (p.Mentioned); any other @name
+// stays plain text. base is "" for a link within the website, the instance's URL for the
+// API.
+func (p Post) RenderBody(base string) template.HTML {
+	return text.Render(p.Body, func(name string) string {
+		if p.Mentioned[strings.ToLower(name)] == 0 {
+			return ""
+		}
+		return base + "/@" + url.PathEscape(name)
+	})
+}
+
+// LinkedMentions returns the lowercased names of the mentions RenderBody links, in order
+// of first appearance.
+func (p Post) LinkedMentions() []string {
+	var out []string
+	for _, name := range text.Mentions(p.Body) {
+		if p.Mentioned[name] != 0 {
+			out = append(out, name)
+		}
+	}
+	return out
+}
