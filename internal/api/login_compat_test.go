@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"net/http"
+	"net/netip"
 	"net/url"
 	"strconv"
 	"strings"
@@ -246,8 +247,7 @@ func TestLoginPasswordGrant(t *testing.T) {
 // (issue 13, item 10), and on one per client address. Another address is not held back.
 func TestLoginPasswordGrantLimits(t *testing.T) {
 	t.Parallel()
-	proxies, err := httpx.ParseProxies("127.0.0.1")
-	require.NoError(t, err)
+	proxies := httpx.Proxies{netip.MustParsePrefix("127.0.0.1/32")}
 	s := newServerWith(t, func(o *api.Options) { o.LoginLimits, o.Proxies = httpx.NewLoginLimits(), proxies })
 	s.user("alice")
 	s.user("bob")

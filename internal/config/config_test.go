@@ -654,4 +654,8 @@ func TestRateAndProxyValues(t *testing.T) {
 		require.ErrorContains(t, err, env_+": ", v)
 		require.Len(t, errorLines(err), 1, "%v", err)
 	}
+	for _, bad := range []string{"", "5", "x/1m", "0/1m", "5/1ms", "5/forever"} {
+		_, _, err := config.Load([]string{"--rate-limit=" + bad}, noEnv)
+		require.ErrorContains(t, err, "STARLING_RATE_LIMIT: ", bad)
+	}
 }

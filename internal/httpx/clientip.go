@@ -1,40 +1,15 @@
 package httpx
 
 import (
-	"fmt"
 	"net"
 	"net/http"
 	"net/netip"
 	"strings"
 )
 
-// Proxies is the set of reverse proxies whose X-Forwarded-For header is believed.
+// Proxies is the set of reverse proxies whose X-Forwarded-For header is believed
+// (config.Config.TrustedProxies, which parses STARLING_TRUSTED_PROXIES).
 type Proxies []netip.Prefix
-
-// ParseProxies parses a comma-separated list of IP addresses and CIDR prefixes
-// (STARLING_TRUSTED_PROXIES). Empty means no proxy is trusted.
-func ParseProxies(s string) (Proxies, error) {
-	var out Proxies
-	for _, f := range strings.Split(s, ",") {
-		f = strings.TrimSpace(f)
-		if f == "" {
-			continue
-		}
-		if !strings.Contains(f, "/") {
-			a, err := netip.ParseAddr(f)
-			if err != nil {
-				return nil, fmt.Errorf("%q is not an IP address or CIDR prefix", f)
-			}
-			f = netip.PrefixFrom(a, a.BitLen()).String()
-		}
-		p, err := netip.ParsePrefix(f)
-		if err != nil {
-			return nil, fmt.Errorf("%q is not an IP address or CIDR prefix", f)
-		}
-		out = append(out, p.Masked())
-	}
-	return out, nil
-}
 
 func (ps Proxies) trusted(a netip.Addr) bool {
 	for _, p := range ps {

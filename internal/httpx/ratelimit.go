@@ -1,10 +1,6 @@
 package httpx
 
 import (
-	"errors"
-	"fmt"
-	"strconv"
-	"strings"
 	"sync"
 	"time"
 )
@@ -24,23 +20,6 @@ type Limiter struct {
 type bucket struct {
 	start time.Time
 	n     int
-}
-
-// ParseRateLimit parses "N/DURATION" (e.g. "300/5m") or "off" (nil, no limit).
-func ParseRateLimit(s string) (*Limiter, error) {
-	if s == "off" {
-		return nil, nil
-	}
-	n, d, ok := strings.Cut(s, "/")
-	limit, err := strconv.Atoi(n)
-	if !ok || err != nil || limit < 1 {
-		return nil, errors.New(`must look like 300/5m (requests per window) or off`)
-	}
-	window, err := time.ParseDuration(d)
-	if err != nil || window < time.Second {
-		return nil, fmt.Errorf("the window must be a duration of at least 1s, like 5m")
-	}
-	return &Limiter{Limit: limit, Window: window}, nil
 }
 
 // Allow counts a request for key. It returns whether it is allowed, how many remain in the

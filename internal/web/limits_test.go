@@ -2,6 +2,7 @@ package web_test
 
 import (
 	"net/http"
+	"net/netip"
 	"net/url"
 	"strconv"
 	"strings"
@@ -13,8 +14,7 @@ import (
 )
 
 func TestLoginSignupAndPostingLimits(t *testing.T) {
-	proxies, err := httpx.ParseProxies("127.0.0.1")
-	require.NoError(t, err)
+	proxies := httpx.Proxies{netip.MustParsePrefix("127.0.0.1/32")}
 	s := newSite(t, func(o *siteOptions) { o.limits, o.proxies = true, proxies })
 	c := s.client()
 	c.signup("alice")
@@ -74,8 +74,7 @@ func TestLoginSignupAndPostingLimits(t *testing.T) {
 }
 
 func TestClientIPTrustsOnlyConfiguredProxies(t *testing.T) {
-	ps, err := httpx.ParseProxies("10.0.0.0/8, 192.0.2.1")
-	require.NoError(t, err)
+	ps := httpx.Proxies{netip.MustParsePrefix("10.0.0.0/8"), netip.MustParsePrefix("192.0.2.1/32")}
 	req := func(peer, xff string) *http.Request {
 		r, _ := http.NewRequest(http.MethodGet, "/", nil)
 		r.RemoteAddr = peer
@@ -88,8 +87,6 @@ func TestClientIPTrustsOnlyConfiguredProxies(t *testing.T) {
 	require.Equal(t, "1.2.3.4", ps.ClientIP(req("10.1.2.3:4000", "1.2.3.4")))
 	require.Equal(t, "5.6.7.8", ps.ClientIP(req("192.0.2.1:4000", "1.2.3.4, 5.6.7.8, 10.9.9.9")), "right-most untrusted hop")
 	require.Equal(t, "10.1.2.3", ps.ClientIP(req("10.1.2.3:4000", "garbage")))
-	_, err = httpx.ParseProxies("not-an-ip")
-	require.Error(t, err)
 }
 
 // TestLoginRevealsNoAccounts: a wrong password for an existing account and any password
