@@ -90,6 +90,10 @@ type Options struct {
 	// process's memory before counting again, so that anonymous requests for the
 	// instance's figures cost no count per request. Defaults to 1 minute.
 	InstanceCountsMaxAge time.Duration
+	// PostLimit is the posting allowance: Publish counts every attempt against the author's
+	// id and refuses, with a *RateLimitError, one over it, whether it comes from the website
+	// or the API. Defaults to nil: no limit.
+	PostLimit Allowance
 }
 
 // Service is the domain layer. It is safe for concurrent use.

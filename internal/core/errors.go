@@ -13,6 +13,9 @@ import (
 type RateLimitError struct {
 	// RetryAfter is how long until the allowance has room again.
 	RetryAfter time.Duration
+	// What names what was limited, in the plural ("posts"), for the message; "" for a
+	// request as such.
+	What string
 }
 
 func (e *RateLimitError) Error() string {

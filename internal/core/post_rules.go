@@ -3,7 +3,9 @@ package core
 import (
 	"html/template"
 	"net/url"
+	"strconv"
 	"strings"
+	"time"
 
 	"github.com/starling-social/starling/internal/text"
 )
@@ -43,4 +45,23 @@ func (p Post) LinkedMentions() []string {
 		}
 	}
 	return out
+}
+
+// Allowance is a rate limit: Allow counts one attempt against key at now and reports
+// whether it is within the allowance, how many remain, and when the window resets.
+// httpx.Limiter is one.
+type Allowance interface {
+	Allow(key string, now time.Time) (ok bool, remaining int, reset time.Time)
+}
+
+// allowPost counts a post by author against Options.PostLimit, and returns a
+// *RateLimitError when it is over.
+func (s *Service) allowPost(author User, now time.Time) error {
+	if s.opts.PostLimit == nil {
+		return nil
+	}
+	if ok, _, reset := s.opts.PostLimit.Allow(strconv.FormatInt(author.ID, 10), now); !ok {
+		return &RateLimitError{RetryAfter: reset.Sub(now), What: "posts"}
+	}
+	return nil
 }

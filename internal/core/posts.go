@@ -169,6 +169,9 @@ func (p *NewPost) check() error {
 // reports whether this call created the post (false when an idempotency key matched an
 // earlier one).
 func (s *Service) Publish(ctx context.Context, author User, p NewPost) (Post, bool, error) {
+	if err := s.allowPost(author, time.Now()); err != nil {
+		return Post{}, false, err
+	}
 	if err := p.check(); err != nil {
 		return Post{}, false, err
 	}

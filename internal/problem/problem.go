@@ -55,6 +55,9 @@ type Problem struct {
 	// RetryAfter is the Retry-After header's value in seconds, for TooMany and
 	// Unavailable; 0 means no header.
 	RetryAfter int
+	// What names what was limited, in the plural ("posts"), for TooMany; "" when the
+	// limit is on requests as such.
+	What string
 	// Err is the error classified, for the log.
 	Err error
 }
@@ -72,7 +75,7 @@ func Of(err error) Problem {
 	case errors.As(err, &verr):
 		p.Kind, p.Status, p.Fields = Invalid, http.StatusUnprocessableEntity, verr.Fields
 	case errors.As(err, &rerr):
-		p.Kind, p.Status, p.RetryAfter = TooMany, http.StatusTooManyRequests, retrySeconds(rerr.RetryAfter)
+		p.Kind, p.Status, p.RetryAfter, p.What = TooMany, http.StatusTooManyRequests, retrySeconds(rerr.RetryAfter), rerr.What
 	case errors.Is(err, context.Canceled):
 		p.Kind = Canceled
 	case core.IsInvalidText(err):
