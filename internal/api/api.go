@@ -226,20 +226,34 @@ func (s *Server) routes() *mux.Router {
 	}
 
 	// Streaming (Server-Sent Events).
+	// The streams are marked (httpx.Stream) so that IsStream knows them.
+	stream := func(path string, f http.HandlerFunc) { r.Handle(path, httpx.Stream(f)).Methods(get) }
 	h("/api/v1/streaming/health", get, s.streamingHealth)
-	h("/api/v1/streaming", get, s.optional(s.streamWebSocket))
-	h("/api/v1/streaming/user", get, s.user("read:statuses", s.streamUser))
-	h("/api/v1/streaming/user/notification", get, s.user("read:notifications", s.streamNotifications))
-	h("/api/v1/streaming/public", get, s.optional(s.streamPublic))
-	h("/api/v1/streaming/public/local", get, s.optional(s.streamPublic))
+	stream("/api/v1/streaming", s.optional(s.streamWebSocket))
+	stream("/api/v1/streaming/user", s.user("read:statuses", s.streamUser))
+	stream("/api/v1/streaming/user/notification", s.user("read:notifications", s.streamNotifications))
+	stream("/api/v1/streaming/public", s.optional(s.streamPublic))
+	stream("/api/v1/streaming/public/local", s.optional(s.streamPublic))
 	return r
 }
+
+// IsStream reports whether r is for one of the API's long-lived streams (its routes
+// marked with httpx.Stream), which hold no database connection: Options.Shed does not
+// count them.
+func (s *Server) IsStream(r *http.Request) bool { return httpx.StreamRoute(s.router, r) }
 
 // Handler returns the API with its middleware.
 func (s *Server) Handler() http.Handler {
 	var h http.Handler = s.router
 	if s.shed != nil {
-		h = s.shed(h)
+		shed := s.shed(s.router)
+		h = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if s.IsStream(r) {
+				s.router.ServeHTTP(w, r)
+				return
+			}
+			shed.ServeHTTP(w, r)
+		})
 	}
 	h = refuseBadText(h)
 	h = s.rateLimit(h)

@@ -6,6 +6,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/gorilla/mux"
 )
 
 // Shed bounds how many requests run at once (limit) and how many may wait for one of them
@@ -89,4 +91,23 @@ func (c *Caps) Acquire(keys ...string) (func(), bool) {
 			}
 		}
 	}, true
+}
+
+// Stream marks h as a long-lived stream (Server-Sent Events, WebSocket) in a route table,
+// so that the table's owner can tell a stream request from others before serving it (see
+// StreamRoute): a stream holds no database connection, and so is exempt from Shed.
+func Stream(h http.Handler) http.Handler { return streamHandler{h} }
+
+// streamHandler is a handler marked by Stream.
+type streamHandler struct{ http.Handler }
+
+// StreamRoute reports whether r matches a route of router whose handler is marked by
+// Stream.
+func StreamRoute(router *mux.Router, r *http.Request) bool {
+	var m mux.RouteMatch
+	if !router.Match(r, &m) || m.MatchErr != nil || m.Route == nil {
+		return false
+	}
+	_, ok := m.Route.GetHandler().(streamHandler)
+	return ok
 }

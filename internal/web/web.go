@@ -67,6 +67,8 @@ type Server struct {
 	metrics  http.Handler
 	hub      *live.Hub
 	oauth    *oauth.Service
+	// streams is the route table IsStream matches against.
+	streams  *mux.Router
 	draining atomic.Bool
 	limits   *webLimits
 	proxies  httpx.Proxies
@@ -132,8 +134,14 @@ func New(opts Options) (*Server, error) {
 			srv.limits.login = opts.LoginLimits
 		}
 	}
+	srv.streams = srv.Routes()
 	return srv, nil
 }
+
+// IsStream reports whether r is for one of the website's long-lived streams (its routes
+// marked with httpx.Stream), which hold no database connection and so are exempt from
+// load shedding.
+func (s *Server) IsStream(r *http.Request) bool { return httpx.StreamRoute(s.streams, r) }
 
 // Routes returns the website's route table without its middleware, for tests that walk
 // every route; Handler serves it.
@@ -178,7 +186,7 @@ func (s *Server) Routes() *mux.Router {
 		r.HandleFunc("/settings/tokens/{id:[0-9]+}/revoke", s.requireUser(s.tokenRevoke)).Methods(http.MethodPost)
 	}
 	if s.hub != nil {
-		r.HandleFunc("/events", s.liveEvents).Methods(http.MethodGet)
+		r.Handle("/events", httpx.Stream(http.HandlerFunc(s.liveEvents))).Methods(http.MethodGet)
 	}
 	if s.riverUI != nil {
 		r.PathPrefix("/admin/river").Handler(s.requireAdmin(s.riverUI))
