@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/starling-social/starling/internal/core"
+	"github.com/starling-social/starling/internal/problem"
 )
 
 type userKey struct{}
@@ -91,14 +92,14 @@ func (s *Server) signup(w http.ResponseWriter, r *http.Request) {
 		DisplayName: f.Values["display_name"], Password: r.PostForm.Get("password"),
 	}
 	u, err := s.core.SignUp(r.Context(), in)
-	var verr *core.ValidationError
+	p := problem.Of(err)
 	switch {
 	case errors.Is(err, core.ErrSignupsClosed):
 		s.render(w, r, http.StatusForbidden, "signup", view{Title: "Sign up", Form: f})
 		return
-	case errors.As(err, &verr):
-		f.Errors = verr.Fields
-		s.render(w, r, http.StatusUnprocessableEntity, "signup", view{Title: "Sign up", Form: f})
+	case p.Kind == problem.Invalid:
+		f.Errors = p.Fields
+		s.render(w, r, p.Status, "signup", view{Title: "Sign up", Form: f})
 		return
 	case err != nil:
 		s.serverError(w, r, err)
@@ -222,14 +223,13 @@ func (s *Server) passwordChange(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	err := s.core.ChangePassword(r.Context(), u.ID, r.PostForm.Get("current_password"), r.PostForm.Get("new_password"))
-	var verr *core.ValidationError
-	if errors.As(err, &verr) {
-		if verr.Fields["current_password"] == "" {
+	if p := problem.Of(err); p.Kind == problem.Invalid {
+		if p.Fields["current_password"] == "" {
 			s.passwordChecked(r, key)
 		}
 		f := newForm()
-		f.Errors = verr.Fields
-		s.renderSettings(w, r, http.StatusUnprocessableEntity, f)
+		f.Errors = p.Fields
+		s.renderSettings(w, r, p.Status, f)
 		return
 	}
 	if err != nil {

@@ -1,13 +1,12 @@
 package web
 
 import (
-	"errors"
 	"net/http"
 	"strconv"
 
 	"github.com/gorilla/mux"
 
-	"github.com/starling-social/starling/internal/core"
+	"github.com/starling-social/starling/internal/problem"
 )
 
 func (s *Server) follow(w http.ResponseWriter, r *http.Request) {
@@ -15,9 +14,8 @@ func (s *Server) follow(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	target, err := s.core.Follow(r.Context(), currentUser(r).ID, mux.Vars(r)["username"])
-	var verr *core.ValidationError
-	if errors.As(err, &verr) {
-		s.clientError(w, r, http.StatusUnprocessableEntity, "Cannot follow", verr.Fields["username"])
+	if p := problem.Of(err); p.Kind == problem.Invalid {
+		s.clientError(w, r, p.Status, "Cannot follow", p.Fields["username"])
 		return
 	}
 	if err != nil {

@@ -11,6 +11,7 @@ import (
 
 	"github.com/starling-social/starling/internal/core"
 	"github.com/starling-social/starling/internal/oauth"
+	"github.com/starling-social/starling/internal/problem"
 )
 
 // authorizeParams are the query (GET) or form (POST) fields of an authorization request.
@@ -153,9 +154,8 @@ func (s *Server) tokenCreate(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	err := s.core.CheckPassword(r.Context(), u.ID, r.PostForm.Get("current_password"))
-	var perr *core.ValidationError
-	if errors.As(err, &perr) {
-		s.sessions.Put(r.Context(), "flash", "No token was made: "+perr.Fields["current_password"])
+	if p := problem.Of(err); p.Kind == problem.Invalid {
+		s.sessions.Put(r.Context(), "flash", "No token was made: "+p.Fields["current_password"])
 		http.Redirect(w, r, "/settings", http.StatusSeeOther)
 		return
 	}

@@ -1,13 +1,12 @@
 package web
 
 import (
-	"errors"
 	"net/http"
 	"strconv"
 
 	"github.com/gorilla/mux"
 
-	"github.com/starling-social/starling/internal/core"
+	"github.com/starling-social/starling/internal/problem"
 )
 
 func (s *Server) postCreate(w http.ResponseWriter, r *http.Request) {
@@ -20,10 +19,9 @@ func (s *Server) postCreate(w http.ResponseWriter, r *http.Request) {
 	f := newForm()
 	f.Values["body"] = r.PostForm.Get("body")
 	_, _, err := s.core.CreatePostOnce(r.Context(), *currentUser(r), f.Values["body"], "")
-	var verr *core.ValidationError
-	if errors.As(err, &verr) {
-		f.Errors = verr.Fields
-		s.render(w, r, http.StatusUnprocessableEntity, "compose", view{Title: "New post", Form: f})
+	if p := problem.Of(err); p.Kind == problem.Invalid {
+		f.Errors = p.Fields
+		s.render(w, r, p.Status, "compose", view{Title: "New post", Form: f})
 		return
 	}
 	if err != nil {

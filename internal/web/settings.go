@@ -1,10 +1,10 @@
 package web
 
 import (
-	"errors"
 	"net/http"
 
 	"github.com/starling-social/starling/internal/core"
+	"github.com/starling-social/starling/internal/problem"
 )
 
 func (s *Server) settingsForm(w http.ResponseWriter, r *http.Request) {
@@ -45,10 +45,9 @@ func (s *Server) settings(w http.ResponseWriter, r *http.Request) {
 	err := s.core.UpdateSettings(r.Context(), currentUser(r).ID, core.Settings{
 		DisplayName: f.Values["display_name"], Bio: f.Values["bio"], EmailMentions: f.Values["email_mentions"] == "on",
 	})
-	var verr *core.ValidationError
-	if errors.As(err, &verr) {
-		f.Errors = verr.Fields
-		s.renderSettings(w, r, http.StatusUnprocessableEntity, f)
+	if p := problem.Of(err); p.Kind == problem.Invalid {
+		f.Errors = p.Fields
+		s.renderSettings(w, r, p.Status, f)
 		return
 	}
 	if err != nil {

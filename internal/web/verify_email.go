@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/starling-social/starling/internal/core"
+	"github.com/starling-social/starling/internal/problem"
 )
 
 // verifyEmailForm shows what the link in a verification email would verify and a button
@@ -79,13 +80,12 @@ func (s *Server) emailChange(w http.ResponseWriter, r *http.Request) {
 	f := newForm()
 	f.Values["email"] = r.PostForm.Get("email")
 	changed, err := s.core.ChangeEmail(r.Context(), u.ID, r.PostForm.Get("email_password"), f.Values["email"])
-	var verr *core.ValidationError
-	if errors.As(err, &verr) {
-		if verr.Fields["email_password"] == "" {
+	if p := problem.Of(err); p.Kind == problem.Invalid {
+		if p.Fields["email_password"] == "" {
 			s.passwordChecked(r, key)
 		}
-		f.Errors = verr.Fields
-		s.renderSettings(w, r, http.StatusUnprocessableEntity, f)
+		f.Errors = p.Fields
+		s.renderSettings(w, r, p.Status, f)
 		return
 	}
 	if err != nil {
