@@ -10,32 +10,23 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"net/http/pprof"
 	"path/filepath"
 	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
-	"go.opentelemetry.io/contrib/instrumentation/net/http/otelhttp"
-	"riverqueue.com/riverui"
 
-	"github.com/starling-social/starling/internal/api"
+	starlingapp "github.com/starling-social/starling/internal/app"
 	"github.com/starling-social/starling/internal/config"
 	"github.com/starling-social/starling/internal/core"
 	"github.com/starling-social/starling/internal/devdb"
-	"github.com/starling-social/starling/internal/events"
-	"github.com/starling-social/starling/internal/httpx"
 	"github.com/starling-social/starling/internal/jobs"
-	"github.com/starling-social/starling/internal/live"
 	"github.com/starling-social/starling/internal/logging"
-	"github.com/starling-social/starling/internal/mail"
-	"github.com/starling-social/starling/internal/metrics"
 	"github.com/starling-social/starling/internal/migrate"
 	"github.com/starling-social/starling/internal/oauth"
 	"github.com/starling-social/starling/internal/password"
 	"github.com/starling-social/starling/internal/store"
 	"github.com/starling-social/starling/internal/tracing"
-	"github.com/starling-social/starling/internal/web"
 )
 
 func loadConfig(args []string, getenv func(string) string) (config.Config, []string, error) {
@@ -112,7 +103,8 @@ func (a *app) coreWith(pool *pgxpool.Pool, runner *jobs.Runner, wake func(int64)
 // runServer runs the web server, the workers, or both, until ctx is done, then shuts
 // down gracefully: readiness turns false, live streams get a final "reconnect" event,
 // in-flight requests finish, the workers stop fetching and finish their running jobs
-// (bounded), and it returns nil.
+// (bounded), and it returns nil. What runs is built by app.Build; this function owns
+// only the process: the pool, migrations, tracing, the listeners and the order of stop.
 func (a *app) runServer(ctx context.Context, role string) error {
 	dsn, err := a.databaseURL(ctx)
 	if err != nil {
@@ -131,123 +123,16 @@ func (a *app) runServer(ctx context.Context, role string) error {
 			return err
 		}
 	}
-	m := metrics.New()
-	m.Pool(pool)
 	stopTracing, err := tracing.Setup(ctx, role)
 	if err != nil {
 		return fmt.Errorf("tracing: %w", err)
 	}
 	defer stopTracing(context.Background())
-	// Background services outlive ctx so that they can be stopped in order below.
-	bg, stopBg := context.WithCancel(context.WithoutCancel(ctx))
-	defer stopBg()
+	proc, err := starlingapp.Build(ctx, pool, dsn, starlingapp.Options{Config: a.cfg, Role: starlingapp.Role(role), Log: a.log})
+	if err != nil {
+		return err
+	}
 
-	sender, err := a.mailSender()
-	if err != nil {
-		return err
-	}
-	// Two River clients: writes enqueue through an insert-only client whose in-transaction
-	// NOTIFY is rare (see docs/live.md); the workers, when this process has them, fetch
-	// with their own client.
-	inserter, err := jobs.New(pool, jobs.Config{Log: a.log})
-	if err != nil {
-		return err
-	}
-	runner, err := jobs.New(pool, jobs.Config{
-		Work: role != "serve", Mail: sender, MailFrom: a.cfg.From(), BaseURL: a.cfg.BaseURL, Log: a.log,
-		OnEmail: m.Email, EventRetention: a.cfg.EventRetention, RescueAfter: a.cfg.JobRescueAfter,
-		MentionEmailBound: core.MentionEmailBound{Limit: a.cfg.MentionEmailLimit.N, Window: a.cfg.MentionEmailLimit.Per},
-	})
-	if err != nil {
-		return err
-	}
-	if role != "serve" {
-		runner.Observe(bg, m.Job)
-	}
-	// The wake-up NOTIFY after each committed write, coalesced per process.
-	notifier := events.NewNotifier(pool, a.cfg.NotifyWindow, a.log)
-	go notifier.Run(bg)
-	svc := a.coreWith(pool, inserter, notifier.Wake, m.EventWritten)
-	runner.Bind(svc)
-	var hub *live.Hub
-	if role != "work" {
-		hub = live.NewHub(events.NewReader(pool), svc, a.log, live.Options{Observe: m.Fanout,
-			MaxStreamsPerIP: a.cfg.MaxStreamsPerIP, MaxStreamsPerUser: a.cfg.MaxStreamsPerUser})
-		go hub.Run(bg)
-		go live.NewListener(dsn, hub.Kick, a.log).Run(bg)
-		m.StreamClients(hub.SubscribersByKind)
-		m.GaugeFunc("starling_events_delivered_id", "Id of the last event this process's hub fanned out.",
-			func() float64 { return float64(hub.Head().ID) })
-	}
-	m.GaugeFunc("starling_events_head_id", "Id of the newest readable event in the log.", func() float64 {
-		qctx, cancel := context.WithTimeout(context.Background(), time.Second)
-		defer cancel()
-		head, err := events.Head(qctx, store.New(pool))
-		if err != nil {
-			return -1
-		}
-		return float64(head.ID)
-	})
-	if err := runner.Start(bg); err != nil {
-		return fmt.Errorf("workers: %w", err)
-	}
-	ui, err := riverui.NewHandler(&riverui.HandlerOpts{
-		Endpoints: riverui.NewEndpoints(runner.Client, nil),
-		Logger:    slog.New(logging.ContextHandler{Handler: a.log.Handler()}),
-		Prefix:    "/admin/river",
-	})
-	if err != nil {
-		return fmt.Errorf("river ui: %w", err)
-	}
-	if err := ui.Start(bg); err != nil {
-		return fmt.Errorf("river ui: %w", err)
-	}
-	sessions, stopSessions := web.NewSessions(pool, a.cfg.SessionLifetime, a.cfg.SecureCookies())
-	defer stopSessions()
-	authz := oauth.New(pool)
-	authz.AllowHTTPRedirects = a.cfg.OAuthAllowHTTPRedirects
-	proxies := httpx.Proxies(a.cfg.TrustedProxies)
-	// One posting allowance per account, whether it posts through the website or the API,
-	// and one login allowance, whether by the login form or the password grant.
-	var postLimit *httpx.Limiter
-	var loginLimits *httpx.LoginLimits
-	if !a.cfg.RateLimit.Off() {
-		postLimit = &httpx.Limiter{Limit: 30, Window: time.Minute}
-		loginLimits = httpx.NewLoginLimits()
-	}
-	// Without a private metrics address, /metrics on the main one answers administrators
-	// only (an admin's session or personal token): the figures are not for everyone.
-	var adminMetrics http.Handler
-	if a.cfg.MetricsListen == "" {
-		adminMetrics = m.Handler()
-	}
-	site, err := web.New(web.Options{
-		Core: svc, Sessions: sessions, Log: a.log, RiverUI: ui, Hub: hub, OAuth: authz, Metrics: adminMetrics,
-		Limits: !a.cfg.RateLimit.Off(), PostLimit: postLimit, LoginLimits: loginLimits, Proxies: proxies,
-		Ready: func(ctx context.Context) error { return ready(ctx, pool) },
-	})
-	if err != nil {
-		return err
-	}
-	// Shed load quickly when the database pool is saturated, rather than queueing (streams
-	// excluded: they hold no connection). The API applies it after its rate limit.
-	shed := httpx.Shed(4*a.cfg.DBMaxConns, 4*a.cfg.DBMaxConns, time.Second, func(r *http.Request) bool {
-		return r.URL.Path == "/events" || strings.HasPrefix(r.URL.Path, "/api/v1/streaming")
-	})
-	limit := limiter(a.cfg.RateLimit)
-	var appLimit *httpx.Limiter
-	if limit != nil {
-		appLimit = limiter(a.cfg.AppRegistrationLimit)
-	}
-	rest := api.New(api.Options{Core: svc, OAuth: authz, Hub: hub, Log: a.log, BaseURL: a.cfg.BaseURL,
-		SignupsOpen: a.cfg.SignupsOpen, RateLimit: limit, PostLimit: postLimit, Proxies: proxies, Shed: shed,
-		LoginLimits: loginLimits, NoPasswordGrant: !a.cfg.OAuthPasswordGrant, AppLimit: appLimit})
-	var handler http.Handler = otelhttp.NewHandler(m.HTTP(api.Join(shed(site.Handler()), rest.Handler())), "http",
-		otelhttp.WithFilter(func(r *http.Request) bool { return r.URL.Path != "/metrics" }))
-	if role == "work" {
-		// A worker process serves only its health checks and metrics.
-		handler = site.HealthHandler()
-	}
 	var servers []*http.Server
 	errc := make(chan error, 2)
 	serve := func(addr string, h http.Handler, what string) error {
@@ -269,68 +154,42 @@ func (a *app) runServer(ctx context.Context, role string) error {
 		a.log.Info("starling started", "role", role, "serving", what, "listen", ln.Addr().String(), "base_url", a.cfg.BaseURL)
 		return nil
 	}
-	if a.cfg.MetricsListen != "" {
-		if err := serve(a.cfg.MetricsListen, privateHandler(m.Handler()), "metrics"); err != nil {
+	// stop drains, shuts the servers down, then stops the workers and background
+	// services, in that order.
+	stop := func() {
+		proc.Drain()
+		shutdownCtx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+		defer cancel()
+		for _, srv := range servers {
+			if err := srv.Shutdown(shutdownCtx); err != nil {
+				a.log.Warn("HTTP shutdown incomplete", "err", err)
+			}
+		}
+		stopCtx, cancelStop := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancelStop()
+		proc.Close(stopCtx)
+	}
+	if proc.PrivateHandler != nil {
+		if err := serve(a.cfg.MetricsListen, proc.PrivateHandler, "metrics"); err != nil {
+			stop()
 			return err
 		}
-	} else if role == "work" {
-		// A worker's one address serves nobody but the operator: health checks and metrics.
-		handler = withMetrics(handler, m.Handler())
 	}
-	if err := serve(a.cfg.Listen, handler, role); err != nil {
+	if err := serve(a.cfg.Listen, proc.Handler, role); err != nil {
+		stop()
 		return err
 	}
 	select {
 	case err := <-errc:
+		stop()
 		return err
 	case <-ctx.Done():
 	}
 
 	a.log.Info("shutting down: draining")
-	site.Drain()
-	if hub != nil {
-		hub.Shutdown() // streams end with a "reconnect" event
-	}
-	shutdownCtx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
-	defer cancel()
-	for _, srv := range servers {
-		if err := srv.Shutdown(shutdownCtx); err != nil {
-			a.log.Warn("HTTP shutdown incomplete", "err", err)
-		}
-	}
-	stopCtx, cancelStop := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancelStop()
-	if err := runner.Stop(stopCtx); err != nil {
-		a.log.Warn("workers did not stop cleanly; unfinished jobs will be retried", "err", err)
-	}
-	stopBg()
-	notifier.Close()
+	stop()
 	a.log.Info("stopped")
 	return nil
-}
-
-// privateHandler is what the separate metrics address serves: /metrics and Go's profiler
-// under /debug/pprof/. The profiler is never on the public address.
-func privateHandler(metrics http.Handler) http.Handler {
-	mux := http.NewServeMux()
-	mux.Handle("GET /metrics", metrics)
-	mux.HandleFunc("GET /debug/pprof/", pprof.Index)
-	mux.HandleFunc("GET /debug/pprof/cmdline", pprof.Cmdline)
-	mux.HandleFunc("GET /debug/pprof/profile", pprof.Profile)
-	mux.HandleFunc("GET /debug/pprof/symbol", pprof.Symbol)
-	mux.HandleFunc("GET /debug/pprof/trace", pprof.Trace)
-	return mux
-}
-
-// withMetrics serves GET /metrics with metrics and everything else with h.
-func withMetrics(h, metrics http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.URL.Path == "/metrics" {
-			metrics.ServeHTTP(w, r)
-			return
-		}
-		h.ServeHTTP(w, r)
-	})
 }
 
 // openRetrying connects to the database, retrying with backoff (1 s doubling up to 30 s)
@@ -354,31 +213,6 @@ func (a *app) openRetrying(ctx context.Context, dsn string) (*pgxpool.Pool, erro
 		}
 		wait = min(wait*2, 30*time.Second)
 	}
-}
-
-// mailSender returns the SMTP sender when SMTP_URL is set, else the .eml directory.
-func (a *app) mailSender() (mail.Sender, error) {
-	if a.cfg.SMTPURL != "" {
-		return mail.NewSMTP(a.cfg.SMTPURL)
-	}
-	dir := filepath.Join(a.cfg.DataDir, "mail")
-	a.log.Info("SMTP_URL is not set: emails are written as .eml files", "dir", dir)
-	return mail.NewDir(dir), nil
-}
-
-// ready reports whether the database answers and the schema is current.
-func ready(ctx context.Context, pool *pgxpool.Pool) error {
-	if err := pool.Ping(ctx); err != nil {
-		return err
-	}
-	pending, err := migrate.Pending(ctx, pool)
-	if err != nil {
-		return err
-	}
-	if pending {
-		return errors.New("database migrations are pending: run `starling migrate up`")
-	}
-	return nil
 }
 
 // logWriter turns migration progress lines into log lines.
@@ -554,12 +388,4 @@ func (a *app) devdb(ctx context.Context, args []string) error {
 		return devdb.Stop(ctx, opts.Dir)
 	}
 	return fmt.Errorf("unknown devdb command %q: use start, stop or url", verb)
-}
-
-// limiter returns a limiter for r, or nil when r is off.
-func limiter(r config.Rate) *httpx.Limiter {
-	if r.Off() {
-		return nil
-	}
-	return &httpx.Limiter{Limit: r.N, Window: r.Per}
 }

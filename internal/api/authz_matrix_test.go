@@ -235,7 +235,9 @@ var webAccess = map[string]string{
 	"GET /stats":           "public",
 	"GET /oauth/authorize": "public", "POST /oauth/authorize": "public", // the consent page sends a visitor without a session to log in
 	"POST /settings/tokens": "user", "POST /settings/tokens/{id:[0-9]+}/revoke": "user",
-	"GET /events":      "public",
+	"GET /events": "public",
+	// The River dashboard and, without a private metrics address, the metrics.
+	"GET /admin/river": "admin", "GET /metrics": "admin",
 	"GET /@{username}": "public", "POST /@{username}/follow": "user", "POST /@{username}/unfollow": "user",
 }
 
@@ -413,6 +415,10 @@ func TestAuthorizationMatrixCoversEveryRoute(t *testing.T) {
 			require.Equal(t, http.StatusSeeOther, res.StatusCode, "anonymous %s", rt)
 			require.True(t, strings.HasPrefix(res.Header.Get("Location"), "/login"), "anonymous %s goes to the login page", rt)
 		}
+		if webAccess[rt] == "admin" {
+			require.Equal(t, http.StatusForbidden, call(anon.c, method, path, ""), "anonymous %s", rt)
+			require.Equal(t, http.StatusForbidden, call(aliceB.c, method, path, ""), "%s as a person who is no admin", rt)
+		}
 		if method == http.MethodPost {
 			st := call(aliceB.c, method, path, "", "Origin", "https://evil.example", "Sec-Fetch-Site", "cross-site")
 			require.Equal(t, http.StatusForbidden, st, "cross-origin %s", rt)
@@ -423,7 +429,7 @@ func TestAuthorizationMatrixCoversEveryRoute(t *testing.T) {
 	// What the matrix allows works: signed-in pages; a person's token with every scope,
 	// an app's token where any token will do (last: this deletes the post).
 	for _, rt := range webRoutes {
-		if method, path, _ := strings.Cut(rt, " "); method == http.MethodGet && path != "/static/" {
+		if method, path, _ := strings.Cut(rt, " "); method == http.MethodGet && path != "/static/" && webAccess[rt] != "admin" {
 			req, err := http.NewRequestWithContext(t.Context(), method, s.base+fillIDs(path), nil)
 			require.NoError(t, err)
 			res, err := aliceB.c.Do(req)

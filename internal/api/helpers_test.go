@@ -17,18 +17,16 @@ import (
 
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/stretchr/testify/require"
-	"go.opentelemetry.io/contrib/instrumentation/net/http/otelhttp"
 
 	"github.com/starling-social/starling/internal/api"
+	"github.com/starling-social/starling/internal/app"
+	"github.com/starling-social/starling/internal/config"
 	"github.com/starling-social/starling/internal/core"
-	"github.com/starling-social/starling/internal/events"
 	"github.com/starling-social/starling/internal/httpx"
-	"github.com/starling-social/starling/internal/jobs"
 	"github.com/starling-social/starling/internal/live"
 	"github.com/starling-social/starling/internal/logging"
 	"github.com/starling-social/starling/internal/mail"
 	"github.com/starling-social/starling/internal/oauth"
-	"github.com/starling-social/starling/internal/password"
 	"github.com/starling-social/starling/internal/pgtest"
 	"github.com/starling-social/starling/internal/store"
 	"github.com/starling-social/starling/internal/web"
@@ -59,7 +57,10 @@ func newServer(t *testing.T, limit ...*httpx.Limiter) *server {
 	})
 }
 
-// newServerWith is newServer with the API's options adjusted by configure.
+// newServerWith is newServer with the API's options adjusted by configure. The server is
+// built by app.Build, as the binary builds one (role all: two River clients, the
+// notifier, the hub, load shedding, metrics), with a test's figures: cheap password
+// hashes, fast retries and polls, no rate limits unless configure sets them.
 func newServerWith(t *testing.T, configure func(*api.Options)) *server {
 	t.Helper()
 	_, dsn := pgtest.NewDB(t)
@@ -67,37 +68,35 @@ func newServerWith(t *testing.T, configure func(*api.Options)) *server {
 	pool, err := store.Open(context.Background(), dsn, 20)
 	require.NoError(t, err)
 	t.Cleanup(pool.Close)
-	log := logging.New(os.Stderr, "text", "error")
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	require.NoError(t, err)
 	base := "http://" + ln.Addr().String()
-	ctx, cancel := context.WithCancel(context.Background())
-	runner, err := jobs.New(pool, jobs.Config{Work: true, Mail: mail.NewDir(t.TempDir()), MailFrom: "Starling <starling@example.test>", BaseURL: base, Log: log,
-		RetryBase: 50 * time.Millisecond, RetryMax: time.Second})
-	require.NoError(t, err)
-	notifier := events.NewNotifier(pool, 2*time.Millisecond, log)
-	go notifier.Run(ctx)
-	// Tests read the instance's figures right after writing: no caching of them here.
-	svc := core.New(pool, core.Options{Jobs: runner.Client, Wake: notifier.Wake, SignupsOpen: true, Log: log,
-		Password: password.Params{MemoryKiB: 1024, Iterations: 1}, InstanceCountsMaxAge: time.Nanosecond})
-	runner.Bind(svc)
-	require.NoError(t, runner.Start(ctx))
-	hub := live.NewHub(events.NewReader(pool), svc, log, live.Options{Poll: 200 * time.Millisecond})
-	go hub.Run(ctx)
-	go live.NewListener(dsn, hub.Kick, log).Run(ctx)
-	authz := oauth.New(pool)
 	clock := &atomic.Int64{}
-	authz.Now = func() time.Time { return time.Now().Add(time.Duration(clock.Load())) }
-	sessions, stop := web.NewSessions(pool, time.Hour, false)
-	opts := api.Options{Core: svc, OAuth: authz, Hub: hub, Log: log, BaseURL: base, SignupsOpen: true}
-	configure(&opts)
-	// Login limits given to the API are the website's too, as the binary wires them.
-	site, err := web.New(web.Options{Core: svc, Sessions: sessions, Log: log, Hub: hub, OAuth: authz,
-		Limits: opts.LoginLimits != nil, LoginLimits: opts.LoginLimits, Proxies: opts.Proxies,
-		Ready: func(ctx context.Context) error { return nil }})
+	var apiOpts api.Options
+	a, err := app.Build(context.Background(), pool, dsn, app.Options{
+		Config: config.Config{
+			BaseURL: base, SignupsOpen: true, DBMaxConns: 20, SessionLifetime: time.Hour,
+			PasswordMemoryKiB: 1024, PasswordIterations: 1, NotifyWindow: 2 * time.Millisecond,
+			OAuthPasswordGrant: true,
+		},
+		Log:          logging.New(os.Stderr, "text", "error"),
+		Mail:         mail.NewDir(t.TempDir()),
+		JobRetryBase: 50 * time.Millisecond, JobRetryMax: time.Second,
+		// Tests read the instance's figures right after writing: no caching of them here.
+		InstanceCountsMaxAge: time.Nanosecond,
+		HubPoll:              200 * time.Millisecond,
+		OAuthNow:             func() time.Time { return time.Now().Add(time.Duration(clock.Load())) },
+		API: func(o *api.Options) {
+			configure(o)
+			apiOpts = *o
+		},
+		// Login limits given to the API are the website's too, as the binary shares them.
+		Site: func(o *web.Options) {
+			o.Limits, o.LoginLimits, o.Proxies = apiOpts.LoginLimits != nil, apiOpts.LoginLimits, apiOpts.Proxies
+		},
+	})
 	require.NoError(t, err)
-	rest := api.New(opts)
-	srv := httptest.NewUnstartedServer(otelhttp.NewHandler(api.Join(site.Handler(), rest.Handler()), "http"))
+	srv := httptest.NewUnstartedServer(a.Handler)
 	srv.Listener.Close()
 	srv.Listener = ln
 	srv.Start()
@@ -106,11 +105,9 @@ func newServerWith(t *testing.T, configure func(*api.Options)) *server {
 		srv.Close()
 		stopCtx, c := context.WithTimeout(context.Background(), 10*time.Second)
 		defer c()
-		runner.Stop(stopCtx)
-		cancel()
-		stop()
+		a.Close(stopCtx)
 	})
-	return &server{t: t, base: base, pool: pool, core: svc, oauth: authz, api: rest, site: site, hub: hub, clock: clock}
+	return &server{t: t, base: base, pool: pool, core: a.Core, oauth: a.OAuth, api: a.API, site: a.Site, hub: a.Hub, clock: clock}
 }
 
 // user creates an account as `starling user create` does, its address verified.

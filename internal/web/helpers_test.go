@@ -15,18 +15,15 @@ import (
 
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/stretchr/testify/require"
-	"riverqueue.com/riverui"
 
+	"github.com/starling-social/starling/internal/app"
+	"github.com/starling-social/starling/internal/config"
 	"github.com/starling-social/starling/internal/core"
-	"github.com/starling-social/starling/internal/events"
 	"github.com/starling-social/starling/internal/httpx"
-	"github.com/starling-social/starling/internal/jobs"
 	"github.com/starling-social/starling/internal/live"
 	"github.com/starling-social/starling/internal/logging"
 	"github.com/starling-social/starling/internal/mail"
-	"github.com/starling-social/starling/internal/password"
 	"github.com/starling-social/starling/internal/pgtest"
-	"github.com/starling-social/starling/internal/web"
 )
 
 // syncBuffer is a log sink that tests can read while the server writes.
@@ -68,6 +65,9 @@ type siteOptions struct {
 	proxies    httpx.Proxies
 }
 
+// newSite builds the site with app.Build, as the binary builds one (role all), with a
+// test's figures: cheap password hashes, fast retries, no limits unless opt turns them
+// on.
 func newSite(t *testing.T, opt ...func(*siteOptions)) *site {
 	t.Helper()
 	o := siteOptions{}
@@ -81,44 +81,29 @@ func newSite(t *testing.T, opt ...func(*siteOptions)) *site {
 	}
 	pool, dsn := pgtest.NewDB(t)
 	logs := &syncBuffer{}
-	log := logging.New(logs, "json", "debug")
-	runner, err := jobs.New(pool, jobs.Config{
-		Work: true, Mail: o.mail, MailFrom: "Starling <starling@example.test>", BaseURL: "http://starling.example.test",
-		Log: log, RetryBase: 50 * time.Millisecond, RetryMax: time.Second,
+	cfg := config.Config{
+		BaseURL: "http://starling.example.test", MailFrom: "Starling <starling@example.test>", SignupsOpen: true,
+		DBMaxConns: 20, SessionLifetime: time.Hour, PasswordMemoryKiB: 1024, PasswordIterations: 1,
+		NotifyWindow: 2 * time.Millisecond, MentionEmailDelay: o.emailDelay, OAuthPasswordGrant: true,
+		TrustedProxies: o.proxies,
+	}
+	if o.limits {
+		cfg.RateLimit = config.Rate{N: 300, Per: 5 * time.Minute}
+	}
+	a, err := app.Build(context.Background(), pool, dsn, app.Options{
+		Config: cfg, Log: logging.New(logs, "json", "debug"), Mail: o.mail,
+		JobRetryBase: 50 * time.Millisecond, JobRetryMax: time.Second,
 	})
 	require.NoError(t, err)
-	ctx, cancel := context.WithCancel(context.Background())
-	notifier := events.NewNotifier(pool, 2*time.Millisecond, log)
-	go notifier.Run(ctx)
-	svc := core.New(pool, core.Options{Password: password.Params{MemoryKiB: 1024, Iterations: 1}, SignupsOpen: true,
-		Log: log, Jobs: runner.Client, MentionEmailDelay: o.emailDelay, Wake: notifier.Wake})
-	runner.Bind(svc)
-	hub := live.NewHub(events.NewReader(pool), svc, log, live.Options{})
-	go hub.Run(ctx)
-	go live.NewListener(dsn, hub.Kick, log).Run(ctx)
-	require.NoError(t, runner.Start(ctx))
-	t.Cleanup(func() {
-		stopCtx, c := context.WithTimeout(context.Background(), 10*time.Second)
-		defer c()
-		runner.Stop(stopCtx)
-		cancel()
-	})
-	ui, err := riverui.NewHandler(&riverui.HandlerOpts{
-		Endpoints: riverui.NewEndpoints(runner.Client, nil), Logger: log, Prefix: "/admin/river",
-	})
-	require.NoError(t, err)
-	require.NoError(t, ui.Start(ctx))
-	sessions, stop := web.NewSessions(pool, time.Hour, false)
-	t.Cleanup(stop)
-	s, err := web.New(web.Options{Core: svc, Sessions: sessions, Log: log, RiverUI: ui, Hub: hub, Limits: o.limits, Proxies: o.proxies,
-		Ready: func(ctx context.Context) error { return pool.Ping(ctx) }})
-	require.NoError(t, err)
-	srv := httptest.NewServer(s.Handler())
+	srv := httptest.NewServer(a.Handler)
 	t.Cleanup(func() {
 		srv.CloseClientConnections() // live streams
 		srv.Close()
+		stopCtx, c := context.WithTimeout(context.Background(), 10*time.Second)
+		defer c()
+		a.Close(stopCtx)
 	})
-	return &site{t: t, srv: srv, pool: pool, core: svc, logs: logs, hub: hub, mailDir: mailDir}
+	return &site{t: t, srv: srv, pool: pool, core: a.Core, logs: logs, hub: a.Hub, mailDir: mailDir}
 }
 
 // client is one browser: a cookie jar that does not follow redirects on its own.
