@@ -223,20 +223,12 @@ func (s *Server) passwordChange(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	err := s.core.ChangePassword(r.Context(), u.ID, r.PostForm.Get("current_password"), r.PostForm.Get("new_password"))
-	if p := problem.Of(err); p.Kind == problem.Invalid {
-		if p.Fields["current_password"] == "" {
-			s.passwordChecked(r, key)
-		}
-		f := newForm()
-		f.Errors = p.Fields
-		s.renderSettings(w, r, p.Status, f)
+	if passwordRight(err, "current_password") {
+		s.passwordChecked(r, key)
+	}
+	if s.settingsRefused(w, r, newForm(), err) {
 		return
 	}
-	if err != nil {
-		s.serverError(w, r, err)
-		return
-	}
-	s.passwordChecked(r, key)
 	// This session stays, with a new id; every other one is over, and so is every token.
 	if err := s.startSession(r, *u); err != nil {
 		s.serverError(w, r, err)

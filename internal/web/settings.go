@@ -45,15 +45,32 @@ func (s *Server) settings(w http.ResponseWriter, r *http.Request) {
 	err := s.core.UpdateSettings(r.Context(), currentUser(r).ID, core.Settings{
 		DisplayName: f.Values["display_name"], Bio: f.Values["bio"], EmailMentions: f.Values["email_mentions"] == "on",
 	})
-	if p := problem.Of(err); p.Kind == problem.Invalid {
-		f.Errors = p.Fields
-		s.renderSettings(w, r, p.Status, f)
-		return
-	}
-	if err != nil {
-		s.serverError(w, r, err)
+	if s.settingsRefused(w, r, f, err) {
 		return
 	}
 	s.sessions.Put(r.Context(), "flash", "Settings saved.")
 	http.Redirect(w, r, "/settings", http.StatusSeeOther)
+}
+
+// settingsRefused answers a settings form whose change failed with err: the settings page
+// again, with f and the field errors, when core refused the input (problem.Invalid), a
+// server error otherwise. It answers nothing and returns false when err is nil.
+func (s *Server) settingsRefused(w http.ResponseWriter, r *http.Request, f form, err error) bool {
+	if err == nil {
+		return false
+	}
+	if p := problem.Of(err); p.Kind == problem.Invalid {
+		f.Errors = p.Fields
+		s.renderSettings(w, r, p.Status, f)
+		return true
+	}
+	s.serverError(w, r, err)
+	return true
+}
+
+// passwordRight reports whether err, from a change that asks for the current password in
+// field, shows that password was right: no error, or field errors for other fields only.
+func passwordRight(err error, field string) bool {
+	p := problem.Of(err)
+	return err == nil || p.Kind == problem.Invalid && p.Fields[field] == ""
 }

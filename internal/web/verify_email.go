@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/starling-social/starling/internal/core"
-	"github.com/starling-social/starling/internal/problem"
 )
 
 // verifyEmailForm shows what the link in a verification email would verify and a button
@@ -80,19 +79,12 @@ func (s *Server) emailChange(w http.ResponseWriter, r *http.Request) {
 	f := newForm()
 	f.Values["email"] = r.PostForm.Get("email")
 	changed, err := s.core.ChangeEmail(r.Context(), u.ID, r.PostForm.Get("email_password"), f.Values["email"])
-	if p := problem.Of(err); p.Kind == problem.Invalid {
-		if p.Fields["email_password"] == "" {
-			s.passwordChecked(r, key)
-		}
-		f.Errors = p.Fields
-		s.renderSettings(w, r, p.Status, f)
+	if passwordRight(err, "email_password") {
+		s.passwordChecked(r, key)
+	}
+	if s.settingsRefused(w, r, f, err) {
 		return
 	}
-	if err != nil {
-		s.serverError(w, r, err)
-		return
-	}
-	s.passwordChecked(r, key)
 	if changed {
 		s.sessions.Put(r.Context(), "flash", fmt.Sprintf("Email address changed. We sent a link to %s: open it within %s to verify the address; until then it gets no email.",
 			strings.TrimSpace(f.Values["email"]), lifetime()))
