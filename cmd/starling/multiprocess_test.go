@@ -51,8 +51,8 @@ func TestTwoServeTwoWorkProcesses(t *testing.T) {
 			lines := sseLines(t, ctx, w.base+"/api/v1/streaming/public")
 			go func() {
 				for l := range lines {
-					if strings.HasPrefix(l, "data: {") {
-						id := l[strings.Index(l, `"id":"`)+6:]
+					if i := strings.Index(l, `"id":"`); strings.HasPrefix(l, "data: {") && i >= 0 { // not a reset's data: {}
+						id := l[i+6:]
 						id = id[:strings.Index(id, `"`)]
 						c.mu.Lock()
 						c.ids[id]++
