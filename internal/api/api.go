@@ -46,9 +46,6 @@ type Options struct {
 	AppLimit *httpx.Limiter
 	// Proxies are the reverse proxies whose X-Forwarded-For is believed.
 	Proxies httpx.Proxies
-	// PostLimit, when set, limits new posts per account (shared with the website, so an
-	// account's allowance is the same whichever way it posts). Nil means no limit.
-	PostLimit *httpx.Limiter
 	// Shed, when set, bounds the requests in progress (see httpx.Shed). It runs after the
 	// rate limit, so a client over its allowance gets its 429 without waiting for a slot.
 	Shed func(http.Handler) http.Handler
@@ -78,7 +75,6 @@ type Server struct {
 	apps    *httpx.Limiter
 	proxies httpx.Proxies
 	shed    func(http.Handler) http.Handler
-	posts   *httpx.Limiter
 	logins  *httpx.LoginLimits
 	// grantTypes are the grant types /oauth/token accepts.
 	grantTypes []string
@@ -89,7 +85,7 @@ type Server struct {
 // New returns the API.
 func New(opts Options) *Server {
 	s := &Server{core: opts.Core, oauth: opts.OAuth, hub: opts.Hub, log: opts.Log,
-		base: strings.TrimRight(opts.BaseURL, "/"), open: opts.SignupsOpen, limit: opts.RateLimit, apps: opts.AppLimit, proxies: opts.Proxies, shed: opts.Shed, posts: opts.PostLimit,
+		base: strings.TrimRight(opts.BaseURL, "/"), open: opts.SignupsOpen, limit: opts.RateLimit, apps: opts.AppLimit, proxies: opts.Proxies, shed: opts.Shed,
 		logins: opts.LoginLimits, grantTypes: []string{"authorization_code", "client_credentials"}}
 	if !opts.NoPasswordGrant {
 		s.grantTypes = append(s.grantTypes, "password")

@@ -63,6 +63,12 @@ func newServer(t *testing.T, limit ...*httpx.Limiter) *server {
 // hashes, fast retries and polls, no rate limits unless configure sets them.
 func newServerWith(t *testing.T, configure func(*api.Options)) *server {
 	t.Helper()
+	return newServerApp(t, configure, nil)
+}
+
+// newServerApp is newServerWith with the whole process's options adjusted by adjust.
+func newServerApp(t *testing.T, configure func(*api.Options), adjust func(*app.Options)) *server {
+	t.Helper()
 	_, dsn := pgtest.NewDB(t)
 	// The application's pool, opened the way the binary opens it (with the query tracer).
 	pool, err := store.Open(context.Background(), dsn, 20)
@@ -73,7 +79,7 @@ func newServerWith(t *testing.T, configure func(*api.Options)) *server {
 	base := "http://" + ln.Addr().String()
 	clock := &atomic.Int64{}
 	var apiOpts api.Options
-	a, err := app.Build(context.Background(), pool, dsn, app.Options{
+	opts := app.Options{
 		Config: config.Config{
 			BaseURL: base, SignupsOpen: true, DBMaxConns: 20, SessionLifetime: time.Hour,
 			PasswordMemoryKiB: 1024, PasswordIterations: 1, NotifyWindow: 2 * time.Millisecond,
@@ -94,7 +100,11 @@ func newServerWith(t *testing.T, configure func(*api.Options)) *server {
 		Site: func(o *web.Options) {
 			o.Limits, o.LoginLimits, o.Proxies = apiOpts.LoginLimits != nil, apiOpts.LoginLimits, apiOpts.Proxies
 		},
-	})
+	}
+	if adjust != nil {
+		adjust(&opts)
+	}
+	a, err := app.Build(context.Background(), pool, dsn, opts)
 	require.NoError(t, err)
 	srv := httptest.NewUnstartedServer(a.Handler)
 	srv.Listener.Close()

@@ -10,6 +10,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/starling-social/starling/internal/api"
+	"github.com/starling-social/starling/internal/app"
 	"github.com/starling-social/starling/internal/httpx"
 )
 
@@ -70,7 +71,7 @@ func TestStreamCapsPerUser(t *testing.T) {
 // account is not affected.
 func TestPostLimitPerAccount(t *testing.T) {
 	posts := &httpx.Limiter{Limit: 3, Window: time.Minute}
-	s := newServerWith(t, func(o *api.Options) { o.PostLimit = posts })
+	s := newServerApp(t, func(*api.Options) {}, func(o *app.Options) { o.PostLimit = posts })
 	alice := s.user("alice")
 	tok1, tok2 := s.personalToken(alice, "read write"), s.personalToken(alice, "write")
 	for i, tok := range []string{tok1, tok2, tok1} {

@@ -2,8 +2,6 @@ package api
 
 import (
 	"net/http"
-	"strconv"
-	"time"
 
 	"github.com/gorilla/mux"
 
@@ -11,14 +9,7 @@ import (
 )
 
 func (s *Server) statusCreate(w http.ResponseWriter, r *http.Request) {
-	c := callerOf(r)
-	if s.posts != nil {
-		now := time.Now()
-		if ok, _, reset := s.posts.Allow(strconv.FormatInt(c.user.ID, 10), now); !ok {
-			tooMany(w, now, reset, "Too many posts; wait a little and try again")
-			return
-		}
-	}
+	c := callerOf(r) // the posting allowance is core's (Publish)
 	f, ok := s.readFields(w, r)
 	if !ok {
 		return

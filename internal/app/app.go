@@ -78,6 +78,30 @@ type Options struct {
 	// Site, when set, adjusts the website's options after Build has set them from the
 	// configuration.
 	Site func(*web.Options)
+	// PostLimit, when set, is each account's posting allowance instead of the one the
+	// configuration implies (postsPerMinute, or none when rate limits are off).
+	PostLimit *httpx.Limiter
+}
+
+// postLimit is the posting allowance per account, whether it posts through the website
+// or the API: core counts every post against it.
+func postLimit(cfg config.Config, opts Options) *httpx.Limiter {
+	if opts.PostLimit != nil {
+		return opts.PostLimit
+	}
+	if cfg.RateLimit.Off() {
+		return nil
+	}
+	return &httpx.Limiter{Limit: postsPerMinute, Window: time.Minute}
+}
+
+// allowance hands l to core, keeping "no limit" a nil interface (a nil *Limiter inside
+// the interface would not be).
+func allowance(l *httpx.Limiter) core.Allowance {
+	if l == nil {
+		return nil
+	}
+	return l
 }
 
 // App is one built process. Build has started its background services; the caller
@@ -189,6 +213,7 @@ func Build(ctx context.Context, pool *pgxpool.Pool, dsn string, opts Options) (a
 			Iterations: uint32(cfg.PasswordIterations),
 		},
 		SignupsOpen:          cfg.SignupsOpen,
+		PostLimit:            allowance(postLimit(cfg, opts)),
 		InstanceCountsMaxAge: opts.InstanceCountsMaxAge,
 		Log:                  log,
 	})
@@ -241,10 +266,8 @@ func Build(ctx context.Context, pool *pgxpool.Pool, dsn string, opts Options) (a
 	proxies, rateLimit, appLimit := limits(cfg)
 	// One posting allowance per account, whether it posts through the website or the API,
 	// and one login allowance, whether by the login form or the password grant.
-	var postLimit *httpx.Limiter
 	var loginLimits *httpx.LoginLimits
 	if rateLimit != nil {
-		postLimit = &httpx.Limiter{Limit: postsPerMinute, Window: time.Minute}
 		loginLimits = httpx.NewLoginLimits()
 	}
 	// Shed load quickly when the database pool is saturated, rather than queueing. Streams
@@ -255,7 +278,7 @@ func Build(ctx context.Context, pool *pgxpool.Pool, dsn string, opts Options) (a
 	shed := httpx.Shed(shedFactor*cfg.DBMaxConns, shedFactor*cfg.DBMaxConns, shedWait,
 		func(r *http.Request) bool { return site.IsStream(r) })
 	apiOpts := api.Options{Core: svc, OAuth: authz, Hub: hub, Log: log, BaseURL: cfg.BaseURL,
-		SignupsOpen: cfg.SignupsOpen, RateLimit: rateLimit, PostLimit: postLimit, Proxies: proxies, Shed: shed,
+		SignupsOpen: cfg.SignupsOpen, RateLimit: rateLimit, Proxies: proxies, Shed: shed,
 		LoginLimits: loginLimits, NoPasswordGrant: !cfg.OAuthPasswordGrant, AppLimit: appLimit}
 	// Without a private metrics address, /metrics on the main one answers administrators
 	// only (an admin's session or personal token): the figures are not for everyone.
@@ -265,7 +288,7 @@ func Build(ctx context.Context, pool *pgxpool.Pool, dsn string, opts Options) (a
 	}
 	siteOpts := web.Options{
 		Core: svc, Sessions: sessions, Log: log, RiverUI: ui, Hub: hub, OAuth: authz, Metrics: adminMetrics,
-		Limits: rateLimit != nil, PostLimit: postLimit, LoginLimits: loginLimits, Proxies: proxies,
+		Limits: rateLimit != nil, LoginLimits: loginLimits, Proxies: proxies,
 		Ready: func(ctx context.Context) error { return ready(ctx, pool) },
 	}
 	if opts.API != nil {

@@ -35,9 +35,6 @@ type Options struct {
 	// Limits turns on the abuse limits of login, signup, posting and following (429 +
 	// Retry-After).
 	Limits bool
-	// PostLimit, with Limits, is the per-account posting limit to use, shared with the
-	// API. Nil means a limit of the website's own, 30 posts a minute.
-	PostLimit *httpx.Limiter
 	// LoginLimits, with Limits, are the allowances of logins and current-password checks,
 	// shared with the API's password grant. Nil means allowances of the website's own
 	// (httpx.NewLoginLimits).
@@ -76,8 +73,8 @@ type Server struct {
 
 // webLimits are the website's abuse limits, per process.
 type webLimits struct {
-	login              *httpx.LoginLimits
-	signupIP, postUser *httpx.Limiter
+	login    *httpx.LoginLimits
+	signupIP *httpx.Limiter
 	// followUser counts an account's follows and unfollows together: each writes an
 	// event that every live hub reads.
 	followUser *httpx.Limiter
@@ -87,7 +84,6 @@ func newWebLimits() *webLimits {
 	return &webLimits{
 		login:    httpx.NewLoginLimits(),
 		signupIP: &httpx.Limiter{Limit: 10, Window: time.Hour},
-		postUser: &httpx.Limiter{Limit: 30, Window: time.Minute},
 
 		followUser: &httpx.Limiter{Limit: 30, Window: time.Minute},
 	}
@@ -127,9 +123,6 @@ func New(opts Options) (*Server, error) {
 	srv.metrics = opts.Metrics
 	if opts.Limits {
 		srv.limits = newWebLimits()
-		if opts.PostLimit != nil {
-			srv.limits.postUser = opts.PostLimit
-		}
 		if opts.LoginLimits != nil {
 			srv.limits.login = opts.LoginLimits
 		}
