@@ -36,13 +36,24 @@ FROM users u WHERE u.id = ANY(@ids::bigint[]);
 
 -- name: FollowersOf :many
 SELECT u.* FROM follows f JOIN users u ON u.id = f.follower_id
-WHERE f.followee_id = @user_id AND u.id < @before
+WHERE f.followee_id = @user_id AND u.id < @before AND u.id > @after
 ORDER BY u.id DESC LIMIT @row_limit;
+
+-- name: FollowersOfAfter :many
+-- The followers just above @after, oldest first (Mastodon's min_id).
+SELECT u.* FROM follows f JOIN users u ON u.id = f.follower_id
+WHERE f.followee_id = @user_id AND u.id > @after AND u.id < @before
+ORDER BY u.id LIMIT @row_limit;
 
 -- name: FollowingOf :many
 SELECT u.* FROM follows f JOIN users u ON u.id = f.followee_id
-WHERE f.follower_id = @user_id AND u.id < @before
+WHERE f.follower_id = @user_id AND u.id < @before AND u.id > @after
 ORDER BY u.id DESC LIMIT @row_limit;
+
+-- name: FollowingOfAfter :many
+SELECT u.* FROM follows f JOIN users u ON u.id = f.followee_id
+WHERE f.follower_id = @user_id AND u.id > @after AND u.id < @before
+ORDER BY u.id LIMIT @row_limit;
 
 -- name: Relationships :many
 SELECT u.id,

@@ -63,3 +63,41 @@ func TestListQueriesAsAppsSendThem(t *testing.T) {
 		require.Contains(t, body, bad.field, bad.path)
 	}
 }
+
+// TestFollowerListsPageBothWays: followers and following honour since_id and min_id as
+// well as max_id (they used to ignore both and answer the first page again).
+func TestFollowerListsPageBothWays(t *testing.T) {
+	t.Parallel()
+	s := newServer(t)
+	alice := s.user("alice")
+	var ids []int64
+	for i := range 5 {
+		u := s.user(fmt.Sprintf("fan%d", i))
+		_, err := s.core.Follow(t.Context(), u.ID, "alice")
+		require.NoError(t, err)
+		ids = append(ids, u.ID)
+	}
+	tok := s.personalToken(alice, "read")
+	got := func(q string) []string {
+		t.Helper()
+		code, body, _ := s.call(http.MethodGet, fmt.Sprintf("/api/v1/accounts/%d/followers?%s", alice.ID, q), tok, nil)
+		require.Equal(t, http.StatusOK, code, body)
+		var accts []struct {
+			ID string `json:"id"`
+		}
+		require.NoError(t, json.Unmarshal([]byte(body), &accts))
+		out := make([]string, len(accts))
+		for i, a := range accts {
+			out[i] = a.ID
+		}
+		return out
+	}
+	id := func(i int) string { return fmt.Sprint(ids[i]) }
+	require.Equal(t, []string{id(4), id(3)}, got("since_id="+id(2)))
+	require.Equal(t, []string{id(2), id(1)}, got("min_id="+id(0)+"&limit=2"))
+	require.Equal(t, []string{id(2), id(1), id(0)}, got("max_id="+id(3)))
+	require.Equal(t, []string{id(4), id(3), id(2), id(1), id(0)}, got(""))
+	code, body, _ := s.call(http.MethodGet, fmt.Sprintf("/api/v1/accounts/%d/following?since_id=%d", ids[0], alice.ID-1), tok, nil)
+	require.Equal(t, http.StatusOK, code)
+	require.Contains(t, body, fmt.Sprintf(`"id":"%d"`, alice.ID))
+}

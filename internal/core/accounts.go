@@ -39,22 +39,34 @@ func (s *Service) CountsOf(ctx context.Context, ids []int64) (map[int64]AccountC
 
 // FollowersOf returns the users who follow userID, newest account id first, below before.
 func (s *Service) FollowersOf(ctx context.Context, userID int64, page Page) ([]User, error) {
-	before, limit := page.normalized()
-	rows, err := s.q.FollowersOf(ctx, store.FollowersOfParams{UserID: userID, Before: before, RowLimit: limit})
+	users, _, err := keysetPage(page, storeUserID,
+		func(before, after int64, limit int32) ([]store.User, error) {
+			return s.q.FollowersOf(ctx, store.FollowersOfParams{UserID: userID, Before: before, After: after, RowLimit: limit})
+		},
+		func(after, before int64, limit int32) ([]store.User, error) {
+			return s.q.FollowersOfAfter(ctx, store.FollowersOfAfterParams{UserID: userID, After: after, Before: before, RowLimit: limit})
+		})
 	if err != nil {
 		return nil, fmt.Errorf("followers: %w", err)
 	}
-	return usersFrom(rows), nil
+	return usersFrom(users), nil
 }
+
+func storeUserID(u store.User) int64 { return u.ID }
 
 // FollowingOf returns the users userID follows.
 func (s *Service) FollowingOf(ctx context.Context, userID int64, page Page) ([]User, error) {
-	before, limit := page.normalized()
-	rows, err := s.q.FollowingOf(ctx, store.FollowingOfParams{UserID: userID, Before: before, RowLimit: limit})
+	users, _, err := keysetPage(page, storeUserID,
+		func(before, after int64, limit int32) ([]store.User, error) {
+			return s.q.FollowingOf(ctx, store.FollowingOfParams{UserID: userID, Before: before, After: after, RowLimit: limit})
+		},
+		func(after, before int64, limit int32) ([]store.User, error) {
+			return s.q.FollowingOfAfter(ctx, store.FollowingOfAfterParams{UserID: userID, After: after, Before: before, RowLimit: limit})
+		})
 	if err != nil {
 		return nil, fmt.Errorf("following: %w", err)
 	}
-	return usersFrom(rows), nil
+	return usersFrom(users), nil
 }
 
 func usersFrom(rows []store.User) []User {

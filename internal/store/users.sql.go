@@ -12,18 +12,75 @@ import (
 
 const followersOf = `-- name: FollowersOf :many
 SELECT u.id, u.username, u.email, u.password_hash, u.display_name, u.bio, u.is_admin, u.created_at, u.email_mentions, u.sessions_valid_after, u.email_verified_at FROM follows f JOIN users u ON u.id = f.follower_id
-WHERE f.followee_id = $1 AND u.id < $2
-ORDER BY u.id DESC LIMIT $3
+WHERE f.followee_id = $1 AND u.id < $2 AND u.id > $3
+ORDER BY u.id DESC LIMIT $4
 `
 
 type FollowersOfParams struct {
 	UserID   int64
 	Before   int64
+	After    int64
 	RowLimit int32
 }
 
 func (q *Queries) FollowersOf(ctx context.Context, arg FollowersOfParams) ([]User, error) {
-	rows, err := q.db.Query(ctx, followersOf, arg.UserID, arg.Before, arg.RowLimit)
+	rows, err := q.db.Query(ctx, followersOf,
+		arg.UserID,
+		arg.Before,
+		arg.After,
+		arg.RowLimit,
+	)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []User{}
+	for rows.Next() {
+		var i User
+		if err := rows.Scan(
+			&i.ID,
+			&i.Username,
+			&i.Email,
+			&i.PasswordHash,
+			&i.DisplayName,
+			&i.Bio,
+			&i.IsAdmin,
+			&i.CreatedAt,
+			&i.EmailMentions,
+			&i.SessionsValidAfter,
+			&i.EmailVerifiedAt,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
+const followersOfAfter = `-- name: FollowersOfAfter :many
+SELECT u.id, u.username, u.email, u.password_hash, u.display_name, u.bio, u.is_admin, u.created_at, u.email_mentions, u.sessions_valid_after, u.email_verified_at FROM follows f JOIN users u ON u.id = f.follower_id
+WHERE f.followee_id = $1 AND u.id > $2 AND u.id < $3
+ORDER BY u.id LIMIT $4
+`
+
+type FollowersOfAfterParams struct {
+	UserID   int64
+	After    int64
+	Before   int64
+	RowLimit int32
+}
+
+// The followers just above @after, oldest first (Mastodon's min_id).
+func (q *Queries) FollowersOfAfter(ctx context.Context, arg FollowersOfAfterParams) ([]User, error) {
+	rows, err := q.db.Query(ctx, followersOfAfter,
+		arg.UserID,
+		arg.After,
+		arg.Before,
+		arg.RowLimit,
+	)
 	if err != nil {
 		return nil, err
 	}
@@ -56,18 +113,74 @@ func (q *Queries) FollowersOf(ctx context.Context, arg FollowersOfParams) ([]Use
 
 const followingOf = `-- name: FollowingOf :many
 SELECT u.id, u.username, u.email, u.password_hash, u.display_name, u.bio, u.is_admin, u.created_at, u.email_mentions, u.sessions_valid_after, u.email_verified_at FROM follows f JOIN users u ON u.id = f.followee_id
-WHERE f.follower_id = $1 AND u.id < $2
-ORDER BY u.id DESC LIMIT $3
+WHERE f.follower_id = $1 AND u.id < $2 AND u.id > $3
+ORDER BY u.id DESC LIMIT $4
 `
 
 type FollowingOfParams struct {
 	UserID   int64
 	Before   int64
+	After    int64
 	RowLimit int32
 }
 
 func (q *Queries) FollowingOf(ctx context.Context, arg FollowingOfParams) ([]User, error) {
-	rows, err := q.db.Query(ctx, followingOf, arg.UserID, arg.Before, arg.RowLimit)
+	rows, err := q.db.Query(ctx, followingOf,
+		arg.UserID,
+		arg.Before,
+		arg.After,
+		arg.RowLimit,
+	)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []User{}
+	for rows.Next() {
+		var i User
+		if err := rows.Scan(
+			&i.ID,
+			&i.Username,
+			&i.Email,
+			&i.PasswordHash,
+			&i.DisplayName,
+			&i.Bio,
+			&i.IsAdmin,
+			&i.CreatedAt,
+			&i.EmailMentions,
+			&i.SessionsValidAfter,
+			&i.EmailVerifiedAt,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
+const followingOfAfter = `-- name: FollowingOfAfter :many
+SELECT u.id, u.username, u.email, u.password_hash, u.display_name, u.bio, u.is_admin, u.created_at, u.email_mentions, u.sessions_valid_after, u.email_verified_at FROM follows f JOIN users u ON u.id = f.followee_id
+WHERE f.follower_id = $1 AND u.id > $2 AND u.id < $3
+ORDER BY u.id LIMIT $4
+`
+
+type FollowingOfAfterParams struct {
+	UserID   int64
+	After    int64
+	Before   int64
+	RowLimit int32
+}
+
+func (q *Queries) FollowingOfAfter(ctx context.Context, arg FollowingOfAfterParams) ([]User, error) {
+	rows, err := q.db.Query(ctx, followingOfAfter,
+		arg.UserID,
+		arg.After,
+		arg.Before,
+		arg.RowLimit,
+	)
 	if err != nil {
 		return nil, err
 	}
