@@ -17,15 +17,22 @@ import (
 	"github.com/starling-social/starling/internal/tracing"
 )
 
-// TestTraceOfOnePost follows one post from its HTTP request into the jobs it caused, with
-// an in-process exporter.
-func TestTraceOfOnePost(t *testing.T) {
+// installTracer records the process's spans in memory until the test ends. It sets the
+// global tracer provider, so tests that use it do not run in parallel.
+func installTracer(t *testing.T) *tracetest.InMemoryExporter {
 	exp := tracetest.NewInMemoryExporter()
 	shutdown := tracing.Install(exp, "test")
 	t.Cleanup(func() {
 		shutdown(context.Background())
 		otel.SetTracerProvider(noop.NewTracerProvider())
 	})
+	return exp
+}
+
+// TestTraceOfOnePost follows one post from its HTTP request into the jobs it caused, with
+// an in-process exporter.
+func TestTraceOfOnePost(t *testing.T) {
+	exp := installTracer(t)
 
 	s := newServer(t)
 	s.user("bob")
@@ -88,12 +95,7 @@ func TestTraceOfOnePost(t *testing.T) {
 // TestNotificationsQueriesDoNotGrowWithThePage: a page of notifications costs the same
 // number of database queries whatever its length (it used to cost one more per item).
 func TestNotificationsQueriesDoNotGrowWithThePage(t *testing.T) {
-	exp := tracetest.NewInMemoryExporter()
-	shutdown := tracing.Install(exp, "test")
-	t.Cleanup(func() {
-		shutdown(context.Background())
-		otel.SetTracerProvider(noop.NewTracerProvider())
-	})
+	exp := installTracer(t)
 	s := newServer(t)
 	alice := s.user("alice")
 	tok := s.personalToken(alice, "read")
