@@ -101,3 +101,46 @@ func TestFollowerListsPageBothWays(t *testing.T) {
 	require.Equal(t, http.StatusOK, code)
 	require.Contains(t, body, fmt.Sprintf(`"id":"%d"`, alice.ID))
 }
+
+// TestNotificationsPageBothWays: notifications page through the same keyset helper as the
+// timelines — max_id, since_id, min_id and limit each give the page Mastodon documents, and
+// the Link header's next page continues where the first ended.
+func TestNotificationsPageBothWays(t *testing.T) {
+	t.Parallel()
+	s := newServer(t)
+	alice, bob := s.user("alice"), s.user("bob")
+	bobTok := s.personalToken(bob, "write")
+	for i := range 5 {
+		code, body, _ := s.call(http.MethodPost, "/api/v1/statuses", bobTok, url.Values{"status": {fmt.Sprintf("@alice number %d", i)}})
+		require.Equal(t, http.StatusOK, code, body)
+	}
+	s.waitFor(fmt.Sprintf("SELECT count(*) FROM notifications WHERE recipient_id = %d", alice.ID), 5)
+	tok := s.personalToken(alice, "read")
+	page := func(q string) ([]string, http.Header) {
+		t.Helper()
+		code, body, h := s.call(http.MethodGet, "/api/v1/notifications?"+q, tok, nil)
+		require.Equal(t, http.StatusOK, code, body)
+		var items []struct {
+			ID string `json:"id"`
+		}
+		require.NoError(t, json.Unmarshal([]byte(body), &items))
+		out := make([]string, len(items))
+		for i, n := range items {
+			out[i] = n.ID
+		}
+		return out, h
+	}
+	all, _ := page("")
+	require.Len(t, all, 5)
+	first, h := page("limit=2")
+	require.Equal(t, all[:2], first)
+	require.Contains(t, h.Get("Link"), "max_id="+all[1], "the next page starts after the last one shown")
+	next, _ := page("limit=2&max_id=" + all[1])
+	require.Equal(t, all[2:4], next)
+	since, _ := page("since_id=" + all[2])
+	require.Equal(t, all[:2], since, "since_id: the newest above it")
+	minPage, _ := page("limit=2&min_id=" + all[4])
+	require.Equal(t, all[2:4], minPage, "min_id: the oldest just above it, newest first")
+	between, _ := page("max_id=" + all[0] + "&min_id=" + all[3])
+	require.Equal(t, all[1:3], between)
+}

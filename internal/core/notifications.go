@@ -35,37 +35,24 @@ func (s *Service) Notifications(ctx context.Context, userID int64, page Page) (N
 
 // NotificationsFrom is Notifications limited to those caused by actorID (all when 0).
 func (s *Service) NotificationsFrom(ctx context.Context, userID, actorID int64, page Page) (NotificationPage, error) {
-	before, limit := page.normalized()
-	var np NotificationPage
-	var raw []notificationRow
-	if page.Ascending {
-		rows, err := s.q.NotificationsListAfter(ctx, store.NotificationsListAfterParams{RecipientID: userID, After: page.After, Before: before, RowLimit: limit, ActorID: actorID})
-		if err != nil {
-			return NotificationPage{}, fmt.Errorf("notifications: %w", err)
-		}
-		for i := len(rows) - 1; i >= 0; i-- {
-			r := rows[i]
-			raw = append(raw, notificationRow{r.ID, r.Kind, r.CreatedAt, r.ReadAt, r.Post, r.User})
-		}
-		if len(raw) > 0 {
-			np.Next = raw[len(raw)-1].id
-		}
-	} else {
-		rows, err := s.q.NotificationsList(ctx, store.NotificationsListParams{RecipientID: userID, Before: before, After: page.After, RowLimit: limit + 1, ActorID: actorID})
-		if err != nil {
-			return NotificationPage{}, fmt.Errorf("notifications: %w", err)
-		}
-		for i, r := range rows {
-			if int32(i) == limit {
-				np.Next = raw[len(raw)-1].id
-				break
-			}
-			raw = append(raw, notificationRow{r.ID, r.Kind, r.CreatedAt, r.ReadAt, r.Post, r.User})
-		}
+	raw, next, err := keysetPage(page, func(r notificationRow) int64 { return r.id },
+		func(before, after int64, limit int32) ([]notificationRow, error) {
+			rows, err := s.q.NotificationsList(ctx, store.NotificationsListParams{RecipientID: userID, Before: before, After: after, RowLimit: limit, ActorID: actorID})
+			return mapRows(rows, err, func(r store.NotificationsListRow) notificationRow {
+				return notificationRow{r.ID, r.Kind, r.CreatedAt, r.ReadAt, r.Post, r.User}
+			})
+		},
+		func(after, before int64, limit int32) ([]notificationRow, error) {
+			rows, err := s.q.NotificationsListAfter(ctx, store.NotificationsListAfterParams{RecipientID: userID, After: after, Before: before, RowLimit: limit, ActorID: actorID})
+			return mapRows(rows, err, func(r store.NotificationsListAfterRow) notificationRow {
+				return notificationRow{r.ID, r.Kind, r.CreatedAt, r.ReadAt, r.Post, r.User}
+			})
+		})
+	if err != nil {
+		return NotificationPage{}, fmt.Errorf("notifications: %w", err)
 	}
 	items, err := s.notificationsFrom(ctx, raw)
-	np.Items = items
-	return np, err
+	return NotificationPage{Items: items, Next: next}, err
 }
 
 type notificationRow struct {

@@ -445,9 +445,9 @@ type Timeline struct {
 }
 
 // keysetPage runs one page of a keyset-paged list, newest first, for every list of the
-// same shape (timelines now; any list whose items have increasing ids). newer reads the
-// items with lower < id < upper in ascending order, at most limit (Mastodon's min_id);
-// older reads them in descending order. It returns the page newest first and the Before
+// same shape (timelines, notifications, followers: any list whose items have increasing
+// ids). newer reads the items with after < id < before in ascending order, at most limit
+// (Mastodon's min_id); older reads them in descending order. It returns the page newest first and the Before
 // of the following page (0 when this is the last).
 func keysetPage[T any](page Page, id func(T) int64,
 	older func(before, after int64, limit int32) ([]T, error),
@@ -477,16 +477,21 @@ func keysetPage[T any](page Page, id func(T) int64,
 	return items, 0, nil
 }
 
-// postRows converts rows of posts with their authors.
-func postRows[R any](rows []R, err error, split func(R) (store.Post, store.User)) ([]Post, error) {
+// mapRows converts the rows of one query, passing its error through.
+func mapRows[R, T any](rows []R, err error, convert func(R) T) ([]T, error) {
 	if err != nil {
 		return nil, err
 	}
-	out := make([]Post, len(rows))
+	out := make([]T, len(rows))
 	for i, r := range rows {
-		out[i] = postFrom(split(r))
+		out[i] = convert(r)
 	}
 	return out, nil
+}
+
+// postRows converts rows of posts with their authors.
+func postRows[R any](rows []R, err error, split func(R) (store.Post, store.User)) ([]Post, error) {
+	return mapRows(rows, err, func(r R) Post { return postFrom(split(r)) })
 }
 
 func postID(p Post) int64 { return p.ID }
