@@ -185,30 +185,54 @@ func NewDB(t testing.TB) (*pgxpool.Pool, string) {
 	t.Helper()
 	ensureSetup(t)
 	ctx := context.Background()
-	var b [6]byte
-	rand.Read(b[:])
-	name := "starling_test_" + hex.EncodeToString(b[:])
-	if err := clone(ctx, name); err != nil {
-		t.Fatalf("pgtest: create database: %v", err)
+	dsn, drop, err := create(ctx)
+	if err != nil {
+		t.Fatalf("pgtest: %v", err)
 	}
-	dsn := dbConfig(name)
 	pool, err := pgxpool.New(ctx, dsn)
 	if err != nil {
+		drop()
 		t.Fatalf("pgtest: %v", err)
 	}
 	t.Cleanup(func() {
 		pool.Close()
-		conn, err := adminConn(context.Background())
-		if err != nil {
-			t.Errorf("pgtest: drop %s: %v", name, err)
-			return
-		}
-		defer conn.Close(context.Background())
-		if _, err := conn.Exec(context.Background(), "DROP DATABASE IF EXISTS "+ident(name)+" WITH (FORCE)"); err != nil {
-			t.Errorf("pgtest: drop %s: %v", name, err)
+		if err := drop(); err != nil {
+			t.Errorf("pgtest: %v", err)
 		}
 	})
 	return pool, dsn
+}
+
+// Open is NewDB for code that has no testing.TB, such as a runnable example: it returns
+// the connection string of a fresh, migrated database and a function that drops it.
+func Open(ctx context.Context) (dsn string, drop func() error, err error) {
+	setupOnce.Do(func() { setupErr = setup() })
+	if setupErr != nil {
+		return "", nil, fmt.Errorf("pgtest: no test database: %w", setupErr)
+	}
+	return create(ctx)
+}
+
+// create clones the template into a database with a fresh name.
+func create(ctx context.Context) (string, func() error, error) {
+	var b [6]byte
+	rand.Read(b[:])
+	name := "starling_test_" + hex.EncodeToString(b[:])
+	if err := clone(ctx, name); err != nil {
+		return "", nil, fmt.Errorf("create database: %w", err)
+	}
+	drop := func() error {
+		conn, err := adminConn(context.Background())
+		if err != nil {
+			return fmt.Errorf("drop %s: %w", name, err)
+		}
+		defer conn.Close(context.Background())
+		if _, err := conn.Exec(context.Background(), "DROP DATABASE IF EXISTS "+ident(name)+" WITH (FORCE)"); err != nil {
+			return fmt.Errorf("drop %s: %w", name, err)
+		}
+		return nil
+	}
+	return dbConfig(name), drop, nil
 }
 
 // Tx returns a transaction on a shared migrated database, rolled back after the test.
