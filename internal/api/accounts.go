@@ -16,7 +16,7 @@ func (s *Server) verifyCredentials(w http.ResponseWriter, r *http.Request) {
 	u := *callerOf(r).user
 	accts, err := s.accounts(r.Context(), []core.User{u})
 	if err != nil {
-		s.serverError(w, r, err)
+		s.answerError(w, r, err)
 		return
 	}
 	a := accts[0]
@@ -33,7 +33,7 @@ func (s *Server) targetUser(w http.ResponseWriter, r *http.Request) (core.User, 
 	}
 	u, err := s.core.UserByID(r.Context(), n)
 	if err != nil {
-		s.coreError(w, r, err)
+		s.answerError(w, r, err)
 		return core.User{}, false
 	}
 	return u, true
@@ -42,7 +42,7 @@ func (s *Server) targetUser(w http.ResponseWriter, r *http.Request) (core.User, 
 func (s *Server) writeAccount(w http.ResponseWriter, r *http.Request, u core.User) {
 	accts, err := s.accounts(r.Context(), []core.User{u})
 	if err != nil {
-		s.serverError(w, r, err)
+		s.answerError(w, r, err)
 		return
 	}
 	writeJSON(w, http.StatusOK, accts[0])
@@ -69,7 +69,7 @@ func (s *Server) accountLookup(w http.ResponseWriter, r *http.Request) {
 	}
 	u, err := s.core.UserByUsername(r.Context(), name)
 	if err != nil {
-		s.coreError(w, r, err)
+		s.answerError(w, r, err)
 		return
 	}
 	s.writeAccount(w, r, u)
@@ -123,12 +123,12 @@ func (s *Server) accountList(w http.ResponseWriter, r *http.Request, f func(ctx 
 	}
 	users, err := f(r.Context(), u.ID, p)
 	if err != nil {
-		s.serverError(w, r, err)
+		s.answerError(w, r, err)
 		return
 	}
 	accts, err := s.accounts(r.Context(), users)
 	if err != nil {
-		s.serverError(w, r, err)
+		s.answerError(w, r, err)
 		return
 	}
 	if len(users) > 0 {
@@ -140,7 +140,7 @@ func (s *Server) accountList(w http.ResponseWriter, r *http.Request, f func(ctx 
 func (s *Server) relationshipOf(w http.ResponseWriter, r *http.Request, target int64) {
 	rels, err := s.core.RelationshipsOf(r.Context(), viewerID(r), []int64{target})
 	if err != nil || len(rels) == 0 {
-		s.coreError(w, r, errors.Join(err, core.ErrNotFound))
+		s.answerError(w, r, errors.Join(err, core.ErrNotFound))
 		return
 	}
 	writeJSON(w, http.StatusOK, relationship(rels[0]))
@@ -164,7 +164,7 @@ func (s *Server) accountFollow(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if err := core.CheckFollowOptions(opts); err != nil {
-		s.coreError(w, r, err)
+		s.answerError(w, r, err)
 		return
 	}
 	s.changeFollow(w, r, s.core.Follow)
@@ -184,7 +184,7 @@ func (s *Server) changeFollow(w http.ResponseWriter, r *http.Request, change fun
 		return
 	}
 	if _, err := change(r.Context(), viewerID(r), u.Username); err != nil {
-		s.coreError(w, r, err)
+		s.answerError(w, r, err)
 		return
 	}
 	s.relationshipOf(w, r, u.ID)
@@ -205,7 +205,7 @@ func (s *Server) relationships(w http.ResponseWriter, r *http.Request) {
 	}
 	rels, err := s.core.RelationshipsOf(r.Context(), viewerID(r), ids)
 	if err != nil {
-		s.serverError(w, r, err)
+		s.answerError(w, r, err)
 		return
 	}
 	out := make([]Relationship, len(rels))

@@ -360,15 +360,11 @@ func writeError(w http.ResponseWriter, status int, msg string) {
 	writeJSON(w, status, map[string]string{"error": msg})
 }
 
-// serverError logs err and answers without details: 400 when Postgres refused a value
-// that is not text (a handler let it through), 503 with Retry-After while the database is
-// unreachable, 500 otherwise. It is coreError for errors no handler expects from core.
-func (s *Server) serverError(w http.ResponseWriter, r *http.Request, err error) {
-	s.problem(w, r, problem.Of(err))
-}
-
-// coreError maps an error from core to a response (see problem.Of).
-func (s *Server) coreError(w http.ResponseWriter, r *http.Request, err error) {
+// answerError answers for err, whatever it is, through the one error map (problem.Of):
+// core's not found, forbidden, validation and rate-limit errors as the client's mistake;
+// 400 for text Postgres refused, 503 with Retry-After while the database is unreachable,
+// and otherwise a 500 that is logged with the request id and reveals nothing.
+func (s *Server) answerError(w http.ResponseWriter, r *http.Request, err error) {
 	s.problem(w, r, problem.Of(err))
 }
 

@@ -72,7 +72,7 @@ func (s *Server) authenticate(w http.ResponseWriter, r *http.Request) (*caller, 
 		return nil, false
 	}
 	if err != nil {
-		s.serverError(w, r, err)
+		s.answerError(w, r, err)
 		return nil, false
 	}
 	c := &caller{grant: g}
@@ -83,7 +83,7 @@ func (s *Server) authenticate(w http.ResponseWriter, r *http.Request) (*caller, 
 			return nil, false
 		}
 		if err != nil {
-			s.serverError(w, r, err) // not the token's fault: never a 401 that logs the app out
+			s.answerError(w, r, err) // not the token's fault: never a 401 that logs the app out
 			return nil, false
 		}
 		c.user = &u

@@ -36,7 +36,7 @@ func (s *Server) familiarFollowers(w http.ResponseWriter, r *http.Request) {
 	}
 	found, err := s.core.FamiliarFollowersOf(r.Context(), viewerID(r), ids)
 	if err != nil {
-		s.serverError(w, r, err)
+		s.answerError(w, r, err)
 		return
 	}
 	var users []core.User
@@ -45,7 +45,7 @@ func (s *Server) familiarFollowers(w http.ResponseWriter, r *http.Request) {
 	}
 	accts, err := s.accounts(r.Context(), users)
 	if err != nil {
-		s.serverError(w, r, err)
+		s.answerError(w, r, err)
 		return
 	}
 	out := make([]FamiliarFollowers, len(found))

@@ -54,7 +54,7 @@ func statusConfig() map[string]any {
 func (s *Server) instanceV1(w http.ResponseWriter, r *http.Request) {
 	users, posts, err := s.core.InstanceCounts(r.Context())
 	if err != nil {
-		s.serverError(w, r, err)
+		s.answerError(w, r, err)
 		return
 	}
 	writeJSON(w, http.StatusOK, map[string]any{
@@ -80,7 +80,7 @@ func (s *Server) instanceV1(w http.ResponseWriter, r *http.Request) {
 func (s *Server) instanceV2(w http.ResponseWriter, r *http.Request) {
 	active, err := s.core.ActiveMonth(r.Context())
 	if err != nil {
-		s.serverError(w, r, err)
+		s.answerError(w, r, err)
 		return
 	}
 	writeJSON(w, http.StatusOK, map[string]any{
@@ -152,7 +152,7 @@ func (s *Server) nodeinfo(w http.ResponseWriter, r *http.Request) {
 	version := strings.TrimPrefix(r.URL.Path, "/nodeinfo/")
 	users, posts, err := s.core.InstanceCounts(r.Context())
 	if err != nil {
-		s.serverError(w, r, err)
+		s.answerError(w, r, err)
 		return
 	}
 	writeJSON(w, http.StatusOK, map[string]any{
@@ -173,7 +173,7 @@ func (s *Server) nodeinfo(w http.ResponseWriter, r *http.Request) {
 func (s *Server) dailyStats(w http.ResponseWriter, r *http.Request) {
 	rows, err := s.core.RecentDailyStats(r.Context(), time.Now(), 30)
 	if err != nil {
-		s.serverError(w, r, err)
+		s.answerError(w, r, err)
 		return
 	}
 	out := make([]map[string]any, len(rows))

@@ -28,7 +28,7 @@ func (s *Server) markers(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
 	m, err := s.core.Markers(r.Context(), viewerID(r), append(q["timeline[]"], q["timeline"]...))
 	if err != nil {
-		s.coreError(w, r, err)
+		s.answerError(w, r, err)
 		return
 	}
 	writeJSON(w, http.StatusOK, markerEntities(m))
@@ -58,7 +58,7 @@ func (s *Server) markersSave(w http.ResponseWriter, r *http.Request) {
 	}
 	saved, err := s.core.SaveMarkers(r.Context(), viewerID(r), lastRead)
 	if err != nil {
-		s.coreError(w, r, err)
+		s.answerError(w, r, err)
 		return
 	}
 	writeJSON(w, http.StatusOK, markerEntities(saved))

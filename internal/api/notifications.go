@@ -26,12 +26,12 @@ func (s *Server) notifications(w http.ResponseWriter, r *http.Request) {
 	}
 	np, err := s.core.NotificationsFrom(r.Context(), viewerID(r), from, p)
 	if err != nil {
-		s.serverError(w, r, err)
+		s.answerError(w, r, err)
 		return
 	}
 	out, err := s.notificationList(r.Context(), np.Items)
 	if err != nil {
-		s.serverError(w, r, err)
+		s.answerError(w, r, err)
 		return
 	}
 	if len(np.Items) > 0 {
@@ -48,12 +48,12 @@ func (s *Server) notificationGet(w http.ResponseWriter, r *http.Request) {
 	}
 	item, err := s.core.NotificationByID(r.Context(), viewerID(r), n)
 	if err != nil {
-		s.coreError(w, r, err)
+		s.answerError(w, r, err)
 		return
 	}
 	e, err := s.notification(r.Context(), item)
 	if err != nil {
-		s.serverError(w, r, err)
+		s.answerError(w, r, err)
 		return
 	}
 	writeJSON(w, http.StatusOK, e)
@@ -69,7 +69,7 @@ func (s *Server) notificationDismiss(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if err := s.core.DismissNotification(r.Context(), viewerID(r), n); err != nil {
-		s.coreError(w, r, err)
+		s.answerError(w, r, err)
 		return
 	}
 	writeJSON(w, http.StatusOK, map[string]any{})
@@ -80,7 +80,7 @@ func (s *Server) notificationsClear(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if err := s.core.ClearNotifications(r.Context(), viewerID(r)); err != nil {
-		s.serverError(w, r, err)
+		s.answerError(w, r, err)
 		return
 	}
 	writeJSON(w, http.StatusOK, map[string]any{})

@@ -15,7 +15,7 @@ import (
 func (s *Server) oauthError(w http.ResponseWriter, r *http.Request, err error) {
 	var oe *oauth.Error
 	if !errors.As(err, &oe) {
-		s.serverError(w, r, err)
+		s.answerError(w, r, err)
 		return
 	}
 	status := http.StatusBadRequest
@@ -53,7 +53,7 @@ func (s *Server) appCreate(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if err != nil {
-		s.serverError(w, r, err)
+		s.answerError(w, r, err)
 		return
 	}
 	writeJSON(w, http.StatusOK, map[string]any{
@@ -182,7 +182,7 @@ func (s *Server) passwordGrant(w http.ResponseWriter, r *http.Request, scope, lo
 	var key string // the account's, for its username and email alike (core.LoginKey)
 	if s.logins != nil {
 		if key, err = s.core.LoginKey(r.Context(), login); err != nil {
-			s.serverError(w, r, err)
+			s.answerError(w, r, err)
 			return
 		}
 		now := time.Now()
@@ -197,7 +197,7 @@ func (s *Server) passwordGrant(w http.ResponseWriter, r *http.Request, scope, lo
 		return
 	}
 	if err != nil {
-		s.serverError(w, r, err)
+		s.answerError(w, r, err)
 		return
 	}
 	if s.logins != nil {
@@ -205,7 +205,7 @@ func (s *Server) passwordGrant(w http.ResponseWriter, r *http.Request, scope, lo
 	}
 	tok, err := s.oauth.IssuePasswordToken(r.Context(), req, u.ID)
 	if err != nil {
-		s.serverError(w, r, err)
+		s.answerError(w, r, err)
 		return
 	}
 	writeToken(w, tok)

@@ -6,7 +6,7 @@ import "net/http"
 func (s *Server) preferences(w http.ResponseWriter, r *http.Request) {
 	p, err := s.core.PreferencesOf(r.Context(), *callerOf(r).user)
 	if err != nil {
-		s.serverError(w, r, err)
+		s.answerError(w, r, err)
 		return
 	}
 	var lang *string

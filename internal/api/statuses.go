@@ -1,6 +1,7 @@
 package api
 
 import (
+	"context"
 	"net/http"
 
 	"github.com/gorilla/mux"
@@ -42,7 +43,7 @@ func (s *Server) statusCreate(w http.ResponseWriter, r *http.Request) {
 	}
 	p, _, err := s.core.Publish(r.Context(), *c.user, in)
 	if err != nil {
-		s.coreError(w, r, renameFields(err, map[string]string{"body": "status"}))
+		s.answerError(w, r, renameFields(err, map[string]string{"body": "status"}))
 		return
 	}
 	s.writeStatus(w, r, p, false)
@@ -69,7 +70,7 @@ func plainText(f *fields) {
 func (s *Server) writeStatus(w http.ResponseWriter, r *http.Request, p core.Post, withText bool) {
 	sts, err := s.statuses(r.Context(), []core.Post{p})
 	if err != nil {
-		s.serverError(w, r, err)
+		s.answerError(w, r, err)
 		return
 	}
 	st := sts[0]
@@ -89,7 +90,7 @@ func (s *Server) pathPost(w http.ResponseWriter, r *http.Request) (core.Post, bo
 	}
 	p, err := s.core.PostByID(r.Context(), n)
 	if err != nil {
-		s.coreError(w, r, err)
+		s.answerError(w, r, err)
 		return core.Post{}, false
 	}
 	return p, true
@@ -115,7 +116,7 @@ func (s *Server) statusDelete(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if err := s.core.DeletePost(r.Context(), *callerOf(r).user, p.ID); err != nil {
-		s.coreError(w, r, err)
+		s.answerError(w, r, err)
 		return
 	}
 	s.writeStatus(w, r, p, true) // Mastodon returns the deleted status with its source text
@@ -123,12 +124,12 @@ func (s *Server) statusDelete(w http.ResponseWriter, r *http.Request) {
 
 func (s *Server) writeTimeline(w http.ResponseWriter, r *http.Request, t core.Timeline, err error) {
 	if err != nil {
-		s.serverError(w, r, err)
+		s.answerError(w, r, err)
 		return
 	}
 	sts, err := s.statuses(r.Context(), t.Posts)
 	if err != nil {
-		s.serverError(w, r, err)
+		s.answerError(w, r, err)
 		return
 	}
 	if len(t.Posts) > 0 {
@@ -146,23 +147,18 @@ func timelineFilters(f *fields) (none bool) {
 }
 
 func (s *Server) timelineHome(w http.ResponseWriter, r *http.Request) {
-	p, f, ok := s.listQuery(w, r)
-	if !ok {
-		return
-	}
-	none := timelineFilters(f)
-	if !s.checkFields(w, f) {
-		return
-	}
-	if none {
-		writeJSON(w, http.StatusOK, []Status{})
-		return
-	}
-	t, err := s.core.HomeTimeline(r.Context(), viewerID(r), p)
-	s.writeTimeline(w, r, t, err)
+	s.timeline(w, r, func(ctx context.Context, p core.Page) (core.Timeline, error) {
+		return s.core.HomeTimeline(ctx, viewerID(r), p)
+	})
 }
 
 func (s *Server) timelinePublic(w http.ResponseWriter, r *http.Request) {
+	s.timeline(w, r, s.core.PublicTimeline)
+}
+
+// timeline answers a timeline endpoint: its page and filters from the query, then the
+// page read reads (nothing when the filters leave nothing).
+func (s *Server) timeline(w http.ResponseWriter, r *http.Request, read func(context.Context, core.Page) (core.Timeline, error)) {
 	p, f, ok := s.listQuery(w, r)
 	if !ok {
 		return
@@ -175,6 +171,6 @@ func (s *Server) timelinePublic(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusOK, []Status{})
 		return
 	}
-	t, err := s.core.PublicTimeline(r.Context(), p)
+	t, err := read(r.Context(), p)
 	s.writeTimeline(w, r, t, err)
 }

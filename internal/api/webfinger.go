@@ -36,7 +36,7 @@ func (s *Server) webfinger(w http.ResponseWriter, r *http.Request) {
 	}
 	u, err := s.core.UserByUsername(r.Context(), username)
 	if err != nil {
-		s.coreError(w, r, err)
+		s.answerError(w, r, err)
 		return
 	}
 	profile := s.base + "/@" + u.Username
@@ -46,7 +46,7 @@ func (s *Server) webfinger(w http.ResponseWriter, r *http.Request) {
 		Links:   []jrdLink{{Rel: "http://webfinger.net/rel/profile-page", Type: "text/html", Href: profile}},
 	})
 	if err != nil {
-		s.serverError(w, r, err)
+		s.answerError(w, r, err)
 		return
 	}
 	w.Header().Set("Content-Type", "application/jrd+json; charset=utf-8")
@@ -106,7 +106,7 @@ type xrdLink struct {
 func (s *Server) hostMeta(w http.ResponseWriter, r *http.Request) {
 	b, err := xml.Marshal(xrd{Links: []xrdLink{{Rel: "lrdd", Template: s.base + "/.well-known/webfinger?resource={uri}"}}})
 	if err != nil {
-		s.serverError(w, r, err)
+		s.answerError(w, r, err)
 		return
 	}
 	w.Header().Set("Content-Type", "application/xrd+xml; charset=utf-8")

@@ -34,14 +34,14 @@ func (s *Server) loadUser(next http.Handler) http.Handler {
 		if errors.Is(err, core.ErrNotFound) {
 			// The account is gone or the login ended: forget the session, row and all.
 			if err := s.sessions.Destroy(r.Context()); err != nil {
-				s.serverError(w, r, err)
+				s.answerError(w, r, err)
 				return
 			}
 			next.ServeHTTP(w, r)
 			return
 		}
 		if err != nil {
-			s.serverError(w, r, err)
+			s.answerError(w, r, err)
 			return
 		}
 		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), userKey{}, &u)))
@@ -102,11 +102,11 @@ func (s *Server) signup(w http.ResponseWriter, r *http.Request) {
 		s.render(w, r, p.Status, "signup", view{Title: "Sign up", Form: f})
 		return
 	case err != nil:
-		s.serverError(w, r, err)
+		s.answerError(w, r, err)
 		return
 	}
 	if err := s.startSession(r, u); err != nil {
-		s.serverError(w, r, err)
+		s.answerError(w, r, err)
 		return
 	}
 	s.sessions.Put(r.Context(), "flash", "Welcome to Starling, @"+u.Username+"! We sent a link to "+u.Email+
@@ -148,7 +148,7 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 	if s.limits != nil {
 		var err error
 		if key, err = s.core.LoginKey(r.Context(), f.Values["login"]); err != nil {
-			s.serverError(w, r, err)
+			s.answerError(w, r, err)
 			return
 		}
 		if !s.allowPasswordCheck(w, r, key) {
@@ -162,12 +162,12 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if err != nil {
-		s.serverError(w, r, err)
+		s.answerError(w, r, err)
 		return
 	}
 	s.passwordChecked(r, key)
 	if err := s.startSession(r, u); err != nil {
-		s.serverError(w, r, err)
+		s.answerError(w, r, err)
 		return
 	}
 	http.Redirect(w, r, f.Values["next"], http.StatusSeeOther)
@@ -204,7 +204,7 @@ func (s *Server) logout(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if err := s.sessions.Destroy(r.Context()); err != nil {
-		s.serverError(w, r, err)
+		s.answerError(w, r, err)
 		return
 	}
 	s.flashGone(w, "logged-out")
@@ -231,7 +231,7 @@ func (s *Server) passwordChange(w http.ResponseWriter, r *http.Request) {
 	}
 	// This session stays, with a new id; every other one is over, and so is every token.
 	if err := s.startSession(r, *u); err != nil {
-		s.serverError(w, r, err)
+		s.answerError(w, r, err)
 		return
 	}
 	s.sessions.Put(r.Context(), "flash", "Password changed. Your other sessions are logged out, and every app and access token is revoked.")
@@ -240,11 +240,11 @@ func (s *Server) passwordChange(w http.ResponseWriter, r *http.Request) {
 
 func (s *Server) logoutEverywhere(w http.ResponseWriter, r *http.Request) {
 	if err := s.core.EndSessions(r.Context(), currentUser(r).ID); err != nil {
-		s.serverError(w, r, err)
+		s.answerError(w, r, err)
 		return
 	}
 	if err := s.sessions.Destroy(r.Context()); err != nil {
-		s.serverError(w, r, err)
+		s.answerError(w, r, err)
 		return
 	}
 	s.flashGone(w, "logged-out-everywhere")

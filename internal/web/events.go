@@ -37,7 +37,7 @@ func (s *Server) liveEvents(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		if err != nil {
-			s.serverError(w, r, err)
+			s.answerError(w, r, err)
 			return
 		}
 		f.AuthorID = author.ID

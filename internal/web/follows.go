@@ -19,7 +19,7 @@ func (s *Server) follow(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if err != nil {
-		s.coreError(w, r, err)
+		s.answerError(w, r, err)
 		return
 	}
 	s.sessions.Put(r.Context(), "flash", "You follow @"+target.Username+" now.")
@@ -32,7 +32,7 @@ func (s *Server) unfollow(w http.ResponseWriter, r *http.Request) {
 	}
 	target, err := s.core.Unfollow(r.Context(), currentUser(r).ID, mux.Vars(r)["username"])
 	if err != nil {
-		s.coreError(w, r, err)
+		s.answerError(w, r, err)
 		return
 	}
 	s.sessions.Put(r.Context(), "flash", "You no longer follow @"+target.Username+".")

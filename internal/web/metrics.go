@@ -24,7 +24,7 @@ func (s *Server) metricsForAdmins(h http.Handler) http.Handler {
 		if bearer && s.oauth != nil {
 			ok, err := s.adminToken(r, strings.TrimSpace(raw))
 			if err != nil {
-				s.serverError(w, r, err)
+				s.answerError(w, r, err)
 				return
 			}
 			if ok {

@@ -13,7 +13,7 @@ func (s *Server) notifications(w http.ResponseWriter, r *http.Request) {
 	}
 	np, err := s.core.Notifications(r.Context(), currentUser(r).ID, p)
 	if err != nil {
-		s.serverError(w, r, err)
+		s.answerError(w, r, err)
 		return
 	}
 	v := view{Title: "Notifications", Notifications: np}
@@ -29,7 +29,7 @@ func (s *Server) notificationsRead(w http.ResponseWriter, r *http.Request) {
 	}
 	upTo, _ := strconv.ParseInt(r.PostForm.Get("up_to"), 10, 64)
 	if err := s.core.MarkNotificationsRead(r.Context(), currentUser(r).ID, upTo); err != nil {
-		s.serverError(w, r, err)
+		s.answerError(w, r, err)
 		return
 	}
 	http.Redirect(w, r, "/notifications", http.StatusSeeOther)

@@ -42,7 +42,7 @@ func (s *Server) oauthAuthorize(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if err != nil {
-		s.serverError(w, r, err)
+		s.answerError(w, r, err)
 		return
 	}
 	u := currentUser(r)
@@ -72,7 +72,7 @@ func (s *Server) oauthAuthorize(w http.ResponseWriter, r *http.Request) {
 	}
 	code, err := s.oauth.IssueCode(r.Context(), req, u.ID)
 	if err != nil {
-		s.serverError(w, r, err)
+		s.answerError(w, r, err)
 		return
 	}
 	s.authorizeRedirect(w, r, req.RedirectURI, url.Values{"code": {code}}, get("state"))
@@ -160,7 +160,7 @@ func (s *Server) tokenCreate(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if err != nil {
-		s.serverError(w, r, err)
+		s.answerError(w, r, err)
 		return
 	}
 	s.passwordChecked(r, key)
@@ -172,7 +172,7 @@ func (s *Server) tokenCreate(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if err != nil {
-		s.serverError(w, r, err)
+		s.answerError(w, r, err)
 		return
 	}
 	// Shown once, never stored in clear.
@@ -185,7 +185,7 @@ func (s *Server) tokenRevoke(w http.ResponseWriter, r *http.Request) {
 		s.notFound(w, r)
 		return
 	} else if err != nil {
-		s.serverError(w, r, err)
+		s.answerError(w, r, err)
 		return
 	}
 	s.sessions.Put(r.Context(), "flash", "Access revoked.")

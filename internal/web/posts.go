@@ -22,7 +22,7 @@ func (s *Server) postCreate(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if err != nil {
-		s.serverError(w, r, err)
+		s.answerError(w, r, err)
 		return
 	}
 	s.sessions.Put(r.Context(), "flash", "Posted.")
@@ -37,7 +37,7 @@ func postID(r *http.Request) int64 {
 func (s *Server) postShow(w http.ResponseWriter, r *http.Request) {
 	p, err := s.core.PostByID(r.Context(), postID(r))
 	if err != nil {
-		s.coreError(w, r, err)
+		s.answerError(w, r, err)
 		return
 	}
 	s.render(w, r, http.StatusOK, "post", view{Post: &p})
@@ -45,7 +45,7 @@ func (s *Server) postShow(w http.ResponseWriter, r *http.Request) {
 
 func (s *Server) postDelete(w http.ResponseWriter, r *http.Request) {
 	if err := s.core.DeletePost(r.Context(), *currentUser(r), postID(r)); err != nil {
-		s.coreError(w, r, err)
+		s.answerError(w, r, err)
 		return
 	}
 	s.sessions.Put(r.Context(), "flash", "Post deleted.")

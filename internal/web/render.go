@@ -137,14 +137,14 @@ func loadPages() (*pages, error) {
 func (s *Server) render(w http.ResponseWriter, r *http.Request, status int, page string, v view) {
 	t, ok := s.pages.byName[page]
 	if !ok {
-		s.serverError(w, r, fmt.Errorf("no page template %q", page))
+		s.answerError(w, r, fmt.Errorf("no page template %q", page))
 		return
 	}
 	v.User = currentUser(r)
 	if v.User != nil {
 		n, err := s.core.UnreadNotifications(r.Context(), v.User.ID)
 		if err != nil {
-			s.serverError(w, r, err)
+			s.answerError(w, r, err)
 			return
 		}
 		v.Unread = n
@@ -162,7 +162,7 @@ func (s *Server) render(w http.ResponseWriter, r *http.Request, status int, page
 	}
 	var buf bytes.Buffer
 	if err := t.ExecuteTemplate(&buf, "layout", v); err != nil {
-		s.serverError(w, r, fmt.Errorf("render %s: %w", page, err))
+		s.answerError(w, r, fmt.Errorf("render %s: %w", page, err))
 		return
 	}
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
@@ -188,14 +188,11 @@ func (s *Server) forbidden(w http.ResponseWriter, r *http.Request) {
 	s.clientError(w, r, http.StatusForbidden, "Not allowed", "You are not allowed to do that.")
 }
 
-// serverError logs err with the request id and shows a page that reveals nothing of it
-// (400 for text Postgres refused, 503 while the database is unreachable: see problem.Of).
-func (s *Server) serverError(w http.ResponseWriter, r *http.Request, err error) {
-	s.problem(w, r, problem.Of(err))
-}
-
-// coreError answers for an error from core: not found, forbidden, or a server error.
-func (s *Server) coreError(w http.ResponseWriter, r *http.Request, err error) {
+// answerError answers for err, whatever it is, through the one error map (problem.Of):
+// core's not found, forbidden, validation and rate-limit errors as the client's mistake;
+// 400 for text Postgres refused, 503 with Retry-After while the database is unreachable,
+// and otherwise a 500 that is logged with the request id and reveals nothing.
+func (s *Server) answerError(w http.ResponseWriter, r *http.Request, err error) {
 	s.problem(w, r, problem.Of(err))
 }
 

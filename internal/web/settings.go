@@ -26,7 +26,7 @@ func (s *Server) renderSettings(w http.ResponseWriter, r *http.Request, status i
 	if s.oauth != nil {
 		toks, err := s.oauth.TokensOf(r.Context(), u.ID)
 		if err != nil {
-			s.serverError(w, r, err)
+			s.answerError(w, r, err)
 			return
 		}
 		v.Tokens = toks
@@ -64,7 +64,7 @@ func (s *Server) settingsRefused(w http.ResponseWriter, r *http.Request, f form,
 		s.renderSettings(w, r, p.Status, f)
 		return true
 	}
-	s.serverError(w, r, err)
+	s.answerError(w, r, err)
 	return true
 }
 

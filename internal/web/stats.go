@@ -17,7 +17,7 @@ func (s *Server) stats(w http.ResponseWriter, r *http.Request) {
 	now := time.Now()
 	rows, err := s.core.RecentDailyStats(r.Context(), now, statsDays)
 	if err != nil {
-		s.serverError(w, r, err)
+		s.answerError(w, r, err)
 		return
 	}
 	s.render(w, r, http.StatusOK, "stats", view{Title: "Statistics", Stats: rows, Chart: statsChart(rows, now)})

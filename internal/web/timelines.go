@@ -39,7 +39,7 @@ func (s *Server) publicTimeline(w http.ResponseWriter, r *http.Request) {
 	}
 	t, err := s.core.PublicTimeline(r.Context(), p)
 	if err != nil {
-		s.serverError(w, r, err)
+		s.answerError(w, r, err)
 		return
 	}
 	s.render(w, r, http.StatusOK, "timeline", view{
@@ -55,7 +55,7 @@ func (s *Server) homeTimeline(w http.ResponseWriter, r *http.Request) {
 	}
 	t, err := s.core.HomeTimeline(r.Context(), currentUser(r).ID, p)
 	if err != nil {
-		s.serverError(w, r, err)
+		s.answerError(w, r, err)
 		return
 	}
 	s.render(w, r, http.StatusOK, "timeline", view{
@@ -75,12 +75,12 @@ func (s *Server) userTimeline(w http.ResponseWriter, r *http.Request) {
 	}
 	prof, err := s.core.ProfileOf(r.Context(), mux.Vars(r)["username"], viewerID)
 	if err != nil {
-		s.coreError(w, r, err)
+		s.answerError(w, r, err)
 		return
 	}
 	t, err := s.core.UserTimeline(r.Context(), prof.User.ID, p)
 	if err != nil {
-		s.serverError(w, r, err)
+		s.answerError(w, r, err)
 		return
 	}
 	s.render(w, r, http.StatusOK, "timeline", view{

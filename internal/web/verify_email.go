@@ -61,7 +61,7 @@ func (s *Server) verificationError(w http.ResponseWriter, r *http.Request, err e
 		s.render(w, r, http.StatusNotFound, "verify_email", view{Title: "Link not valid", Form: newForm(),
 			Message: "This link is not valid: it was used already, a newer address replaced the one it was sent to, or it was mistyped. Your settings show whether your address is verified."})
 	default:
-		s.serverError(w, r, err)
+		s.answerError(w, r, err)
 	}
 }
 
@@ -106,7 +106,7 @@ func (s *Server) emailVerificationResend(w http.ResponseWriter, r *http.Request)
 	case errors.Is(err, core.ErrAlreadyVerified):
 		s.sessions.Put(r.Context(), "flash", "Your email address is verified already.")
 	case err != nil:
-		s.serverError(w, r, err)
+		s.answerError(w, r, err)
 		return
 	default:
 		s.sessions.Put(r.Context(), "flash", fmt.Sprintf("We sent a new link to %s. It works for %s.", u.Email, lifetime()))
