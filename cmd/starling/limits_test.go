@@ -19,6 +19,7 @@ import (
 // TestServerLimits: the running server refuses oversized headers, bodies and forms with
 // clear statuses, and drops a client that never finishes its request headers.
 func TestServerLimits(t *testing.T) {
+	t.Parallel()
 	_, dsn := pgtest.NewDB(t)
 	base := startProcess(t, dsn, "serve")
 	do := func(method, path, contentType string, body io.Reader, header map[string]string) (int, string) {

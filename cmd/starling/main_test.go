@@ -30,6 +30,7 @@ func runCmd(t *testing.T, getenv func(string) string, stdin string, args ...stri
 }
 
 func TestHelpListsEverySetting(t *testing.T) {
+	t.Parallel()
 	out, _, err := runCmd(t, env(), "", "--help")
 	require.NoError(t, err)
 	for _, want := range []string{"DATABASE_URL", "STARLING_LISTEN", ":8080", "STARLING_BASE_URL",
@@ -39,6 +40,7 @@ func TestHelpListsEverySetting(t *testing.T) {
 }
 
 func TestBadConfigIsAClearError(t *testing.T) {
+	t.Parallel()
 	_, errOut, err := runCmd(t, env("STARLING_SIGNUPS", "maybe", "STARLING_LOG_FORMAT", "xml"), "", "serve")
 	require.ErrorIs(t, err, errUsage)
 	require.Contains(t, errOut, "STARLING_SIGNUPS: must be open or closed")
@@ -49,6 +51,7 @@ func TestBadConfigIsAClearError(t *testing.T) {
 }
 
 func TestUserAdminCommands(t *testing.T) {
+	t.Parallel()
 	pool, dsn := pgtest.NewDB(t)
 	e := env("DATABASE_URL", dsn, "STARLING_PASSWORD_MEMORY_KIB", "1024", "STARLING_PASSWORD_ITERATIONS", "1", "STARLING_SIGNUPS", "closed")
 
@@ -87,6 +90,7 @@ func TestUserAdminCommands(t *testing.T) {
 }
 
 func TestServeAnswersAndStopsOnCancel(t *testing.T) {
+	t.Parallel()
 	_, dsn := pgtest.NewDB(t)
 	e := env("DATABASE_URL", dsn, "STARLING_LISTEN", "127.0.0.1:0")
 	ctx, cancel := context.WithCancel(context.Background())

@@ -17,6 +17,7 @@ import (
 // answers only an administrator's personal token or website session; anonymous visitors,
 // other accounts and made-up tokens get 403 (issue 13, item 14).
 func TestMetricsAreForAdmins(t *testing.T) {
+	t.Parallel()
 	_, dsn := pgtest.NewDB(t)
 	token := setupUsers(t, dsn) // alice's personal token
 	e := env("DATABASE_URL", dsn, "STARLING_PASSWORD_MEMORY_KIB", "1024", "STARLING_PASSWORD_ITERATIONS", "1")

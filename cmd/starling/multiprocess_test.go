@@ -21,6 +21,7 @@ import (
 // worker is stopped with SIGTERM midway; in the end mentions, notifications and counters
 // match the posts exactly.
 func TestTwoServeTwoWorkProcesses(t *testing.T) {
+	t.Parallel()
 	pool, dsn := pgtest.NewDB(t)
 	token := setupUsers(t, dsn)
 	// 200 posts by one account in seconds: over its posting allowance, which is not what

@@ -129,6 +129,7 @@ func waitLine(t *testing.T, lines chan string, want string, timeout time.Duratio
 // TestGracefulShutdown: SIGTERM while a stream is open and a job is running. The stream
 // gets its final event, the job finishes, and the process exits 0.
 func TestGracefulShutdown(t *testing.T) {
+	t.Parallel()
 	pool, dsn := pgtest.NewDB(t)
 	mailer, smtpURL := newSlowSMTP(t, 2*time.Second)
 	token := setupUsers(t, dsn)
@@ -181,6 +182,7 @@ func qpDecode(raw string) string {
 // family has a non-zero value, no label carries a user id or a raw path, and the logs hold
 // no password, token, session id or email body.
 func TestMetricsAndLogsAfterAWorkload(t *testing.T) {
+	t.Parallel()
 	pool, dsn := pgtest.NewDB(t)
 	mailer, smtpURL := newSlowSMTP(t, 0)
 	token := setupUsers(t, dsn)
@@ -302,6 +304,7 @@ func TestMetricsAndLogsAfterAWorkload(t *testing.T) {
 // TestWaitsForTheDatabase: with Postgres unreachable, a process logs and retries instead
 // of crash-looping, and still stops cleanly on SIGTERM.
 func TestWaitsForTheDatabase(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	cmd := exec.Command(os.Args[0], "serve")
 	cmd.Env = append(os.Environ(), asMainEnv+"=1", "STARLING_LISTEN=127.0.0.1:0", "STARLING_LOG_FORMAT=json",
@@ -327,6 +330,7 @@ func TestWaitsForTheDatabase(t *testing.T) {
 // TestPrivateAddress: with STARLING_METRICS_LISTEN, /metrics and the profiler are served
 // there only, never on the public address.
 func TestPrivateAddress(t *testing.T) {
+	t.Parallel()
 	_, dsn := pgtest.NewDB(t)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	require.NoError(t, err)

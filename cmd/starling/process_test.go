@@ -112,6 +112,7 @@ func (p *proc) stop(t *testing.T) int {
 // TestPostsReachStreamsOfAnotherProcess: two serve processes share only Postgres; a post
 // written through the first reaches an SSE client of the second.
 func TestPostsReachStreamsOfAnotherProcess(t *testing.T) {
+	t.Parallel()
 	_, dsn := pgtest.NewDB(t)
 	p1 := startProcess(t, dsn, "serve")
 	p2 := startProcess(t, dsn, "serve")

@@ -12,12 +12,13 @@ import (
 	"github.com/starling-social/starling/internal/soak"
 )
 
-// TestSoak is the short variant of `make soak`: a minute of posts, deletions, reads and
+// TestSoak is the short variant of `make soak`: 40 seconds of posts, deletions, reads and
 // resuming stream clients against two web and two worker processes while workers and web
 // processes are SIGKILLed and PostgreSQL is restarted (fast and immediate), each at least
 // twice. Nothing acknowledged may be lost or duplicated, every worker effect must match the
 // posts, and every stream client must see every event once.
 func TestSoak(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	require.NoError(t, os.Chmod(dir, 0o755)) // reachable by the postgres user when root
 	t.Cleanup(func() { soak.RemoveCluster(dir) })
@@ -30,8 +31,8 @@ func TestSoak(t *testing.T) {
 			return cmd
 		},
 		Dir:        dir,
-		Duration:   64 * time.Second,
-		FaultEvery: 7 * time.Second,
+		Duration:   40 * time.Second,
+		FaultEvery: 4 * time.Second,
 		// On a slow machine a Postgres restart takes several seconds: go on until each
 		// kind of fault has happened twice.
 		MinEachFault: 2,

@@ -13,6 +13,7 @@ import (
 // zero-width character is refused with 422 naming client_name; an app name already stored
 // is shown isolated on the consent page (issue 13, item 13).
 func TestAppNamesRefuseHiddenFormatting(t *testing.T) {
+	t.Parallel()
 	s := newServer(t)
 	s.user("alice")
 	const redirect = "https://client.example/cb"

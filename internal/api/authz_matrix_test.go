@@ -19,6 +19,7 @@ import (
 // anonymous visitor, as another user, with too little OAuth scope and (for the website)
 // from another origin. Every attempt must be refused and change nothing.
 func TestAuthorizationMatrix(t *testing.T) {
+	t.Parallel()
 	s := newServer(t)
 	alice, bob := s.user("alice"), s.user("bob")
 	aliceAll := s.personalToken(alice, "read write follow")
@@ -258,6 +259,7 @@ func routeKeys(t *testing.T, r *mux.Router) []string {
 // needed, and with a person's token that has every scope. Per website route: without a
 // session, and every form posted from another origin. Every refusal changes nothing.
 func TestAuthorizationMatrixCoversEveryRoute(t *testing.T) {
+	t.Parallel()
 	s := newServer(t)
 	alice, bob := s.user("alice"), s.user("bob")
 	all := s.personalToken(alice, "read write follow push")

@@ -20,6 +20,7 @@ func decode[T any](t *testing.T, body string) T {
 }
 
 func TestAccountsFollowsAndNotificationsEndpoints(t *testing.T) {
+	t.Parallel()
 	s := newServer(t)
 	alice, bob := s.user("alice"), s.user("bob")
 	at := s.personalToken(alice, "read write follow")
@@ -113,6 +114,7 @@ func TestAccountsFollowsAndNotificationsEndpoints(t *testing.T) {
 }
 
 func TestSettingsPageListsAndRevokesTokens(t *testing.T) {
+	t.Parallel()
 	s := newServer(t)
 	alice := s.user("alice")
 	b := s.browser()

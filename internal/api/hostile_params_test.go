@@ -178,6 +178,7 @@ func with(base url.Values, k, v string) url.Values {
 // the handler. (Before, /oauth/authorize, /oauth/token, /oauth/revoke, /api/v1/apps,
 // /login, /settings/tokens and more answered 500.)
 func TestHostileParameters(t *testing.T) {
+	t.Parallel()
 	s := newServer(t)
 	alice := s.user("alice")
 	s.user("bob")
@@ -375,6 +376,7 @@ func TestHostileParameters(t *testing.T) {
 // TestNotTextIsRefusedClearly: a NUL or bytes that are not UTF-8 get a 4xx that says what
 // is wrong, naming the field where there is one.
 func TestNotTextIsRefusedClearly(t *testing.T) {
+	t.Parallel()
 	s := newServer(t)
 	s.user("alice")
 	app := s.app("read", "https://client.example/cb")

@@ -15,6 +15,7 @@ import (
 )
 
 func TestIdempotencyKeyMakesOnePost(t *testing.T) {
+	t.Parallel()
 	s := newServer(t)
 	token := s.personalToken(s.user("alice"), "write")
 	post := func(key, body string) (int, string) {

@@ -13,6 +13,7 @@ import (
 // TestLookupIsLocalOnly: accounts/lookup finds name and name@this-host, and answers 404
 // for the same name on another server, which Starling does not know (issue 13, item 14).
 func TestLookupIsLocalOnly(t *testing.T) {
+	t.Parallel()
 	s := newServer(t)
 	bob := s.user("bob")
 	host := strings.TrimPrefix(s.base, "http://")

@@ -12,6 +12,7 @@ import (
 
 // TestMastodonClientLibrary drives Starling with github.com/mattn/go-mastodon, unmodified.
 func TestMastodonClientLibrary(t *testing.T) {
+	t.Parallel()
 	s := newServer(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()

@@ -13,6 +13,7 @@ import (
 // says why instead. (Before, registration took http://client.example/cb and the consent
 // page sent codes there.)
 func TestAuthorizeRefusesRedirectsNoLongerAllowed(t *testing.T) {
+	t.Parallel()
 	s := newServer(t)
 	s.user("alice")
 	b := s.browser()
@@ -42,6 +43,7 @@ func TestAuthorizeRefusesRedirectsNoLongerAllowed(t *testing.T) {
 // app. (Before, /oauth/authorize?client_id=X&response_type=x sent anyone straight to the
 // app's URI, so any app's registration made this server an open redirector.)
 func TestAuthorizeErrorsAreShown(t *testing.T) {
+	t.Parallel()
 	s := newServer(t)
 	s.user("alice")
 	const redirect = "https://evil.example/landing"

@@ -18,6 +18,7 @@ import (
 // code gave. (Before, every refused attempt used the code up, so anyone holding it could
 // spoil the login; the revocation's error was ignored.)
 func TestCodeRefusedWithoutBeingUsedUp(t *testing.T) {
+	t.Parallel()
 	s := newServer(t)
 	s.user("alice")
 	const redirect = "https://client.example/cb"

@@ -46,6 +46,7 @@ func (s *server) exchange(v url.Values) (int, map[string]any) {
 }
 
 func TestOAuthRefusesWhatItMust(t *testing.T) {
+	t.Parallel()
 	s := newServer(t)
 	alice := s.user("alice")
 	bob := s.user("bob")
@@ -169,6 +170,7 @@ func TestOAuthRefusesWhatItMust(t *testing.T) {
 }
 
 func TestAppRegistrationValidation(t *testing.T) {
+	t.Parallel()
 	s := newServer(t)
 	for _, bad := range []url.Values{
 		{"client_name": {""}, "redirect_uris": {"https://x.example/cb"}},

@@ -43,6 +43,7 @@ func documented(t *testing.T) []string {
 // TestOpenAPICoversEveryRoute fails when a route exists in the API router but not in
 // docs/openapi.yaml, or the reverse.
 func TestOpenAPICoversEveryRoute(t *testing.T) {
+	t.Parallel()
 	routes := routeTable(t)
 	require.NotEmpty(t, routes)
 	require.Equal(t, routes, documented(t))

@@ -18,6 +18,7 @@ import (
 // token of the account, as the settings page says, and a personal token is made only
 // with the current password (issue 13, item 4).
 func TestPasswordChangeEndsEveryToken(t *testing.T) {
+	t.Parallel()
 	s := newServer(t)
 	alice := s.user("alice")
 	bob := s.user("bob")
@@ -85,6 +86,7 @@ func TestPasswordChangeEndsEveryToken(t *testing.T) {
 // new personal token) draws on the login allowances of the account, so a stolen session
 // cannot guess it faster than the login form allows (issue 13, item 10).
 func TestCurrentPasswordChecksAreLimited(t *testing.T) {
+	t.Parallel()
 	s := newServerWith(t, func(o *api.Options) { o.LoginLimits = httpx.NewLoginLimits() })
 	s.user("alice")
 	b := s.browser()

@@ -20,6 +20,7 @@ import (
 // inventing tokens buys no allowance; a valid token has its own. (Before, each made-up
 // token had an allowance of its own: the endpoints that need no token were unlimited.)
 func TestRateLimitKeysOnValidTokensOnly(t *testing.T) {
+	t.Parallel()
 	s := newServer(t, &httpx.Limiter{Limit: 5, Window: time.Minute})
 	tok := s.personalToken(s.user("alice"), "read")
 	junk := func(i int) string { return fmt.Sprintf("made-up-token-%d", i) }
@@ -71,6 +72,7 @@ func TestRateLimitKeysOnValidTokensOnly(t *testing.T) {
 // TestAppRegistrationBounds: registrations per client address are limited, and an app
 // has at most 20 redirect URIs of at most 2,000 characters each.
 func TestAppRegistrationBounds(t *testing.T) {
+	t.Parallel()
 	s := newServerWith(t, func(o *api.Options) { o.AppLimit = &httpx.Limiter{Limit: 4, Window: time.Hour} })
 	uris := make([]string, 21)
 	for i := range uris {

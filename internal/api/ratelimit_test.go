@@ -15,6 +15,7 @@ import (
 )
 
 func TestRateLimitPerTokenAndIP(t *testing.T) {
+	t.Parallel()
 	s := newServer(t, &httpx.Limiter{Limit: 5, Window: time.Minute})
 	tok := s.personalToken(s.user("alice"), "read")
 	for i := range 5 {
@@ -43,6 +44,7 @@ func TestRateLimitPerTokenAndIP(t *testing.T) {
 }
 
 func TestStreamCapsPerUser(t *testing.T) {
+	t.Parallel()
 	s := newServer(t)
 	tok := s.personalToken(s.user("alice"), "read")
 	var bodies []*http.Response
@@ -70,6 +72,7 @@ func TestStreamCapsPerUser(t *testing.T) {
 // account's tokens (and, in the binary, the website: both get the same Limiter); another
 // account is not affected.
 func TestPostLimitPerAccount(t *testing.T) {
+	t.Parallel()
 	posts := &httpx.Limiter{Limit: 3, Window: time.Minute}
 	s := newServerApp(t, func(*api.Options) {}, func(o *app.Options) { o.PostLimit = posts })
 	alice := s.user("alice")

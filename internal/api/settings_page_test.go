@@ -13,6 +13,7 @@ import (
 // validation error on any of its forms still lists the account's tokens (issue 14, bug 1:
 // it said "No app can use your account." there).
 func TestSettingsPageAfterInvalidFormListsTokens(t *testing.T) {
+	t.Parallel()
 	s := newServer(t)
 	alice := s.user("alice")
 	s.personalToken(alice, "read")

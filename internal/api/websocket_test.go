@@ -20,6 +20,7 @@ type wsEvent struct {
 }
 
 func TestWebSocketStreaming(t *testing.T) {
+	t.Parallel()
 	s := newServer(t)
 	alice, bob := s.user("alice"), s.user("bob")
 	aliceTok := s.personalToken(alice, "read write")

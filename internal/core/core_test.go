@@ -60,6 +60,7 @@ func fieldErr(t *testing.T, err error, field string) string {
 }
 
 func TestCreatePostIsAtomicWithItsEvent(t *testing.T) {
+	t.Parallel()
 	pool, _ := pgtest.NewDB(t)
 	ctx := context.Background()
 	s := newService(pool)
@@ -101,6 +102,7 @@ func TestCreatePostIsAtomicWithItsEvent(t *testing.T) {
 }
 
 func TestCreatePostRejectsBadBodies(t *testing.T) {
+	t.Parallel()
 	tx := pgtest.Tx(t)
 	s := newService(tx)
 	ctx := context.Background()
@@ -130,6 +132,7 @@ func TestCreatePostRejectsBadBodies(t *testing.T) {
 }
 
 func TestSignUpValidation(t *testing.T) {
+	t.Parallel()
 	tx := pgtest.Tx(t)
 	s := newService(tx)
 	ctx := context.Background()
@@ -167,6 +170,7 @@ func TestSignUpValidation(t *testing.T) {
 }
 
 func TestSignupsClosed(t *testing.T) {
+	t.Parallel()
 	tx := pgtest.Tx(t)
 	s := core.New(tx, core.Options{Password: fastHash, SignupsOpen: false, Jobs: insertOnly()})
 	_, err := s.SignUp(context.Background(), core.SignUpInput{Username: "bob", Email: "bob@example.com", Password: "a long enough passphrase"})
@@ -177,6 +181,7 @@ func TestSignupsClosed(t *testing.T) {
 }
 
 func TestPasswordsAreArgon2idWithPerUserSalt(t *testing.T) {
+	t.Parallel()
 	tx := pgtest.Tx(t)
 	s := newService(tx)
 	ctx := context.Background()
@@ -202,6 +207,7 @@ func TestPasswordsAreArgon2idWithPerUserSalt(t *testing.T) {
 }
 
 func TestTimelinesUseKeysetPagination(t *testing.T) {
+	t.Parallel()
 	tx := pgtest.Tx(t)
 	s := newService(tx)
 	ctx := context.Background()
@@ -239,6 +245,7 @@ func TestTimelinesUseKeysetPagination(t *testing.T) {
 }
 
 func TestHomeTimelineAndFollows(t *testing.T) {
+	t.Parallel()
 	tx := pgtest.Tx(t)
 	s := newService(tx)
 	ctx := context.Background()
@@ -283,6 +290,7 @@ func ids(tl core.Timeline) []int64 {
 }
 
 func TestDeletePost(t *testing.T) {
+	t.Parallel()
 	tx := pgtest.Tx(t)
 	s := newService(tx)
 	ctx := context.Background()

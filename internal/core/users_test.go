@@ -14,6 +14,7 @@ import (
 // TestDisplayNamesRefuseHiddenFormatting: a display name with a bidirectional control or
 // a zero-width character is refused at signup and in the settings (issue 13, item 13).
 func TestDisplayNamesRefuseHiddenFormatting(t *testing.T) {
+	t.Parallel()
 	tx := pgtest.Tx(t)
 	s := newService(tx)
 	ctx := context.Background()
@@ -37,6 +38,7 @@ func TestDisplayNamesRefuseHiddenFormatting(t *testing.T) {
 // surrounding spaces, give the account's one key; an unknown name gets a key of its own
 // (issue 13, item 10).
 func TestLoginKeyIsTheAccounts(t *testing.T) {
+	t.Parallel()
 	tx := pgtest.Tx(t)
 	s := newService(tx)
 	ctx := context.Background()
@@ -64,6 +66,7 @@ func TestLoginKeyIsTheAccounts(t *testing.T) {
 // TestReservedUsernamesAreRefused: names that could pass for the instance or its staff are
 // refused at signup and on the admin path alike, in any case (issue 13, item 14).
 func TestReservedUsernamesAreRefused(t *testing.T) {
+	t.Parallel()
 	tx := pgtest.Tx(t)
 	s := newService(tx)
 	ctx := context.Background()
@@ -88,6 +91,7 @@ func TestReservedUsernamesAreRefused(t *testing.T) {
 // memory for InstanceCountsMaxAge (a minute by default), then count again (issue 13,
 // item 14).
 func TestInstanceCountsAreCachedForABound(t *testing.T) {
+	t.Parallel()
 	tx := pgtest.Tx(t)
 	ctx := context.Background()
 	s := newService(tx)

@@ -25,6 +25,7 @@ import (
 // deleted. When the last worker has drained the queue, every mention, notification and
 // counter must equal what the posts table says, and no job may be left unfinished.
 func TestWorkersKilledRepeatedlyLoseAndDuplicateNothing(t *testing.T) {
+	t.Parallel()
 	const (
 		posts    = 2000
 		users    = 40

@@ -13,6 +13,7 @@ import (
 )
 
 func TestDailyStatsAcrossThreeDays(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, Config{Work: true, Mail: mail.NewDir(t.TempDir()), BaseURL: "http://example.test"}, 0)
 	ctx := context.Background()
 	e.start()
@@ -96,6 +97,7 @@ func TestDailyStatsAcrossThreeDays(t *testing.T) {
 }
 
 func TestOldEventsArePruned(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, Config{Work: true, Mail: mail.NewDir(t.TempDir()), EventRetention: 48 * time.Hour}, 0)
 	ctx := context.Background()
 	alice := e.user("alice")

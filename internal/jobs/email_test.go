@@ -113,6 +113,7 @@ func (ss *smtpSession) Data(r io.Reader) error {
 }
 
 func TestMentionEmailsOverSMTP(t *testing.T) {
+	t.Parallel()
 	srv := newSMTPServer(t)
 	sender, err := starlingmail.NewSMTP("smtp://" + srv.addr + "?tls=none")
 	require.NoError(t, err)

@@ -113,6 +113,7 @@ func (e *env) rerun(kinds ...string) int {
 // River rescues a job whose worker finished but looked stuck. The second completion
 // succeeds and the effects are applied once.
 func TestCompletingTheSameJobTwiceAppliesOnce(t *testing.T) {
+	t.Parallel()
 	mailDir := t.TempDir()
 	e := newEnv(t, Config{Work: true, Mail: mail.NewDir(mailDir), MailFrom: "s@example.test", BaseURL: "http://example.test"}, 0)
 	ctx := context.Background()
@@ -155,6 +156,7 @@ func TestCompletingTheSameJobTwiceAppliesOnce(t *testing.T) {
 
 // TestBadArgsAreCancelledNotRetried: a job whose arguments can never work ends at once.
 func TestBadArgsAreCancelledNotRetried(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, Config{Work: true, Mail: mail.NewDir(t.TempDir()), RetryBase: 10 * time.Millisecond}, 0)
 	ctx := context.Background()
 	_, err := e.runner.Client.Insert(ctx, jobargs.Stats{Op: "frobnicate", PostID: 1}, nil)

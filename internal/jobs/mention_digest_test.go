@@ -13,6 +13,7 @@ import (
 )
 
 func TestNoMentionEmailToAnUnverifiedAddress(t *testing.T) {
+	t.Parallel()
 	e, srv := newSMTPEnv(t, core.MentionEmailBound{})
 	ctx := context.Background()
 	alice, bob, _ := e.user("alice"), e.signup("bob"), e.user("carol")
@@ -47,6 +48,7 @@ func TestNoMentionEmailToAnUnverifiedAddress(t *testing.T) {
 // quick mentions of bob make 2 single emails and one digest holding the other 4, each
 // notification emailed exactly once, even when every email job runs again.
 func TestMentionsPastTheBoundGoIntoOneDigest(t *testing.T) {
+	t.Parallel()
 	const window = 3 * time.Second
 	e, srv := newSMTPEnv(t, core.MentionEmailBound{Limit: 2, Window: window})
 	ctx := context.Background()
@@ -99,6 +101,7 @@ func TestMentionsPastTheBoundGoIntoOneDigest(t *testing.T) {
 // mentions, then sends; a mention that goes to the digest meanwhile is not in that email,
 // so the digest enqueues the next one as it finishes.
 func TestAMentionPlannedWhileTheDigestIsSentGetsTheNextOne(t *testing.T) {
+	t.Parallel()
 	const window = 2 * time.Second
 	e, srv := newSMTPEnv(t, core.MentionEmailBound{Limit: 1, Window: window})
 	ctx := context.Background()

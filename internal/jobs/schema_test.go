@@ -19,6 +19,7 @@ import (
 // TestEveryEventMatchesItsSchema writes every kind of event through the real write path
 // and workers, then validates each stored payload against its topic's JSON Schema.
 func TestEveryEventMatchesItsSchema(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, Config{Work: true, Mail: mail.NewDir(t.TempDir())}, 0)
 	ctx := context.Background()
 	e.start()
@@ -55,6 +56,7 @@ func TestEveryEventMatchesItsSchema(t *testing.T) {
 // TestEveryTopicIsDocumented fails when a topic exists in code but not in
 // docs/asyncapi.yaml (or has no schema), or the reverse.
 func TestEveryTopicIsDocumented(t *testing.T) {
+	t.Parallel()
 	root, err := pgtest.RepoRoot()
 	require.NoError(t, err)
 	doc, err := os.ReadFile(filepath.Join(root, "docs", "asyncapi.yaml"))

@@ -41,6 +41,7 @@ func tokenIn(t *testing.T, m received) string {
 }
 
 func TestSignupSendsOneVerificationEmailWhoseLinkVerifiesOnce(t *testing.T) {
+	t.Parallel()
 	e, srv := newSMTPEnv(t, core.MentionEmailBound{})
 	ctx := context.Background()
 	alice := e.signup("alice")
@@ -91,6 +92,7 @@ func TestSignupSendsOneVerificationEmailWhoseLinkVerifiesOnce(t *testing.T) {
 }
 
 func TestExpiredOrSupersededVerificationLinksAreRefused(t *testing.T) {
+	t.Parallel()
 	e, srv := newSMTPEnv(t, core.MentionEmailBound{})
 	ctx := context.Background()
 	bob := e.signup("bob")
@@ -131,6 +133,7 @@ func TestExpiredOrSupersededVerificationLinksAreRefused(t *testing.T) {
 }
 
 func TestVerificationEmailsAreLimitedPerAccount(t *testing.T) {
+	t.Parallel()
 	e, srv := newSMTPEnv(t, core.MentionEmailBound{})
 	ctx := context.Background()
 	carol := e.signup("carol")

@@ -40,6 +40,7 @@ func waitHead(t *testing.T, n *node, c events.Cursor) {
 // every one of them, in order, while the hub holds at most one batch of its backlog at a
 // time (before, it loaded the whole gap into memory before sending the first event).
 func TestResumeFarBehindIsPaged(t *testing.T) {
+	t.Parallel()
 	pool, dsn := pgtest.NewDB(t)
 	const total, batch = 6000, 100
 	n := newNode(t, dsn, live.Options{Batch: batch, MaxBacklog: 2 * total, Poll: 50 * time.Millisecond})
@@ -84,6 +85,7 @@ func TestResumeFarBehindIsPaged(t *testing.T) {
 // TestResumeTooFarBehindGetsReset (issue 13, item 2): past Options.MaxBacklog events the
 // client gets the documented reset instead of a replay, and then live events.
 func TestResumeTooFarBehindGetsReset(t *testing.T) {
+	t.Parallel()
 	pool, dsn := pgtest.NewDB(t)
 	n := newNode(t, dsn, live.Options{Batch: 100, MaxBacklog: 1000, Poll: 50 * time.Millisecond})
 	first, last := appendPosts(t, pool, 5001)

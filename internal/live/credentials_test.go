@@ -18,6 +18,7 @@ import (
 // by "log out everywhere" — each written once, as any process would — end the watches on
 // both hubs within Revalidate, and a credential that still holds is left alone.
 func TestEndedCredentialsCloseStreamsOnEveryProcess(t *testing.T) {
+	t.Parallel()
 	pool, dsn := pgtest.NewDB(t)
 	opts := live.Options{Poll: 50 * time.Millisecond, Revalidate: 100 * time.Millisecond}
 	a, b := newNode(t, dsn, opts), newNode(t, dsn, opts)

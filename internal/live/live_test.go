@@ -36,6 +36,7 @@ func begin(t *testing.T, n *node) pgx.Tx {
 }
 
 func TestOutOfOrderCommitsAreNeverSkipped(t *testing.T) {
+	t.Parallel()
 	_, dsn := pgtest.NewDB(t)
 	n := newNode(t, dsn, live.Options{Poll: 50 * time.Millisecond})
 	ctx, cancel := context.WithCancel(context.Background())
@@ -95,6 +96,7 @@ func TestOutOfOrderCommitsAreNeverSkipped(t *testing.T) {
 }
 
 func TestLastEventIDValidation(t *testing.T) {
+	t.Parallel()
 	pool, dsn := pgtest.NewDB(t)
 	n := newNode(t, dsn, live.Options{})
 	ctx := context.Background()
@@ -134,6 +136,7 @@ func TestLastEventIDValidation(t *testing.T) {
 }
 
 func TestSlowClientIsCutOffOthersKeepReceiving(t *testing.T) {
+	t.Parallel()
 	_, dsn := pgtest.NewDB(t)
 	padding := strings.Repeat("x", 64<<10)
 	big := func(_ context.Context, d *live.Delivery) (live.Event, error) {

@@ -23,6 +23,7 @@ import (
 // and a resuming client follows the stream. The client must end with every post event
 // exactly once, and the process must recover on its own.
 func TestStreamSurvivesPostgresRestart(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	parent := t.TempDir()
 	require.NoError(t, os.Chmod(parent, 0o755)) // reachable by the postgres user when root

@@ -12,6 +12,7 @@ import (
 )
 
 func TestPasswordChangeAndLogoutEverywhere(t *testing.T) {
+	t.Parallel()
 	s := newSite(t)
 	laptop := s.client()
 	laptop.signup("alice")

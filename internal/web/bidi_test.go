@@ -14,6 +14,7 @@ import (
 // override in them cannot reverse the page around them; the settings refuse such a
 // display name (issue 13, item 13).
 func TestUserTextIsIsolated(t *testing.T) {
+	t.Parallel()
 	s := newSite(t)
 	alice, bob := s.client(), s.client()
 	alice.signup("alice")

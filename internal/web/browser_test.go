@@ -57,6 +57,7 @@ func newBrowser(t *testing.T) context.Context {
 }
 
 func TestBrowserSignupPostLogout(t *testing.T) {
+	t.Parallel()
 	s := newSite(t)
 	ctx := newBrowser(t)
 	base := s.srv.URL
@@ -124,6 +125,7 @@ func TestBrowserSignupPostLogout(t *testing.T) {
 // What one posts appears on the other's open timeline without a reload, and a mention
 // updates the other's notification badge.
 func TestBrowserLiveTimelineAndBadge(t *testing.T) {
+	t.Parallel()
 	s := newSite(t)
 	browser := newBrowser(t)
 	css := func(sel string) chromedp.CSS { return chromedp.CSS(sel) }

@@ -12,6 +12,7 @@ import (
 // write an event every live hub reads, draw on one allowance per account: 30 a minute,
 // then 429 with Retry-After and no event written.
 func TestFollowLimit(t *testing.T) {
+	t.Parallel()
 	s := newSite(t, func(o *siteOptions) { o.limits = true })
 	s.client().signup("bob")
 	alice := s.client()

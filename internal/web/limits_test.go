@@ -14,6 +14,7 @@ import (
 )
 
 func TestLoginSignupAndPostingLimits(t *testing.T) {
+	t.Parallel()
 	proxies := httpx.Proxies{netip.MustParsePrefix("127.0.0.1/32")}
 	s := newSite(t, func(o *siteOptions) { o.limits, o.proxies = true, proxies })
 	c := s.client()
@@ -74,6 +75,7 @@ func TestLoginSignupAndPostingLimits(t *testing.T) {
 }
 
 func TestClientIPTrustsOnlyConfiguredProxies(t *testing.T) {
+	t.Parallel()
 	ps := httpx.Proxies{netip.MustParsePrefix("10.0.0.0/8"), netip.MustParsePrefix("192.0.2.1/32")}
 	req := func(peer, xff string) *http.Request {
 		r, _ := http.NewRequest(http.MethodGet, "/", nil)
@@ -95,6 +97,7 @@ func TestClientIPTrustsOnlyConfiguredProxies(t *testing.T) {
 // hash of the same cost (a dummy one for unknown names); the time each takes is measured
 // by `make bench` (login), not asserted here.
 func TestLoginRevealsNoAccounts(t *testing.T) {
+	t.Parallel()
 	s := newSite(t)
 	s.client().signup("alice")
 	answer := func(login string) response {

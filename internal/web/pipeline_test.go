@@ -14,6 +14,7 @@ import (
 )
 
 func TestNotificationsPageAndUnreadCount(t *testing.T) {
+	t.Parallel()
 	s := newSite(t)
 	bob := s.client()
 	bob.signup("bob")
@@ -51,6 +52,7 @@ func TestNotificationsPageAndUnreadCount(t *testing.T) {
 }
 
 func TestSettingsTurnMentionEmailsOff(t *testing.T) {
+	t.Parallel()
 	s := newSite(t)
 	c := s.client()
 	c.signup("alice")
@@ -71,6 +73,7 @@ func TestSettingsTurnMentionEmailsOff(t *testing.T) {
 }
 
 func TestStatsPageDrawsTheLast30Days(t *testing.T) {
+	t.Parallel()
 	s := newSite(t)
 	yesterday := time.Now().UTC().Truncate(24*time.Hour).AddDate(0, 0, -1)
 	_, err := s.pool.Exec(context.Background(), `INSERT INTO daily_stats (day, posts, active_authors, new_users, mentions, notifications_emailed)
@@ -85,6 +88,7 @@ func TestStatsPageDrawsTheLast30Days(t *testing.T) {
 }
 
 func TestRiverUIIsForAdminsOnly(t *testing.T) {
+	t.Parallel()
 	s := newSite(t)
 	anon := s.client()
 	require.Equal(t, http.StatusForbidden, anon.get("/admin/river/").status)
@@ -107,6 +111,7 @@ func TestRiverUIIsForAdminsOnly(t *testing.T) {
 }
 
 func TestOneRequestIDFollowsAPostThroughTheWorkers(t *testing.T) {
+	t.Parallel()
 	s := newSite(t)
 	bob := s.client()
 	bob.signup("bob")

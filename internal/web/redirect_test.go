@@ -25,6 +25,7 @@ func browserTarget(t *testing.T, base, location string) *url.URL {
 // redirect only to this site, whatever next holds, as the browser reads it (issue 13,
 // item 1: "/<TAB>/evil.example" became "//evil.example").
 func TestNextStaysOnSite(t *testing.T) {
+	t.Parallel()
 	s := newSite(t)
 	alice := s.client()
 	alice.signup("alice")

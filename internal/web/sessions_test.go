@@ -13,6 +13,7 @@ import (
 // cross-site form and POST /logout without a session store no session and set no session
 // cookie; logging out deletes the row and still shows its message once (issue 13, item 11).
 func TestAnonymousVisitorsGetNoSessionRow(t *testing.T) {
+	t.Parallel()
 	s := newSite(t)
 	alice := s.client()
 	alice.signup("alice")

@@ -11,6 +11,7 @@ import (
 // TestStaticListsNoDirectory: /static/ serves its files and lists no directory (issue 13,
 // item 14).
 func TestStaticListsNoDirectory(t *testing.T) {
+	t.Parallel()
 	s := newSite(t)
 	c := s.client()
 	require.Equal(t, http.StatusOK, c.get("/static/style.css").status)

@@ -55,6 +55,7 @@ func (c *client) stream(name string) func(timeout time.Duration) []string {
 // visitor now is; streams of sessions that stay, and anonymous ones, go on. Before, an
 // open stream kept delivering home posts and notification counts after the session ended.
 func TestEndedSessionsEndTheirStreams(t *testing.T) {
+	t.Parallel()
 	s := newSite(t)
 	login := func(name string) *client {
 		c := s.client()

@@ -99,6 +99,7 @@ func (c *client) verifyEmail(addr string) {
 }
 
 func TestSignupSendsOneVerificationEmailWhoseLinkVerifies(t *testing.T) {
+	t.Parallel()
 	s := newSite(t)
 	c := s.client()
 	c.signup("alice")
@@ -142,6 +143,7 @@ func TestSignupSendsOneVerificationEmailWhoseLinkVerifies(t *testing.T) {
 // TestVerificationLinkOpenedLoggedOut: the link works on a device where nobody is logged
 // in, and makes no session there.
 func TestVerificationLinkOpenedLoggedOut(t *testing.T) {
+	t.Parallel()
 	s := newSite(t)
 	s.client().signup("erin")
 	link := verifyLink(t, s.waitEmails("erin@example.com", 1)[0])
@@ -158,6 +160,7 @@ func TestVerificationLinkOpenedLoggedOut(t *testing.T) {
 }
 
 func TestExpiredVerificationLinkIsRefused(t *testing.T) {
+	t.Parallel()
 	s := newSite(t)
 	c := s.client()
 	c.signup("bob")
@@ -174,6 +177,7 @@ func TestExpiredVerificationLinkIsRefused(t *testing.T) {
 }
 
 func TestChangingTheEmailUnverifiesItAndSendsANewLink(t *testing.T) {
+	t.Parallel()
 	s := newSite(t)
 	other := s.client()
 	other.signup("taken")
@@ -205,6 +209,7 @@ func TestChangingTheEmailUnverifiesItAndSendsANewLink(t *testing.T) {
 }
 
 func TestVerificationLinkAskedAgainIsRateLimited(t *testing.T) {
+	t.Parallel()
 	s := newSite(t)
 	c := s.client()
 	c.signup("dave")

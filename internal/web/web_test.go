@@ -13,6 +13,7 @@ import (
 )
 
 func TestSignupPostAndReadLoggedOut(t *testing.T) {
+	t.Parallel()
 	s := newSite(t)
 	s.client().signup("bob")
 	alice := s.client()
@@ -53,6 +54,7 @@ func TestSignupPostAndReadLoggedOut(t *testing.T) {
 }
 
 func TestSessionCookieAndLoginLogout(t *testing.T) {
+	t.Parallel()
 	s := newSite(t)
 	c := s.client()
 	res := c.post("/signup", url.Values{"username": {"alice"}, "email": {"alice@example.com"}, "password": {testPassword}})
@@ -89,6 +91,7 @@ func TestSessionCookieAndLoginLogout(t *testing.T) {
 }
 
 func TestBadInputGetsClearErrorsAndChangesNothing(t *testing.T) {
+	t.Parallel()
 	s := newSite(t)
 	alice := s.client()
 	alice.signup("alice")
@@ -154,6 +157,7 @@ func TestBadInputGetsClearErrorsAndChangesNothing(t *testing.T) {
 }
 
 func TestSecurityHeadersAndRequestID(t *testing.T) {
+	t.Parallel()
 	s := newSite(t)
 	c := s.client()
 	res := c.get("/")
@@ -180,6 +184,7 @@ func TestSecurityHeadersAndRequestID(t *testing.T) {
 }
 
 func TestPasswordNeverInPagesOrLogs(t *testing.T) {
+	t.Parallel()
 	s := newSite(t)
 	c := s.client()
 	c.signup("alice")
@@ -199,6 +204,7 @@ func TestPasswordNeverInPagesOrLogs(t *testing.T) {
 }
 
 func TestWebTimelinePagination(t *testing.T) {
+	t.Parallel()
 	s := newSite(t)
 	c := s.client()
 	c.signup("alice")
@@ -228,6 +234,7 @@ func TestWebTimelinePagination(t *testing.T) {
 }
 
 func TestFollowFromProfile(t *testing.T) {
+	t.Parallel()
 	s := newSite(t)
 	bob := s.client()
 	bob.signup("bob")
@@ -250,6 +257,7 @@ func TestFollowFromProfile(t *testing.T) {
 }
 
 func TestLogsShowRequestLinesForTheDenyPath(t *testing.T) {
+	t.Parallel()
 	s := newSite(t)
 	c := s.client()
 	c.post("/posts", url.Values{"body": {"x"}}, "Origin", "https://evil.example", "Sec-Fetch-Site", "cross-site")
