@@ -1,5 +1,5 @@
 -- name: EventAppend :one
-INSERT INTO events (topic, payload, request_id) VALUES (@topic, @payload, @request_id)
+INSERT INTO events (topic, payload, request_id, trace) VALUES (@topic, @payload, @request_id, @trace)
 RETURNING id;
 
 -- name: EventListByTopic :many
@@ -13,7 +13,7 @@ LIMIT @row_limit;
 -- Events after the cursor (xid, id) in (xid, id) order, only from transactions older than
 -- every transaction still running: the set below that horizon can no longer change, so a
 -- reader that advances its cursor through it never skips an event that commits late.
-SELECT id, topic, payload, request_id, xid, created_at FROM events
+SELECT id, topic, payload, request_id, xid, created_at, trace FROM events
 WHERE (xid, id) > (sqlc.arg(after_xid)::xid8, sqlc.arg(after_id)::bigint)
   AND xid < pg_snapshot_xmin(pg_current_snapshot())
 ORDER BY xid, id
@@ -21,7 +21,7 @@ LIMIT sqlc.arg(row_limit);
 
 -- name: EventsInRange :many
 -- Events after one cursor up to and including another, in (xid, id) order.
-SELECT id, topic, payload, request_id, xid, created_at FROM events
+SELECT id, topic, payload, request_id, xid, created_at, trace FROM events
 WHERE (xid, id) > (sqlc.arg(after_xid)::xid8, sqlc.arg(after_id)::bigint)
   AND (xid, id) <= (sqlc.arg(upto_xid)::xid8, sqlc.arg(upto_id)::bigint)
 ORDER BY xid, id
@@ -51,7 +51,11 @@ SELECT xid, id FROM events ORDER BY xid, id LIMIT 1;
 SELECT EXISTS (SELECT 1 FROM events WHERE id = sqlc.arg(id)::bigint AND xid = sqlc.arg(xid)::xid8);
 
 -- name: EventsPrune :execrows
--- Deletes up to @row_limit events written before @before, oldest first.
+-- Deletes up to @row_limit events written before @before, oldest first, but none that a
+-- consumer has yet to apply.
 DELETE FROM events WHERE id IN (
-    SELECT e.id FROM events e WHERE e.created_at < @before ORDER BY e.id LIMIT @row_limit
+    SELECT e.id FROM events e
+    WHERE e.created_at < @before
+      AND NOT EXISTS (SELECT 1 FROM consumers c WHERE (e.xid, e.id) > (c.xid, c.event_id))
+    ORDER BY e.id LIMIT @row_limit
 );

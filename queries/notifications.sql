@@ -1,11 +1,3 @@
--- name: NotificationsInsertMentions :many
--- Returns only the notifications created now: a repeated attempt returns none.
-INSERT INTO notifications (recipient_id, actor_id, kind, post_id)
-SELECT r, @actor_id, 'mention', @post_id FROM unnest(@recipient_ids::bigint[]) AS r
-ORDER BY r
-ON CONFLICT (kind, post_id, recipient_id) DO NOTHING
-RETURNING id, recipient_id;
-
 -- name: NotificationsList :many
 -- A user's notifications about live posts, newest first, keyset-paginated by id.
 SELECT n.id, n.kind, n.created_at, n.read_at, sqlc.embed(p), sqlc.embed(a)

@@ -1,20 +1,3 @@
--- name: StatsLedgerInsert :execrows
--- Records that the counter change named key was applied. Zero rows means it already was.
-INSERT INTO stats_applied (key, counted) VALUES (@key, @counted) ON CONFLICT (key) DO NOTHING;
-
--- name: StatsLedgerCounted :one
-SELECT EXISTS (SELECT 1 FROM stats_applied WHERE key = @key AND counted);
-
--- name: UserStatsAddPosts :exec
-INSERT INTO user_stats (user_id, posts) VALUES (@user_id, @delta)
-ON CONFLICT (user_id) DO UPDATE SET posts = user_stats.posts + EXCLUDED.posts;
-
--- name: UserStatsAddMentions :exec
--- Changes the mentions_received counter of everyone the post mentions.
-INSERT INTO user_stats (user_id, mentions_received)
-SELECT m.user_id, sqlc.arg(delta)::bigint FROM mentions m WHERE m.post_id = sqlc.arg(post_id)::bigint ORDER BY m.user_id
-ON CONFLICT (user_id) DO UPDATE SET mentions_received = user_stats.mentions_received + EXCLUDED.mentions_received;
-
 -- name: UserStatsGet :one
 SELECT user_id, posts, mentions_received FROM user_stats WHERE user_id = @user_id;
 

@@ -40,7 +40,8 @@ func TestTraceOfOnePost(t *testing.T) {
 	st, body, _ := s.call(http.MethodPost, "/api/v1/statuses", tok, url.Values{"status": {"traced @bob"}})
 	require.Equal(t, http.StatusOK, st, body)
 	s.waitFor(`SELECT count(*) FROM email_deliveries`, 1)
-	s.waitFor(`SELECT count(*) FROM river_job WHERE state <> 'completed' AND kind IN ('mentions','stats','mention_email')`, 0)
+	s.waitFor(`SELECT count(*) FROM river_job WHERE state <> 'completed' AND kind = 'mention_email'`, 0)
+	s.waitFor(`SELECT count(*) FROM consumers c WHERE EXISTS (SELECT 1 FROM events e WHERE (e.xid, e.id) > (c.xid, c.event_id))`, 0)
 	tp := otel.GetTracerProvider().(*sdktrace.TracerProvider)
 	require.NoError(t, tp.ForceFlush(context.Background())) // (Shutdown would clear the exporter)
 
@@ -56,7 +57,8 @@ func TestTraceOfOnePost(t *testing.T) {
 		}
 	}
 	require.NotNil(t, root, "an HTTP server span named after the route")
-	// Every job of the post belongs to the request's trace, descending from its span.
+	// The consumers' work on the post and the email job belong to the request's trace,
+	// descending from its span.
 	jobs := map[string]bool{}
 	var tree []string
 	for _, sp := range spans.Snapshots() {
@@ -74,12 +76,12 @@ func TestTraceOfOnePost(t *testing.T) {
 			depth++
 		}
 		require.Equal(t, root.Name(), chain[len(chain)-1], "span %q descends from the request", sp.Name())
-		if strings.HasPrefix(sp.Name(), "job ") {
+		if strings.HasPrefix(sp.Name(), "job ") || strings.HasPrefix(sp.Name(), "consume ") {
 			jobs[sp.Name()] = true
 			tree = append(tree, strings.Repeat("  ", depth)+sp.Name()+"  <- "+strings.Join(chain[1:], " <- "))
 		}
 	}
-	for _, j := range []string{"job mentions", "job stats", "job mention_email"} {
+	for _, j := range []string{"consume mentions", "consume counters", "job mention_email"} {
 		require.True(t, jobs[j], "%s continues the request's trace", j)
 	}
 	dbSpans := 0

@@ -193,6 +193,7 @@ func Build(ctx context.Context, pool *pgxpool.Pool, dsn string, opts Options) (a
 		OnEmail: m.Email, EventRetention: cfg.EventRetention, RescueAfter: cfg.JobRescueAfter,
 		MentionEmailBound: core.MentionEmailBound{Limit: cfg.MentionEmailLimit.N, Window: cfg.MentionEmailLimit.Per},
 		RetryBase:         opts.JobRetryBase, RetryMax: opts.JobRetryMax,
+		Pipeline: jobs.PipelineConfig{OnBatch: m.ConsumerBatch},
 	})
 	if err != nil {
 		return nil, err
@@ -224,12 +225,21 @@ func Build(ctx context.Context, pool *pgxpool.Pool, dsn string, opts Options) (a
 		hub = live.NewHub(events.NewReader(pool), svc, log, live.Options{Observe: m.Fanout, Poll: opts.HubPoll,
 			MaxStreamsPerIP: cfg.MaxStreamsPerIP, MaxStreamsPerUser: cfg.MaxStreamsPerUser})
 		go hub.Run(bg)
-		go live.NewListener(dsn, hub.Kick, log).Run(bg)
 		m.StreamClients(hub.SubscribersByKind)
 		m.GaugeFunc("starling_events_delivered_id", "Id of the last event this process's hub fanned out.",
 			func() float64 { return float64(hub.Head().ID) })
 	}
 	a.Hub = hub
+	// The process's one LISTEN connection wakes its hub's streams and its consumer runs.
+	go live.NewListener(dsn, func() {
+		if hub != nil {
+			hub.Kick()
+		}
+		runner.Kick()
+	}, log).Run(bg)
+	m.Pipeline(func(ctx context.Context) ([]metrics.ConsumerLag, []metrics.QueueDepth, error) {
+		return pipelineStatus(ctx, svc)
+	})
 	m.GaugeFunc("starling_events_head_id", "Id of the newest readable event in the log.", func() float64 {
 		qctx, cancel := context.WithTimeout(context.Background(), time.Second)
 		defer cancel()
@@ -415,4 +425,29 @@ func withMetrics(h, metrics http.Handler) http.Handler {
 		}
 		h.ServeHTTP(w, r)
 	})
+}
+
+// pipelineStatus reads the consumers' lag and the job queues' depths for /metrics.
+func pipelineStatus(ctx context.Context, svc *core.Service) ([]metrics.ConsumerLag, []metrics.QueueDepth, error) {
+	lags, err := svc.ConsumerLags(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
+	depths, err := svc.QueueDepths(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
+	now := time.Now()
+	ml := make([]metrics.ConsumerLag, len(lags))
+	for i, l := range lags {
+		ml[i] = metrics.ConsumerLag{Consumer: l.Name, Behind: l.Behind}
+		if !l.Oldest.IsZero() {
+			ml[i].OldestAge = now.Sub(l.Oldest)
+		}
+	}
+	md := make([]metrics.QueueDepth, len(depths))
+	for i, d := range depths {
+		md[i] = metrics.QueueDepth{Queue: d.Queue, State: d.State, Jobs: d.Jobs, OldestAge: d.Oldest}
+	}
+	return ml, md, nil
 }

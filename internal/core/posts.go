@@ -10,10 +10,8 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
-	"github.com/riverqueue/river"
 
 	"github.com/starling-social/starling/internal/events"
-	"github.com/starling-social/starling/internal/jobargs"
 	"github.com/starling-social/starling/internal/store"
 	"github.com/starling-social/starling/internal/text"
 )
@@ -229,11 +227,7 @@ func (s *Service) createPost(ctx context.Context, author User, in NewPost) (Post
 				return err
 			}
 		}
-		jobs := []river.JobArgs{jobargs.Stats{Op: jobargs.StatsPostCreated, PostID: p.ID}}
-		if len(text.Mentions(body)) > 0 {
-			jobs = append(jobs, jobargs.Mentions{PostID: p.ID})
-		}
-		return s.enqueue(ctx, tx, jobs...)
+		return nil // its effects are the consumers' (consumers.go): nothing else in this transaction
 	})
 	if err != nil {
 		return Post{}, fmt.Errorf("create post: %w", err)
@@ -280,10 +274,8 @@ func (s *Service) DeletePost(ctx context.Context, actor User, id int64) error {
 		if n == 0 { // deleted concurrently
 			return ErrNotFound
 		}
-		if eventID, err = events.Append(ctx, q, events.PostDeleted{PostID: id, AuthorID: row.Post.AuthorID}); err != nil {
-			return err
-		}
-		return s.enqueue(ctx, tx, jobargs.Stats{Op: jobargs.StatsPostDeleted, PostID: id})
+		eventID, err = events.Append(ctx, q, events.PostDeleted{PostID: id, AuthorID: row.Post.AuthorID})
+		return err
 	})
 	if errors.Is(err, ErrNotFound) || errors.Is(err, ErrForbidden) {
 		return err

@@ -7,79 +7,38 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
-	"github.com/starling-social/starling/internal/jobargs"
+	"github.com/starling-social/starling/internal/events"
 	"github.com/starling-social/starling/internal/store"
 )
 
-// ApplyStats applies one counter change for post postID and calls finish, in one
-// transaction. Each change has a key in the stats ledger, so applying it twice changes the
-// counters once. It reports whether the change was applied by this call.
-//
-// The post row is locked while counting, so the counting of a post's mentions and the
-// uncounting at its deletion take turns: a post deleted before its mentions were counted
-// never has them counted.
-func (s *Service) ApplyStats(ctx context.Context, op string, postID int64, finish Finish) (bool, error) {
-	if op != jobargs.StatsPostCreated && op != jobargs.StatsPostDeleted && op != jobargs.StatsMentions {
-		return false, fmt.Errorf("%w: unknown stats op %q", ErrBadJob, op)
+// applyCounters is the counters consumer: each account's post count goes up by one per
+// post.created and down by one per post.deleted of its posts. A batch changes each
+// account's row once, whatever how many of its posts the batch holds, so an account that
+// posts a lot is no hot row.
+func (s *Service) applyCounters(ctx context.Context, _ pgx.Tx, q *store.Queries, run *batchRun, batch []events.Record) (int64, error) {
+	for _, r := range batch {
+		run.ctxOf(r) // a span in each traced request's trace
 	}
-	var applied bool
-	err := store.WithTx(ctx, s.db, func(tx pgx.Tx, q *store.Queries) error {
-		applied = false
-		post, err := q.PostLockForJob(ctx, postID)
-		if errors.Is(err, pgx.ErrNoRows) {
-			return finish(ctx, tx) // the post is gone for good: nothing to count
-		}
-		if err != nil {
-			return err
-		}
-		key := fmt.Sprintf("%s:%d", op, postID)
-		switch op {
-		case jobargs.StatsPostCreated, jobargs.StatsPostDeleted:
-			n, err := q.StatsLedgerInsert(ctx, store.StatsLedgerInsertParams{Key: key, Counted: true})
-			if err != nil {
-				return err
-			}
-			if n == 0 {
-				break // applied before
-			}
-			applied = true
-			delta := int64(1)
-			if op == jobargs.StatsPostDeleted {
-				delta = -1
-			}
-			if err = q.UserStatsAddPosts(ctx, store.UserStatsAddPostsParams{UserID: post.AuthorID, Delta: delta}); err != nil {
-				return err
-			}
-			if op == jobargs.StatsPostDeleted {
-				counted, err := q.StatsLedgerCounted(ctx, fmt.Sprintf("%s:%d", jobargs.StatsMentions, postID))
-				if err != nil {
-					return err
-				}
-				if counted {
-					if err := q.UserStatsAddMentions(ctx, store.UserStatsAddMentionsParams{PostID: postID, Delta: -1}); err != nil {
-						return err
-					}
-				}
-			}
-		case jobargs.StatsMentions:
-			live := post.DeletedAt == nil
-			n, err := q.StatsLedgerInsert(ctx, store.StatsLedgerInsertParams{Key: key, Counted: live})
-			if err != nil {
-				return err
-			}
-			if n == 1 && live {
-				applied = true
-				if err := q.UserStatsAddMentions(ctx, store.UserStatsAddMentionsParams{PostID: postID, Delta: 1}); err != nil {
-					return err
-				}
-			}
-		}
-		return finish(ctx, tx)
-	})
+	created, err := decodeAll[events.PostCreated](batch)
 	if err != nil {
-		return false, fmt.Errorf("apply stats %s of post %d: %w", op, postID, err)
+		return 0, err
 	}
-	return applied, nil
+	deleted, err := decodeAll[events.PostDeleted](batch)
+	if err != nil {
+		return 0, err
+	}
+	delta := map[int64]int64{}
+	for _, e := range created {
+		delta[e.AuthorID]++
+	}
+	for _, e := range deleted {
+		delta[e.AuthorID]--
+	}
+	ids, deltas := sortedDeltas(delta)
+	if len(ids) == 0 {
+		return 0, nil
+	}
+	return 0, q.UserStatsAddPostsMany(ctx, store.UserStatsAddPostsManyParams{UserIds: ids, Deltas: deltas})
 }
 
 // Counters are a user's maintained counters.
@@ -88,7 +47,7 @@ type Counters struct {
 	MentionsReceived int64
 }
 
-// CountersOf returns the counters the stats worker maintains for userID.
+// CountersOf returns the counters the consumers maintain for userID.
 func (s *Service) CountersOf(ctx context.Context, userID int64) (Counters, error) {
 	st, err := s.q.UserStatsGet(ctx, userID)
 	if errors.Is(err, pgx.ErrNoRows) {

@@ -10,6 +10,7 @@ import (
 
 	"github.com/starling-social/starling/internal/reqid"
 	"github.com/starling-social/starling/internal/store"
+	"github.com/starling-social/starling/internal/tracing"
 )
 
 // Event is a typed event payload. Topic names the stream it belongs to.
@@ -99,6 +100,7 @@ func Append(ctx context.Context, q *store.Queries, e Event) (int64, error) {
 		Topic:     e.Topic(),
 		Payload:   payload,
 		RequestID: reqid.From(ctx),
+		Trace:     tracing.Traceparent(ctx),
 	})
 	if err != nil {
 		return 0, fmt.Errorf("event %s: %w", e.Topic(), err)

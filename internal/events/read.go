@@ -54,6 +54,8 @@ type Record struct {
 	Topic     string
 	Payload   []byte
 	RequestID string
+	// Trace is the W3C traceparent of the request that wrote it, or "".
+	Trace     string
 	CreatedAt time.Time
 }
 
@@ -73,7 +75,7 @@ func ReadAfter(ctx context.Context, q *store.Queries, c Cursor, limit int) ([]Re
 func records(rows []store.Event) []Record {
 	out := make([]Record, len(rows))
 	for i, r := range rows {
-		out[i] = Record{Cursor: Cursor{r.Xid, r.ID}, Topic: r.Topic, Payload: r.Payload, RequestID: r.RequestID, CreatedAt: r.CreatedAt}
+		out[i] = Record{Cursor: Cursor{r.Xid, r.ID}, Topic: r.Topic, Payload: r.Payload, RequestID: r.RequestID, Trace: r.Trace, CreatedAt: r.CreatedAt}
 	}
 	return out
 }

@@ -11,51 +11,33 @@ import (
 )
 
 // Queues: each kind of work has its own queue and worker count, so a slow mail server
-// never delays mentions or counters.
+// never delays notifications or counters.
 const (
-	QueueMentions    = "mentions"
-	QueueStats       = "stats"
+	QueuePipeline    = "pipeline"
 	QueueEmail       = "email"
 	QueueMaintenance = "maintenance"
 )
 
-// Mentions asks the mentions worker to resolve the @mentions of a post into mention and
-// notification rows.
-type Mentions struct {
-	PostID int64 `json:"post_id"`
+// Consume asks for one run of an event-log consumer (core.ConsumeBatch): it applies
+// batches after the consumer's position until it is caught up. Enqueued by the workers'
+// waker when a consumer is behind.
+type Consume struct {
+	Consumer string `json:"consumer"`
 }
 
 // Kind implements river.JobArgs.
-func (Mentions) Kind() string { return "mentions" }
+func (Consume) Kind() string { return "consume" }
 
-// InsertOpts implements river.JobArgsWithInsertOpts.
-func (Mentions) InsertOpts() river.InsertOpts {
-	return river.InsertOpts{Queue: QueueMentions, MaxAttempts: 20}
-}
-
-// Stats operations.
-const (
-	// StatsPostCreated adds a post to its author's post count.
-	StatsPostCreated = "post.created"
-	// StatsPostDeleted removes a post from its author's post count, and its mentions from
-	// the mentioned users' counts when they were counted.
-	StatsPostDeleted = "post.deleted"
-	// StatsMentions adds a post's mentions to the mentioned users' counts.
-	StatsMentions = "mentions"
-)
-
-// Stats asks the stats worker to apply one counter change for one post.
-type Stats struct {
-	Op     string `json:"op"`
-	PostID int64  `json:"post_id"`
-}
-
-// Kind implements river.JobArgs.
-func (Stats) Kind() string { return "stats" }
-
-// InsertOpts implements river.JobArgsWithInsertOpts.
-func (Stats) InsertOpts() river.InsertOpts {
-	return river.InsertOpts{Queue: QueueStats, MaxAttempts: 20}
+// InsertOpts implements river.JobArgsWithInsertOpts. At most one run per consumer is
+// enqueued per second while one waits or runs; a run stuck as running after its worker
+// died holds back none of the later seconds, so the next run starts without waiting for
+// River to rescue the stuck one.
+func (Consume) InsertOpts() river.InsertOpts {
+	return river.InsertOpts{Queue: QueuePipeline, MaxAttempts: 25, UniqueOpts: river.UniqueOpts{
+		ByArgs: true, ByPeriod: time.Second,
+		ByState: []rivertype.JobState{rivertype.JobStateAvailable, rivertype.JobStatePending,
+			rivertype.JobStateRetryable, rivertype.JobStateRunning, rivertype.JobStateScheduled},
+	}}
 }
 
 // MentionEmail asks the email worker to send the email for one mention notification.

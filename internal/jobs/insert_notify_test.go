@@ -34,7 +34,7 @@ func TestInsertNotifyEvery(t *testing.T) {
 	// One insert every 20 ms for a second: 50 transactions, each of which may notify.
 	for i := range 50 {
 		require.NoError(t, store.WithTx(ctx, pool, func(tx pgx.Tx, _ *store.Queries) error {
-			_, err := r.Client.InsertTx(ctx, tx, jobargs.Stats{Op: jobargs.StatsPostCreated, PostID: int64(i + 1)}, &river.InsertOpts{})
+			_, err := r.Client.InsertTx(ctx, tx, jobargs.VerifyEmail{UserID: int64(i + 1)}, &river.InsertOpts{})
 			return err
 		}))
 		time.Sleep(20 * time.Millisecond)

@@ -1,13 +1,14 @@
-// Package jobs runs Starling's background work on River: resolving mentions, maintaining
-// counters, sending mention emails (single or in a digest) and email verification links,
-// and computing daily statistics.
+// Package jobs runs Starling's background work on River: the runs of the event log's
+// consumers (notifications and counters, see core.ConsumeBatch) and their waker, mention
+// emails (single or in a digest), email verification links, daily statistics and the
+// pruning of old events.
 //
-// Every worker applies its database effects and marks its job complete in one transaction
-// (river.JobCompleteTx), and every effect also has a unique key of its own in that
-// transaction, because River may run a job again after a crash or a rescue. Together these
-// make effects exactly-once. Email is the exception any queue has: it leaves the database,
-// so it is at-least-once with a stable Message-ID and a delivery row that stops any resend
-// once the delivery was recorded.
+// A consumer run applies each batch of events and moves the consumer's position in one
+// transaction, so its effects are exactly-once whatever River retries. The other workers
+// apply their database effects and mark their job complete in one transaction
+// (river.JobCompleteTx), each effect with a unique key of its own. Email is the exception
+// any queue has: it leaves the database, so it is at-least-once with a stable Message-ID and
+// a delivery row that stops any resend once the delivery was recorded.
 //
 // The request id of the HTTP request that enqueued a job travels in the job's metadata and
 // is put back into the worker's context, so worker log lines carry it too.
@@ -42,11 +43,12 @@ type Config struct {
 	// Work makes this process work jobs. When false the client only inserts them (the
 	// serve role).
 	Work bool
-	// MentionWorkers, StatsWorkers and EmailWorkers size each queue. Default to 100, 100
-	// and 10. A worker slot stays taken until River's completer has recorded the job (it
-	// batches every 50 ms), so a queue runs at most about slots/75ms jobs per second; the
-	// slots are goroutines, and the work itself waits for one of the pool's connections.
-	MentionWorkers, StatsWorkers, EmailWorkers int
+	// PipelineWorkers and EmailWorkers size the pipeline and email queues. Default to 8
+	// and 10. One run per consumer does the work; a further run of the same consumer ends
+	// at once, so the pipeline needs a slot per consumer and a few spare.
+	PipelineWorkers, EmailWorkers int
+	// Pipeline tunes the consumers' runs and their waker.
+	Pipeline PipelineConfig
 	// JobTimeout bounds one attempt. Defaults to 30 seconds, or half of RescueAfter when
 	// that is shorter.
 	JobTimeout time.Duration
@@ -96,6 +98,8 @@ type Runner struct {
 	// Client is the River client: pass it to core.Options.Jobs.
 	Client *river.Client[pgx.Tx]
 	w      *workers
+	wake   chan struct{}
+	stop   context.CancelFunc
 }
 
 // workers holds what every worker needs; Core is bound after the client exists.
@@ -108,6 +112,10 @@ type workers struct {
 	breaker *mail.Breaker
 	onEmail func(result string)
 	bound   core.MentionEmailBound
+	// pipeline is the consumers' configuration, shared with the runs and the waker.
+	pipeline *PipelineConfig
+	// kicks wakes the caught-up consumer runs when events are written.
+	kicks broadcast
 }
 
 // New builds the River client for pool.
@@ -120,9 +128,9 @@ func New(pool *pgxpool.Pool, cfg Config) (*Runner, error) {
 			*d = v
 		}
 	}
-	def(&cfg.MentionWorkers, 100)
-	def(&cfg.StatsWorkers, 100)
+	def(&cfg.PipelineWorkers, 8)
 	def(&cfg.EmailWorkers, 10)
+	def(&cfg.Pipeline.BatchSize, core.DefaultConsumeBatch)
 	defDur := func(d *time.Duration, v time.Duration) {
 		if *d <= 0 {
 			*d = v
@@ -137,8 +145,13 @@ func New(pool *pgxpool.Pool, cfg Config) (*Runner, error) {
 	defDur(&cfg.FetchCooldown, 10*time.Millisecond)
 	defDur(&cfg.FetchPollInterval, 100*time.Millisecond)
 	defDur(&cfg.InsertNotifyEvery, time.Second)
+	defDur(&cfg.Pipeline.RunFor, cfg.JobTimeout/3)
+	defDur(&cfg.Pipeline.IdleWait, min(2*time.Second, cfg.JobTimeout/6))
+	defDur(&cfg.Pipeline.Poll, time.Second)
 
-	w := &workers{log: cfg.Log, from: cfg.MailFrom, baseURL: cfg.BaseURL, onEmail: cfg.OnEmail, bound: cfg.MentionEmailBound}
+	pipeline := cfg.Pipeline
+	w := &workers{log: cfg.Log, from: cfg.MailFrom, baseURL: cfg.BaseURL, onEmail: cfg.OnEmail, bound: cfg.MentionEmailBound,
+		pipeline: &pipeline}
 	if w.onEmail == nil {
 		w.onEmail = func(string) {}
 	}
@@ -171,8 +184,7 @@ func New(pool *pgxpool.Pool, cfg Config) (*Runner, error) {
 		w.breaker = &mail.Breaker{Sender: cfg.Mail}
 		w.mail = w.breaker
 		ws := river.NewWorkers()
-		river.AddWorker(ws, &mentionsWorker{w: w})
-		river.AddWorker(ws, &statsWorker{w: w})
+		river.AddWorker(ws, &consumeWorker{w: w})
 		river.AddWorker(ws, &emailWorker{w: w})
 		river.AddWorker(ws, &digestWorker{w: w})
 		river.AddWorker(ws, &verifyEmailWorker{w: w})
@@ -180,8 +192,7 @@ func New(pool *pgxpool.Pool, cfg Config) (*Runner, error) {
 		river.AddWorker(ws, &pruneEventsWorker{w: w, retention: cfg.EventRetention})
 		rc.Workers = ws
 		rc.Queues = map[string]river.QueueConfig{
-			jobargs.QueueMentions:    {MaxWorkers: cfg.MentionWorkers},
-			jobargs.QueueStats:       {MaxWorkers: cfg.StatsWorkers},
+			jobargs.QueuePipeline:    {MaxWorkers: cfg.PipelineWorkers},
 			jobargs.QueueEmail:       {MaxWorkers: cfg.EmailWorkers},
 			jobargs.QueueMaintenance: {MaxWorkers: 1},
 		}
@@ -198,13 +209,14 @@ func New(pool *pgxpool.Pool, cfg Config) (*Runner, error) {
 	if err != nil {
 		return nil, fmt.Errorf("jobs: %w", err)
 	}
-	return &Runner{Client: client, w: w}, nil
+	return &Runner{Client: client, w: w, wake: make(chan struct{}, 1)}, nil
 }
 
 // Bind gives the workers the domain service. Call it before Start.
 func (r *Runner) Bind(svc *core.Service) { r.w.core = svc }
 
-// Start starts working jobs. It is a no-op for an insert-only runner.
+// Start registers the event log's consumers, starts working jobs and starts the waker
+// that enqueues consumer runs. It is a no-op for an insert-only runner.
 func (r *Runner) Start(ctx context.Context) error {
 	if r.w.mail == nil {
 		return nil
@@ -212,13 +224,26 @@ func (r *Runner) Start(ctx context.Context) error {
 	if r.w.core == nil {
 		return errors.New("jobs: Bind was not called")
 	}
-	return r.Client.Start(ctx)
+	if err := r.w.core.EnsureConsumers(ctx); err != nil {
+		return err
+	}
+	if err := r.Client.Start(ctx); err != nil {
+		return err
+	}
+	wctx, stop := context.WithCancel(ctx)
+	r.stop = stop
+	go r.waker(wctx)
+	return nil
 }
 
-// Stop stops fetching new jobs and waits for running ones until ctx ends.
+// Stop stops the waker and the fetching of new jobs, and waits for running ones until ctx
+// ends.
 func (r *Runner) Stop(ctx context.Context) error {
 	if r.w.mail == nil {
 		return nil
+	}
+	if r.stop != nil {
+		r.stop()
 	}
 	return r.Client.Stop(ctx)
 }
@@ -270,10 +295,12 @@ func (m *requestIDMiddleware) InsertMany(ctx context.Context, params []*rivertyp
 		if len(p.Metadata) > 0 {
 			_ = json.Unmarshal(p.Metadata, &meta)
 		}
-		if id != "" {
+		// What the job was given explicitly (a consumer passes on the request id and trace
+		// of the event it works on) stays.
+		if _, set := meta["request_id"]; !set && id != "" {
 			meta["request_id"] = id
 		}
-		if len(carrier) > 0 {
+		if _, set := meta["trace"]; !set && len(carrier) > 0 {
 			meta["trace"] = carrier
 		}
 		b, err := json.Marshal(meta)

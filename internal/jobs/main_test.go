@@ -40,7 +40,7 @@ func crashConfig(mailDir string) Config {
 		Work: true, Mail: mail.NewDir(mailDir), MailFrom: "Starling <starling@example.test>",
 		BaseURL: "http://starling.example.test", JobTimeout: 2 * time.Second, RescueAfter: 3 * time.Second,
 		RetryBase: 20 * time.Millisecond, RetryMax: 500 * time.Millisecond,
-		MentionWorkers: 50, StatsWorkers: 50, EmailWorkers: 20,
+		PipelineWorkers: 8, EmailWorkers: 20,
 		MentionEmailBound: core.MentionEmailBound{Limit: 3, Window: 2 * time.Second},
 	}
 }

@@ -62,8 +62,8 @@ func TestMentionsPastTheBoundGoIntoOneDigest(t *testing.T) {
 		require.NoError(t, err)
 	}
 	waitCount(t, e, `SELECT count(*) FROM mention_email_plans`, 6)
-	require.Equal(t, 1, e.count(`SELECT count(*) FROM river_job WHERE kind = 'mention_digest' AND state = 'scheduled'`),
-		"one digest waits")
+	// One digest (waiting for its window, or already sending it when this machine is slow).
+	require.Equal(t, 1, e.count(`SELECT count(*) FROM river_job WHERE kind = 'mention_digest'`), "one digest")
 	e.waitIdle(window + 20*time.Second)
 
 	got := srv.to("bob@example.com")

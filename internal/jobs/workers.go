@@ -20,44 +20,6 @@ func badArgs(format string, a ...any) error {
 	return river.JobCancel(fmt.Errorf("%w: "+format, append([]any{core.ErrBadJob}, a...)...))
 }
 
-type mentionsWorker struct {
-	river.WorkerDefaults[jobargs.Mentions]
-	w *workers
-}
-
-func (mw *mentionsWorker) Work(ctx context.Context, job *river.Job[jobargs.Mentions]) error {
-	if job.Args.PostID <= 0 {
-		return badArgs("post_id %d", job.Args.PostID)
-	}
-	res, err := mw.w.core.ApplyMentions(ctx, job.Args.PostID, complete(job))
-	if err != nil {
-		return err
-	}
-	mw.w.log.InfoContext(ctx, "mentions applied", "post_id", job.Args.PostID, "job_id", job.ID,
-		"notifications", len(res.Notified), "skipped", res.Skipped)
-	return nil
-}
-
-type statsWorker struct {
-	river.WorkerDefaults[jobargs.Stats]
-	w *workers
-}
-
-func (sw *statsWorker) Work(ctx context.Context, job *river.Job[jobargs.Stats]) error {
-	if job.Args.PostID <= 0 {
-		return badArgs("post_id %d", job.Args.PostID)
-	}
-	applied, err := sw.w.core.ApplyStats(ctx, job.Args.Op, job.Args.PostID, complete(job))
-	if errors.Is(err, core.ErrBadJob) {
-		return river.JobCancel(err)
-	}
-	if err != nil {
-		return err
-	}
-	sw.w.log.InfoContext(ctx, "stats applied", "op", job.Args.Op, "post_id", job.Args.PostID, "job_id", job.ID, "applied", applied)
-	return nil
-}
-
 type emailWorker struct {
 	river.WorkerDefaults[jobargs.MentionEmail]
 	w *workers

@@ -32,6 +32,9 @@ type Metrics struct {
 	jobs         *prometheus.CounterVec
 	jobDuration  *prometheus.HistogramVec
 	emails       *prometheus.CounterVec
+
+	consumerEvents *prometheus.CounterVec
+	consumerLag    *prometheus.HistogramVec
 }
 
 // New creates the metrics and registers them, with Go runtime and process collectors.
@@ -66,8 +69,16 @@ func New() *Metrics {
 		emails: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "starling_email_deliveries_total", Help: "Mention emails by result (sent, skipped, failed).",
 		}, []string{"result"}),
+		consumerEvents: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "starling_consumer_events_total", Help: "Events of the log applied by this process's consumer runs, by consumer.",
+		}, []string{"consumer"}),
+		consumerLag: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name: "starling_consumer_lag_seconds", Help: "Age of a batch's newest event when the batch's effects committed, by consumer.",
+			Buckets: []float64{.005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30, 60},
+		}, []string{"consumer"}),
 	}
 	r.MustRegister(m.httpRequests, m.httpDuration, m.eventsTotal, m.delivery, m.delivered, m.jobs, m.jobDuration, m.emails,
+		m.consumerEvents, m.consumerLag,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }

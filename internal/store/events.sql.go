@@ -11,7 +11,7 @@ import (
 )
 
 const eventAppend = `-- name: EventAppend :one
-INSERT INTO events (topic, payload, request_id) VALUES ($1, $2, $3)
+INSERT INTO events (topic, payload, request_id, trace) VALUES ($1, $2, $3, $4)
 RETURNING id
 `
 
@@ -19,10 +19,16 @@ type EventAppendParams struct {
 	Topic     string
 	Payload   []byte
 	RequestID string
+	Trace     string
 }
 
 func (q *Queries) EventAppend(ctx context.Context, arg EventAppendParams) (int64, error) {
-	row := q.db.QueryRow(ctx, eventAppend, arg.Topic, arg.Payload, arg.RequestID)
+	row := q.db.QueryRow(ctx, eventAppend,
+		arg.Topic,
+		arg.Payload,
+		arg.RequestID,
+		arg.Trace,
+	)
 	var id int64
 	err := row.Scan(&id)
 	return id, err
@@ -145,7 +151,7 @@ func (q *Queries) EventsHead(ctx context.Context) (EventsHeadRow, error) {
 }
 
 const eventsInRange = `-- name: EventsInRange :many
-SELECT id, topic, payload, request_id, xid, created_at FROM events
+SELECT id, topic, payload, request_id, xid, created_at, trace FROM events
 WHERE (xid, id) > ($1::xid8, $2::bigint)
   AND (xid, id) <= ($3::xid8, $4::bigint)
 ORDER BY xid, id
@@ -183,6 +189,7 @@ func (q *Queries) EventsInRange(ctx context.Context, arg EventsInRangeParams) ([
 			&i.RequestID,
 			&i.Xid,
 			&i.CreatedAt,
+			&i.Trace,
 		); err != nil {
 			return nil, err
 		}
@@ -212,7 +219,10 @@ func (q *Queries) EventsOldest(ctx context.Context) (EventsOldestRow, error) {
 
 const eventsPrune = `-- name: EventsPrune :execrows
 DELETE FROM events WHERE id IN (
-    SELECT e.id FROM events e WHERE e.created_at < $1 ORDER BY e.id LIMIT $2
+    SELECT e.id FROM events e
+    WHERE e.created_at < $1
+      AND NOT EXISTS (SELECT 1 FROM consumers c WHERE (e.xid, e.id) > (c.xid, c.event_id))
+    ORDER BY e.id LIMIT $2
 )
 `
 
@@ -221,7 +231,8 @@ type EventsPruneParams struct {
 	RowLimit int32
 }
 
-// Deletes up to @row_limit events written before @before, oldest first.
+// Deletes up to @row_limit events written before @before, oldest first, but none that a
+// consumer has yet to apply.
 func (q *Queries) EventsPrune(ctx context.Context, arg EventsPruneParams) (int64, error) {
 	result, err := q.db.Exec(ctx, eventsPrune, arg.Before, arg.RowLimit)
 	if err != nil {
@@ -231,7 +242,7 @@ func (q *Queries) EventsPrune(ctx context.Context, arg EventsPruneParams) (int64
 }
 
 const eventsReadable = `-- name: EventsReadable :many
-SELECT id, topic, payload, request_id, xid, created_at FROM events
+SELECT id, topic, payload, request_id, xid, created_at, trace FROM events
 WHERE (xid, id) > ($1::xid8, $2::bigint)
   AND xid < pg_snapshot_xmin(pg_current_snapshot())
 ORDER BY xid, id
@@ -263,6 +274,7 @@ func (q *Queries) EventsReadable(ctx context.Context, arg EventsReadableParams) 
 			&i.RequestID,
 			&i.Xid,
 			&i.CreatedAt,
+			&i.Trace,
 		); err != nil {
 			return nil, err
 		}

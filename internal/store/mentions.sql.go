@@ -7,7 +7,6 @@ package store
 
 import (
 	"context"
-	"time"
 )
 
 const mentionedUsernamesForPosts = `-- name: MentionedUsernamesForPosts :many
@@ -41,47 +40,6 @@ func (q *Queries) MentionedUsernamesForPosts(ctx context.Context, postIds []int6
 		return nil, err
 	}
 	return items, nil
-}
-
-const mentionsInsert = `-- name: MentionsInsert :exec
-INSERT INTO mentions (post_id, user_id)
-SELECT $1, u FROM unnest($2::bigint[]) AS u
-ON CONFLICT DO NOTHING
-`
-
-type MentionsInsertParams struct {
-	PostID  int64
-	UserIds []int64
-}
-
-func (q *Queries) MentionsInsert(ctx context.Context, arg MentionsInsertParams) error {
-	_, err := q.db.Exec(ctx, mentionsInsert, arg.PostID, arg.UserIds)
-	return err
-}
-
-const postLockForJob = `-- name: PostLockForJob :one
-SELECT id, author_id, body, deleted_at FROM posts WHERE id = $1 FOR UPDATE
-`
-
-type PostLockForJobRow struct {
-	ID        int64
-	AuthorID  int64
-	Body      string
-	DeletedAt *time.Time
-}
-
-// Locks a post for the duration of a worker's transaction so that a delete and the
-// workers applying its effects take turns.
-func (q *Queries) PostLockForJob(ctx context.Context, id int64) (PostLockForJobRow, error) {
-	row := q.db.QueryRow(ctx, postLockForJob, id)
-	var i PostLockForJobRow
-	err := row.Scan(
-		&i.ID,
-		&i.AuthorID,
-		&i.Body,
-		&i.DeletedAt,
-	)
-	return i, err
 }
 
 const userIDsByUsernames = `-- name: UserIDsByUsernames :many

@@ -5,8 +5,66 @@
 package store
 
 import (
+	"database/sql/driver"
+	"fmt"
 	"time"
 )
+
+type RiverJobState string
+
+const (
+	RiverJobStateAvailable RiverJobState = "available"
+	RiverJobStateCancelled RiverJobState = "cancelled"
+	RiverJobStateCompleted RiverJobState = "completed"
+	RiverJobStateDiscarded RiverJobState = "discarded"
+	RiverJobStatePending   RiverJobState = "pending"
+	RiverJobStateRetryable RiverJobState = "retryable"
+	RiverJobStateRunning   RiverJobState = "running"
+	RiverJobStateScheduled RiverJobState = "scheduled"
+)
+
+func (e *RiverJobState) Scan(src interface{}) error {
+	switch s := src.(type) {
+	case []byte:
+		*e = RiverJobState(s)
+	case string:
+		*e = RiverJobState(s)
+	default:
+		return fmt.Errorf("unsupported scan type for RiverJobState: %T", src)
+	}
+	return nil
+}
+
+type NullRiverJobState struct {
+	RiverJobState RiverJobState
+	Valid         bool // Valid is true if RiverJobState is not NULL
+}
+
+// Scan implements the Scanner interface.
+func (ns *NullRiverJobState) Scan(value interface{}) error {
+	if value == nil {
+		ns.RiverJobState, ns.Valid = "", false
+		return nil
+	}
+	ns.Valid = true
+	return ns.RiverJobState.Scan(value)
+}
+
+// Value implements the driver Valuer interface.
+func (ns NullRiverJobState) Value() (driver.Value, error) {
+	if !ns.Valid {
+		return nil, nil
+	}
+	return string(ns.RiverJobState), nil
+}
+
+type Consumer struct {
+	Name          string
+	Xid           uint64
+	EventID       int64
+	EventsApplied int64
+	AppliedAt     *time.Time
+}
 
 type DailyStat struct {
 	Day                  time.Time
@@ -41,6 +99,7 @@ type Event struct {
 	RequestID string
 	Xid       uint64
 	CreatedAt time.Time
+	Trace     string
 }
 
 type Follow struct {
@@ -131,16 +190,20 @@ type Post struct {
 	AppID     *int64
 }
 
+type RiverJob struct {
+	ID          int64
+	Kind        string
+	Queue       string
+	State       RiverJobState
+	CreatedAt   time.Time
+	ScheduledAt time.Time
+	AttemptedAt *time.Time
+}
+
 type Session struct {
 	Token  string
 	Data   []byte
 	Expiry time.Time
-}
-
-type StatsApplied struct {
-	Key       string
-	Counted   bool
-	AppliedAt time.Time
 }
 
 type User struct {

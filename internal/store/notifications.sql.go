@@ -164,46 +164,6 @@ func (q *Queries) NotificationsClear(ctx context.Context, recipientID int64) (in
 	return result.RowsAffected(), nil
 }
 
-const notificationsInsertMentions = `-- name: NotificationsInsertMentions :many
-INSERT INTO notifications (recipient_id, actor_id, kind, post_id)
-SELECT r, $1, 'mention', $2 FROM unnest($3::bigint[]) AS r
-ORDER BY r
-ON CONFLICT (kind, post_id, recipient_id) DO NOTHING
-RETURNING id, recipient_id
-`
-
-type NotificationsInsertMentionsParams struct {
-	ActorID      int64
-	PostID       int64
-	RecipientIds []int64
-}
-
-type NotificationsInsertMentionsRow struct {
-	ID          int64
-	RecipientID int64
-}
-
-// Returns only the notifications created now: a repeated attempt returns none.
-func (q *Queries) NotificationsInsertMentions(ctx context.Context, arg NotificationsInsertMentionsParams) ([]NotificationsInsertMentionsRow, error) {
-	rows, err := q.db.Query(ctx, notificationsInsertMentions, arg.ActorID, arg.PostID, arg.RecipientIds)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	items := []NotificationsInsertMentionsRow{}
-	for rows.Next() {
-		var i NotificationsInsertMentionsRow
-		if err := rows.Scan(&i.ID, &i.RecipientID); err != nil {
-			return nil, err
-		}
-		items = append(items, i)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, err
-	}
-	return items, nil
-}
-
 const notificationsList = `-- name: NotificationsList :many
 SELECT n.id, n.kind, n.created_at, n.read_at, p.id, p.author_id, p.body, p.created_at, p.deleted_at, p.language, p.app_id, a.id, a.username, a.email, a.password_hash, a.display_name, a.bio, a.is_admin, a.created_at, a.email_mentions, a.sessions_valid_after, a.email_verified_at
 FROM notifications n

@@ -86,67 +86,6 @@ func (q *Queries) FirstActivityDay(ctx context.Context) (time.Time, error) {
 	return column_1, err
 }
 
-const statsLedgerCounted = `-- name: StatsLedgerCounted :one
-SELECT EXISTS (SELECT 1 FROM stats_applied WHERE key = $1 AND counted)
-`
-
-func (q *Queries) StatsLedgerCounted(ctx context.Context, key string) (bool, error) {
-	row := q.db.QueryRow(ctx, statsLedgerCounted, key)
-	var exists bool
-	err := row.Scan(&exists)
-	return exists, err
-}
-
-const statsLedgerInsert = `-- name: StatsLedgerInsert :execrows
-INSERT INTO stats_applied (key, counted) VALUES ($1, $2) ON CONFLICT (key) DO NOTHING
-`
-
-type StatsLedgerInsertParams struct {
-	Key     string
-	Counted bool
-}
-
-// Records that the counter change named key was applied. Zero rows means it already was.
-func (q *Queries) StatsLedgerInsert(ctx context.Context, arg StatsLedgerInsertParams) (int64, error) {
-	result, err := q.db.Exec(ctx, statsLedgerInsert, arg.Key, arg.Counted)
-	if err != nil {
-		return 0, err
-	}
-	return result.RowsAffected(), nil
-}
-
-const userStatsAddMentions = `-- name: UserStatsAddMentions :exec
-INSERT INTO user_stats (user_id, mentions_received)
-SELECT m.user_id, $1::bigint FROM mentions m WHERE m.post_id = $2::bigint ORDER BY m.user_id
-ON CONFLICT (user_id) DO UPDATE SET mentions_received = user_stats.mentions_received + EXCLUDED.mentions_received
-`
-
-type UserStatsAddMentionsParams struct {
-	Delta  int64
-	PostID int64
-}
-
-// Changes the mentions_received counter of everyone the post mentions.
-func (q *Queries) UserStatsAddMentions(ctx context.Context, arg UserStatsAddMentionsParams) error {
-	_, err := q.db.Exec(ctx, userStatsAddMentions, arg.Delta, arg.PostID)
-	return err
-}
-
-const userStatsAddPosts = `-- name: UserStatsAddPosts :exec
-INSERT INTO user_stats (user_id, posts) VALUES ($1, $2)
-ON CONFLICT (user_id) DO UPDATE SET posts = user_stats.posts + EXCLUDED.posts
-`
-
-type UserStatsAddPostsParams struct {
-	UserID int64
-	Delta  int64
-}
-
-func (q *Queries) UserStatsAddPosts(ctx context.Context, arg UserStatsAddPostsParams) error {
-	_, err := q.db.Exec(ctx, userStatsAddPosts, arg.UserID, arg.Delta)
-	return err
-}
-
 const userStatsGet = `-- name: UserStatsGet :one
 SELECT user_id, posts, mentions_received FROM user_stats WHERE user_id = $1
 `

@@ -110,3 +110,21 @@ func firstLine(sql string) string {
 	}
 	return sql
 }
+
+// Traceparent returns the W3C traceparent of the span in ctx, or "" when there is none
+// (or tracing is off): what an event stores so that its consumers continue the trace.
+func Traceparent(ctx context.Context) string {
+	carrier := map[string]string{}
+	Inject(ctx, carrier)
+	return carrier["traceparent"]
+}
+
+// StartConsume starts the span of a consumer's work on one event, continuing the trace
+// of the request that wrote it (traceparent, as Traceparent gave it) when there is one.
+func StartConsume(ctx context.Context, consumer, traceparent string) (context.Context, trace.Span) {
+	if traceparent != "" {
+		ctx = otel.GetTextMapPropagator().Extract(ctx, propagation.MapCarrier{"traceparent": traceparent})
+	}
+	return tracer().Start(ctx, "consume "+consumer, trace.WithSpanKind(trace.SpanKindConsumer),
+		trace.WithAttributes(attribute.String("starling.consumer", consumer)))
+}

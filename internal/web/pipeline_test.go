@@ -121,9 +121,9 @@ func TestOneRequestIDFollowsAPostThroughTheWorkers(t *testing.T) {
 	res := alice.post("/posts", url.Values{"body": {"ping @bob"}}, "X-Request-ID", "story-of-a-post")
 	require.Equal(t, http.StatusSeeOther, res.status)
 	s.waitFor(`SELECT count(*) FROM email_deliveries`, 1)
-	// The stats jobs may finish after the email: wait for every line (a job logs after its
-	// commit), then check each.
-	msgs := []string{"http request", "post created", "mentions applied", "stats applied", "mention email sent"}
+	// Wait for every line (the consumer and the email job log after their commits), then
+	// check each.
+	msgs := []string{"http request", "post created", "mentions applied", "mention email sent"}
 	line := func(msg string) *regexp.Regexp {
 		return regexp.MustCompile(`"msg":"` + msg + `"[^\n]*"request_id":"story-of-a-post"`)
 	}
@@ -140,6 +140,8 @@ func TestOneRequestIDFollowsAPostThroughTheWorkers(t *testing.T) {
 	for _, msg := range msgs {
 		require.Regexp(t, line(msg), logs, msg)
 	}
-	require.Equal(t, 4, s.count(`SELECT count(*) FROM river_job WHERE metadata->>'request_id' = 'story-of-a-post'`),
-		"stats, mentions, the mentions' stats and the email job all carry the id")
+	require.Equal(t, 1, s.count(`SELECT count(*) FROM river_job WHERE metadata->>'request_id' = 'story-of-a-post'`),
+		"the email job carries the id")
+	require.Equal(t, 2, s.count(`SELECT count(*) FROM events WHERE request_id = 'story-of-a-post'`),
+		"so do the post's event and the notification's")
 }
