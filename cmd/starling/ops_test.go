@@ -246,6 +246,7 @@ func TestMetricsAndLogsAfterAWorkload(t *testing.T) {
 		"starling_live_delivery_lag_seconds_count", "starling_live_events_read_total", "starling_stream_clients",
 		"starling_jobs_total", "starling_job_run_seconds_count", "starling_email_deliveries_total",
 		"starling_db_pool_connections", "starling_db_pool_acquires_total", "starling_events_head_id", "starling_events_delivered_id",
+		"starling_consumer_events_total", "starling_consumer_lag_seconds_count", "starling_pipeline_status_up",
 	}
 	// Job metrics come from River's event stream, which may trail the jobs' commits a
 	// little: scrape until every family has a value (or 10 s pass).
@@ -287,6 +288,10 @@ func TestMetricsAndLogsAfterAWorkload(t *testing.T) {
 	}
 	for _, family := range families {
 		require.Positive(t, values[family], "%s should be non-zero", family)
+	}
+	for _, c := range []string{"counters", "mentions"} {
+		require.Regexp(t, `starling_consumer_behind_events\{consumer="`+c+`"\} \d+`, string(body))
+		require.Regexp(t, `starling_consumer_oldest_unapplied_seconds\{consumer="`+c+`"\} [0-9.e+-]+`, string(body))
 	}
 	require.Contains(t, string(body), `route="/posts/{id:[0-9]+}"`)
 	require.Contains(t, string(body), `route="/@{username}"`)

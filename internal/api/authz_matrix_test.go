@@ -237,8 +237,9 @@ var webAccess = map[string]string{
 	"GET /oauth/authorize": "public", "POST /oauth/authorize": "public", // the consent page sends a visitor without a session to log in
 	"POST /settings/tokens": "user", "POST /settings/tokens/{id:[0-9]+}/revoke": "user",
 	"GET /events": "public",
-	// The River dashboard and, without a private metrics address, the metrics.
-	"GET /admin/river": "admin", "GET /metrics": "admin",
+	// The pipeline page, the River dashboard and, without a private metrics address, the
+	// metrics.
+	"GET /admin": "admin", "GET /admin/river": "admin", "GET /metrics": "admin",
 	"GET /@{username}": "public", "POST /@{username}/follow": "user", "POST /@{username}/unfollow": "user",
 }
 

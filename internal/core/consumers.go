@@ -297,8 +297,12 @@ func (b *batchRun) log(r events.Record, msg string, args ...any) {
 	b.logs = append(b.logs, func() { b.s.log.InfoContext(ctx, msg, args...) })
 }
 
-// end ends the batch's spans and, when it committed (err nil), writes its log lines.
+// end ends the batch's spans and, when it committed (err nil), writes its log lines. A nil
+// batchRun (the transaction never began) has nothing to end.
 func (b *batchRun) end(err error) {
+	if b == nil {
+		return
+	}
 	for _, sp := range b.spans {
 		tracing.End(sp, err)
 	}

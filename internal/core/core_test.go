@@ -316,3 +316,15 @@ func TestDeletePost(t *testing.T) {
 	require.NoError(t, err)
 	require.NoError(t, s.DeletePost(ctx, bob, p2.ID))
 }
+
+// TestConsumeBatchWithTheDatabaseGone: a consumer run whose transaction cannot even begin
+// returns the error (River retries it) instead of panicking.
+func TestConsumeBatchWithTheDatabaseGone(t *testing.T) {
+	t.Parallel()
+	pool, _ := pgtest.NewDB(t)
+	s := newService(pool)
+	require.NoError(t, s.EnsureConsumers(context.Background()))
+	pool.Close()
+	_, err := s.ConsumeBatch(context.Background(), "mentions", 10)
+	require.Error(t, err)
+}

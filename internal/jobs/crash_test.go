@@ -152,6 +152,72 @@ func TestWorkersKilledRepeatedlyLoseAndDuplicateNothing(t *testing.T) {
 	checkGroundTruth(t, e, people)
 }
 
+// TestWorkerKilledMidBatchResumesAtOnce: 3,000 posts with two mentions each wait for the
+// consumers; a worker starts on them and is SIGKILLed as soon as it has committed its
+// first batch, in the middle of the next, and another worker starts at once. The second
+// worker continues from the consumers' positions without waiting for River to rescue the
+// killed worker's runs (2 minutes here, as in production): every effect is applied exactly
+// once, and the test reports how long after the restart the last one landed.
+func TestWorkerKilledMidBatchResumesAtOnce(t *testing.T) {
+	t.Parallel()
+	const posts = 3000
+	mailDir := t.TempDir()
+	e := newEnv(t, crashConfig(mailDir), 0)
+	ctx := context.Background()
+	var people []core.User
+	for i := range 20 {
+		people = append(people, e.user(fmt.Sprintf("user%02d", i)))
+	}
+	for i := range posts {
+		author := people[i%len(people)]
+		_, err := e.core.CreatePost(ctx, author.ID, fmt.Sprintf("post %d for @%s and @%s", i,
+			people[(i+1)%len(people)].Username, people[(i+2)%len(people)].Username))
+		require.NoError(t, err)
+	}
+	start := func() *exec.Cmd {
+		cmd := exec.Command(os.Args[0], "-test.run=^$")
+		cmd.Env = append(os.Environ(), childEnv+"="+e.dsn, "STARLING_CRASH_CHILD_MAIL="+mailDir, childProductionRescue+"=1")
+		cmd.Stderr = os.Stderr
+		require.NoError(t, cmd.Start())
+		return cmd
+	}
+	applied := func() int {
+		return e.count(`SELECT events_applied FROM consumers WHERE name = 'mentions'`)
+	}
+	first := start()
+	require.Eventually(t, func() bool { return applied() > 0 }, 30*time.Second, time.Millisecond)
+	require.NoError(t, first.Process.Signal(syscall.SIGKILL))
+	first.Wait()
+	restarted := time.Now()
+	before := applied()
+	second := start()
+	defer func() {
+		second.Process.Signal(syscall.SIGTERM)
+		second.Wait()
+	}()
+	require.Less(t, before, posts+len(people), "the first worker was killed before it had applied everything")
+	var caughtUp time.Duration
+	require.Eventually(t, func() bool {
+		lags, err := e.core.ConsumerLags(ctx)
+		require.NoError(t, err)
+		for _, l := range lags {
+			if l.Behind > 0 {
+				return false
+			}
+		}
+		caughtUp = time.Since(restarted)
+		return true
+	}, 2*time.Minute, 10*time.Millisecond)
+	t.Logf("killed after %d of %d events; the restarted worker applied the rest %s after the restart",
+		before, posts+len(people), caughtUp.Round(time.Millisecond))
+	// River would rescue the killed worker's runs only after 2 minutes: the next run did
+	// not wait for that.
+	require.Less(t, caughtUp, 2*time.Minute)
+	e.waitIdle(2 * time.Minute)
+	require.Equal(t, 2*posts, e.count(`SELECT count(*) FROM notifications`))
+	checkGroundTruth(t, e, people)
+}
+
 // checkGroundTruth compares everything the workers maintain with what the posts say.
 func checkGroundTruth(t *testing.T, e *env, people []core.User) {
 	ctx := context.Background()

@@ -21,6 +21,10 @@ import (
 // is killed.
 const childEnv = "STARLING_CRASH_CHILD_DSN"
 
+// childProductionRescue, when set, gives the crash child River's production job timeout
+// and rescue delay instead of the crash test's short ones.
+const childProductionRescue = "STARLING_CRASH_CHILD_PRODUCTION_RESCUE"
+
 func TestMain(m *testing.M) {
 	if dsn := os.Getenv(childEnv); dsn != "" {
 		if err := runChild(dsn, os.Getenv("STARLING_CRASH_CHILD_MAIL")); err != nil {
@@ -55,6 +59,10 @@ func runChild(dsn, mailDir string) error {
 	defer pool.Close()
 	cfg := crashConfig(mailDir)
 	cfg.Log = logging.New(os.Stderr, "text", "warn")
+	if os.Getenv(childProductionRescue) != "" {
+		// River's production timings: a killed worker's jobs stay running for 2 minutes.
+		cfg.JobTimeout, cfg.RescueAfter = 0, 0
+	}
 	r, err := New(pool, cfg)
 	if err != nil {
 		return err

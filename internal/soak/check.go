@@ -112,7 +112,7 @@ func (r *run) countRejected(what string) {
 func (r *run) detail(format string, a ...any) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if len(r.report.Details) < 40 {
+	if len(r.report.Details) < 80 {
 		r.report.Details = append(r.report.Details, fmt.Sprintf(format, a...))
 	}
 }
@@ -130,8 +130,16 @@ func (r *run) drain(ctx context.Context, l *load) error {
 	for {
 		var pending int
 		var states string
-		err := pool.QueryRow(ctx, `SELECT count(*), coalesce(string_agg(DISTINCT state::text, ','), '') FROM river_job
-			WHERE state NOT IN ('completed', 'cancelled', 'discarded') AND kind NOT IN ('daily_stats', 'prune_events')`).Scan(&pending, &states)
+		// Consumer runs wait a moment for more once caught up: what they owe is the events
+		// after their positions, counted with the jobs left.
+		err := pool.QueryRow(ctx, `SELECT
+			(SELECT count(*) FROM river_job WHERE state NOT IN ('completed', 'cancelled', 'discarded')
+			   AND kind NOT IN ('daily_stats', 'prune_events', 'consume'))
+			+ (SELECT count(*) FROM consumers c WHERE EXISTS (SELECT 1 FROM events e WHERE (e.xid, e.id) > (c.xid, c.event_id))),
+			coalesce((SELECT string_agg(DISTINCT state::text, ',') FROM river_job WHERE state NOT IN ('completed', 'cancelled', 'discarded')
+			   AND kind NOT IN ('daily_stats', 'prune_events', 'consume')), '')
+			|| coalesce((SELECT ' consumers behind: ' || string_agg(c.name, ',') FROM consumers c
+			   WHERE EXISTS (SELECT 1 FROM events e WHERE (e.xid, e.id) > (c.xid, c.event_id))), '')`).Scan(&pending, &states)
 		if err != nil {
 			return fmt.Errorf("soak: counting jobs: %w", err)
 		}
@@ -216,7 +224,11 @@ func (r *run) check(ctx context.Context) error {
 		rep.ProcessStarts += p.starts
 		rep.UnexpectedExits += len(p.unexpected)
 		rep.Panics += p.panics
+		lines := p.panicLines
 		p.mu.Unlock()
+		for _, l := range lines {
+			r.detail("%s", l)
+		}
 	}
 	if err := r.checkPosts(ctx, pool); err != nil {
 		return err

@@ -32,6 +32,7 @@ type proc struct {
 	starts     int
 	unexpected []string // how unexpected exits ended
 	panics     int
+	panicLines []string // the first few log lines that showed a panic or a data race
 	stopping   bool
 }
 
@@ -62,12 +63,23 @@ func (p *proc) start() error {
 		defer logf.Close()
 		sc := bufio.NewScanner(stderr)
 		sc.Buffer(make([]byte, 64<<10), 1<<20)
+		follow := 0 // lines of the last panic or race still to keep for the report
 		for sc.Scan() {
 			line := sc.Bytes()
 			logf.Write(append(line, '\n'))
+			if follow > 0 {
+				follow--
+				p.mu.Lock()
+				p.panicLines = append(p.panicLines, p.name+": "+sc.Text())
+				p.mu.Unlock()
+			}
 			if strings.Contains(sc.Text(), "panic") || strings.Contains(sc.Text(), "DATA RACE") {
 				p.mu.Lock()
 				p.panics++
+				if p.panics == 1 {
+					p.panicLines = append(p.panicLines, p.name+": "+sc.Text())
+					follow = 30
+				}
 				p.mu.Unlock()
 			}
 			var l struct {

@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/starling-social/starling/internal/core"
 )
 
 func TestNotificationsPageAndUnreadCount(t *testing.T) {
@@ -144,4 +146,28 @@ func TestOneRequestIDFollowsAPostThroughTheWorkers(t *testing.T) {
 		"the email job carries the id")
 	require.Equal(t, 2, s.count(`SELECT count(*) FROM events WHERE request_id = 'story-of-a-post'`),
 		"so do the post's event and the notification's")
+}
+
+// TestAdminPageShowsThePipeline: the admin page lists each consumer of the event log with
+// how far behind it is, and the job queues; nobody but an administrator sees it.
+func TestAdminPageShowsThePipeline(t *testing.T) {
+	t.Parallel()
+	s := newSite(t)
+	admin := s.client()
+	admin.signup("boss")
+	require.NoError(t, s.core.GrantAdmin(context.Background(), "boss"))
+	user := s.client()
+	user.signup("alice")
+	require.Equal(t, http.StatusForbidden, user.get("/admin").status)
+	require.Equal(t, http.StatusForbidden, s.client().get("/admin").status)
+
+	res := user.post("/posts", url.Values{"body": {"hello @boss"}})
+	require.Equal(t, http.StatusSeeOther, res.status)
+	s.waitFor(`SELECT count(*) FROM consumers c WHERE EXISTS (SELECT 1 FROM events e WHERE (e.xid, e.id) > (c.xid, c.event_id))`, 0)
+	page := admin.get("/admin")
+	require.Equal(t, http.StatusOK, page.status)
+	for _, name := range core.ConsumerNames() {
+		require.Regexp(t, `<td>`+name+`</td><td>0</td><td>caught up</td><td>[1-9][0-9]*</td>`, page.body)
+	}
+	require.Contains(t, page.body, "<h2>Job queues</h2>")
 }

@@ -53,6 +53,7 @@ type view struct {
 	Chart         template.HTML
 	Auth          *authorizeView
 	Tokens        []oauth.AuthorizedApp
+	Admin         *adminView
 }
 
 // postView is what the "post" partial needs.

@@ -181,6 +181,7 @@ func (s *Server) Routes() *mux.Router {
 	if s.hub != nil {
 		r.Handle("/events", httpx.Stream(http.HandlerFunc(s.liveEvents))).Methods(http.MethodGet)
 	}
+	r.Handle("/admin", s.requireAdmin(http.HandlerFunc(s.admin))).Methods(http.MethodGet, http.MethodHead)
 	if s.riverUI != nil {
 		r.PathPrefix("/admin/river").Handler(s.requireAdmin(s.riverUI))
 	}
