@@ -13,12 +13,19 @@ SET xid = sqlc.arg(xid)::xid8, event_id = sqlc.arg(event_id)::bigint,
     events_applied = events_applied + sqlc.arg(applied)::bigint, applied_at = now()
 WHERE name = sqlc.arg(name)::text;
 
--- name: ConsumersBehind :many
--- The consumers with readable events after their position.
+-- name: ConsumersToRun :many
+-- The consumers with readable events after their position and no run waiting for a slot
+-- (a run already going does not count: it may be a dead worker's; nor does one waiting to
+-- retry after a failure, which may wait minutes).
 SELECT c.name FROM consumers c
 WHERE EXISTS (
     SELECT 1 FROM events e
     WHERE (e.xid, e.id) > (c.xid, c.event_id) AND e.xid < pg_snapshot_xmin(pg_current_snapshot())
+)
+AND NOT EXISTS (
+    SELECT 1 FROM river_job j
+    WHERE j.kind = 'consume' AND j.state = 'available'
+      AND j.args->>'consumer' = c.name
 )
 ORDER BY c.name;
 

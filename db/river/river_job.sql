@@ -7,6 +7,7 @@ CREATE TYPE river_job_state AS ENUM (
 CREATE TABLE river_job (
     id           bigint          PRIMARY KEY,
     kind         text            NOT NULL,
+    args         jsonb           NOT NULL,
     queue        text            NOT NULL,
     state        river_job_state NOT NULL,
     created_at   timestamptz     NOT NULL,

@@ -133,11 +133,12 @@ func (s *Service) ConsumeBatch(ctx context.Context, name string, limit int) (Bat
 	return b, nil
 }
 
-// ConsumersBehind returns the consumers that have readable events after their position.
-func (s *Service) ConsumersBehind(ctx context.Context) ([]string, error) {
-	names, err := s.q.ConsumersBehind(ctx)
+// ConsumersToRun returns the consumers that have readable events after their position
+// and no run waiting to start.
+func (s *Service) ConsumersToRun(ctx context.Context) ([]string, error) {
+	names, err := s.q.ConsumersToRun(ctx)
 	if err != nil {
-		return nil, fmt.Errorf("consumers behind: %w", err)
+		return nil, fmt.Errorf("consumers to run: %w", err)
 	}
 	return names, nil
 }

@@ -28,16 +28,12 @@ type Consume struct {
 // Kind implements river.JobArgs.
 func (Consume) Kind() string { return "consume" }
 
-// InsertOpts implements river.JobArgsWithInsertOpts. At most one run per consumer is
-// enqueued per second while one waits or runs; a run stuck as running after its worker
-// died holds back none of the later seconds, so the next run starts without waiting for
-// River to rescue the stuck one.
+// InsertOpts implements river.JobArgsWithInsertOpts. Runs are not River-unique: the
+// waker enqueues one only when none is waiting to start, and a run that finds another
+// going ends at once. (A River unique job would count a dead worker's run, still marked
+// running until River rescues it, and hold the next one back.)
 func (Consume) InsertOpts() river.InsertOpts {
-	return river.InsertOpts{Queue: QueuePipeline, MaxAttempts: 25, UniqueOpts: river.UniqueOpts{
-		ByArgs: true, ByPeriod: time.Second,
-		ByState: []rivertype.JobState{rivertype.JobStateAvailable, rivertype.JobStatePending,
-			rivertype.JobStateRetryable, rivertype.JobStateRunning, rivertype.JobStateScheduled},
-	}}
+	return river.InsertOpts{Queue: QueuePipeline, MaxAttempts: 25}
 }
 
 // MentionEmail asks the email worker to send the email for one mention notification.

@@ -24,6 +24,8 @@ type consumeWorker struct {
 func (cw *consumeWorker) Work(ctx context.Context, job *river.Job[jobargs.Consume]) error {
 	name := job.Args.Consumer
 	p := cw.w.pipeline
+	cw.w.runs.begin(name)
+	defer cw.w.runs.end(name)
 	end := time.Now().Add(p.RunFor)
 	for time.Now().Before(end) {
 		kicked := cw.w.kicks.wait() // taken before the read, so a kick during it is not missed
@@ -91,16 +93,21 @@ func (r *Runner) Kick() {
 }
 
 // waker enqueues a consume job for every consumer that is behind the log, when kicked
-// (at most once per 50 ms) and every Poll, until ctx ends.
+// (at most once per 50 ms) and every Poll, until ctx ends. It skips a consumer with a run
+// waiting to start, or one going in this process (the kick wakes that), and enqueues at
+// most one per consumer per Poll while another process's run goes on (which the new one
+// then leaves alone).
 func (r *Runner) waker(ctx context.Context) {
 	tick := time.NewTicker(r.w.pipeline.Poll)
 	defer tick.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-r.wake:
-		case <-tick.C:
+	for first := true; ; first = false {
+		if !first { // at start, look at once: a worker restarted after a crash resumes now
+			select {
+			case <-ctx.Done():
+				return
+			case <-r.wake:
+			case <-tick.C:
+			}
 		}
 		if err := r.enqueueBehind(ctx); err != nil && ctx.Err() == nil {
 			r.w.log.Warn("pipeline: could not start consumer runs; retrying", "err", err)
@@ -113,19 +120,61 @@ func (r *Runner) waker(ctx context.Context) {
 	}
 }
 
-// enqueueBehind enqueues one run for each consumer behind the log (River drops a run
-// while another of the same second waits or runs).
+// enqueueBehind enqueues one run for each consumer behind the log that needs one.
 func (r *Runner) enqueueBehind(ctx context.Context) error {
-	names, err := r.w.core.ConsumersBehind(ctx)
+	names, err := r.w.core.ConsumersToRun(ctx)
 	if err != nil || len(names) == 0 {
 		return err
 	}
-	params := make([]river.InsertManyParams, len(names))
-	for i, n := range names {
-		params[i] = river.InsertManyParams{Args: jobargs.Consume{Consumer: n}}
+	var params []river.InsertManyParams
+	now := time.Now()
+	for _, n := range names {
+		if r.w.runs.due(n, now, r.w.pipeline.Poll) {
+			params = append(params, river.InsertManyParams{Args: jobargs.Consume{Consumer: n}})
+		}
+	}
+	if len(params) == 0 {
+		return nil
 	}
 	_, err = r.Client.InsertMany(ctx, params)
 	return err
+}
+
+// localRuns tracks this process's consumer runs and when the waker last enqueued one.
+type localRuns struct {
+	mu       sync.Mutex
+	active   map[string]int
+	enqueued map[string]time.Time
+}
+
+func (l *localRuns) begin(name string) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.active == nil {
+		l.active = map[string]int{}
+	}
+	l.active[name]++
+}
+
+func (l *localRuns) end(name string) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.active[name]--
+}
+
+// due reports whether a run of name should be enqueued now, and notes it when so: not
+// while one goes in this process, and not twice within every.
+func (l *localRuns) due(name string, now time.Time, every time.Duration) bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.active[name] > 0 || now.Sub(l.enqueued[name]) < every {
+		return false
+	}
+	if l.enqueued == nil {
+		l.enqueued = map[string]time.Time{}
+	}
+	l.enqueued[name] = now
+	return true
 }
 
 // broadcast wakes every waiter at once: each channel that wait returned before a send is

@@ -116,6 +116,8 @@ type workers struct {
 	pipeline *PipelineConfig
 	// kicks wakes the caught-up consumer runs when events are written.
 	kicks broadcast
+	// runs are this process's consumer runs, for the waker.
+	runs localRuns
 }
 
 // New builds the River client for pool.

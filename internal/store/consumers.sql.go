@@ -63,36 +63,6 @@ func (q *Queries) ConsumerLock(ctx context.Context, name string) (ConsumerLockRo
 	return i, err
 }
 
-const consumersBehind = `-- name: ConsumersBehind :many
-SELECT c.name FROM consumers c
-WHERE EXISTS (
-    SELECT 1 FROM events e
-    WHERE (e.xid, e.id) > (c.xid, c.event_id) AND e.xid < pg_snapshot_xmin(pg_current_snapshot())
-)
-ORDER BY c.name
-`
-
-// The consumers with readable events after their position.
-func (q *Queries) ConsumersBehind(ctx context.Context) ([]string, error) {
-	rows, err := q.db.Query(ctx, consumersBehind)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	items := []string{}
-	for rows.Next() {
-		var name string
-		if err := rows.Scan(&name); err != nil {
-			return nil, err
-		}
-		items = append(items, name)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, err
-	}
-	return items, nil
-}
-
 const consumersLag = `-- name: ConsumersLag :many
 SELECT c.name, c.events_applied, c.applied_at,
     (SELECT count(*) FROM (
@@ -132,6 +102,43 @@ func (q *Queries) ConsumersLag(ctx context.Context, maxCount int64) ([]Consumers
 			return nil, err
 		}
 		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
+const consumersToRun = `-- name: ConsumersToRun :many
+SELECT c.name FROM consumers c
+WHERE EXISTS (
+    SELECT 1 FROM events e
+    WHERE (e.xid, e.id) > (c.xid, c.event_id) AND e.xid < pg_snapshot_xmin(pg_current_snapshot())
+)
+AND NOT EXISTS (
+    SELECT 1 FROM river_job j
+    WHERE j.kind = 'consume' AND j.state = 'available'
+      AND j.args->>'consumer' = c.name
+)
+ORDER BY c.name
+`
+
+// The consumers with readable events after their position and no run waiting for a slot
+// (a run already going does not count: it may be a dead worker's; nor does one waiting to
+// retry after a failure, which may wait minutes).
+func (q *Queries) ConsumersToRun(ctx context.Context) ([]string, error) {
+	rows, err := q.db.Query(ctx, consumersToRun)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []string{}
+	for rows.Next() {
+		var name string
+		if err := rows.Scan(&name); err != nil {
+			return nil, err
+		}
+		items = append(items, name)
 	}
 	if err := rows.Err(); err != nil {
 		return nil, err

@@ -193,6 +193,7 @@ type Post struct {
 type RiverJob struct {
 	ID          int64
 	Kind        string
+	Args        []byte
 	Queue       string
 	State       RiverJobState
 	CreatedAt   time.Time
