@@ -135,7 +135,7 @@ func runLive(dataDir string, writers int, d time.Duration, runs, clients, rate i
 		{name: "no NOTIFY at all (reference)", riverNotify: time.Hour},
 	}
 	results := make([][]float64, len(variants))
-	fmt.Printf("Write path: core.CreatePost with one @mention (post + event + 2 River jobs), %d writers, %s per run, %d runs, interleaved.\n\n", writers, d, runs)
+	fmt.Printf("Write path: core.CreatePost with one @mention (the post and its event), %d writers, %s per run, %d runs, interleaved.\n\n", writers, d, runs)
 	for r := range runs {
 		for i, v := range variants {
 			pps, err := writeRun(ctx, e, v, writers, d)
