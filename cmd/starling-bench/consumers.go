@@ -399,7 +399,7 @@ func (s *suite) pipeline(ctx context.Context) error {
 	s.printf("## 4. Job pipeline\n\n")
 	s.printf("What it measures: %d posts, each mentioning @bench1 and @bench2, by %d authors (%s), written with SQL in %d transactions as the write path writes them "+
 		"(the post and its `post.created` event) while no worker runs; then one `starling work` process starts, and the time runs from its start until both consumers "+
-		"(`counters`, `mentions`) have applied every event. The first consumer run begins at the waker's first check, about 1 s after the start. "+
+		"(`counters`, `mentions`) have applied every event. The time includes the process's start-up (connecting, checking migrations, starting River) and its waker's first check. "+
 		"Each post makes two notifications, so the log ends with %d events (%d `post.created`, %d `notification.created`), all of which each consumer reads. "+
 		"Mention emails are scheduled an hour later (`STARLING_MENTION_EMAIL_DELAY=1h`): they are counted as jobs, not sent. One run.\n\n",
 		n, len(authorNames), strings.Join(authorNames, ", "), txs, logEvents, n, 2*n)
