@@ -424,6 +424,26 @@ func (s *suite) pipeline(ctx context.Context) error {
 	return nil
 }
 
+// serveAndWork makes n writers' tokens, moves the consumers past what earlier sections
+// left in the log, and starts one `starling serve` and one `starling work`; the caller
+// stops both.
+func (s *suite) serveAndWork(ctx context.Context, n int) (tokens []string, srv, worker *server, err error) {
+	if tokens, err = s.tokens(ctx, n); err != nil {
+		return nil, nil, nil, err
+	}
+	if err = s.skipBacklog(ctx); err != nil {
+		return nil, nil, nil, err
+	}
+	if srv, err = s.start("serve"); err != nil {
+		return nil, nil, nil, err
+	}
+	if worker, err = s.start("work"); err != nil {
+		srv.stop()
+		return nil, nil, nil, err
+	}
+	return tokens, srv, worker, nil
+}
+
 // sustained is section 5: the consumers' lag while 8 writers post at full rate.
 func (s *suite) sustained(ctx context.Context) error {
 	d := 60 * time.Second
@@ -431,22 +451,11 @@ func (s *suite) sustained(ctx context.Context) error {
 		d = 15 * time.Second
 	}
 	const writers = 8
-	tokens, err := s.tokens(ctx, writers)
-	if err != nil {
-		return err
-	}
-	if err := s.skipBacklog(ctx); err != nil {
-		return err
-	}
-	srv, err := s.start("serve")
+	tokens, srv, worker, err := s.serveAndWork(ctx, writers)
 	if err != nil {
 		return err
 	}
 	defer srv.stop()
-	worker, err := s.start("work")
-	if err != nil {
-		return err
-	}
 	defer worker.stop()
 	progress("sustained: %d writers for %s, lag sampled every second", writers, d)
 	sampler := s.sampleLag(ctx)
@@ -486,22 +495,11 @@ func (s *suite) sustained(ctx context.Context) error {
 // hotRows is section 6: 32 writers as one account against 32 writers as 32 accounts.
 func (s *suite) hotRows(ctx context.Context) error {
 	const writers = 32
-	tokens, err := s.tokens(ctx, writers)
-	if err != nil {
-		return err
-	}
-	if err := s.skipBacklog(ctx); err != nil {
-		return err
-	}
-	srv, err := s.start("serve")
+	tokens, srv, worker, err := s.serveAndWork(ctx, writers)
 	if err != nil {
 		return err
 	}
 	defer srv.stop()
-	worker, err := s.start("work")
-	if err != nil {
-		return err
-	}
 	defer worker.stop()
 	type variant struct {
 		name  string
