@@ -16,7 +16,7 @@ test: ## start the local test Postgres (installing it and Chromium when missing)
 	@url=$$($(STARLING) devdb start --cluster test) && \
 	  STARLING_TEST_DATABASE_URL="$$url" STARLING_REQUIRE_BROWSER=1 $(GO) test -race -count=1 -timeout 15m ./...
 
-bench: ## measure against pgbench baselines into docs/benchmarks.md (QUICK=1: under 2 minutes, into .data/)
+bench: ## measure against pgbench baselines into docs/benchmarks.md (QUICK=1: about 3 minutes, into .data/)
 	$(GO) build -o bin/starling ./cmd/starling
 	$(GO) run ./cmd/starling-bench suite -bin bin/starling $(if $(QUICK),-quick -out .data/benchmarks-quick.md,-out docs/benchmarks.md)
 
