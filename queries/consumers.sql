@@ -52,7 +52,7 @@ RETURNING id;
 
 -- name: PostsLiveByIDs :many
 -- The posts of @ids that are not deleted, for the mentions consumer.
-SELECT id, author_id, body FROM posts WHERE id = ANY(@ids::bigint[]) AND deleted_at IS NULL;
+SELECT id, author_id, body, visibility FROM posts WHERE id = ANY(@ids::bigint[]) AND deleted_at IS NULL;
 
 -- name: MentionsInsertPairs :exec
 INSERT INTO mentions (post_id, user_id)
@@ -66,11 +66,18 @@ SELECT x.r, x.a, 'mention', x.p
 FROM (SELECT unnest(sqlc.arg(recipient_ids)::bigint[]) AS r, unnest(sqlc.arg(actor_ids)::bigint[]) AS a,
              unnest(sqlc.arg(post_ids)::bigint[]) AS p) AS x
 ORDER BY x.p, x.r
-ON CONFLICT (kind, post_id, recipient_id) DO NOTHING
-RETURNING id, recipient_id, post_id;
+ON CONFLICT (post_id, recipient_id) WHERE kind = 'mention' DO NOTHING
+RETURNING id, recipient_id, coalesce(post_id, 0)::bigint AS post_id;
 
 -- name: MentionsOfPosts :many
-SELECT post_id, user_id FROM mentions WHERE post_id = ANY(@post_ids::bigint[]);
+-- The counted mentions of @post_ids (see MentionsCount).
+SELECT post_id, user_id FROM mentions WHERE post_id = ANY(@post_ids::bigint[]) AND counted;
+
+-- name: MentionsCount :exec
+-- Marks the mentions (@post_ids[i], @user_ids[i]) as counted in mentions_received.
+UPDATE mentions m SET counted = true
+FROM (SELECT unnest(sqlc.arg(post_ids)::bigint[]) AS p, unnest(sqlc.arg(user_ids)::bigint[]) AS u) AS x
+WHERE m.post_id = x.p AND m.user_id = x.u;
 
 -- name: UserStatsAddPostsMany :exec
 -- Adds each delta to its user's post count; the ids are distinct and sorted, so that two
@@ -99,3 +106,47 @@ FROM river_job
 WHERE state IN ('available', 'pending', 'retryable', 'running', 'scheduled')
 GROUP BY queue, state
 ORDER BY queue, state;
+
+-- name: NotificationsInsertFavourites :many
+-- One favourite notification per favourite of @favourite_ids that still stands, to the
+-- post's author (not for favouriting one's own post); returns those created now.
+INSERT INTO notifications (recipient_id, actor_id, kind, post_id, favourite_id)
+SELECT p.author_id, f.user_id, 'favourite', f.post_id, f.id
+FROM favourites f JOIN posts p ON p.id = f.post_id AND p.deleted_at IS NULL
+WHERE f.id = ANY(@favourite_ids::bigint[]) AND f.user_id <> p.author_id
+ORDER BY f.id
+ON CONFLICT (favourite_id) DO NOTHING
+RETURNING id, recipient_id, coalesce(post_id, 0)::bigint AS post_id, coalesce(favourite_id, 0)::bigint AS activity_id;
+
+-- name: NotificationsInsertReblogs :many
+-- One reblog notification per boost of @reblog_ids that still stands, to the boosted
+-- post's author (not for boosting one's own post); returns those created now.
+INSERT INTO notifications (recipient_id, actor_id, kind, post_id, reblog_id)
+SELECT o.author_id, r.author_id, 'reblog', o.id, r.id
+FROM posts r JOIN posts o ON o.id = r.reblog_of_id AND o.deleted_at IS NULL
+WHERE r.id = ANY(@reblog_ids::bigint[]) AND r.author_id <> o.author_id
+ORDER BY r.id
+ON CONFLICT (reblog_id) DO NOTHING
+RETURNING id, recipient_id, coalesce(post_id, 0)::bigint AS post_id, coalesce(reblog_id, 0)::bigint AS activity_id;
+
+-- name: NotificationsInsertFollows :many
+-- One follow notification per follow of @follow_ids that still stands; returns those
+-- created now.
+INSERT INTO notifications (recipient_id, actor_id, kind, follow_id)
+SELECT f.followee_id, f.follower_id, 'follow', f.id
+FROM follows f
+WHERE f.id = ANY(@follow_ids::bigint[])
+ORDER BY f.id
+ON CONFLICT (follow_id) DO NOTHING
+RETURNING id, recipient_id, coalesce(post_id, 0)::bigint AS post_id, coalesce(follow_id, 0)::bigint AS activity_id;
+
+-- name: PostStatsAddMany :exec
+-- Adds each post's deltas to its counters (one row per post id).
+INSERT INTO post_stats (post_id, replies, favourites, reblogs)
+SELECT x.post_id, x.replies, x.favourites, x.reblogs
+FROM (SELECT unnest(sqlc.arg(post_ids)::bigint[]) AS post_id, unnest(sqlc.arg(replies)::bigint[]) AS replies,
+             unnest(sqlc.arg(favourites)::bigint[]) AS favourites, unnest(sqlc.arg(reblogs)::bigint[]) AS reblogs) AS x
+WHERE EXISTS (SELECT 1 FROM posts p WHERE p.id = x.post_id)
+ORDER BY x.post_id
+ON CONFLICT (post_id) DO UPDATE SET replies = post_stats.replies + excluded.replies,
+    favourites = post_stats.favourites + excluded.favourites, reblogs = post_stats.reblogs + excluded.reblogs;

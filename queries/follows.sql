@@ -1,6 +1,8 @@
--- name: FollowCreate :execrows
+-- name: FollowCreate :many
+-- The new follow's id; no row when the follow existed.
 INSERT INTO follows (follower_id, followee_id) VALUES (@follower_id, @followee_id)
-ON CONFLICT DO NOTHING;
+ON CONFLICT DO NOTHING
+RETURNING id;
 
 -- name: FollowDelete :execrows
 DELETE FROM follows WHERE follower_id = @follower_id AND followee_id = @followee_id;

@@ -19,7 +19,7 @@ WHERE m.recipient_id = @recipient_id AND m.digest AND m.digest_job_id IS NULL
 
 -- name: MentionDigestItems :many
 -- The mentions digest job @job_id took, still to be emailed, of posts that still exist.
-SELECT n.id AS notification_id, n.post_id, a.username AS actor_username,
+SELECT n.id AS notification_id, p.id AS post_id, a.username AS actor_username,
        a.display_name AS actor_display_name, p.body AS post_body
 FROM mention_email_plans m
 JOIN notifications n ON n.id = m.notification_id

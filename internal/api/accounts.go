@@ -84,24 +84,27 @@ func (s *Server) accountStatuses(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	// No post has media or is pinned yet, so those lists are empty; there are no replies,
-	// boosts or direct posts to leave out.
-	none := f.Bool("only_media") || f.Bool("pinned")
-	f.Bool("exclude_replies")
-	f.Bool("exclude_reblogs")
-	f.Bool("exclude_direct")
+	// No post has media yet, so that list is empty.
+	none := f.Bool("only_media")
+	pinned := f.Bool("pinned")
+	filter := core.AuthorFilter{ExcludeReplies: f.Bool("exclude_replies"), ExcludeReblogs: f.Bool("exclude_reblogs"),
+		ExcludeDirect: f.Bool("exclude_direct")}
 	if f.String("tagged") != "" {
 		f.Fail("tagged", "hashtags are not supported by this server yet")
 	}
 	if !s.checkFields(w, f) {
 		return
 	}
-	if none {
+	switch {
+	case none:
 		writeJSON(w, http.StatusOK, []Status{})
-		return
+	case pinned: // a handful of posts (core.MaxPins): one page, no paging
+		posts, err := s.core.PinnedPosts(r.Context(), viewerID(r), u.ID)
+		s.writeTimeline(w, r, core.Timeline{Posts: posts}, err)
+	default:
+		t, err := s.core.UserTimeline(r.Context(), viewerID(r), u.ID, filter, p)
+		s.writeTimeline(w, r, t, err)
 	}
-	t, err := s.core.UserTimeline(r.Context(), u.ID, p)
-	s.writeTimeline(w, r, t, err)
 }
 
 func (s *Server) accountFollowers(w http.ResponseWriter, r *http.Request) {

@@ -182,14 +182,21 @@ func (s *Server) accounts(ctx context.Context, users []core.User) ([]Account, er
 	return out, nil
 }
 
-// statuses builds statuses for posts, with their authors' counts in one query.
+// statuses builds statuses for posts (a boost with its boosted post inside), with all
+// their authors' counts in one query.
 func (s *Server) statuses(ctx context.Context, posts []core.Post) ([]Status, error) {
 	seen := map[int64]bool{}
 	var authors []core.User
+	addAuthor := func(u core.User) {
+		if !seen[u.ID] {
+			seen[u.ID] = true
+			authors = append(authors, u)
+		}
+	}
 	for _, p := range posts {
-		if !seen[p.Author.ID] {
-			seen[p.Author.ID] = true
-			authors = append(authors, p.Author)
+		addAuthor(p.Author)
+		if p.ReblogOf != nil {
+			addAuthor(p.ReblogOf.Author)
 		}
 	}
 	accts, err := s.accounts(ctx, authors)
@@ -202,19 +209,45 @@ func (s *Server) statuses(ctx context.Context, posts []core.Post) ([]Status, err
 	}
 	out := make([]Status, len(posts))
 	for i, p := range posts {
-		out[i] = s.status(p, byID[p.Author.ID])
+		out[i] = s.status(p, byID)
 	}
 	return out, nil
 }
 
-func (s *Server) status(p core.Post, author Account) Status {
+// status is the Status entity of p, its authors' accounts taken from accounts.
+func (s *Server) status(p core.Post, accounts map[int64]Account) Status {
 	u := s.base + "/posts/" + id(p.ID)
 	st := Status{
-		ID: id(p.ID), URI: u, URL: u, CreatedAt: timestamp(p.CreatedAt), Account: author,
-		Content:    "<p>" + string(p.RenderBody(s.base)) + "</p>",
+		ID: id(p.ID), URI: u, URL: u, CreatedAt: timestamp(p.CreatedAt), Account: accounts[p.Author.ID],
 		Visibility: p.Visibility, MediaAttachments: []any{}, Mentions: []Mention{}, Tags: []any{},
-		Emojis: []any{}, Filtered: []any{}, Language: nullable(p.Language),
+		Emojis: []any{}, Filtered: []any{},
 	}
+	if p.ReblogOf != nil {
+		// A boost: Mastodon leaves the wrapper's content empty and puts the post inside;
+		// the wrapper's counts and flags are the boosted post's.
+		inner := s.status(*p.ReblogOf, accounts)
+		st.Reblog = &inner
+		st.Content, st.SpoilerText, st.Sensitive = "", "", false
+		st.ReblogsCount, st.FavouritesCount, st.RepliesCount = inner.ReblogsCount, inner.FavouritesCount, inner.RepliesCount
+		st.Favourited, st.Reblogged, st.Bookmarked, st.Pinned = inner.Favourited, inner.Reblogged, inner.Bookmarked, false
+		if p.App != nil {
+			st.Application = &Application{Name: p.App.Name, Website: nullable(p.App.Website)}
+		}
+		return st
+	}
+	st.Content = "<p>" + string(p.RenderBody(s.base)) + "</p>"
+	st.SpoilerText, st.Sensitive = p.SpoilerText, p.Sensitive
+	st.Language = nullable(p.Language)
+	if p.EditedAt != nil {
+		t := timestamp(*p.EditedAt)
+		st.EditedAt = &t
+	}
+	if p.InReplyToID != 0 {
+		r, a := id(p.InReplyToID), id(p.InReplyToAccountID)
+		st.InReplyToID, st.InReplyToAccountID = &r, &a
+	}
+	st.RepliesCount, st.FavouritesCount, st.ReblogsCount = int(p.Counts.Replies), int(p.Counts.Favourites), int(p.Counts.Reblogs)
+	st.Favourited, st.Reblogged, st.Bookmarked, st.Pinned = p.Viewer.Favourited, p.Viewer.Reblogged, p.Viewer.Bookmarked, p.Viewer.Pinned
 	if p.App != nil {
 		st.Application = &Application{Name: p.App.Name, Website: nullable(p.App.Website)}
 	}
@@ -235,19 +268,32 @@ func (s *Server) notification(ctx context.Context, n core.Notification) (Notific
 // notificationList builds the entities of ns with one round of queries for all of them
 // (their posts' authors, counts, mentions and apps), whatever their number.
 func (s *Server) notificationList(ctx context.Context, ns []core.Notification) ([]Notification, error) {
-	posts := make([]core.Post, len(ns))
-	for i, n := range ns {
-		posts[i] = n.Post
+	var posts []core.Post
+	var actors []core.User
+	for _, n := range ns {
+		actors = append(actors, n.Actor)
+		if n.Post != nil {
+			posts = append(posts, *n.Post)
+		}
 	}
 	sts, err := s.statuses(ctx, posts)
 	if err != nil {
 		return nil, err
 	}
+	accts, err := s.accounts(ctx, actors)
+	if err != nil {
+		return nil, err
+	}
 	out := make([]Notification, len(ns))
+	next := 0
 	for i, n := range ns {
 		out[i] = Notification{
 			ID: id(n.ID), Type: n.Kind, CreatedAt: timestamp(n.CreatedAt), GroupKey: "ungrouped-" + id(n.ID),
-			Account: sts[i].Account, Status: &sts[i],
+			Account: accts[i],
+		}
+		if n.Post != nil {
+			out[i].Status = &sts[next]
+			next++
 		}
 	}
 	return out, nil

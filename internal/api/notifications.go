@@ -5,7 +5,22 @@ import (
 	"slices"
 
 	"github.com/gorilla/mux"
+
+	"github.com/starling-social/starling/internal/core"
 )
+
+// notificationKinds is the kinds of notification a list shows: those in types (every
+// kind when empty) that are not in exclude. Kinds Starling does not have (poll, status,
+// update, …) match nothing: no notification of theirs exists.
+func notificationKinds(types, exclude []string) []string {
+	var kinds []string
+	for _, k := range core.NotificationKinds {
+		if (len(types) == 0 || slices.Contains(types, k)) && !slices.Contains(exclude, k) {
+			kinds = append(kinds, k)
+		}
+	}
+	return kinds
+}
 
 func (s *Server) notifications(w http.ResponseWriter, r *http.Request) {
 	p, f, ok := s.listQuery(w, r)
@@ -20,11 +35,15 @@ func (s *Server) notifications(w http.ResponseWriter, r *http.Request) {
 	if !s.checkFields(w, f) {
 		return
 	}
-	if (len(types) > 0 && !slices.Contains(types, "mention")) || slices.Contains(exclude, "mention") {
-		writeJSON(w, http.StatusOK, []Notification{}) // mentions are the only kind Starling has
+	kinds := notificationKinds(types, exclude)
+	if len(kinds) == 0 {
+		writeJSON(w, http.StatusOK, []Notification{}) // the kinds asked for are none Starling has
 		return
 	}
-	np, err := s.core.NotificationsFrom(r.Context(), viewerID(r), from, p)
+	if len(kinds) == len(core.NotificationKinds) {
+		kinds = nil // all of them
+	}
+	np, err := s.core.NotificationsFiltered(r.Context(), viewerID(r), core.NotificationFilter{ActorID: from, Kinds: kinds}, p)
 	if err != nil {
 		s.answerError(w, r, err)
 		return

@@ -127,8 +127,16 @@ func (s *server) postCount() int {
 func TestStatusFieldsEveryEncoding(t *testing.T) {
 	t.Parallel()
 	s := newServer(t)
-	alice := s.user("alice")
+	alice, bob, carol := s.user("alice"), s.user("bob"), s.user("carol")
 	tok := s.appToken(alice, "Field Tester", "read write")
+	ctx := context.Background()
+	first, _, err := s.core.Publish(ctx, bob, core.NewPost{Body: "the first post"})
+	require.NoError(t, err)
+	hidden, _, err := s.core.Publish(ctx, carol, core.NewPost{Body: "for carol's followers", Visibility: core.VisibilityPrivate})
+	require.NoError(t, err)
+	gone, _, err := s.core.Publish(ctx, bob, core.NewPost{Body: "soon gone"})
+	require.NoError(t, err)
+	require.NoError(t, s.core.DeletePost(ctx, bob, gone.ID))
 
 	accepted := []struct {
 		name   string
@@ -141,6 +149,28 @@ func TestStatusFieldsEveryEncoding(t *testing.T) {
 		}},
 		{"visibility public", map[string]any{"status": "v", "visibility": "public"}, func(t *testing.T, st map[string]any) {
 			require.Equal(t, "public", st["visibility"])
+		}},
+		{"visibility unlisted", map[string]any{"status": "v", "visibility": "unlisted"}, func(t *testing.T, st map[string]any) {
+			require.Equal(t, "unlisted", st["visibility"])
+		}},
+		{"visibility private", map[string]any{"status": "v", "visibility": "private"}, func(t *testing.T, st map[string]any) {
+			require.Equal(t, "private", st["visibility"])
+		}},
+		{"visibility direct", map[string]any{"status": "v @bob", "visibility": "direct"}, func(t *testing.T, st map[string]any) {
+			require.Equal(t, "direct", st["visibility"])
+			require.Len(t, st["mentions"], 1, "a direct post's mentions are known at once: they are who may see it")
+		}},
+		{"spoiler_text", map[string]any{"status": "the ending", "spoiler_text": "  film\nspoilers "}, func(t *testing.T, st map[string]any) {
+			require.Equal(t, "film spoilers", st["spoiler_text"], "one line, trimmed")
+			require.Equal(t, true, st["sensitive"], "a post behind a warning is sensitive")
+		}},
+		{"sensitive", map[string]any{"status": "s", "sensitive": true}, func(t *testing.T, st map[string]any) {
+			require.Equal(t, true, st["sensitive"])
+			require.Equal(t, "", st["spoiler_text"])
+		}},
+		{"in_reply_to_id", map[string]any{"status": "a reply", "in_reply_to_id": fmt.Sprint(first.ID)}, func(t *testing.T, st map[string]any) {
+			require.Equal(t, fmt.Sprint(first.ID), st["in_reply_to_id"])
+			require.Equal(t, fmt.Sprint(bob.ID), st["in_reply_to_account_id"])
 		}},
 		{"language", map[string]any{"status": "Guten Tag", "language": "de"}, func(t *testing.T, st map[string]any) {
 			require.Equal(t, "de", st["language"])
@@ -161,16 +191,14 @@ func TestStatusFieldsEveryEncoding(t *testing.T) {
 		fields map[string]any
 		field  string // the field the 422 must name
 	}{
-		{"visibility unlisted", map[string]any{"status": "x", "visibility": "unlisted"}, "visibility"},
-		{"visibility private", map[string]any{"status": "x", "visibility": "private"}, "visibility"},
-		{"visibility direct", map[string]any{"status": "x", "visibility": "direct"}, "visibility"},
 		{"visibility bogus", map[string]any{"status": "x", "visibility": "bogus"}, "visibility"},
-		{"spoiler_text", map[string]any{"status": "x", "spoiler_text": "cw"}, "spoiler_text"},
-		{"sensitive", map[string]any{"status": "x", "sensitive": true}, "sensitive"},
+		{"spoiler_text too long", map[string]any{"status": strings.Repeat("x", 400), "spoiler_text": strings.Repeat("w", 101)}, "spoiler_text"},
 		{"language unknown", map[string]any{"status": "x", "language": "xx"}, "language"},
 		{"scheduled_at", map[string]any{"status": "x", "scheduled_at": "2030-01-01T00:00:00Z"}, "scheduled_at"},
 		{"scheduled_at malformed", map[string]any{"status": "x", "scheduled_at": "tomorrow"}, "scheduled_at"},
-		{"in_reply_to_id", map[string]any{"status": "x", "in_reply_to_id": "1"}, "in_reply_to_id"},
+		{"in_reply_to_id of no post", map[string]any{"status": "x", "in_reply_to_id": "999999"}, "in_reply_to_id"},
+		{"in_reply_to_id of a hidden post", map[string]any{"status": "x", "in_reply_to_id": fmt.Sprint(hidden.ID)}, "in_reply_to_id"},
+		{"in_reply_to_id of a deleted post", map[string]any{"status": "x", "in_reply_to_id": fmt.Sprint(gone.ID)}, "in_reply_to_id"},
 		{"media_ids", map[string]any{"status": "x", "media_ids": []any{"1", "2"}}, "media_ids"},
 		{"poll", map[string]any{"status": "x", "poll": map[string]any{"options": []any{"a", "b"}, "expires_in": "3600"}}, "poll"},
 		{"quoted_status_id", map[string]any{"status": "x", "quoted_status_id": "1"}, "quoted_status_id"},
@@ -184,8 +212,14 @@ func TestStatusFieldsEveryEncoding(t *testing.T) {
 			code, st := s.raw(http.MethodPost, "/api/v1/statuses", tok, ct, body)
 			require.Equal(t, http.StatusOK, code, "%s / %s: %v", enc.name, c.name, st)
 			c.check(t, st)
-			// Stored, not just echoed: read it back anonymously.
-			code, back := s.raw(http.MethodGet, "/api/v1/statuses/"+st["id"].(string), "", "", nil)
+			// Stored, not just echoed: read it back, anonymously when anyone may see it.
+			reader := ""
+			if v := st["visibility"]; v == "private" || v == "direct" {
+				code, _ := s.raw(http.MethodGet, "/api/v1/statuses/"+st["id"].(string), "", "", nil)
+				require.Equal(t, http.StatusNotFound, code, "%s / %s: hidden from the anonymous", enc.name, c.name)
+				reader = tok
+			}
+			code, back := s.raw(http.MethodGet, "/api/v1/statuses/"+st["id"].(string), reader, "", nil)
 			require.Equal(t, http.StatusOK, code)
 			c.check(t, back)
 			require.Equal(t, "Field Tester", back["application"].(map[string]any)["name"], "the app it was posted with")

@@ -88,7 +88,7 @@ func (s *Server) pathPost(w http.ResponseWriter, r *http.Request) (core.Post, bo
 		writeError(w, http.StatusNotFound, "Record not found")
 		return core.Post{}, false
 	}
-	p, err := s.core.PostByID(r.Context(), n)
+	p, err := s.core.PostFor(r.Context(), viewerID(r), n)
 	if err != nil {
 		s.answerError(w, r, err)
 		return core.Post{}, false
@@ -153,7 +153,9 @@ func (s *Server) timelineHome(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) timelinePublic(w http.ResponseWriter, r *http.Request) {
-	s.timeline(w, r, s.core.PublicTimeline)
+	s.timeline(w, r, func(ctx context.Context, p core.Page) (core.Timeline, error) {
+		return s.core.PublicTimeline(ctx, viewerID(r), p)
+	})
 }
 
 // timeline answers a timeline endpoint: its page and filters from the query, then the

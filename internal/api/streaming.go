@@ -36,13 +36,18 @@ func credentialOf(r *http.Request) core.Credential {
 	return core.Credential{}
 }
 
-// mastodonEvent formats a delivery as Mastodon does: update with a Status, delete with the
-// status id, notification with a Notification.
+// mastodonEvent formats a delivery as Mastodon does: update with a Status (a boost's
+// wrapping its post), status.update with an edited Status, delete with the status id,
+// notification with a Notification.
 func (s *Server) mastodonEvent(ctx context.Context, d *live.Delivery) (live.Event, error) {
 	switch d.Topic {
-	case events.TopicPostCreated:
+	case events.TopicPostCreated, events.TopicPostUpdated:
 		if d.Post == nil {
 			return live.Event{}, nil // deleted before it could be shown
+		}
+		name := "update"
+		if d.Topic == events.TopicPostUpdated {
+			name = "status.update" // an edit: the whole status again, as Mastodon sends it
 		}
 		data, err := d.Encoded("mastodon-status", func() ([]byte, error) {
 			sts, err := s.statuses(ctx, []core.Post{*d.Post})
@@ -54,7 +59,7 @@ func (s *Server) mastodonEvent(ctx context.Context, d *live.Delivery) (live.Even
 			}
 			return json.Marshal(sts[0])
 		})
-		return live.Event{Name: "update", Data: data}, err
+		return live.Event{Name: name, Data: data}, err
 	case events.TopicPostDeleted:
 		return live.Event{Name: "delete", Data: []byte(id(d.PostID))}, nil
 	case events.TopicNotificationCreated:

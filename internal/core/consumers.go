@@ -35,8 +35,11 @@ type consumer struct {
 
 // consumers are every consumer of the event log, in the order they are reported.
 var consumers = []consumer{
-	{name: "counters", topics: []string{events.TopicPostCreated, events.TopicPostDeleted}, apply: (*Service).applyCounters},
-	{name: "mentions", topics: []string{events.TopicPostCreated, events.TopicPostDeleted}, apply: (*Service).applyMentions},
+	{name: "counters", topics: []string{events.TopicPostCreated, events.TopicPostDeleted,
+		events.TopicFavouriteCreated, events.TopicFavouriteDeleted}, apply: (*Service).applyCounters},
+	{name: "mentions", topics: []string{events.TopicPostCreated, events.TopicPostUpdated, events.TopicPostDeleted}, apply: (*Service).applyMentions},
+	{name: "interactions", topics: []string{events.TopicPostCreated, events.TopicFavouriteCreated, events.TopicFollowCreated},
+		apply: (*Service).applyInteractions},
 }
 
 // ConsumerNames returns the name of every consumer of the event log.

@@ -222,7 +222,7 @@ func TestTimelinesUseKeysetPagination(t *testing.T) {
 	var last int64
 	page := core.Page{Limit: 20}
 	for {
-		tl, err := s.PublicTimeline(ctx, page)
+		tl, err := s.PublicTimeline(ctx, 0, page)
 		require.NoError(t, err)
 		pages = append(pages, len(tl.Posts))
 		for _, p := range tl.Posts {
@@ -299,11 +299,11 @@ func TestDeletePost(t *testing.T) {
 	require.NoError(t, err)
 
 	require.ErrorIs(t, s.DeletePost(ctx, bob, p.ID), core.ErrForbidden)
-	_, err = s.PostByID(ctx, p.ID)
+	_, err = s.PostFor(ctx, 0, p.ID)
 	require.NoError(t, err, "a refused delete changes nothing")
 
 	require.NoError(t, s.DeletePost(ctx, alice, p.ID))
-	_, err = s.PostByID(ctx, p.ID)
+	_, err = s.PostFor(ctx, 0, p.ID)
 	require.ErrorIs(t, err, core.ErrNotFound)
 	require.ErrorIs(t, s.DeletePost(ctx, alice, p.ID), core.ErrNotFound)
 	require.Equal(t, 1, count(t, tx, `SELECT count(*) FROM events WHERE topic = 'post.deleted' AND (payload->>'post_id')::bigint = $1`, p.ID))

@@ -22,11 +22,11 @@ func (s *Service) Follow(ctx context.Context, followerID int64, username string)
 	}
 	var eventID int64
 	err = store.WithTx(ctx, s.db, func(tx pgx.Tx, q *store.Queries) error {
-		n, err := q.FollowCreate(ctx, store.FollowCreateParams{FollowerID: followerID, FolloweeID: target.ID})
-		if err != nil || n == 0 {
+		ids, err := q.FollowCreate(ctx, store.FollowCreateParams{FollowerID: followerID, FolloweeID: target.ID})
+		if err != nil || len(ids) == 0 {
 			return err
 		}
-		eventID, err = events.Append(ctx, q, events.FollowCreated{FollowerID: followerID, FolloweeID: target.ID})
+		eventID, err = events.Append(ctx, q, events.FollowCreated{FollowerID: followerID, FolloweeID: target.ID, FollowID: ids[0]})
 		return err
 	})
 	if err != nil {

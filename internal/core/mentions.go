@@ -16,12 +16,13 @@ import (
 	"github.com/starling-social/starling/internal/text"
 )
 
-// applyMentions is the mentions consumer. For the batch's posts that are still live it
-// resolves their @names (all of them in one query) into mention rows and one notification
+// applyMentions is the mentions consumer. For the batch's posts (new or edited) that are
+// still live it resolves their @names (all of them in one query) into mention rows and one notification
 // per mentioned account, appends a notification.created event for each, counts each
 // mention on its account and enqueues one email job per notification whose recipient
-// wants mention emails (delayed by MentionEmailDelay). For each deleted post it counts
-// its mentions off again. Unknown names and self-mentions are ignored.
+// wants mention emails (delayed by MentionEmailDelay); a mention notified before (an edit
+// of a post) is not notified again. For each deleted post it counts its counted mentions
+// off again. Unknown names and self-mentions are ignored.
 //
 // It needs no lock on the posts: it reads their current state, and a post deleted after
 // that read has its post.deleted event after this batch's position, by when its mention
@@ -38,6 +39,11 @@ func (s *Service) applyMentions(ctx context.Context, tx pgx.Tx, q *store.Queries
 		switch e := ev.(type) {
 		case events.PostCreated:
 			createdIDs = append(createdIDs, e.PostID)
+			recordOf[e.PostID] = r
+		case events.PostUpdated: // an edit may mention more accounts; each is notified once
+			if _, ok := recordOf[e.PostID]; !ok {
+				createdIDs = append(createdIDs, e.PostID)
+			}
 			recordOf[e.PostID] = r
 		case events.PostDeleted:
 			deletedIDs = append(deletedIDs, e.PostID)
@@ -124,23 +130,23 @@ func (s *Service) mentionPosts(ctx context.Context, tx pgx.Tx, q *store.Queries,
 	if err != nil || len(created) == 0 {
 		return nil, 0, err
 	}
+	counted := store.MentionsCountParams{}
+	for _, n := range created {
+		counted.PostIds, counted.UserIds = append(counted.PostIds, n.PostID), append(counted.UserIds, n.RecipientID)
+	}
+	if err := q.MentionsCount(ctx, counted); err != nil {
+		return nil, 0, err
+	}
 	wants := make(map[int64]bool, len(users))
 	for _, u := range users {
 		wants[u.ID] = u.EmailMentions
 	}
-	topics := make([]string, len(created))
-	payloads := make([]string, len(created))
-	requests := make([]string, len(created))
-	traces := make([]string, len(created))
 	perPost := map[int64]int{}
+	notified := make([]notified, len(created))
 	var jobs []river.InsertManyParams
 	for i, n := range created {
-		b, err := json.Marshal(events.NotificationCreated{NotificationID: n.ID, RecipientID: n.RecipientID, Kind: "mention", PostID: n.PostID})
-		if err != nil {
-			return nil, 0, err
-		}
 		rec := recordOf[n.PostID]
-		topics[i], payloads[i], requests[i], traces[i] = events.TopicNotificationCreated, string(b), rec.RequestID, rec.Trace
+		notified[i] = newNotified(n.ID, n.RecipientID, n.PostID, KindMention, rec)
 		perPost[n.PostID]++
 		if !wants[n.RecipientID] {
 			continue
@@ -157,14 +163,46 @@ func (s *Service) mentionPosts(ctx context.Context, tx pgx.Tx, q *store.Queries,
 			run.log(recordOf[p.ID], "mentions applied", "post_id", p.ID, "notifications", n)
 		}
 	}
-	appended, err := q.EventsAppendMany(ctx, store.EventsAppendManyParams{Topics: topics, Payloads: payloads, RequestIds: requests, Traces: traces})
+	last, err := appendNotified(ctx, q, notified)
 	if err != nil {
-		return nil, 0, fmt.Errorf("notification events: %w", err)
+		return nil, 0, err
 	}
 	if len(jobs) > 0 {
 		if _, err := s.opts.Jobs.InsertManyTx(ctx, tx, jobs); err != nil {
 			return nil, 0, fmt.Errorf("enqueue mention emails: %w", err)
 		}
 	}
-	return created, appended[len(appended)-1], nil
+	return created, last, nil
+}
+
+// notified is a notification just created, with the event that caused it.
+type notified struct {
+	event events.NotificationCreated
+	cause events.Record
+}
+
+func newNotified(id, recipientID, postID int64, kind string, cause events.Record) notified {
+	return notified{events.NotificationCreated{NotificationID: id, RecipientID: recipientID, Kind: kind, PostID: postID}, cause}
+}
+
+// appendNotified appends a notification.created event for each of ns, with the request id
+// and trace of its cause, in one statement, and returns the last event's id (0 for none).
+func appendNotified(ctx context.Context, q *store.Queries, ns []notified) (int64, error) {
+	if len(ns) == 0 {
+		return 0, nil
+	}
+	p := store.EventsAppendManyParams{}
+	for _, n := range ns {
+		b, err := json.Marshal(n.event)
+		if err != nil {
+			return 0, err
+		}
+		p.Topics, p.Payloads = append(p.Topics, events.TopicNotificationCreated), append(p.Payloads, string(b))
+		p.RequestIds, p.Traces = append(p.RequestIds, n.cause.RequestID), append(p.Traces, n.cause.Trace)
+	}
+	appended, err := q.EventsAppendMany(ctx, p)
+	if err != nil {
+		return 0, fmt.Errorf("notification events: %w", err)
+	}
+	return appended[len(appended)-1], nil
 }

@@ -11,6 +11,17 @@ import (
 	"github.com/starling-social/starling/internal/store"
 )
 
+// Notification kinds.
+const (
+	KindMention   = "mention"
+	KindFavourite = "favourite"
+	KindReblog    = "reblog"
+	KindFollow    = "follow"
+)
+
+// NotificationKinds lists every kind of notification, as the Mastodon API names them.
+var NotificationKinds = []string{KindMention, KindFavourite, KindReblog, KindFollow}
+
 // Notification is one entry of a user's notifications.
 type Notification struct {
 	ID        int64
@@ -18,7 +29,9 @@ type Notification struct {
 	CreatedAt time.Time
 	Read      bool
 	Actor     User
-	Post      Post
+	// Post is the post it is about: the one that mentions, or that was favourited or
+	// boosted. Nil for a follow.
+	Post *Post
 }
 
 // NotificationPage is one page of notifications, newest first. Next is the Before of the
@@ -28,30 +41,43 @@ type NotificationPage struct {
 	Next  int64
 }
 
-// Notifications returns userID's notifications about live posts, newest first.
-func (s *Service) Notifications(ctx context.Context, userID int64, page Page) (NotificationPage, error) {
-	return s.NotificationsFrom(ctx, userID, 0, page)
+// NotificationFilter narrows a notification list: by who caused them (0: anyone) and by
+// kind (empty: every kind).
+type NotificationFilter struct {
+	ActorID int64
+	Kinds   []string
 }
 
-// NotificationsFrom is Notifications limited to those caused by actorID (all when 0).
-func (s *Service) NotificationsFrom(ctx context.Context, userID, actorID int64, page Page) (NotificationPage, error) {
+// Notifications returns userID's notifications about live posts, newest first.
+func (s *Service) Notifications(ctx context.Context, userID int64, page Page) (NotificationPage, error) {
+	return s.NotificationsFiltered(ctx, userID, NotificationFilter{}, page)
+}
+
+// NotificationsFiltered is Notifications narrowed by f.
+func (s *Service) NotificationsFiltered(ctx context.Context, userID int64, f NotificationFilter, page Page) (NotificationPage, error) {
+	kinds := f.Kinds
+	if kinds == nil {
+		kinds = []string{}
+	}
 	raw, next, err := keysetPage(page, func(r notificationRow) int64 { return r.id },
 		func(before, after int64, limit int32) ([]notificationRow, error) {
-			rows, err := s.q.NotificationsList(ctx, store.NotificationsListParams{RecipientID: userID, Before: before, After: after, RowLimit: limit, ActorID: actorID})
+			rows, err := s.q.NotificationsList(ctx, store.NotificationsListParams{RecipientID: userID, Before: before, After: after,
+				RowLimit: limit, ActorID: f.ActorID, Kinds: kinds})
 			return mapRows(rows, err, func(r store.NotificationsListRow) notificationRow {
-				return notificationRow{r.ID, r.Kind, r.CreatedAt, r.ReadAt, r.Post, r.User}
+				return notificationRow{r.ID, r.Kind, r.CreatedAt, r.ReadAt, r.PostID, r.User}
 			})
 		},
 		func(after, before int64, limit int32) ([]notificationRow, error) {
-			rows, err := s.q.NotificationsListAfter(ctx, store.NotificationsListAfterParams{RecipientID: userID, After: after, Before: before, RowLimit: limit, ActorID: actorID})
+			rows, err := s.q.NotificationsListAfter(ctx, store.NotificationsListAfterParams{RecipientID: userID, After: after, Before: before,
+				RowLimit: limit, ActorID: f.ActorID, Kinds: kinds})
 			return mapRows(rows, err, func(r store.NotificationsListAfterRow) notificationRow {
-				return notificationRow{r.ID, r.Kind, r.CreatedAt, r.ReadAt, r.Post, r.User}
+				return notificationRow{r.ID, r.Kind, r.CreatedAt, r.ReadAt, r.PostID, r.User}
 			})
 		})
 	if err != nil {
 		return NotificationPage{}, fmt.Errorf("notifications: %w", err)
 	}
-	items, err := s.notificationsFrom(ctx, raw)
+	items, err := s.notificationsFrom(ctx, userID, raw)
 	return NotificationPage{Items: items, Next: next}, err
 }
 
@@ -60,23 +86,34 @@ type notificationRow struct {
 	kind      string
 	createdAt time.Time
 	readAt    *time.Time
-	post      store.Post
+	postID    *int64
 	actor     store.User
 }
 
-func (s *Service) notificationsFrom(ctx context.Context, raw []notificationRow) ([]Notification, error) {
-	items := make([]Notification, len(raw))
-	posts := make([]Post, len(raw))
-	for i, r := range raw {
-		actor := userFrom(r.actor)
-		items[i] = Notification{ID: r.id, Kind: r.kind, CreatedAt: r.createdAt, Read: r.readAt != nil, Actor: actor}
-		posts[i] = Post{ID: r.post.ID, Body: r.post.Body, CreatedAt: r.post.CreatedAt, Author: actor}
+// notificationsFrom completes raw notifications of userID with their posts, as userID
+// sees them. A notification about a post userID may no longer see is left out.
+func (s *Service) notificationsFrom(ctx context.Context, userID int64, raw []notificationRow) ([]Notification, error) {
+	var ids []int64
+	for _, r := range raw {
+		if r.postID != nil {
+			ids = append(ids, *r.postID)
+		}
 	}
-	if err := s.resolveMentions(ctx, posts); err != nil {
+	posts, err := s.postsFor(ctx, userID, ids)
+	if err != nil {
 		return nil, err
 	}
-	for i := range items {
-		items[i].Post = posts[i]
+	items := make([]Notification, 0, len(raw))
+	for _, r := range raw {
+		n := Notification{ID: r.id, Kind: r.kind, CreatedAt: r.createdAt, Read: r.readAt != nil, Actor: userFrom(r.actor)}
+		if r.postID != nil {
+			p, ok := posts[*r.postID]
+			if !ok {
+				continue
+			}
+			n.Post = &p
+		}
+		items = append(items, n)
 	}
 	return items, nil
 }
@@ -90,9 +127,12 @@ func (s *Service) NotificationByID(ctx context.Context, userID, id int64) (Notif
 	if err != nil {
 		return Notification{}, fmt.Errorf("notification: %w", err)
 	}
-	items, err := s.notificationsFrom(ctx, []notificationRow{{r.ID, r.Kind, r.CreatedAt, r.ReadAt, r.Post, r.User}})
+	items, err := s.notificationsFrom(ctx, userID, []notificationRow{{r.ID, r.Kind, r.CreatedAt, r.ReadAt, r.PostID, r.User}})
 	if err != nil {
 		return Notification{}, err
+	}
+	if len(items) == 0 {
+		return Notification{}, ErrNotFound
 	}
 	return items[0], nil
 }

@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/jackc/pgx/v5"
 
@@ -32,6 +33,46 @@ type Post struct {
 	Language string
 	// App is the OAuth app the post came through, nil for the website and personal tokens.
 	App *App
+	// SpoilerText is the content warning shown in place of the text until opened; "" for none.
+	SpoilerText string
+	// Sensitive marks the post's media (and, with a SpoilerText, the post) as sensitive.
+	Sensitive bool
+	// InReplyToID is the post this one answers and InReplyToAccountID its author; 0 for none.
+	InReplyToID        int64
+	InReplyToAccountID int64
+	// ReblogOf is the boosted post when this post is a boost, nil otherwise. A boost has no
+	// text of its own.
+	ReblogOf *Post
+	// EditedAt is when the post was last edited, nil if never.
+	EditedAt *time.Time
+	// Counts are the post's counters, as the counters consumer has applied them.
+	Counts PostCounts
+	// Viewer is what the reader did to the post; all false for nobody logged in.
+	Viewer ViewerState
+
+	reblogOfID int64
+}
+
+// PostCounts are the counters of a post.
+type PostCounts struct {
+	Replies, Favourites, Reblogs int64
+}
+
+// ViewerState is what the reader of a post did to it.
+type ViewerState struct {
+	Favourited, Reblogged, Bookmarked, Pinned bool
+}
+
+// IsReblog reports whether p is a boost of another post.
+func (p Post) IsReblog() bool { return p.reblogOfID != 0 }
+
+// Shown returns the post whose content a reader sees: the boosted post of a boost, p
+// itself otherwise.
+func (p Post) Shown() Post {
+	if p.ReblogOf != nil {
+		return *p.ReblogOf
+	}
+	return p
 }
 
 // CreatePost publishes body as a post by authorID. The post and its post.created event are
@@ -113,18 +154,20 @@ const notYet = "is not supported by this server yet"
 func (p *NewPost) check() error {
 	problems := map[string]string{}
 	switch p.Visibility {
-	case "", VisibilityPublic:
+	case "":
 		p.Visibility = VisibilityPublic
-	case VisibilityUnlisted, VisibilityPrivate, VisibilityDirect:
-		problems["visibility"] = fmt.Sprintf("%q %s: posts here are public", p.Visibility, notYet)
+	case VisibilityPublic, VisibilityUnlisted, VisibilityPrivate, VisibilityDirect:
 	default:
 		problems["visibility"] = "must be one of public, unlisted, private, direct"
 	}
-	if p.SpoilerText != "" {
-		problems["spoiler_text"] = "content warnings " + notYet[3:]
+	if cw, err := text.NormalizeWarning(p.SpoilerText); err != nil {
+		problems["spoiler_text"] = postProblem(err)
+	} else {
+		p.SpoilerText = cw
+		p.Sensitive = p.Sensitive || cw != "" // a post behind a warning is sensitive, as on Mastodon
 	}
-	if p.Sensitive {
-		problems["sensitive"] = "sensitive media " + notYet[3:]
+	if p.InReplyTo < 0 {
+		problems["in_reply_to_id"] = "must be the id of a post"
 	}
 	if p.Language != "" {
 		code, ok := LanguageCode(p.Language)
@@ -135,9 +178,6 @@ func (p *NewPost) check() error {
 	}
 	if p.ScheduledAt != nil {
 		problems["scheduled_at"] = "scheduled posts " + notYet[3:]
-	}
-	if p.InReplyTo != 0 {
-		problems["in_reply_to_id"] = "replies " + notYet[3:]
 	}
 	if len(p.MediaIDs) > 0 {
 		problems["media_ids"] = "media attachments " + notYet[3:]
@@ -196,7 +236,7 @@ func (s *Service) postForKey(ctx context.Context, authorID int64, key string) (P
 	if err != nil {
 		return Post{}, fmt.Errorf("idempotency key: %w", err)
 	}
-	return s.PostByID(ctx, id)
+	return s.PostFor(ctx, authorID, id)
 }
 
 func (s *Service) createPost(ctx context.Context, author User, in NewPost) (Post, error) {
@@ -204,22 +244,49 @@ func (s *Service) createPost(ctx context.Context, author User, in NewPost) (Post
 	if err != nil {
 		return Post{}, invalid("body", postProblem(err))
 	}
+	if utf8.RuneCountInString(body)+utf8.RuneCountInString(in.SpoilerText) > text.MaxPostChars {
+		return Post{}, invalid("spoiler_text", fmt.Sprintf("The content warning and the text together can be at most %d characters.", text.MaxPostChars))
+	}
 	authorID := author.ID
 	var p store.Post
 	var eventID int64
 	err = store.WithTx(ctx, s.db, func(tx pgx.Tx, q *store.Queries) error {
+		params := store.PostCreateParams{AuthorID: authorID, Body: body, Language: nonEmpty(in.Language), AppID: nonZero(in.AppID),
+			Visibility: in.Visibility, SpoilerText: in.SpoilerText, Sensitive: in.Sensitive}
+		if in.InReplyTo != 0 {
+			parent, err := q.PostSeenBy(ctx, store.PostSeenByParams{ID: in.InReplyTo, ViewerID: authorID})
+			if errors.Is(err, pgx.ErrNoRows) {
+				return invalid("in_reply_to_id", "The post you reply to does not exist, was deleted, or is not visible to you.")
+			}
+			if err != nil {
+				return err
+			}
+			if parent.ReblogOfID != nil { // a reply to a boost answers the boosted post
+				if parent, err = q.PostSeenBy(ctx, store.PostSeenByParams{ID: *parent.ReblogOfID, ViewerID: authorID}); err != nil {
+					if errors.Is(err, pgx.ErrNoRows) {
+						return invalid("in_reply_to_id", "The boosted post you reply to was deleted.")
+					}
+					return err
+				}
+			}
+			params.InReplyToID, params.InReplyToAccountID = &parent.ID, &parent.AuthorID
+		}
 		var err error
-		p, err = q.PostCreate(ctx, store.PostCreateParams{AuthorID: authorID, Body: body,
-			Language: nonEmpty(in.Language), AppID: nonZero(in.AppID)})
+		p, err = q.PostCreate(ctx, params)
 		if err != nil {
 			return err
+		}
+		if hasAudience(in.Visibility) {
+			if err := s.mentionAudience(ctx, q, p); err != nil {
+				return err
+			}
 		}
 		if in.IdempotencyKey != "" {
 			if err := q.IdempotencyKeyInsert(ctx, store.IdempotencyKeyInsertParams{UserID: authorID, Key: in.IdempotencyKey, PostID: p.ID}); err != nil {
 				return err
 			}
 		}
-		if eventID, err = events.Append(ctx, q, events.PostCreated{PostID: p.ID, AuthorID: authorID}); err != nil {
+		if eventID, err = events.Append(ctx, q, createdEvent(p)); err != nil {
 			return err
 		}
 		if s.opts.NotifyInTx {
@@ -228,6 +295,7 @@ func (s *Service) createPost(ctx context.Context, author User, in NewPost) (Post
 			}
 		}
 		return nil // its effects are the consumers' (consumers.go): nothing else in this transaction
+		// but, for a private or direct post, who it mentions: that is who may see it.
 	})
 	if err != nil {
 		return Post{}, fmt.Errorf("create post: %w", err)
@@ -235,10 +303,59 @@ func (s *Service) createPost(ctx context.Context, author User, in NewPost) (Post
 	s.woke(events.TopicPostCreated, eventID)
 	s.log.InfoContext(ctx, "post created", "post_id", p.ID, "author_id", authorID)
 	posts := []Post{postOf(p, author)}
-	if err := s.resolveApps(ctx, posts); err != nil {
+	if hasAudience(p.Visibility) { // its mention rows exist already: show them
+		if err := s.resolveMentions(ctx, posts); err != nil {
+			return Post{}, err
+		}
+	} else if err := s.resolveApps(ctx, posts); err != nil {
 		return Post{}, err
 	}
 	return posts[0], nil
+}
+
+// createdEvent is the post.created event of p.
+func createdEvent(p store.Post) events.PostCreated {
+	e := events.PostCreated{PostID: p.ID, AuthorID: p.AuthorID, Visibility: p.Visibility}
+	if p.InReplyToID != nil {
+		e.InReplyToID = *p.InReplyToID
+	}
+	if p.ReblogOfID != nil {
+		e.ReblogOfID = *p.ReblogOfID
+	}
+	return e
+}
+
+// deletedEvent is the post.deleted event of p, carrying what its post.created carried.
+func deletedEvent(p store.Post) events.PostDeleted {
+	c := createdEvent(p)
+	return events.PostDeleted{PostID: c.PostID, AuthorID: c.AuthorID, Visibility: c.Visibility,
+		InReplyToID: c.InReplyToID, ReblogOfID: c.ReblogOfID}
+}
+
+// hasAudience reports whether a post of visibility v is seen only by its author, the
+// accounts it mentions and (private) the author's followers: then its mention rows are
+// written with it, since they decide who may see it from the commit on.
+func hasAudience(v string) bool { return v == VisibilityPrivate || v == VisibilityDirect }
+
+// mentionAudience writes the mention rows of p (the mentions consumer adds its
+// notifications later) and fills nothing else.
+func (s *Service) mentionAudience(ctx context.Context, q *store.Queries, p store.Post) error {
+	names := text.Mentions(p.Body)
+	if len(names) == 0 {
+		return nil
+	}
+	users, err := q.UserIDsByUsernames(ctx, names)
+	if err != nil {
+		return err
+	}
+	ids := make([]int64, 0, len(users))
+	for _, u := range users {
+		if u.ID != p.AuthorID {
+			ids = append(ids, u.ID)
+		}
+	}
+	_, err = q.MentionsAdd(ctx, store.MentionsAddParams{PostID: p.ID, UserIds: ids})
+	return err
 }
 
 func postProblem(err error) string {
@@ -265,7 +382,21 @@ func (s *Service) DeletePost(ctx context.Context, actor User, id int64) error {
 			return err
 		}
 		if !mayDelete(actor, row.Post.AuthorID) {
+			if _, err := q.PostSeenBy(ctx, store.PostSeenByParams{ID: id, ViewerID: actor.ID}); err != nil {
+				return ErrNotFound // not even visible to them: no hint that it exists
+			}
 			return ErrForbidden
+		}
+		if row.Post.ReblogOfID != nil { // deleting a boost undoes it
+			gone, err := q.ReblogDelete(ctx, store.ReblogDeleteParams{AuthorID: row.Post.AuthorID, ReblogOfID: row.Post.ReblogOfID})
+			if errors.Is(err, pgx.ErrNoRows) {
+				return ErrNotFound
+			}
+			if err != nil {
+				return err
+			}
+			eventID, err = events.Append(ctx, q, deletedEvent(gone))
+			return err
 		}
 		n, err := q.PostSoftDelete(ctx, id)
 		if err != nil {
@@ -274,7 +405,7 @@ func (s *Service) DeletePost(ctx context.Context, actor User, id int64) error {
 		if n == 0 { // deleted concurrently
 			return ErrNotFound
 		}
-		eventID, err = events.Append(ctx, q, events.PostDeleted{PostID: id, AuthorID: row.Post.AuthorID})
+		eventID, err = events.Append(ctx, q, deletedEvent(row.Post))
 		return err
 	})
 	if errors.Is(err, ErrNotFound) || errors.Is(err, ErrForbidden) {
@@ -288,20 +419,143 @@ func (s *Service) DeletePost(ctx context.Context, actor User, id int64) error {
 	return nil
 }
 
-// PostByID returns the live post id.
-func (s *Service) PostByID(ctx context.Context, id int64) (Post, error) {
-	row, err := s.q.PostGetByID(ctx, id)
+// PostFor returns the live post id as viewerID (0: nobody logged in) sees it, or
+// ErrNotFound when it does not exist, was deleted, or viewerID may not see it.
+func (s *Service) PostFor(ctx context.Context, viewerID, id int64) (Post, error) {
+	row, err := s.q.PostGetSeenBy(ctx, store.PostGetSeenByParams{ID: id, ViewerID: viewerID})
 	if errors.Is(err, pgx.ErrNoRows) {
 		return Post{}, ErrNotFound
 	}
 	if err != nil {
 		return Post{}, fmt.Errorf("post %d: %w", id, err)
 	}
-	posts := []Post{postFrom(row.Post, row.User)}
-	if err := s.resolveMentions(ctx, posts); err != nil {
+	posts, err := s.complete(ctx, viewerID, []Post{postFrom(row.Post, row.User)})
+	if err != nil {
 		return Post{}, err
 	}
+	if len(posts) == 0 { // a boost whose post was deleted
+		return Post{}, ErrNotFound
+	}
 	return posts[0], nil
+}
+
+// postsFor returns the live posts among ids that viewerID may see, completed, by id.
+func (s *Service) postsFor(ctx context.Context, viewerID int64, ids []int64) (map[int64]Post, error) {
+	if len(ids) == 0 {
+		return map[int64]Post{}, nil
+	}
+	rows, err := s.q.PostsVisibleByIDs(ctx, store.PostsVisibleByIDsParams{Ids: ids, ViewerID: viewerID})
+	if err != nil {
+		return nil, fmt.Errorf("posts by ids: %w", err)
+	}
+	posts := make([]Post, len(rows))
+	for i, r := range rows {
+		posts[i] = postFrom(r.Post, r.User)
+	}
+	if posts, err = s.complete(ctx, viewerID, posts); err != nil {
+		return nil, err
+	}
+	out := make(map[int64]Post, len(posts))
+	for _, p := range posts {
+		out[p.ID] = p
+	}
+	return out, nil
+}
+
+// complete fills in what a reader of posts sees besides the rows: the boosted post of each
+// boost (a boost whose post is gone, or hidden from viewerID, is left out), the mentions,
+// the apps, the counters, and what viewerID did to each post. A few queries for all the
+// posts together, whatever their number.
+func (s *Service) complete(ctx context.Context, viewerID int64, posts []Post) ([]Post, error) {
+	var originalIDs []int64
+	for _, p := range posts {
+		if p.reblogOfID != 0 {
+			originalIDs = append(originalIDs, p.reblogOfID)
+		}
+	}
+	originals := map[int64]*Post{}
+	if len(originalIDs) > 0 {
+		rows, err := s.q.PostsVisibleByIDs(ctx, store.PostsVisibleByIDsParams{Ids: originalIDs, ViewerID: viewerID})
+		if err != nil {
+			return nil, fmt.Errorf("boosted posts: %w", err)
+		}
+		for _, r := range rows {
+			p := postFrom(r.Post, r.User)
+			originals[p.ID] = &p
+		}
+	}
+	kept := posts[:0]
+	for _, p := range posts {
+		if p.reblogOfID != 0 {
+			if originals[p.reblogOfID] == nil {
+				continue
+			}
+		}
+		kept = append(kept, p)
+	}
+	// Every post whose details are shown: the posts and the boosted ones.
+	all := make([]*Post, 0, len(kept)+len(originals))
+	for i := range kept {
+		all = append(all, &kept[i])
+	}
+	for _, o := range originals {
+		all = append(all, o)
+	}
+	if err := s.fill(ctx, viewerID, all); err != nil {
+		return nil, err
+	}
+	for i := range kept {
+		if id := kept[i].reblogOfID; id != 0 {
+			o := *originals[id]
+			kept[i].ReblogOf = &o
+		}
+	}
+	return kept, nil
+}
+
+// fill sets the mentions, apps, counters and viewer state of posts.
+func (s *Service) fill(ctx context.Context, viewerID int64, posts []*Post) error {
+	if len(posts) == 0 {
+		return nil
+	}
+	ids := make([]int64, len(posts))
+	byID := make(map[int64][]*Post, len(posts))
+	for i, p := range posts {
+		ids[i] = p.ID
+		byID[p.ID] = append(byID[p.ID], p)
+	}
+	flat := make([]Post, len(posts))
+	for i, p := range posts {
+		flat[i] = *p
+	}
+	if err := s.resolveMentions(ctx, flat); err != nil {
+		return err
+	}
+	for i, p := range posts {
+		p.Mentioned, p.App = flat[i].Mentioned, flat[i].App
+	}
+	stats, err := s.q.PostStatsOf(ctx, ids)
+	if err != nil {
+		return fmt.Errorf("post counters: %w", err)
+	}
+	for _, st := range stats {
+		for _, p := range byID[st.PostID] {
+			p.Counts = PostCounts{Replies: max(0, st.Replies), Favourites: max(0, st.Favourites), Reblogs: max(0, st.Reblogs)}
+		}
+	}
+	if viewerID == 0 {
+		return nil
+	}
+	states, err := s.q.ViewerStateOf(ctx, store.ViewerStateOfParams{Ids: ids, ViewerID: viewerID})
+	if err != nil {
+		return fmt.Errorf("viewer state: %w", err)
+	}
+	for _, st := range states {
+		for _, p := range byID[st.PostID] {
+			p.Viewer = ViewerState{Favourited: st.Favourited, Reblogged: st.Reblogged, Bookmarked: st.Bookmarked, Pinned: st.Pinned}
+		}
+	}
+	return nil
 }
 
 // resolveMentions fills in Mentioned for posts with one query.
@@ -310,21 +564,22 @@ func (s *Service) resolveMentions(ctx context.Context, posts []Post) error {
 		return nil
 	}
 	ids := make([]int64, len(posts))
-	byID := make(map[int64]*Post, len(posts))
+	byID := make(map[int64][]*Post, len(posts)) // a post can be listed twice: on its own and boosted
 	for i := range posts {
 		ids[i] = posts[i].ID
-		byID[posts[i].ID] = &posts[i]
+		byID[posts[i].ID] = append(byID[posts[i].ID], &posts[i])
 	}
 	rows, err := s.q.MentionedUsernamesForPosts(ctx, ids)
 	if err != nil {
 		return fmt.Errorf("mentions of posts: %w", err)
 	}
 	for _, r := range rows {
-		p := byID[r.PostID]
-		if p.Mentioned == nil {
-			p.Mentioned = map[string]int64{}
+		for _, p := range byID[r.PostID] {
+			if p.Mentioned == nil {
+				p.Mentioned = map[string]int64{}
+			}
+			p.Mentioned[r.Username] = r.UserID
 		}
-		p.Mentioned[r.Username] = r.UserID
 	}
 	return s.resolveApps(ctx, posts)
 }
@@ -363,12 +618,22 @@ func (s *Service) resolveApps(ctx context.Context, posts []Post) error {
 func postFrom(p store.Post, u store.User) Post { return postOf(p, userFrom(u)) }
 
 func postOf(p store.Post, author User) Post {
-	post := Post{ID: p.ID, Body: p.Body, CreatedAt: p.CreatedAt, Author: author, Visibility: VisibilityPublic}
+	post := Post{ID: p.ID, Body: p.Body, CreatedAt: p.CreatedAt, Author: author, Visibility: p.Visibility,
+		SpoilerText: p.SpoilerText, Sensitive: p.Sensitive, EditedAt: p.EditedAt}
 	if p.Language != nil {
 		post.Language = *p.Language
 	}
 	if p.AppID != nil {
 		post.App = &App{ID: *p.AppID}
+	}
+	if p.InReplyToID != nil {
+		post.InReplyToID = *p.InReplyToID
+	}
+	if p.InReplyToAccountID != nil {
+		post.InReplyToAccountID = *p.InReplyToAccountID
+	}
+	if p.ReblogOfID != nil {
+		post.reblogOfID = *p.ReblogOfID
 	}
 	return post
 }
@@ -488,22 +753,27 @@ func postRows[R any](rows []R, err error, split func(R) (store.Post, store.User)
 
 func postID(p Post) int64 { return p.ID }
 
-// timeline runs one page of a post list with keysetPage and completes its posts.
-func (s *Service) timeline(ctx context.Context, what string, page Page,
+// timeline runs one page of a post list with keysetPage and completes its posts as
+// viewerID sees them.
+func (s *Service) timeline(ctx context.Context, what string, viewerID int64, page Page,
 	older func(before, after int64, limit int32) ([]Post, error),
 	newer func(after, before int64, limit int32) ([]Post, error)) (Timeline, error) {
 	posts, next, err := keysetPage(page, postID, older, newer)
 	if err != nil {
 		return Timeline{}, fmt.Errorf("%s timeline: %w", what, err)
 	}
-	return s.withMentions(ctx, Timeline{Posts: posts, Next: next})
+	if posts, err = s.complete(ctx, viewerID, posts); err != nil {
+		return Timeline{}, err
+	}
+	return Timeline{Posts: posts, Next: next}, nil
 }
 
-// PublicTimeline returns every live post, newest first.
-func (s *Service) PublicTimeline(ctx context.Context, page Page) (Timeline, error) {
+// PublicTimeline returns every live public post, boosts left out, newest first, as
+// viewerID (0: nobody logged in) sees them.
+func (s *Service) PublicTimeline(ctx context.Context, viewerID int64, page Page) (Timeline, error) {
 	split := func(r store.PostListPublicRow) (store.Post, store.User) { return r.Post, r.User }
 	splitAfter := func(r store.PostListPublicAfterRow) (store.Post, store.User) { return r.Post, r.User }
-	return s.timeline(ctx, "public", page,
+	return s.timeline(ctx, "public", viewerID, page,
 		func(before, after int64, limit int32) ([]Post, error) {
 			rows, err := s.q.PostListPublic(ctx, store.PostListPublicParams{Before: before, After: after, RowLimit: limit})
 			return postRows(rows, err, split)
@@ -514,26 +784,36 @@ func (s *Service) PublicTimeline(ctx context.Context, page Page) (Timeline, erro
 		})
 }
 
-// UserTimeline returns the live posts of authorID, newest first.
-func (s *Service) UserTimeline(ctx context.Context, authorID int64, page Page) (Timeline, error) {
+// AuthorFilter narrows an account's posts: without replies to others, without boosts,
+// without direct posts.
+type AuthorFilter struct {
+	ExcludeReplies, ExcludeReblogs, ExcludeDirect bool
+}
+
+// UserTimeline returns the live posts and boosts of authorID that viewerID may see,
+// newest first.
+func (s *Service) UserTimeline(ctx context.Context, viewerID, authorID int64, f AuthorFilter, page Page) (Timeline, error) {
 	split := func(r store.PostListByAuthorRow) (store.Post, store.User) { return r.Post, r.User }
 	splitAfter := func(r store.PostListByAuthorAfterRow) (store.Post, store.User) { return r.Post, r.User }
-	return s.timeline(ctx, "user", page,
+	return s.timeline(ctx, "user", viewerID, page,
 		func(before, after int64, limit int32) ([]Post, error) {
-			rows, err := s.q.PostListByAuthor(ctx, store.PostListByAuthorParams{AuthorID: authorID, Before: before, After: after, RowLimit: limit})
+			rows, err := s.q.PostListByAuthor(ctx, store.PostListByAuthorParams{AuthorID: authorID, Before: before, After: after, RowLimit: limit,
+				ViewerID: viewerID, ExcludeReplies: f.ExcludeReplies, ExcludeReblogs: f.ExcludeReblogs, ExcludeDirect: f.ExcludeDirect})
 			return postRows(rows, err, split)
 		},
 		func(after, before int64, limit int32) ([]Post, error) {
-			rows, err := s.q.PostListByAuthorAfter(ctx, store.PostListByAuthorAfterParams{AuthorID: authorID, After: after, Before: before, RowLimit: limit})
+			rows, err := s.q.PostListByAuthorAfter(ctx, store.PostListByAuthorAfterParams{AuthorID: authorID, After: after, Before: before, RowLimit: limit,
+				ViewerID: viewerID, ExcludeReplies: f.ExcludeReplies, ExcludeReblogs: f.ExcludeReblogs, ExcludeDirect: f.ExcludeDirect})
 			return postRows(rows, err, splitAfter)
 		})
 }
 
-// HomeTimeline returns the posts of viewerID and of everyone they follow, newest first.
+// HomeTimeline returns the posts and boosts of viewerID and of everyone they follow that
+// viewerID may see, newest first.
 func (s *Service) HomeTimeline(ctx context.Context, viewerID int64, page Page) (Timeline, error) {
 	split := func(r store.PostListHomeRow) (store.Post, store.User) { return r.Post, r.User }
 	splitAfter := func(r store.PostListHomeAfterRow) (store.Post, store.User) { return r.Post, r.User }
-	return s.timeline(ctx, "home", page,
+	return s.timeline(ctx, "home", viewerID, page,
 		func(before, after int64, limit int32) ([]Post, error) {
 			rows, err := s.q.PostListHome(ctx, store.PostListHomeParams{ViewerID: viewerID, Before: before, After: after, RowLimit: limit})
 			return postRows(rows, err, split)
@@ -544,14 +824,9 @@ func (s *Service) HomeTimeline(ctx context.Context, viewerID int64, page Page) (
 		})
 }
 
-func (s *Service) withMentions(ctx context.Context, t Timeline) (Timeline, error) {
-	if err := s.resolveMentions(ctx, t.Posts); err != nil {
-		return Timeline{}, err
-	}
-	return t, nil
-}
-
-// PostsByIDs returns the live posts among ids, with their authors and mentions, by id.
+// PostsByIDs returns the live posts among ids, whoever may see them, with their
+// authors, mentions, counters and boosted posts, by id: for the live streams, which decide
+// per reader with MaySee.
 func (s *Service) PostsByIDs(ctx context.Context, ids []int64) (map[int64]Post, error) {
 	rows, err := s.q.PostsByIDs(ctx, ids)
 	if err != nil {
@@ -561,7 +836,9 @@ func (s *Service) PostsByIDs(ctx context.Context, ids []int64) (map[int64]Post, 
 	for i, r := range rows {
 		posts[i] = postFrom(r.Post, r.User)
 	}
-	if err := s.resolveMentions(ctx, posts); err != nil {
+	// The boosted posts are public or unlisted (nothing else can be boosted), so
+	// completing as nobody logged in loads them all.
+	if posts, err = s.complete(ctx, 0, posts); err != nil {
 		return nil, err
 	}
 	out := make(map[int64]Post, len(posts))

@@ -20,21 +20,29 @@ type Event interface {
 
 // Topics of the event log.
 const (
-	TopicUserCreated   = "user.created"
-	TopicPostCreated   = "post.created"
-	TopicPostDeleted   = "post.deleted"
-	TopicFollowCreated = "follow.created"
-	TopicFollowDeleted = "follow.deleted"
-	// TopicNotificationCreated is written by the mentions worker for each notification.
+	TopicUserCreated = "user.created"
+	TopicPostCreated = "post.created"
+	TopicPostDeleted = "post.deleted"
+	TopicPostUpdated = "post.updated"
+	// TopicFavouriteCreated and TopicFavouriteDeleted are written when a favourite is given
+	// or taken back.
+	TopicFavouriteCreated = "favourite.created"
+	TopicFavouriteDeleted = "favourite.deleted"
+	TopicFollowCreated    = "follow.created"
+	TopicFollowDeleted    = "follow.deleted"
+	// TopicNotificationCreated is written by the mentions and interactions consumers for
+	// each notification.
 	TopicNotificationCreated = "notification.created"
 )
 
 // NotificationCreated is written when someone gets a notification.
 type NotificationCreated struct {
-	NotificationID int64  `json:"notification_id"`
-	RecipientID    int64  `json:"recipient_id"`
-	Kind           string `json:"kind"`
-	PostID         int64  `json:"post_id"`
+	NotificationID int64 `json:"notification_id"`
+	RecipientID    int64 `json:"recipient_id"`
+	// Kind is mention, favourite, reblog or follow.
+	Kind string `json:"kind"`
+	// PostID is the post it is about; 0 for a follow.
+	PostID int64 `json:"post_id,omitempty"`
 }
 
 // Topic implements Event.
@@ -45,15 +53,48 @@ type UserCreated struct {
 	UserID int64 `json:"user_id"`
 }
 
-// PostCreated is written when a post is published.
+// PostCreated is written when a post is published, and when a post is boosted: a boost
+// is a post of its own (ReblogOfID is the boosted post).
 type PostCreated struct {
+	PostID   int64 `json:"post_id"`
+	AuthorID int64 `json:"author_id"`
+	// Visibility is the post's (public, unlisted, private, direct); "" in events written
+	// before version 2, which were all public.
+	Visibility string `json:"visibility,omitempty"`
+	// InReplyToID is the post this one answers, 0 for none.
+	InReplyToID int64 `json:"in_reply_to_id,omitempty"`
+	// ReblogOfID is the post this one boosts, 0 for none.
+	ReblogOfID int64 `json:"reblog_of_id,omitempty"`
+}
+
+// PostDeleted is written when a post is deleted or a boost undone. It carries what
+// PostCreated carried, so that consumers can undo its effects without the row.
+type PostDeleted struct {
+	PostID      int64  `json:"post_id"`
+	AuthorID    int64  `json:"author_id"`
+	Visibility  string `json:"visibility,omitempty"`
+	InReplyToID int64  `json:"in_reply_to_id,omitempty"`
+	ReblogOfID  int64  `json:"reblog_of_id,omitempty"`
+}
+
+// PostUpdated is written when a post is edited.
+type PostUpdated struct {
 	PostID   int64 `json:"post_id"`
 	AuthorID int64 `json:"author_id"`
 }
 
-// PostDeleted is written when a post is deleted.
-type PostDeleted struct {
+// FavouriteCreated is written when a user favourites a post.
+type FavouriteCreated struct {
+	FavouriteID int64 `json:"favourite_id"`
+	PostID      int64 `json:"post_id"`
+	UserID      int64 `json:"user_id"`
+	AuthorID    int64 `json:"author_id"`
+}
+
+// FavouriteDeleted is written when a user takes a favourite back.
+type FavouriteDeleted struct {
 	PostID   int64 `json:"post_id"`
+	UserID   int64 `json:"user_id"`
 	AuthorID int64 `json:"author_id"`
 }
 
@@ -61,6 +102,8 @@ type PostDeleted struct {
 type FollowCreated struct {
 	FollowerID int64 `json:"follower_id"`
 	FolloweeID int64 `json:"followee_id"`
+	// FollowID is the follow's row, 0 in events written before version 2.
+	FollowID int64 `json:"follow_id,omitempty"`
 }
 
 // FollowDeleted is written when a user stops following another.
@@ -77,6 +120,15 @@ func (PostCreated) Topic() string { return TopicPostCreated }
 
 // Topic implements Event.
 func (PostDeleted) Topic() string { return TopicPostDeleted }
+
+// Topic implements Event.
+func (PostUpdated) Topic() string { return TopicPostUpdated }
+
+// Topic implements Event.
+func (FavouriteCreated) Topic() string { return TopicFavouriteCreated }
+
+// Topic implements Event.
+func (FavouriteDeleted) Topic() string { return TopicFavouriteDeleted }
 
 // Topic implements Event.
 func (FollowCreated) Topic() string { return TopicFollowCreated }

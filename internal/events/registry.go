@@ -45,11 +45,14 @@ func topic[E Event](version int) TopicInfo {
 // three in step.
 var Registry = []TopicInfo{
 	topic[UserCreated](1),
-	topic[PostCreated](1),
-	topic[PostDeleted](1),
-	topic[FollowCreated](1),
+	topic[PostCreated](2),
+	topic[PostDeleted](2),
+	topic[PostUpdated](1),
+	topic[FavouriteCreated](1),
+	topic[FavouriteDeleted](1),
+	topic[FollowCreated](2),
 	topic[FollowDeleted](1),
-	topic[NotificationCreated](1),
+	topic[NotificationCreated](2),
 }
 
 // byName indexes Registry by topic name.

@@ -2,6 +2,7 @@ package jobs
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -11,6 +12,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/starling-social/starling/internal/core"
 	"github.com/starling-social/starling/internal/events"
 	"github.com/starling-social/starling/internal/mail"
 	"github.com/starling-social/starling/internal/pgtest"
@@ -28,10 +30,25 @@ func TestEveryEventMatchesItsSchema(t *testing.T) {
 	require.NoError(t, err)
 	_, err = e.core.Unfollow(ctx, alice.ID, "bob")
 	require.NoError(t, err)
+	_, err = e.core.Follow(ctx, bob.ID, "alice")
+	require.NoError(t, err)
 	p, err := e.core.CreatePost(ctx, bob.ID, "hello @alice")
 	require.NoError(t, err)
+	_, _, err = e.core.Publish(ctx, alice, core.NewPost{Body: "a reply", InReplyTo: p.ID, Visibility: core.VisibilityUnlisted})
+	require.NoError(t, err)
+	_, err = e.core.Favourite(ctx, alice, p.ID)
+	require.NoError(t, err)
+	_, err = e.core.Reblog(ctx, alice, p.ID, "", 0)
+	require.NoError(t, err)
+	_, err = e.core.EditPost(ctx, bob, p.ID, core.PostEdit{Body: "hello again @alice"})
+	require.NoError(t, err)
 	e.waitIdle(20 * time.Second)
+	_, err = e.core.Unfavourite(ctx, alice, p.ID)
+	require.NoError(t, err)
+	_, err = e.core.Unreblog(ctx, alice, p.ID)
+	require.NoError(t, err)
 	require.NoError(t, e.core.DeletePost(ctx, bob, p.ID))
+	e.waitIdle(20 * time.Second)
 
 	rows, err := e.pool.Query(ctx, `SELECT topic, payload FROM events ORDER BY id`)
 	require.NoError(t, err)
@@ -73,9 +90,10 @@ func TestEveryTopicIsDocumented(t *testing.T) {
 		ev := ti.New()
 		require.Equal(t, ti.Name, ev.Topic(), "registry entry and Go type disagree")
 		require.Equal(t, reflect.Struct, reflect.TypeOf(ev).Kind())
-		_, err := events.Schemas.ReadFile("schemas/" + ti.Name + ".v1.json")
+		file := fmt.Sprintf("schemas/%s.v%d.json", ti.Name, ti.Version)
+		_, err := events.Schemas.ReadFile(file)
 		require.NoError(t, err, "schema for %s", ti.Name)
-		require.Contains(t, string(doc), "internal/events/schemas/"+ti.Name+".v1.json")
+		require.Contains(t, string(doc), "internal/events/"+file)
 	}
 	require.ElementsMatch(t, inCode, documented)
 }

@@ -13,15 +13,20 @@ import (
 	"github.com/starling-social/starling/internal/pgtest"
 )
 
-// appendPosts writes n post.created events straight into the log, in transactions of
-// 1,000, and returns the cursors of the first and the last.
+// appendPosts writes n public posts by the poster and their post.created events straight
+// into the database, in transactions of 1,000, and returns the cursors of the first and
+// the last event.
 func appendPosts(t *testing.T, pool *pgxpool.Pool, n int) (first, last events.Cursor) {
 	t.Helper()
 	ctx := context.Background()
 	for done := 0; done < n; done += 1000 {
-		_, err := pool.Exec(ctx, `INSERT INTO events (topic, payload)
-			SELECT 'post.created', jsonb_build_object('post_id', g, 'author_id', 1)
-			FROM generate_series($1::int + 1, $1::int + least(1000, $2::int - $1::int)) AS g`, done, n)
+		_, err := pool.Exec(ctx, `WITH p AS (
+				INSERT INTO posts (author_id, body)
+				SELECT $3, 'post ' || g FROM generate_series($1::int + 1, $1::int + least(1000, $2::int - $1::int)) AS g
+				RETURNING id)
+			INSERT INTO events (topic, payload)
+			SELECT 'post.created', jsonb_build_object('post_id', id, 'author_id', $3::bigint, 'visibility', 'public')
+			FROM p ORDER BY id`, done, n, posterID)
 		require.NoError(t, err)
 	}
 	q := `SELECT xid::text::bigint, id FROM events WHERE topic = 'post.created'`
@@ -78,7 +83,7 @@ func TestResumeFarBehindIsPaged(t *testing.T) {
 	for i := range total - 1 {
 		require.Equal(t, int64(i+2), ids[i])
 	}
-	require.Equal(t, int64(1), ids[total-1], "the live event after the backlog")
+	require.Equal(t, int64(total+1), ids[total-1], "the live event after the backlog")
 	require.Empty(t, c.control, "no reset within MaxBacklog")
 }
 
@@ -107,7 +112,7 @@ func TestResumeTooFarBehindGetsReset(t *testing.T) {
 	waitHead(t, n, newest)
 	waitPosts(t, c, 1, 10*time.Second)
 	time.Sleep(100 * time.Millisecond)
-	require.Equal(t, []int64{1}, c.postIDs(), "nothing of the gap (posts 2 to 5001) is replayed; live events follow")
+	require.Equal(t, []int64{5002}, c.postIDs(), "nothing of the gap (posts 2 to 5001) is replayed; live events follow")
 
 	// Within the limit, the same client resumes normally.
 	_, near := appendPosts(t, pool, 1)
@@ -115,5 +120,5 @@ func TestResumeTooFarBehindGetsReset(t *testing.T) {
 	c2 := &sseClient{url: n.srv.URL, lastID: newest.String()}
 	go c2.run(ctx)
 	waitPosts(t, c2, 1, 10*time.Second)
-	require.Equal(t, []int64{1}, c2.postIDs())
+	require.Equal(t, []int64{5003}, c2.postIDs())
 }

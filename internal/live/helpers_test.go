@@ -35,6 +35,10 @@ type node struct {
 	up       chan bool
 }
 
+// posterID is the account the posts that tests write straight into the database belong
+// to (newNode makes it): streams show only posts that exist.
+const posterID = 1_000_000
+
 func newNode(t *testing.T, dsn string, opts live.Options, format ...live.Formatter) *node {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
@@ -42,6 +46,9 @@ func newNode(t *testing.T, dsn string, opts live.Options, format ...live.Formatt
 	require.NoError(t, err)
 	log := logging.New(os.Stderr, "text", "error")
 	runner, err := jobs.New(pool, jobs.Config{Log: log})
+	require.NoError(t, err)
+	_, err = pool.Exec(ctx, `INSERT INTO users (id, username, email, password_hash) OVERRIDING SYSTEM VALUE
+		VALUES ($1, 'poster', 'poster@example.com', 'x') ON CONFLICT DO NOTHING`, posterID)
 	require.NoError(t, err)
 	n := &node{t: t, pool: pool, up: make(chan bool, 100)}
 	n.notifier = events.NewNotifier(pool, 2*time.Millisecond, log)

@@ -297,7 +297,7 @@ func (h *Hub) advance(ctx context.Context) error {
 			return err
 		}
 		h.Reads.Add(1)
-		ds, err := h.build(ctx, recs, h.homeUsers())
+		ds, err := h.build(ctx, recs, h.readers())
 		if err != nil {
 			return err
 		}
@@ -329,15 +329,19 @@ func (h *Hub) advance(ctx context.Context) error {
 	}
 }
 
-func (h *Hub) homeUsers() []int64 {
+// readers returns the users whose follows the deliveries need: the owners of home streams
+// and the logged-in readers of the others (for private posts).
+func (h *Hub) readers() []int64 {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	seen := map[int64]bool{}
 	var ids []int64
 	for s := range h.subs {
-		if id := s.filter.HomeOf; id != 0 && !seen[id] {
-			seen[id] = true
-			ids = append(ids, id)
+		for _, id := range []int64{s.filter.HomeOf, s.filter.Viewer} {
+			if id != 0 && !seen[id] {
+				seen[id] = true
+				ids = append(ids, id)
+			}
 		}
 	}
 	return ids
@@ -406,6 +410,10 @@ func (h *Hub) build(ctx context.Context, recs []events.Record, homeUsers []int64
 			d.PostID, d.AuthorID = e.PostID, e.AuthorID
 			postIDs = append(postIDs, e.PostID)
 			authors = append(authors, e.AuthorID)
+		case events.PostUpdated:
+			d.PostID, d.AuthorID = e.PostID, e.AuthorID
+			postIDs = append(postIDs, e.PostID)
+			authors = append(authors, e.AuthorID)
 		case events.PostDeleted:
 			d.PostID, d.AuthorID = e.PostID, e.AuthorID
 		case events.NotificationCreated:
@@ -425,7 +433,8 @@ func (h *Hub) build(ctx context.Context, recs []events.Record, homeUsers []int64
 		return nil, err
 	}
 	for _, d := range ds {
-		if _, ok := d.Event.(events.PostCreated); ok {
+		switch d.Event.(type) {
+		case events.PostCreated, events.PostUpdated:
 			if p, ok := posts[d.PostID]; ok {
 				d.Post = &p
 			}
@@ -474,13 +483,16 @@ func (h *Hub) Backlog(ctx context.Context, f Filter, from, to events.Cursor) ite
 	}
 }
 
-// Filter selects the events of a stream. A delivery matches when any part matches.
+// Filter selects the events of a stream. A delivery matches when any part matches. Posts
+// go only to readers who may see them (core.MaySee).
 type Filter struct {
-	// Public: every post created or deleted.
+	// Public: every public post (core.Listed) created, edited or deleted.
 	Public bool
-	// AuthorID: posts by this user.
+	// AuthorID: posts and boosts by this user that Viewer may see.
 	AuthorID int64
-	// HomeOf: posts by this user and by everyone they follow.
+	// Viewer is who reads the AuthorID stream: 0 for nobody logged in.
+	Viewer int64
+	// HomeOf: posts and boosts by this user and by everyone they follow, that they may see.
 	HomeOf int64
 	// NotificationsOf: this user's notifications.
 	NotificationsOf int64
@@ -489,13 +501,23 @@ type Filter struct {
 // Matches reports whether d belongs to the stream.
 func (f Filter) Matches(d *Delivery) bool {
 	switch d.Topic {
-	case events.TopicPostCreated, events.TopicPostDeleted:
-		if f.Public || (f.AuthorID != 0 && d.AuthorID == f.AuthorID) {
+	case events.TopicPostDeleted:
+		// A deletion goes to every post stream: it only removes what is shown, and names
+		// nothing but an id.
+		return f.Public || f.AuthorID != 0 || f.HomeOf != 0
+	case events.TopicPostCreated, events.TopicPostUpdated:
+		if d.Post == nil {
+			return false // deleted before it could be shown
+		}
+		p := *d.Post
+		if f.Public && core.Listed(p) {
 			return true
 		}
-		if f.HomeOf != 0 {
-			// A deletion goes to every home stream: it only removes what is shown.
-			return d.Topic == events.TopicPostDeleted || d.AuthorID == f.HomeOf || d.followers[f.HomeOf]
+		if f.AuthorID != 0 && d.AuthorID == f.AuthorID && core.MaySee(f.Viewer, p, d.followers[f.Viewer]) {
+			return true
+		}
+		if f.HomeOf != 0 && (d.AuthorID == f.HomeOf || d.followers[f.HomeOf]) && core.MaySee(f.HomeOf, p, d.followers[f.HomeOf]) {
+			return true
 		}
 	case events.TopicNotificationCreated:
 		return f.NotificationsOf != 0 && d.RecipientID == f.NotificationsOf

@@ -18,10 +18,14 @@ import (
 	"github.com/starling-social/starling/internal/store"
 )
 
-// appendIn writes a post.created event for postID in tx and returns its cursor.
+// appendIn writes public post postID by the poster and its post.created event in tx and
+// returns the event's cursor.
 func appendIn(t *testing.T, tx pgx.Tx, postID int64) events.Cursor {
 	t.Helper()
-	id, err := events.Append(context.Background(), store.New(tx), events.PostCreated{PostID: postID, AuthorID: 1})
+	_, err := tx.Exec(context.Background(), `INSERT INTO posts (id, author_id, body) OVERRIDING SYSTEM VALUE
+		VALUES ($1, $2, 'a post')`, postID, posterID)
+	require.NoError(t, err)
+	id, err := events.Append(context.Background(), store.New(tx), events.PostCreated{PostID: postID, AuthorID: posterID, Visibility: "public"})
 	require.NoError(t, err)
 	var xid uint64
 	require.NoError(t, tx.QueryRow(context.Background(), `SELECT xid::text::bigint FROM events WHERE id = $1`, id).Scan(&xid))

@@ -235,6 +235,23 @@ func (q *Queries) JobQueueDepths(ctx context.Context) ([]JobQueueDepthsRow, erro
 	return items, nil
 }
 
+const mentionsCount = `-- name: MentionsCount :exec
+UPDATE mentions m SET counted = true
+FROM (SELECT unnest($1::bigint[]) AS p, unnest($2::bigint[]) AS u) AS x
+WHERE m.post_id = x.p AND m.user_id = x.u
+`
+
+type MentionsCountParams struct {
+	PostIds []int64
+	UserIds []int64
+}
+
+// Marks the mentions (@post_ids[i], @user_ids[i]) as counted in mentions_received.
+func (q *Queries) MentionsCount(ctx context.Context, arg MentionsCountParams) error {
+	_, err := q.db.Exec(ctx, mentionsCount, arg.PostIds, arg.UserIds)
+	return err
+}
+
 const mentionsInsertPairs = `-- name: MentionsInsertPairs :exec
 INSERT INTO mentions (post_id, user_id)
 SELECT unnest($1::bigint[]), unnest($2::bigint[])
@@ -252,19 +269,113 @@ func (q *Queries) MentionsInsertPairs(ctx context.Context, arg MentionsInsertPai
 }
 
 const mentionsOfPosts = `-- name: MentionsOfPosts :many
-SELECT post_id, user_id FROM mentions WHERE post_id = ANY($1::bigint[])
+SELECT post_id, user_id FROM mentions WHERE post_id = ANY($1::bigint[]) AND counted
 `
 
-func (q *Queries) MentionsOfPosts(ctx context.Context, postIds []int64) ([]Mention, error) {
+type MentionsOfPostsRow struct {
+	PostID int64
+	UserID int64
+}
+
+// The counted mentions of @post_ids (see MentionsCount).
+func (q *Queries) MentionsOfPosts(ctx context.Context, postIds []int64) ([]MentionsOfPostsRow, error) {
 	rows, err := q.db.Query(ctx, mentionsOfPosts, postIds)
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
-	items := []Mention{}
+	items := []MentionsOfPostsRow{}
 	for rows.Next() {
-		var i Mention
+		var i MentionsOfPostsRow
 		if err := rows.Scan(&i.PostID, &i.UserID); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
+const notificationsInsertFavourites = `-- name: NotificationsInsertFavourites :many
+INSERT INTO notifications (recipient_id, actor_id, kind, post_id, favourite_id)
+SELECT p.author_id, f.user_id, 'favourite', f.post_id, f.id
+FROM favourites f JOIN posts p ON p.id = f.post_id AND p.deleted_at IS NULL
+WHERE f.id = ANY($1::bigint[]) AND f.user_id <> p.author_id
+ORDER BY f.id
+ON CONFLICT (favourite_id) DO NOTHING
+RETURNING id, recipient_id, coalesce(post_id, 0)::bigint AS post_id, coalesce(favourite_id, 0)::bigint AS activity_id
+`
+
+type NotificationsInsertFavouritesRow struct {
+	ID          int64
+	RecipientID int64
+	PostID      int64
+	ActivityID  int64
+}
+
+// One favourite notification per favourite of @favourite_ids that still stands, to the
+// post's author (not for favouriting one's own post); returns those created now.
+func (q *Queries) NotificationsInsertFavourites(ctx context.Context, favouriteIds []int64) ([]NotificationsInsertFavouritesRow, error) {
+	rows, err := q.db.Query(ctx, notificationsInsertFavourites, favouriteIds)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []NotificationsInsertFavouritesRow{}
+	for rows.Next() {
+		var i NotificationsInsertFavouritesRow
+		if err := rows.Scan(
+			&i.ID,
+			&i.RecipientID,
+			&i.PostID,
+			&i.ActivityID,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
+const notificationsInsertFollows = `-- name: NotificationsInsertFollows :many
+INSERT INTO notifications (recipient_id, actor_id, kind, follow_id)
+SELECT f.followee_id, f.follower_id, 'follow', f.id
+FROM follows f
+WHERE f.id = ANY($1::bigint[])
+ORDER BY f.id
+ON CONFLICT (follow_id) DO NOTHING
+RETURNING id, recipient_id, coalesce(post_id, 0)::bigint AS post_id, coalesce(follow_id, 0)::bigint AS activity_id
+`
+
+type NotificationsInsertFollowsRow struct {
+	ID          int64
+	RecipientID int64
+	PostID      int64
+	ActivityID  int64
+}
+
+// One follow notification per follow of @follow_ids that still stands; returns those
+// created now.
+func (q *Queries) NotificationsInsertFollows(ctx context.Context, followIds []int64) ([]NotificationsInsertFollowsRow, error) {
+	rows, err := q.db.Query(ctx, notificationsInsertFollows, followIds)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []NotificationsInsertFollowsRow{}
+	for rows.Next() {
+		var i NotificationsInsertFollowsRow
+		if err := rows.Scan(
+			&i.ID,
+			&i.RecipientID,
+			&i.PostID,
+			&i.ActivityID,
+		); err != nil {
 			return nil, err
 		}
 		items = append(items, i)
@@ -281,8 +392,8 @@ SELECT x.r, x.a, 'mention', x.p
 FROM (SELECT unnest($1::bigint[]) AS r, unnest($2::bigint[]) AS a,
              unnest($3::bigint[]) AS p) AS x
 ORDER BY x.p, x.r
-ON CONFLICT (kind, post_id, recipient_id) DO NOTHING
-RETURNING id, recipient_id, post_id
+ON CONFLICT (post_id, recipient_id) WHERE kind = 'mention' DO NOTHING
+RETURNING id, recipient_id, coalesce(post_id, 0)::bigint AS post_id
 `
 
 type NotificationsInsertMentionPairsParams struct {
@@ -318,14 +429,88 @@ func (q *Queries) NotificationsInsertMentionPairs(ctx context.Context, arg Notif
 	return items, nil
 }
 
+const notificationsInsertReblogs = `-- name: NotificationsInsertReblogs :many
+INSERT INTO notifications (recipient_id, actor_id, kind, post_id, reblog_id)
+SELECT o.author_id, r.author_id, 'reblog', o.id, r.id
+FROM posts r JOIN posts o ON o.id = r.reblog_of_id AND o.deleted_at IS NULL
+WHERE r.id = ANY($1::bigint[]) AND r.author_id <> o.author_id
+ORDER BY r.id
+ON CONFLICT (reblog_id) DO NOTHING
+RETURNING id, recipient_id, coalesce(post_id, 0)::bigint AS post_id, coalesce(reblog_id, 0)::bigint AS activity_id
+`
+
+type NotificationsInsertReblogsRow struct {
+	ID          int64
+	RecipientID int64
+	PostID      int64
+	ActivityID  int64
+}
+
+// One reblog notification per boost of @reblog_ids that still stands, to the boosted
+// post's author (not for boosting one's own post); returns those created now.
+func (q *Queries) NotificationsInsertReblogs(ctx context.Context, reblogIds []int64) ([]NotificationsInsertReblogsRow, error) {
+	rows, err := q.db.Query(ctx, notificationsInsertReblogs, reblogIds)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []NotificationsInsertReblogsRow{}
+	for rows.Next() {
+		var i NotificationsInsertReblogsRow
+		if err := rows.Scan(
+			&i.ID,
+			&i.RecipientID,
+			&i.PostID,
+			&i.ActivityID,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
+const postStatsAddMany = `-- name: PostStatsAddMany :exec
+INSERT INTO post_stats (post_id, replies, favourites, reblogs)
+SELECT x.post_id, x.replies, x.favourites, x.reblogs
+FROM (SELECT unnest($1::bigint[]) AS post_id, unnest($2::bigint[]) AS replies,
+             unnest($3::bigint[]) AS favourites, unnest($4::bigint[]) AS reblogs) AS x
+WHERE EXISTS (SELECT 1 FROM posts p WHERE p.id = x.post_id)
+ORDER BY x.post_id
+ON CONFLICT (post_id) DO UPDATE SET replies = post_stats.replies + excluded.replies,
+    favourites = post_stats.favourites + excluded.favourites, reblogs = post_stats.reblogs + excluded.reblogs
+`
+
+type PostStatsAddManyParams struct {
+	PostIds    []int64
+	Replies    []int64
+	Favourites []int64
+	Reblogs    []int64
+}
+
+// Adds each post's deltas to its counters (one row per post id).
+func (q *Queries) PostStatsAddMany(ctx context.Context, arg PostStatsAddManyParams) error {
+	_, err := q.db.Exec(ctx, postStatsAddMany,
+		arg.PostIds,
+		arg.Replies,
+		arg.Favourites,
+		arg.Reblogs,
+	)
+	return err
+}
+
 const postsLiveByIDs = `-- name: PostsLiveByIDs :many
-SELECT id, author_id, body FROM posts WHERE id = ANY($1::bigint[]) AND deleted_at IS NULL
+SELECT id, author_id, body, visibility FROM posts WHERE id = ANY($1::bigint[]) AND deleted_at IS NULL
 `
 
 type PostsLiveByIDsRow struct {
-	ID       int64
-	AuthorID int64
-	Body     string
+	ID         int64
+	AuthorID   int64
+	Body       string
+	Visibility string
 }
 
 // The posts of @ids that are not deleted, for the mentions consumer.
@@ -338,7 +523,12 @@ func (q *Queries) PostsLiveByIDs(ctx context.Context, ids []int64) ([]PostsLiveB
 	items := []PostsLiveByIDsRow{}
 	for rows.Next() {
 		var i PostsLiveByIDsRow
-		if err := rows.Scan(&i.ID, &i.AuthorID, &i.Body); err != nil {
+		if err := rows.Scan(
+			&i.ID,
+			&i.AuthorID,
+			&i.Body,
+			&i.Visibility,
+		); err != nil {
 			return nil, err
 		}
 		items = append(items, i)

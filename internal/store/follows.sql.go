@@ -9,9 +9,10 @@ import (
 	"context"
 )
 
-const followCreate = `-- name: FollowCreate :execrows
+const followCreate = `-- name: FollowCreate :many
 INSERT INTO follows (follower_id, followee_id) VALUES ($1, $2)
 ON CONFLICT DO NOTHING
+RETURNING id
 `
 
 type FollowCreateParams struct {
@@ -19,12 +20,25 @@ type FollowCreateParams struct {
 	FolloweeID int64
 }
 
-func (q *Queries) FollowCreate(ctx context.Context, arg FollowCreateParams) (int64, error) {
-	result, err := q.db.Exec(ctx, followCreate, arg.FollowerID, arg.FolloweeID)
+// The new follow's id; no row when the follow existed.
+func (q *Queries) FollowCreate(ctx context.Context, arg FollowCreateParams) ([]int64, error) {
+	rows, err := q.db.Query(ctx, followCreate, arg.FollowerID, arg.FolloweeID)
 	if err != nil {
-		return 0, err
+		return nil, err
 	}
-	return result.RowsAffected(), nil
+	defer rows.Close()
+	items := []int64{}
+	for rows.Next() {
+		var id int64
+		if err := rows.Scan(&id); err != nil {
+			return nil, err
+		}
+		items = append(items, id)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
 }
 
 const followDelete = `-- name: FollowDelete :execrows

@@ -50,7 +50,7 @@ func (q *Queries) MentionDigestClaim(ctx context.Context, arg MentionDigestClaim
 }
 
 const mentionDigestItems = `-- name: MentionDigestItems :many
-SELECT n.id AS notification_id, n.post_id, a.username AS actor_username,
+SELECT n.id AS notification_id, p.id AS post_id, a.username AS actor_username,
        a.display_name AS actor_display_name, p.body AS post_body
 FROM mention_email_plans m
 JOIN notifications n ON n.id = m.notification_id

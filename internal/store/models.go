@@ -58,6 +58,13 @@ func (ns NullRiverJobState) Value() (driver.Value, error) {
 	return string(ns.RiverJobState), nil
 }
 
+type Bookmark struct {
+	ID        int64
+	UserID    int64
+	PostID    int64
+	CreatedAt time.Time
+}
+
 type Consumer struct {
 	Name          string
 	Xid           uint64
@@ -102,10 +109,18 @@ type Event struct {
 	Trace     string
 }
 
+type Favourite struct {
+	ID        int64
+	UserID    int64
+	PostID    int64
+	CreatedAt time.Time
+}
+
 type Follow struct {
 	FollowerID int64
 	FolloweeID int64
 	CreatedAt  time.Time
+	ID         int64
 }
 
 type IdempotencyKey struct {
@@ -124,8 +139,9 @@ type Marker struct {
 }
 
 type Mention struct {
-	PostID int64
-	UserID int64
+	PostID  int64
+	UserID  int64
+	Counted bool
 }
 
 type MentionEmailPlan struct {
@@ -141,9 +157,12 @@ type Notification struct {
 	RecipientID int64
 	ActorID     int64
 	Kind        string
-	PostID      int64
+	PostID      *int64
 	CreatedAt   time.Time
 	ReadAt      *time.Time
+	FavouriteID *int64
+	ReblogID    *int64
+	FollowID    *int64
 }
 
 type OauthApp struct {
@@ -180,14 +199,44 @@ type OauthToken struct {
 	RevokedAt  *time.Time
 }
 
-type Post struct {
-	ID        int64
-	AuthorID  int64
-	Body      string
+type Pin struct {
+	UserID    int64
+	PostID    int64
 	CreatedAt time.Time
-	DeletedAt *time.Time
-	Language  *string
-	AppID     *int64
+}
+
+type Post struct {
+	ID                 int64
+	AuthorID           int64
+	Body               string
+	CreatedAt          time.Time
+	DeletedAt          *time.Time
+	Language           *string
+	AppID              *int64
+	Visibility         string
+	SpoilerText        string
+	Sensitive          bool
+	InReplyToID        *int64
+	InReplyToAccountID *int64
+	ReblogOfID         *int64
+	EditedAt           *time.Time
+}
+
+type PostEdit struct {
+	ID          int64
+	PostID      int64
+	Body        string
+	SpoilerText string
+	Sensitive   bool
+	Language    *string
+	CreatedAt   time.Time
+}
+
+type PostStat struct {
+	PostID     int64
+	Replies    int64
+	Favourites int64
+	Reblogs    int64
 }
 
 type RiverJob struct {

@@ -48,7 +48,7 @@ func (q *Queries) NotificationDismiss(ctx context.Context, arg NotificationDismi
 }
 
 const notificationForEmail = `-- name: NotificationForEmail :one
-SELECT n.id, n.recipient_id, n.post_id,
+SELECT n.id, n.recipient_id, p.id AS post_id,
        r.username AS recipient_username, r.email AS recipient_email, r.email_mentions,
        (r.email_verified_at IS NOT NULL)::boolean AS recipient_verified,
        a.username AS actor_username, a.display_name AS actor_display_name,
@@ -59,7 +59,7 @@ FROM notifications n
 JOIN users r ON r.id = n.recipient_id
 JOIN users a ON a.id = n.actor_id
 JOIN posts p ON p.id = n.post_id
-WHERE n.id = $1
+WHERE n.id = $1 AND n.kind = 'mention'
 `
 
 type NotificationForEmailRow struct {
@@ -101,11 +101,11 @@ func (q *Queries) NotificationForEmail(ctx context.Context, id int64) (Notificat
 }
 
 const notificationGet = `-- name: NotificationGet :one
-SELECT n.id, n.kind, n.created_at, n.read_at, p.id, p.author_id, p.body, p.created_at, p.deleted_at, p.language, p.app_id, a.id, a.username, a.email, a.password_hash, a.display_name, a.bio, a.is_admin, a.created_at, a.email_mentions, a.sessions_valid_after, a.email_verified_at
+SELECT n.id, n.kind, n.created_at, n.read_at, n.post_id, a.id, a.username, a.email, a.password_hash, a.display_name, a.bio, a.is_admin, a.created_at, a.email_mentions, a.sessions_valid_after, a.email_verified_at
 FROM notifications n
-JOIN posts p ON p.id = n.post_id AND p.deleted_at IS NULL
 JOIN users a ON a.id = n.actor_id
 WHERE n.id = $1 AND n.recipient_id = $2
+  AND (n.post_id IS NULL OR EXISTS (SELECT 1 FROM posts p WHERE p.id = n.post_id AND p.deleted_at IS NULL))
 `
 
 type NotificationGetParams struct {
@@ -118,7 +118,7 @@ type NotificationGetRow struct {
 	Kind      string
 	CreatedAt time.Time
 	ReadAt    *time.Time
-	Post      Post
+	PostID    *int64
 	User      User
 }
 
@@ -130,13 +130,7 @@ func (q *Queries) NotificationGet(ctx context.Context, arg NotificationGetParams
 		&i.Kind,
 		&i.CreatedAt,
 		&i.ReadAt,
-		&i.Post.ID,
-		&i.Post.AuthorID,
-		&i.Post.Body,
-		&i.Post.CreatedAt,
-		&i.Post.DeletedAt,
-		&i.Post.Language,
-		&i.Post.AppID,
+		&i.PostID,
 		&i.User.ID,
 		&i.User.Username,
 		&i.User.Email,
@@ -165,14 +159,15 @@ func (q *Queries) NotificationsClear(ctx context.Context, recipientID int64) (in
 }
 
 const notificationsList = `-- name: NotificationsList :many
-SELECT n.id, n.kind, n.created_at, n.read_at, p.id, p.author_id, p.body, p.created_at, p.deleted_at, p.language, p.app_id, a.id, a.username, a.email, a.password_hash, a.display_name, a.bio, a.is_admin, a.created_at, a.email_mentions, a.sessions_valid_after, a.email_verified_at
+SELECT n.id, n.kind, n.created_at, n.read_at, n.post_id, a.id, a.username, a.email, a.password_hash, a.display_name, a.bio, a.is_admin, a.created_at, a.email_mentions, a.sessions_valid_after, a.email_verified_at
 FROM notifications n
-JOIN posts p ON p.id = n.post_id AND p.deleted_at IS NULL
 JOIN users a ON a.id = n.actor_id
 WHERE n.recipient_id = $1 AND n.id < $2 AND n.id > $3
   AND ($4::bigint = 0 OR n.actor_id = $4)
+  AND (cardinality($5::text[]) = 0 OR n.kind = ANY($5::text[]))
+  AND (n.post_id IS NULL OR EXISTS (SELECT 1 FROM posts p WHERE p.id = n.post_id AND p.deleted_at IS NULL))
 ORDER BY n.id DESC
-LIMIT $5
+LIMIT $6
 `
 
 type NotificationsListParams struct {
@@ -180,6 +175,7 @@ type NotificationsListParams struct {
 	Before      int64
 	After       int64
 	ActorID     int64
+	Kinds       []string
 	RowLimit    int32
 }
 
@@ -188,17 +184,19 @@ type NotificationsListRow struct {
 	Kind      string
 	CreatedAt time.Time
 	ReadAt    *time.Time
-	Post      Post
+	PostID    *int64
 	User      User
 }
 
-// A user's notifications about live posts, newest first, keyset-paginated by id.
+// A user's notifications (of @kinds, all when empty; about live posts), newest first,
+// keyset-paginated by id.
 func (q *Queries) NotificationsList(ctx context.Context, arg NotificationsListParams) ([]NotificationsListRow, error) {
 	rows, err := q.db.Query(ctx, notificationsList,
 		arg.RecipientID,
 		arg.Before,
 		arg.After,
 		arg.ActorID,
+		arg.Kinds,
 		arg.RowLimit,
 	)
 	if err != nil {
@@ -213,13 +211,7 @@ func (q *Queries) NotificationsList(ctx context.Context, arg NotificationsListPa
 			&i.Kind,
 			&i.CreatedAt,
 			&i.ReadAt,
-			&i.Post.ID,
-			&i.Post.AuthorID,
-			&i.Post.Body,
-			&i.Post.CreatedAt,
-			&i.Post.DeletedAt,
-			&i.Post.Language,
-			&i.Post.AppID,
+			&i.PostID,
 			&i.User.ID,
 			&i.User.Username,
 			&i.User.Email,
@@ -243,14 +235,15 @@ func (q *Queries) NotificationsList(ctx context.Context, arg NotificationsListPa
 }
 
 const notificationsListAfter = `-- name: NotificationsListAfter :many
-SELECT n.id, n.kind, n.created_at, n.read_at, p.id, p.author_id, p.body, p.created_at, p.deleted_at, p.language, p.app_id, a.id, a.username, a.email, a.password_hash, a.display_name, a.bio, a.is_admin, a.created_at, a.email_mentions, a.sessions_valid_after, a.email_verified_at
+SELECT n.id, n.kind, n.created_at, n.read_at, n.post_id, a.id, a.username, a.email, a.password_hash, a.display_name, a.bio, a.is_admin, a.created_at, a.email_mentions, a.sessions_valid_after, a.email_verified_at
 FROM notifications n
-JOIN posts p ON p.id = n.post_id AND p.deleted_at IS NULL
 JOIN users a ON a.id = n.actor_id
 WHERE n.recipient_id = $1 AND n.id > $2 AND n.id < $3
   AND ($4::bigint = 0 OR n.actor_id = $4)
+  AND (cardinality($5::text[]) = 0 OR n.kind = ANY($5::text[]))
+  AND (n.post_id IS NULL OR EXISTS (SELECT 1 FROM posts p WHERE p.id = n.post_id AND p.deleted_at IS NULL))
 ORDER BY n.id
-LIMIT $5
+LIMIT $6
 `
 
 type NotificationsListAfterParams struct {
@@ -258,6 +251,7 @@ type NotificationsListAfterParams struct {
 	After       int64
 	Before      int64
 	ActorID     int64
+	Kinds       []string
 	RowLimit    int32
 }
 
@@ -266,7 +260,7 @@ type NotificationsListAfterRow struct {
 	Kind      string
 	CreatedAt time.Time
 	ReadAt    *time.Time
-	Post      Post
+	PostID    *int64
 	User      User
 }
 
@@ -277,6 +271,7 @@ func (q *Queries) NotificationsListAfter(ctx context.Context, arg NotificationsL
 		arg.After,
 		arg.Before,
 		arg.ActorID,
+		arg.Kinds,
 		arg.RowLimit,
 	)
 	if err != nil {
@@ -291,13 +286,7 @@ func (q *Queries) NotificationsListAfter(ctx context.Context, arg NotificationsL
 			&i.Kind,
 			&i.CreatedAt,
 			&i.ReadAt,
-			&i.Post.ID,
-			&i.Post.AuthorID,
-			&i.Post.Body,
-			&i.Post.CreatedAt,
-			&i.Post.DeletedAt,
-			&i.Post.Language,
-			&i.Post.AppID,
+			&i.PostID,
 			&i.User.ID,
 			&i.User.Username,
 			&i.User.Email,
@@ -340,8 +329,8 @@ func (q *Queries) NotificationsMarkRead(ctx context.Context, arg NotificationsMa
 
 const notificationsUnreadCount = `-- name: NotificationsUnreadCount :one
 SELECT count(*) FROM notifications n
-JOIN posts p ON p.id = n.post_id AND p.deleted_at IS NULL
 WHERE n.recipient_id = $1 AND n.read_at IS NULL
+  AND (n.post_id IS NULL OR EXISTS (SELECT 1 FROM posts p WHERE p.id = n.post_id AND p.deleted_at IS NULL))
 `
 
 func (q *Queries) NotificationsUnreadCount(ctx context.Context, recipientID int64) (int64, error) {

@@ -40,6 +40,79 @@ func (q *Queries) IdempotencyKeyPost(ctx context.Context, arg IdempotencyKeyPost
 	return post_id, err
 }
 
+const postAncestors = `-- name: PostAncestors :many
+WITH RECURSIVE up (id, parent, depth) AS (
+    SELECT p.id, p.in_reply_to_id, 0 FROM posts p WHERE p.id = $2
+    UNION ALL
+    SELECT p.id, p.in_reply_to_id, up.depth + 1
+    FROM up JOIN posts p ON p.id = up.parent
+    WHERE up.depth < $3::int
+)
+SELECT p.id, p.author_id, p.body, p.created_at, p.deleted_at, p.language, p.app_id, p.visibility, p.spoiler_text, p.sensitive, p.in_reply_to_id, p.in_reply_to_account_id, p.reblog_of_id, p.edited_at, u.id, u.username, u.email, u.password_hash, u.display_name, u.bio, u.is_admin, u.created_at, u.email_mentions, u.sessions_valid_after, u.email_verified_at
+FROM up JOIN posts p ON p.id = up.id JOIN users u ON u.id = p.author_id
+WHERE up.depth > 0 AND p.deleted_at IS NULL AND may_see($1, p.author_id, p.visibility, p.id)
+ORDER BY up.depth
+`
+
+type PostAncestorsParams struct {
+	ViewerID int64
+	ID       int64
+	RowLimit int32
+}
+
+type PostAncestorsRow struct {
+	Post Post
+	User User
+}
+
+// The posts above @id in its thread, nearest first, at most @row_limit, that @viewer_id
+// may see. The walk stops at @row_limit steps whatever it finds.
+func (q *Queries) PostAncestors(ctx context.Context, arg PostAncestorsParams) ([]PostAncestorsRow, error) {
+	rows, err := q.db.Query(ctx, postAncestors, arg.ViewerID, arg.ID, arg.RowLimit)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []PostAncestorsRow{}
+	for rows.Next() {
+		var i PostAncestorsRow
+		if err := rows.Scan(
+			&i.Post.ID,
+			&i.Post.AuthorID,
+			&i.Post.Body,
+			&i.Post.CreatedAt,
+			&i.Post.DeletedAt,
+			&i.Post.Language,
+			&i.Post.AppID,
+			&i.Post.Visibility,
+			&i.Post.SpoilerText,
+			&i.Post.Sensitive,
+			&i.Post.InReplyToID,
+			&i.Post.InReplyToAccountID,
+			&i.Post.ReblogOfID,
+			&i.Post.EditedAt,
+			&i.User.ID,
+			&i.User.Username,
+			&i.User.Email,
+			&i.User.PasswordHash,
+			&i.User.DisplayName,
+			&i.User.Bio,
+			&i.User.IsAdmin,
+			&i.User.CreatedAt,
+			&i.User.EmailMentions,
+			&i.User.SessionsValidAfter,
+			&i.User.EmailVerifiedAt,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
 const postAppsByIDs = `-- name: PostAppsByIDs :many
 SELECT id, name, website FROM oauth_apps WHERE id = ANY($1::bigint[])
 `
@@ -72,16 +145,23 @@ func (q *Queries) PostAppsByIDs(ctx context.Context, ids []int64) ([]PostAppsByI
 }
 
 const postCreate = `-- name: PostCreate :one
-INSERT INTO posts (author_id, body, language, app_id)
-VALUES ($1, $2, $3, $4)
-RETURNING id, author_id, body, created_at, deleted_at, language, app_id
+INSERT INTO posts (author_id, body, language, app_id, visibility, spoiler_text, sensitive,
+                   in_reply_to_id, in_reply_to_account_id)
+VALUES ($1, $2, $3, $4, $5, $6, $7,
+        $8, $9)
+RETURNING id, author_id, body, created_at, deleted_at, language, app_id, visibility, spoiler_text, sensitive, in_reply_to_id, in_reply_to_account_id, reblog_of_id, edited_at
 `
 
 type PostCreateParams struct {
-	AuthorID int64
-	Body     string
-	Language *string
-	AppID    *int64
+	AuthorID           int64
+	Body               string
+	Language           *string
+	AppID              *int64
+	Visibility         string
+	SpoilerText        string
+	Sensitive          bool
+	InReplyToID        *int64
+	InReplyToAccountID *int64
 }
 
 func (q *Queries) PostCreate(ctx context.Context, arg PostCreateParams) (Post, error) {
@@ -90,6 +170,11 @@ func (q *Queries) PostCreate(ctx context.Context, arg PostCreateParams) (Post, e
 		arg.Body,
 		arg.Language,
 		arg.AppID,
+		arg.Visibility,
+		arg.SpoilerText,
+		arg.Sensitive,
+		arg.InReplyToID,
+		arg.InReplyToAccountID,
 	)
 	var i Post
 	err := row.Scan(
@@ -100,12 +185,216 @@ func (q *Queries) PostCreate(ctx context.Context, arg PostCreateParams) (Post, e
 		&i.DeletedAt,
 		&i.Language,
 		&i.AppID,
+		&i.Visibility,
+		&i.SpoilerText,
+		&i.Sensitive,
+		&i.InReplyToID,
+		&i.InReplyToAccountID,
+		&i.ReblogOfID,
+		&i.EditedAt,
+	)
+	return i, err
+}
+
+const postDescendants = `-- name: PostDescendants :many
+WITH RECURSIVE down (id, depth) AS (
+    SELECT p.id, 0 FROM posts p WHERE p.id = $2
+    UNION ALL
+    SELECT c.id, down.depth + 1
+    FROM down JOIN posts c ON c.in_reply_to_id = down.id AND c.deleted_at IS NULL
+    WHERE down.depth < $3::int
+      AND may_see($4, c.author_id, c.visibility, c.id)
+)
+SELECT p.id, p.author_id, p.body, p.created_at, p.deleted_at, p.language, p.app_id, p.visibility, p.spoiler_text, p.sensitive, p.in_reply_to_id, p.in_reply_to_account_id, p.reblog_of_id, p.edited_at, u.id, u.username, u.email, u.password_hash, u.display_name, u.bio, u.is_admin, u.created_at, u.email_mentions, u.sessions_valid_after, u.email_verified_at
+FROM (SELECT down.id, down.depth FROM down WHERE down.depth > 0 LIMIT $1) AS d
+JOIN posts p ON p.id = d.id JOIN users u ON u.id = p.author_id
+ORDER BY d.depth, p.id
+`
+
+type PostDescendantsParams struct {
+	RowLimit int32
+	ID       int64
+	MaxDepth int32
+	ViewerID int64
+}
+
+type PostDescendantsRow struct {
+	Post Post
+	User User
+}
+
+// The replies below @id, at most @max_depth levels down and @row_limit posts, found
+// breadth first, that @viewer_id may see; level by level, oldest first within a level. A
+// hidden or deleted reply hides the replies below it.
+// The LIMIT inside stops the walk once it has found enough (a recursive query runs on demand).
+func (q *Queries) PostDescendants(ctx context.Context, arg PostDescendantsParams) ([]PostDescendantsRow, error) {
+	rows, err := q.db.Query(ctx, postDescendants,
+		arg.RowLimit,
+		arg.ID,
+		arg.MaxDepth,
+		arg.ViewerID,
+	)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []PostDescendantsRow{}
+	for rows.Next() {
+		var i PostDescendantsRow
+		if err := rows.Scan(
+			&i.Post.ID,
+			&i.Post.AuthorID,
+			&i.Post.Body,
+			&i.Post.CreatedAt,
+			&i.Post.DeletedAt,
+			&i.Post.Language,
+			&i.Post.AppID,
+			&i.Post.Visibility,
+			&i.Post.SpoilerText,
+			&i.Post.Sensitive,
+			&i.Post.InReplyToID,
+			&i.Post.InReplyToAccountID,
+			&i.Post.ReblogOfID,
+			&i.Post.EditedAt,
+			&i.User.ID,
+			&i.User.Username,
+			&i.User.Email,
+			&i.User.PasswordHash,
+			&i.User.DisplayName,
+			&i.User.Bio,
+			&i.User.IsAdmin,
+			&i.User.CreatedAt,
+			&i.User.EmailMentions,
+			&i.User.SessionsValidAfter,
+			&i.User.EmailVerifiedAt,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
+const postEdit = `-- name: PostEdit :one
+UPDATE posts SET body = $1, spoiler_text = $2, sensitive = $3,
+                 language = $4, edited_at = now()
+WHERE id = $5
+RETURNING id, author_id, body, created_at, deleted_at, language, app_id, visibility, spoiler_text, sensitive, in_reply_to_id, in_reply_to_account_id, reblog_of_id, edited_at
+`
+
+type PostEditParams struct {
+	Body        string
+	SpoilerText string
+	Sensitive   bool
+	Language    *string
+	ID          int64
+}
+
+func (q *Queries) PostEdit(ctx context.Context, arg PostEditParams) (Post, error) {
+	row := q.db.QueryRow(ctx, postEdit,
+		arg.Body,
+		arg.SpoilerText,
+		arg.Sensitive,
+		arg.Language,
+		arg.ID,
+	)
+	var i Post
+	err := row.Scan(
+		&i.ID,
+		&i.AuthorID,
+		&i.Body,
+		&i.CreatedAt,
+		&i.DeletedAt,
+		&i.Language,
+		&i.AppID,
+		&i.Visibility,
+		&i.SpoilerText,
+		&i.Sensitive,
+		&i.InReplyToID,
+		&i.InReplyToAccountID,
+		&i.ReblogOfID,
+		&i.EditedAt,
+	)
+	return i, err
+}
+
+const postEditSave = `-- name: PostEditSave :exec
+INSERT INTO post_edits (post_id, body, spoiler_text, sensitive, language, created_at)
+SELECT p.id, p.body, p.spoiler_text, p.sensitive, p.language, coalesce(p.edited_at, p.created_at)
+FROM posts p WHERE p.id = $1
+`
+
+// Keeps the current version of post @id before an edit.
+func (q *Queries) PostEditSave(ctx context.Context, id int64) error {
+	_, err := q.db.Exec(ctx, postEditSave, id)
+	return err
+}
+
+const postEdits = `-- name: PostEdits :many
+SELECT id, post_id, body, spoiler_text, sensitive, language, created_at FROM post_edits WHERE post_id = $1 ORDER BY id
+`
+
+// The earlier versions of post @id, oldest first.
+func (q *Queries) PostEdits(ctx context.Context, postID int64) ([]PostEdit, error) {
+	rows, err := q.db.Query(ctx, postEdits, postID)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []PostEdit{}
+	for rows.Next() {
+		var i PostEdit
+		if err := rows.Scan(
+			&i.ID,
+			&i.PostID,
+			&i.Body,
+			&i.SpoilerText,
+			&i.Sensitive,
+			&i.Language,
+			&i.CreatedAt,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
+const postForUpdate = `-- name: PostForUpdate :one
+SELECT id, author_id, body, created_at, deleted_at, language, app_id, visibility, spoiler_text, sensitive, in_reply_to_id, in_reply_to_account_id, reblog_of_id, edited_at FROM posts WHERE id = $1 AND deleted_at IS NULL FOR UPDATE
+`
+
+// The live post @id, locked for an edit or a deletion.
+func (q *Queries) PostForUpdate(ctx context.Context, id int64) (Post, error) {
+	row := q.db.QueryRow(ctx, postForUpdate, id)
+	var i Post
+	err := row.Scan(
+		&i.ID,
+		&i.AuthorID,
+		&i.Body,
+		&i.CreatedAt,
+		&i.DeletedAt,
+		&i.Language,
+		&i.AppID,
+		&i.Visibility,
+		&i.SpoilerText,
+		&i.Sensitive,
+		&i.InReplyToID,
+		&i.InReplyToAccountID,
+		&i.ReblogOfID,
+		&i.EditedAt,
 	)
 	return i, err
 }
 
 const postGetByID = `-- name: PostGetByID :one
-SELECT p.id, p.author_id, p.body, p.created_at, p.deleted_at, p.language, p.app_id, u.id, u.username, u.email, u.password_hash, u.display_name, u.bio, u.is_admin, u.created_at, u.email_mentions, u.sessions_valid_after, u.email_verified_at
+SELECT p.id, p.author_id, p.body, p.created_at, p.deleted_at, p.language, p.app_id, p.visibility, p.spoiler_text, p.sensitive, p.in_reply_to_id, p.in_reply_to_account_id, p.reblog_of_id, p.edited_at, u.id, u.username, u.email, u.password_hash, u.display_name, u.bio, u.is_admin, u.created_at, u.email_mentions, u.sessions_valid_after, u.email_verified_at
 FROM posts p JOIN users u ON u.id = p.author_id
 WHERE p.id = $1 AND p.deleted_at IS NULL
 `
@@ -126,6 +415,63 @@ func (q *Queries) PostGetByID(ctx context.Context, id int64) (PostGetByIDRow, er
 		&i.Post.DeletedAt,
 		&i.Post.Language,
 		&i.Post.AppID,
+		&i.Post.Visibility,
+		&i.Post.SpoilerText,
+		&i.Post.Sensitive,
+		&i.Post.InReplyToID,
+		&i.Post.InReplyToAccountID,
+		&i.Post.ReblogOfID,
+		&i.Post.EditedAt,
+		&i.User.ID,
+		&i.User.Username,
+		&i.User.Email,
+		&i.User.PasswordHash,
+		&i.User.DisplayName,
+		&i.User.Bio,
+		&i.User.IsAdmin,
+		&i.User.CreatedAt,
+		&i.User.EmailMentions,
+		&i.User.SessionsValidAfter,
+		&i.User.EmailVerifiedAt,
+	)
+	return i, err
+}
+
+const postGetSeenBy = `-- name: PostGetSeenBy :one
+SELECT p.id, p.author_id, p.body, p.created_at, p.deleted_at, p.language, p.app_id, p.visibility, p.spoiler_text, p.sensitive, p.in_reply_to_id, p.in_reply_to_account_id, p.reblog_of_id, p.edited_at, u.id, u.username, u.email, u.password_hash, u.display_name, u.bio, u.is_admin, u.created_at, u.email_mentions, u.sessions_valid_after, u.email_verified_at
+FROM posts p JOIN users u ON u.id = p.author_id
+WHERE p.id = $1 AND p.deleted_at IS NULL AND may_see($2, p.author_id, p.visibility, p.id)
+`
+
+type PostGetSeenByParams struct {
+	ID       int64
+	ViewerID int64
+}
+
+type PostGetSeenByRow struct {
+	Post Post
+	User User
+}
+
+// The live post @id with its author, when @viewer_id may see it.
+func (q *Queries) PostGetSeenBy(ctx context.Context, arg PostGetSeenByParams) (PostGetSeenByRow, error) {
+	row := q.db.QueryRow(ctx, postGetSeenBy, arg.ID, arg.ViewerID)
+	var i PostGetSeenByRow
+	err := row.Scan(
+		&i.Post.ID,
+		&i.Post.AuthorID,
+		&i.Post.Body,
+		&i.Post.CreatedAt,
+		&i.Post.DeletedAt,
+		&i.Post.Language,
+		&i.Post.AppID,
+		&i.Post.Visibility,
+		&i.Post.SpoilerText,
+		&i.Post.Sensitive,
+		&i.Post.InReplyToID,
+		&i.Post.InReplyToAccountID,
+		&i.Post.ReblogOfID,
+		&i.Post.EditedAt,
 		&i.User.ID,
 		&i.User.Username,
 		&i.User.Email,
@@ -142,18 +488,26 @@ func (q *Queries) PostGetByID(ctx context.Context, id int64) (PostGetByIDRow, er
 }
 
 const postListByAuthor = `-- name: PostListByAuthor :many
-SELECT p.id, p.author_id, p.body, p.created_at, p.deleted_at, p.language, p.app_id, u.id, u.username, u.email, u.password_hash, u.display_name, u.bio, u.is_admin, u.created_at, u.email_mentions, u.sessions_valid_after, u.email_verified_at
+SELECT p.id, p.author_id, p.body, p.created_at, p.deleted_at, p.language, p.app_id, p.visibility, p.spoiler_text, p.sensitive, p.in_reply_to_id, p.in_reply_to_account_id, p.reblog_of_id, p.edited_at, u.id, u.username, u.email, u.password_hash, u.display_name, u.bio, u.is_admin, u.created_at, u.email_mentions, u.sessions_valid_after, u.email_verified_at
 FROM posts p JOIN users u ON u.id = p.author_id
 WHERE p.author_id = $1 AND p.deleted_at IS NULL AND p.id < $2 AND p.id > $3
+  AND may_see($4, p.author_id, p.visibility, p.id)
+  AND NOT ($5::boolean AND p.in_reply_to_id IS NOT NULL AND p.in_reply_to_account_id IS DISTINCT FROM p.author_id)
+  AND NOT ($6::boolean AND p.reblog_of_id IS NOT NULL)
+  AND NOT ($7::boolean AND p.visibility = 'direct')
 ORDER BY p.id DESC
-LIMIT $4
+LIMIT $8
 `
 
 type PostListByAuthorParams struct {
-	AuthorID int64
-	Before   int64
-	After    int64
-	RowLimit int32
+	AuthorID       int64
+	Before         int64
+	After          int64
+	ViewerID       int64
+	ExcludeReplies bool
+	ExcludeReblogs bool
+	ExcludeDirect  bool
+	RowLimit       int32
 }
 
 type PostListByAuthorRow struct {
@@ -166,6 +520,10 @@ func (q *Queries) PostListByAuthor(ctx context.Context, arg PostListByAuthorPara
 		arg.AuthorID,
 		arg.Before,
 		arg.After,
+		arg.ViewerID,
+		arg.ExcludeReplies,
+		arg.ExcludeReblogs,
+		arg.ExcludeDirect,
 		arg.RowLimit,
 	)
 	if err != nil {
@@ -183,6 +541,13 @@ func (q *Queries) PostListByAuthor(ctx context.Context, arg PostListByAuthorPara
 			&i.Post.DeletedAt,
 			&i.Post.Language,
 			&i.Post.AppID,
+			&i.Post.Visibility,
+			&i.Post.SpoilerText,
+			&i.Post.Sensitive,
+			&i.Post.InReplyToID,
+			&i.Post.InReplyToAccountID,
+			&i.Post.ReblogOfID,
+			&i.Post.EditedAt,
 			&i.User.ID,
 			&i.User.Username,
 			&i.User.Email,
@@ -206,18 +571,26 @@ func (q *Queries) PostListByAuthor(ctx context.Context, arg PostListByAuthorPara
 }
 
 const postListByAuthorAfter = `-- name: PostListByAuthorAfter :many
-SELECT p.id, p.author_id, p.body, p.created_at, p.deleted_at, p.language, p.app_id, u.id, u.username, u.email, u.password_hash, u.display_name, u.bio, u.is_admin, u.created_at, u.email_mentions, u.sessions_valid_after, u.email_verified_at
+SELECT p.id, p.author_id, p.body, p.created_at, p.deleted_at, p.language, p.app_id, p.visibility, p.spoiler_text, p.sensitive, p.in_reply_to_id, p.in_reply_to_account_id, p.reblog_of_id, p.edited_at, u.id, u.username, u.email, u.password_hash, u.display_name, u.bio, u.is_admin, u.created_at, u.email_mentions, u.sessions_valid_after, u.email_verified_at
 FROM posts p JOIN users u ON u.id = p.author_id
 WHERE p.author_id = $1 AND p.deleted_at IS NULL AND p.id > $2 AND p.id < $3
+  AND may_see($4, p.author_id, p.visibility, p.id)
+  AND NOT ($5::boolean AND p.in_reply_to_id IS NOT NULL AND p.in_reply_to_account_id IS DISTINCT FROM p.author_id)
+  AND NOT ($6::boolean AND p.reblog_of_id IS NOT NULL)
+  AND NOT ($7::boolean AND p.visibility = 'direct')
 ORDER BY p.id
-LIMIT $4
+LIMIT $8
 `
 
 type PostListByAuthorAfterParams struct {
-	AuthorID int64
-	After    int64
-	Before   int64
-	RowLimit int32
+	AuthorID       int64
+	After          int64
+	Before         int64
+	ViewerID       int64
+	ExcludeReplies bool
+	ExcludeReblogs bool
+	ExcludeDirect  bool
+	RowLimit       int32
 }
 
 type PostListByAuthorAfterRow struct {
@@ -230,6 +603,10 @@ func (q *Queries) PostListByAuthorAfter(ctx context.Context, arg PostListByAutho
 		arg.AuthorID,
 		arg.After,
 		arg.Before,
+		arg.ViewerID,
+		arg.ExcludeReplies,
+		arg.ExcludeReblogs,
+		arg.ExcludeDirect,
 		arg.RowLimit,
 	)
 	if err != nil {
@@ -247,6 +624,13 @@ func (q *Queries) PostListByAuthorAfter(ctx context.Context, arg PostListByAutho
 			&i.Post.DeletedAt,
 			&i.Post.Language,
 			&i.Post.AppID,
+			&i.Post.Visibility,
+			&i.Post.SpoilerText,
+			&i.Post.Sensitive,
+			&i.Post.InReplyToID,
+			&i.Post.InReplyToAccountID,
+			&i.Post.ReblogOfID,
+			&i.Post.EditedAt,
 			&i.User.ID,
 			&i.User.Username,
 			&i.User.Email,
@@ -270,11 +654,12 @@ func (q *Queries) PostListByAuthorAfter(ctx context.Context, arg PostListByAutho
 }
 
 const postListHome = `-- name: PostListHome :many
-SELECT p.id, p.author_id, p.body, p.created_at, p.deleted_at, p.language, p.app_id, u.id, u.username, u.email, u.password_hash, u.display_name, u.bio, u.is_admin, u.created_at, u.email_mentions, u.sessions_valid_after, u.email_verified_at
+SELECT p.id, p.author_id, p.body, p.created_at, p.deleted_at, p.language, p.app_id, p.visibility, p.spoiler_text, p.sensitive, p.in_reply_to_id, p.in_reply_to_account_id, p.reblog_of_id, p.edited_at, u.id, u.username, u.email, u.password_hash, u.display_name, u.bio, u.is_admin, u.created_at, u.email_mentions, u.sessions_valid_after, u.email_verified_at
 FROM posts p JOIN users u ON u.id = p.author_id
 WHERE p.deleted_at IS NULL AND p.id < $1 AND p.id > $2
   AND (p.author_id = $3
        OR p.author_id IN (SELECT f.followee_id FROM follows f WHERE f.follower_id = $3))
+  AND may_see($3, p.author_id, p.visibility, p.id)
 ORDER BY p.id DESC
 LIMIT $4
 `
@@ -314,6 +699,13 @@ func (q *Queries) PostListHome(ctx context.Context, arg PostListHomeParams) ([]P
 			&i.Post.DeletedAt,
 			&i.Post.Language,
 			&i.Post.AppID,
+			&i.Post.Visibility,
+			&i.Post.SpoilerText,
+			&i.Post.Sensitive,
+			&i.Post.InReplyToID,
+			&i.Post.InReplyToAccountID,
+			&i.Post.ReblogOfID,
+			&i.Post.EditedAt,
 			&i.User.ID,
 			&i.User.Username,
 			&i.User.Email,
@@ -337,11 +729,12 @@ func (q *Queries) PostListHome(ctx context.Context, arg PostListHomeParams) ([]P
 }
 
 const postListHomeAfter = `-- name: PostListHomeAfter :many
-SELECT p.id, p.author_id, p.body, p.created_at, p.deleted_at, p.language, p.app_id, u.id, u.username, u.email, u.password_hash, u.display_name, u.bio, u.is_admin, u.created_at, u.email_mentions, u.sessions_valid_after, u.email_verified_at
+SELECT p.id, p.author_id, p.body, p.created_at, p.deleted_at, p.language, p.app_id, p.visibility, p.spoiler_text, p.sensitive, p.in_reply_to_id, p.in_reply_to_account_id, p.reblog_of_id, p.edited_at, u.id, u.username, u.email, u.password_hash, u.display_name, u.bio, u.is_admin, u.created_at, u.email_mentions, u.sessions_valid_after, u.email_verified_at
 FROM posts p JOIN users u ON u.id = p.author_id
 WHERE p.deleted_at IS NULL AND p.id > $1 AND p.id < $2
   AND (p.author_id = $3
        OR p.author_id IN (SELECT f.followee_id FROM follows f WHERE f.follower_id = $3))
+  AND may_see($3, p.author_id, p.visibility, p.id)
 ORDER BY p.id
 LIMIT $4
 `
@@ -380,6 +773,13 @@ func (q *Queries) PostListHomeAfter(ctx context.Context, arg PostListHomeAfterPa
 			&i.Post.DeletedAt,
 			&i.Post.Language,
 			&i.Post.AppID,
+			&i.Post.Visibility,
+			&i.Post.SpoilerText,
+			&i.Post.Sensitive,
+			&i.Post.InReplyToID,
+			&i.Post.InReplyToAccountID,
+			&i.Post.ReblogOfID,
+			&i.Post.EditedAt,
 			&i.User.ID,
 			&i.User.Username,
 			&i.User.Email,
@@ -403,9 +803,10 @@ func (q *Queries) PostListHomeAfter(ctx context.Context, arg PostListHomeAfterPa
 }
 
 const postListPublic = `-- name: PostListPublic :many
-SELECT p.id, p.author_id, p.body, p.created_at, p.deleted_at, p.language, p.app_id, u.id, u.username, u.email, u.password_hash, u.display_name, u.bio, u.is_admin, u.created_at, u.email_mentions, u.sessions_valid_after, u.email_verified_at
+SELECT p.id, p.author_id, p.body, p.created_at, p.deleted_at, p.language, p.app_id, p.visibility, p.spoiler_text, p.sensitive, p.in_reply_to_id, p.in_reply_to_account_id, p.reblog_of_id, p.edited_at, u.id, u.username, u.email, u.password_hash, u.display_name, u.bio, u.is_admin, u.created_at, u.email_mentions, u.sessions_valid_after, u.email_verified_at
 FROM posts p JOIN users u ON u.id = p.author_id
-WHERE p.deleted_at IS NULL AND p.id < $1 AND p.id > $2
+WHERE p.deleted_at IS NULL AND p.visibility = 'public' AND p.reblog_of_id IS NULL
+  AND p.id < $1 AND p.id > $2
 ORDER BY p.id DESC
 LIMIT $3
 `
@@ -421,7 +822,7 @@ type PostListPublicRow struct {
 	User User
 }
 
-// Newest first, keyset-paginated by id: rows with id < @before.
+// Public posts (no boosts), newest first, keyset-paginated by id: rows with id < @before.
 func (q *Queries) PostListPublic(ctx context.Context, arg PostListPublicParams) ([]PostListPublicRow, error) {
 	rows, err := q.db.Query(ctx, postListPublic, arg.Before, arg.After, arg.RowLimit)
 	if err != nil {
@@ -439,6 +840,13 @@ func (q *Queries) PostListPublic(ctx context.Context, arg PostListPublicParams) 
 			&i.Post.DeletedAt,
 			&i.Post.Language,
 			&i.Post.AppID,
+			&i.Post.Visibility,
+			&i.Post.SpoilerText,
+			&i.Post.Sensitive,
+			&i.Post.InReplyToID,
+			&i.Post.InReplyToAccountID,
+			&i.Post.ReblogOfID,
+			&i.Post.EditedAt,
 			&i.User.ID,
 			&i.User.Username,
 			&i.User.Email,
@@ -462,9 +870,10 @@ func (q *Queries) PostListPublic(ctx context.Context, arg PostListPublicParams) 
 }
 
 const postListPublicAfter = `-- name: PostListPublicAfter :many
-SELECT p.id, p.author_id, p.body, p.created_at, p.deleted_at, p.language, p.app_id, u.id, u.username, u.email, u.password_hash, u.display_name, u.bio, u.is_admin, u.created_at, u.email_mentions, u.sessions_valid_after, u.email_verified_at
+SELECT p.id, p.author_id, p.body, p.created_at, p.deleted_at, p.language, p.app_id, p.visibility, p.spoiler_text, p.sensitive, p.in_reply_to_id, p.in_reply_to_account_id, p.reblog_of_id, p.edited_at, u.id, u.username, u.email, u.password_hash, u.display_name, u.bio, u.is_admin, u.created_at, u.email_mentions, u.sessions_valid_after, u.email_verified_at
 FROM posts p JOIN users u ON u.id = p.author_id
-WHERE p.deleted_at IS NULL AND p.id > $1 AND p.id < $2
+WHERE p.deleted_at IS NULL AND p.visibility = 'public' AND p.reblog_of_id IS NULL
+  AND p.id > $1 AND p.id < $2
 ORDER BY p.id
 LIMIT $3
 `
@@ -498,6 +907,13 @@ func (q *Queries) PostListPublicAfter(ctx context.Context, arg PostListPublicAft
 			&i.Post.DeletedAt,
 			&i.Post.Language,
 			&i.Post.AppID,
+			&i.Post.Visibility,
+			&i.Post.SpoilerText,
+			&i.Post.Sensitive,
+			&i.Post.InReplyToID,
+			&i.Post.InReplyToAccountID,
+			&i.Post.ReblogOfID,
+			&i.Post.EditedAt,
 			&i.User.ID,
 			&i.User.Username,
 			&i.User.Email,
@@ -520,6 +936,39 @@ func (q *Queries) PostListPublicAfter(ctx context.Context, arg PostListPublicAft
 	return items, nil
 }
 
+const postSeenBy = `-- name: PostSeenBy :one
+SELECT id, author_id, body, created_at, deleted_at, language, app_id, visibility, spoiler_text, sensitive, in_reply_to_id, in_reply_to_account_id, reblog_of_id, edited_at FROM posts
+WHERE id = $1 AND deleted_at IS NULL AND may_see($2, author_id, visibility, id)
+`
+
+type PostSeenByParams struct {
+	ID       int64
+	ViewerID int64
+}
+
+// The live post @id when @viewer_id may see it.
+func (q *Queries) PostSeenBy(ctx context.Context, arg PostSeenByParams) (Post, error) {
+	row := q.db.QueryRow(ctx, postSeenBy, arg.ID, arg.ViewerID)
+	var i Post
+	err := row.Scan(
+		&i.ID,
+		&i.AuthorID,
+		&i.Body,
+		&i.CreatedAt,
+		&i.DeletedAt,
+		&i.Language,
+		&i.AppID,
+		&i.Visibility,
+		&i.SpoilerText,
+		&i.Sensitive,
+		&i.InReplyToID,
+		&i.InReplyToAccountID,
+		&i.ReblogOfID,
+		&i.EditedAt,
+	)
+	return i, err
+}
+
 const postSoftDelete = `-- name: PostSoftDelete :execrows
 UPDATE posts SET deleted_at = now() WHERE id = $1 AND deleted_at IS NULL
 `
@@ -532,8 +981,37 @@ func (q *Queries) PostSoftDelete(ctx context.Context, id int64) (int64, error) {
 	return result.RowsAffected(), nil
 }
 
+const postStatsOf = `-- name: PostStatsOf :many
+SELECT post_id, replies, favourites, reblogs FROM post_stats WHERE post_id = ANY($1::bigint[])
+`
+
+func (q *Queries) PostStatsOf(ctx context.Context, ids []int64) ([]PostStat, error) {
+	rows, err := q.db.Query(ctx, postStatsOf, ids)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []PostStat{}
+	for rows.Next() {
+		var i PostStat
+		if err := rows.Scan(
+			&i.PostID,
+			&i.Replies,
+			&i.Favourites,
+			&i.Reblogs,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
 const postsByIDs = `-- name: PostsByIDs :many
-SELECT p.id, p.author_id, p.body, p.created_at, p.deleted_at, p.language, p.app_id, u.id, u.username, u.email, u.password_hash, u.display_name, u.bio, u.is_admin, u.created_at, u.email_mentions, u.sessions_valid_after, u.email_verified_at
+SELECT p.id, p.author_id, p.body, p.created_at, p.deleted_at, p.language, p.app_id, p.visibility, p.spoiler_text, p.sensitive, p.in_reply_to_id, p.in_reply_to_account_id, p.reblog_of_id, p.edited_at, u.id, u.username, u.email, u.password_hash, u.display_name, u.bio, u.is_admin, u.created_at, u.email_mentions, u.sessions_valid_after, u.email_verified_at
 FROM posts p JOIN users u ON u.id = p.author_id
 WHERE p.id = ANY($1::bigint[]) AND p.deleted_at IS NULL
 `
@@ -543,6 +1021,7 @@ type PostsByIDsRow struct {
 	User User
 }
 
+// The live posts among @ids, whoever may see them (the caller decides).
 func (q *Queries) PostsByIDs(ctx context.Context, ids []int64) ([]PostsByIDsRow, error) {
 	rows, err := q.db.Query(ctx, postsByIDs, ids)
 	if err != nil {
@@ -560,6 +1039,13 @@ func (q *Queries) PostsByIDs(ctx context.Context, ids []int64) ([]PostsByIDsRow,
 			&i.Post.DeletedAt,
 			&i.Post.Language,
 			&i.Post.AppID,
+			&i.Post.Visibility,
+			&i.Post.SpoilerText,
+			&i.Post.Sensitive,
+			&i.Post.InReplyToID,
+			&i.Post.InReplyToAccountID,
+			&i.Post.ReblogOfID,
+			&i.Post.EditedAt,
 			&i.User.ID,
 			&i.User.Username,
 			&i.User.Email,
@@ -571,6 +1057,211 @@ func (q *Queries) PostsByIDs(ctx context.Context, ids []int64) ([]PostsByIDsRow,
 			&i.User.EmailMentions,
 			&i.User.SessionsValidAfter,
 			&i.User.EmailVerifiedAt,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
+const postsVisibleByIDs = `-- name: PostsVisibleByIDs :many
+SELECT p.id, p.author_id, p.body, p.created_at, p.deleted_at, p.language, p.app_id, p.visibility, p.spoiler_text, p.sensitive, p.in_reply_to_id, p.in_reply_to_account_id, p.reblog_of_id, p.edited_at, u.id, u.username, u.email, u.password_hash, u.display_name, u.bio, u.is_admin, u.created_at, u.email_mentions, u.sessions_valid_after, u.email_verified_at
+FROM posts p JOIN users u ON u.id = p.author_id
+WHERE p.id = ANY($1::bigint[]) AND p.deleted_at IS NULL
+  AND may_see($2, p.author_id, p.visibility, p.id)
+`
+
+type PostsVisibleByIDsParams struct {
+	Ids      []int64
+	ViewerID int64
+}
+
+type PostsVisibleByIDsRow struct {
+	Post Post
+	User User
+}
+
+// The live posts among @ids that @viewer_id may see.
+func (q *Queries) PostsVisibleByIDs(ctx context.Context, arg PostsVisibleByIDsParams) ([]PostsVisibleByIDsRow, error) {
+	rows, err := q.db.Query(ctx, postsVisibleByIDs, arg.Ids, arg.ViewerID)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []PostsVisibleByIDsRow{}
+	for rows.Next() {
+		var i PostsVisibleByIDsRow
+		if err := rows.Scan(
+			&i.Post.ID,
+			&i.Post.AuthorID,
+			&i.Post.Body,
+			&i.Post.CreatedAt,
+			&i.Post.DeletedAt,
+			&i.Post.Language,
+			&i.Post.AppID,
+			&i.Post.Visibility,
+			&i.Post.SpoilerText,
+			&i.Post.Sensitive,
+			&i.Post.InReplyToID,
+			&i.Post.InReplyToAccountID,
+			&i.Post.ReblogOfID,
+			&i.Post.EditedAt,
+			&i.User.ID,
+			&i.User.Username,
+			&i.User.Email,
+			&i.User.PasswordHash,
+			&i.User.DisplayName,
+			&i.User.Bio,
+			&i.User.IsAdmin,
+			&i.User.CreatedAt,
+			&i.User.EmailMentions,
+			&i.User.SessionsValidAfter,
+			&i.User.EmailVerifiedAt,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
+const reblogCreate = `-- name: ReblogCreate :one
+INSERT INTO posts (author_id, body, visibility, reblog_of_id, app_id)
+VALUES ($1, '', $2, $3, $4)
+ON CONFLICT (reblog_of_id, author_id) WHERE reblog_of_id IS NOT NULL DO NOTHING
+RETURNING id, author_id, body, created_at, deleted_at, language, app_id, visibility, spoiler_text, sensitive, in_reply_to_id, in_reply_to_account_id, reblog_of_id, edited_at
+`
+
+type ReblogCreateParams struct {
+	AuthorID   int64
+	Visibility string
+	ReblogOfID *int64
+	AppID      *int64
+}
+
+// Boosts @reblog_of_id as @author_id; no row when they had boosted it already.
+func (q *Queries) ReblogCreate(ctx context.Context, arg ReblogCreateParams) (Post, error) {
+	row := q.db.QueryRow(ctx, reblogCreate,
+		arg.AuthorID,
+		arg.Visibility,
+		arg.ReblogOfID,
+		arg.AppID,
+	)
+	var i Post
+	err := row.Scan(
+		&i.ID,
+		&i.AuthorID,
+		&i.Body,
+		&i.CreatedAt,
+		&i.DeletedAt,
+		&i.Language,
+		&i.AppID,
+		&i.Visibility,
+		&i.SpoilerText,
+		&i.Sensitive,
+		&i.InReplyToID,
+		&i.InReplyToAccountID,
+		&i.ReblogOfID,
+		&i.EditedAt,
+	)
+	return i, err
+}
+
+const reblogDelete = `-- name: ReblogDelete :one
+DELETE FROM posts WHERE author_id = $1 AND reblog_of_id = $2
+RETURNING id, author_id, body, created_at, deleted_at, language, app_id, visibility, spoiler_text, sensitive, in_reply_to_id, in_reply_to_account_id, reblog_of_id, edited_at
+`
+
+type ReblogDeleteParams struct {
+	AuthorID   int64
+	ReblogOfID *int64
+}
+
+// Undoes @author_id's boost of @reblog_of_id; no row when there was none.
+func (q *Queries) ReblogDelete(ctx context.Context, arg ReblogDeleteParams) (Post, error) {
+	row := q.db.QueryRow(ctx, reblogDelete, arg.AuthorID, arg.ReblogOfID)
+	var i Post
+	err := row.Scan(
+		&i.ID,
+		&i.AuthorID,
+		&i.Body,
+		&i.CreatedAt,
+		&i.DeletedAt,
+		&i.Language,
+		&i.AppID,
+		&i.Visibility,
+		&i.SpoilerText,
+		&i.Sensitive,
+		&i.InReplyToID,
+		&i.InReplyToAccountID,
+		&i.ReblogOfID,
+		&i.EditedAt,
+	)
+	return i, err
+}
+
+const reblogOf = `-- name: ReblogOf :one
+SELECT id FROM posts WHERE author_id = $1 AND reblog_of_id = $2
+`
+
+type ReblogOfParams struct {
+	AuthorID   int64
+	ReblogOfID *int64
+}
+
+// The id of @author_id's boost of @reblog_of_id.
+func (q *Queries) ReblogOf(ctx context.Context, arg ReblogOfParams) (int64, error) {
+	row := q.db.QueryRow(ctx, reblogOf, arg.AuthorID, arg.ReblogOfID)
+	var id int64
+	err := row.Scan(&id)
+	return id, err
+}
+
+const viewerStateOf = `-- name: ViewerStateOf :many
+SELECT x.id::bigint AS post_id,
+       EXISTS (SELECT 1 FROM favourites f WHERE f.post_id = x.id AND f.user_id = $1) AS favourited,
+       EXISTS (SELECT 1 FROM posts r WHERE r.reblog_of_id = x.id AND r.author_id = $1) AS reblogged,
+       EXISTS (SELECT 1 FROM bookmarks b WHERE b.post_id = x.id AND b.user_id = $1) AS bookmarked,
+       EXISTS (SELECT 1 FROM pins n WHERE n.post_id = x.id AND n.user_id = $1) AS pinned
+FROM unnest($2::bigint[]) AS x (id)
+`
+
+type ViewerStateOfParams struct {
+	ViewerID int64
+	Ids      []int64
+}
+
+type ViewerStateOfRow struct {
+	PostID     int64
+	Favourited bool
+	Reblogged  bool
+	Bookmarked bool
+	Pinned     bool
+}
+
+// What @viewer_id did to each of @ids: favourited, boosted, bookmarked, pinned.
+func (q *Queries) ViewerStateOf(ctx context.Context, arg ViewerStateOfParams) ([]ViewerStateOfRow, error) {
+	rows, err := q.db.Query(ctx, viewerStateOf, arg.ViewerID, arg.Ids)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []ViewerStateOfRow{}
+	for rows.Next() {
+		var i ViewerStateOfRow
+		if err := rows.Scan(
+			&i.PostID,
+			&i.Favourited,
+			&i.Reblogged,
+			&i.Bookmarked,
+			&i.Pinned,
 		); err != nil {
 			return nil, err
 		}

@@ -70,6 +70,27 @@ func NormalizePost(body string) (string, error) {
 	return body, nil
 }
 
+// NormalizeWarning returns the canonical form of a content warning: one line (line breaks
+// and tabs become spaces), otherwise normalised as NormalizePost does. An empty or
+// all-space warning is "" (no warning). It fails for invalid UTF-8 or more than
+// MaxPostChars characters.
+func NormalizeWarning(s string) (string, error) {
+	if !utf8.ValidString(s) {
+		return "", ErrInvalidUTF8
+	}
+	s = strings.Map(func(r rune) rune {
+		if r == '\n' || r == '\r' || r == '\t' {
+			return ' '
+		}
+		return r
+	}, s)
+	out, err := NormalizePost(s)
+	if errors.Is(err, ErrEmpty) {
+		return "", nil
+	}
+	return out, err
+}
+
 // MaxUsernameLen is the longest username.
 const MaxUsernameLen = 30
 

@@ -53,6 +53,14 @@ func currentUser(r *http.Request) *core.User {
 	return u
 }
 
+// viewerOf returns the id of the logged-in user, 0 for nobody.
+func viewerOf(r *http.Request) int64 {
+	if u := currentUser(r); u != nil {
+		return u.ID
+	}
+	return 0
+}
+
 // requireUser sends anonymous visitors to the login page, and back here afterwards.
 func (s *Server) requireUser(h http.HandlerFunc) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {

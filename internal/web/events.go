@@ -40,7 +40,7 @@ func (s *Server) liveEvents(w http.ResponseWriter, r *http.Request) {
 			s.answerError(w, r, err)
 			return
 		}
-		f.AuthorID = author.ID
+		f.AuthorID, f.Viewer = author.ID, viewerOf(r)
 	case stream == "notifications":
 		if u == nil {
 			http.Error(w, "log in to follow your notifications", http.StatusForbidden)

@@ -35,7 +35,7 @@ func postID(r *http.Request) int64 {
 }
 
 func (s *Server) postShow(w http.ResponseWriter, r *http.Request) {
-	p, err := s.core.PostByID(r.Context(), postID(r))
+	p, err := s.core.PostFor(r.Context(), viewerOf(r), postID(r))
 	if err != nil {
 		s.answerError(w, r, err)
 		return

@@ -37,7 +37,7 @@ func (s *Server) publicTimeline(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	t, err := s.core.PublicTimeline(r.Context(), p)
+	t, err := s.core.PublicTimeline(r.Context(), viewerOf(r), p)
 	if err != nil {
 		s.answerError(w, r, err)
 		return
@@ -69,16 +69,13 @@ func (s *Server) userTimeline(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	var viewerID int64
-	if u := currentUser(r); u != nil {
-		viewerID = u.ID
-	}
+	viewerID := viewerOf(r)
 	prof, err := s.core.ProfileOf(r.Context(), mux.Vars(r)["username"], viewerID)
 	if err != nil {
 		s.answerError(w, r, err)
 		return
 	}
-	t, err := s.core.UserTimeline(r.Context(), prof.User.ID, p)
+	t, err := s.core.UserTimeline(r.Context(), viewerID, prof.User.ID, core.AuthorFilter{}, p)
 	if err != nil {
 		s.answerError(w, r, err)
 		return
