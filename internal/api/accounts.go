@@ -7,8 +7,6 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/gorilla/mux"
-
 	"github.com/starling-social/starling/internal/core"
 )
 
@@ -26,9 +24,8 @@ func (s *Server) verifyCredentials(w http.ResponseWriter, r *http.Request) {
 
 // targetUser loads the {id} account; it answers 404 itself.
 func (s *Server) targetUser(w http.ResponseWriter, r *http.Request) (core.User, bool) {
-	n, ok := pathID(r, mux.Vars(r)["id"])
+	n, ok := s.pathRecord(w, r)
 	if !ok {
-		writeError(w, http.StatusNotFound, "Record not found")
 		return core.User{}, false
 	}
 	u, err := s.core.UserByID(r.Context(), n)

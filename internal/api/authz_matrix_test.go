@@ -40,6 +40,8 @@ func TestAuthorizationMatrix(t *testing.T) {
 			`SELECT count(*) FROM notifications`, `SELECT count(*) FROM notifications WHERE read_at IS NOT NULL`,
 			`SELECT count(*) FROM oauth_tokens WHERE revoked_at IS NULL`, `SELECT count(*) FROM oauth_codes`,
 			`SELECT count(*) FROM users WHERE display_name <> ''`,
+			`SELECT count(*) FROM favourites`, `SELECT count(*) FROM bookmarks`, `SELECT count(*) FROM pins`,
+			`SELECT count(*) FROM posts WHERE edited_at IS NOT NULL`,
 		} {
 			var n int
 			require.NoError(t, s.pool.QueryRow(t.Context(), q).Scan(&n))
@@ -110,6 +112,11 @@ func TestAuthorizationMatrix(t *testing.T) {
 		{http.MethodPost, fmt.Sprintf("/api/v1/accounts/%d/unfollow", bob.ID), nil},
 		{http.MethodPost, fmt.Sprintf("/api/v1/notifications/%d/dismiss", notifID), nil},
 		{http.MethodPost, "/api/v1/notifications/clear", nil},
+		{http.MethodPut, "/api/v1/statuses/" + postID, url.Values{"status": {"edited"}}},
+		{http.MethodPost, "/api/v1/statuses/" + postID + "/favourite", nil},
+		{http.MethodPost, "/api/v1/statuses/" + postID + "/reblog", nil},
+		{http.MethodPost, "/api/v1/statuses/" + postID + "/bookmark", nil},
+		{http.MethodPost, "/api/v1/statuses/" + postID + "/pin", nil},
 	}
 	for _, c := range apiCalls {
 		st, _, _ := s.call(c.method, c.path, "", c.form)
@@ -122,6 +129,12 @@ func TestAuthorizationMatrix(t *testing.T) {
 	st, _, _ = s.call(http.MethodDelete, "/api/v1/statuses/"+postID, bobWrite, nil)
 	require.Equal(t, http.StatusForbidden, st, "bob deleting alice's status")
 	refused("bob DELETE status", st)
+	st, _, _ = s.call(http.MethodPut, "/api/v1/statuses/"+postID, bobWrite, url.Values{"status": {"bob was here"}})
+	require.Equal(t, http.StatusForbidden, st, "bob editing alice's status")
+	refused("bob PUT status", st)
+	st, _, _ = s.call(http.MethodPost, "/api/v1/statuses/"+postID+"/pin", bobWrite, nil)
+	require.Equal(t, http.StatusUnprocessableEntity, st, "bob pinning alice's status")
+	refused("bob pinning alice's status", st)
 	// Bob's notification is his alone: alice cannot dismiss it.
 	st, _, _ = s.call(http.MethodPost, fmt.Sprintf("/api/v1/notifications/%d/dismiss", notifID), aliceAll, nil)
 	require.Equal(t, http.StatusNotFound, st)
@@ -166,6 +179,19 @@ var apiAccess = map[string]access{
 	"GET /api/v1/statuses/{id}":                 {who: "optional"},
 	"GET /api/v1/statuses/{id}/context":         {who: "optional"},
 	"DELETE /api/v1/statuses/{id}":              {who: "user", scope: "write:statuses"},
+	"PUT /api/v1/statuses/{id}":                 {who: "user", scope: "write:statuses"},
+	"GET /api/v1/statuses/{id}/source":          {who: "user", scope: "read:statuses"},
+	"GET /api/v1/statuses/{id}/history":         {who: "optional"},
+	"GET /api/v1/statuses/{id}/favourited_by":   {who: "optional"},
+	"GET /api/v1/statuses/{id}/reblogged_by":    {who: "optional"},
+	"POST /api/v1/statuses/{id}/favourite":      {who: "user", scope: "write:favourites"},
+	"POST /api/v1/statuses/{id}/unfavourite":    {who: "user", scope: "write:favourites"},
+	"POST /api/v1/statuses/{id}/reblog":         {who: "user", scope: "write:statuses"},
+	"POST /api/v1/statuses/{id}/unreblog":       {who: "user", scope: "write:statuses"},
+	"POST /api/v1/statuses/{id}/bookmark":       {who: "user", scope: "write:bookmarks"},
+	"POST /api/v1/statuses/{id}/unbookmark":     {who: "user", scope: "write:bookmarks"},
+	"POST /api/v1/statuses/{id}/pin":            {who: "user", scope: "write:accounts"},
+	"POST /api/v1/statuses/{id}/unpin":          {who: "user", scope: "write:accounts"},
 	"GET /api/v1/timelines/home":                {who: "user", scope: "read:statuses"},
 	"GET /api/v1/timelines/public":              {who: "optional"},
 	"GET /api/v1/notifications":                 {who: "user", scope: "read:notifications"},

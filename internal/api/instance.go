@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/starling-social/starling/internal/core"
 	"github.com/starling-social/starling/internal/text"
 )
 
@@ -91,7 +92,7 @@ func (s *Server) instanceV2(w http.ResponseWriter, r *http.Request) {
 		"languages":   []string{"en"},
 		"configuration": map[string]any{
 			"urls":              map[string]string{"streaming": s.streamingURL()},
-			"accounts":          map[string]int{"max_featured_tags": 0, "max_pinned_statuses": 0},
+			"accounts":          map[string]int{"max_featured_tags": 0, "max_pinned_statuses": core.MaxPins},
 			"statuses":          statusConfig(),
 			"media_attachments": map[string]any{"supported_mime_types": []string{}, "image_size_limit": 0},
 			"polls":             map[string]int{"max_options": 0},

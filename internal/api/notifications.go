@@ -4,8 +4,6 @@ import (
 	"net/http"
 	"slices"
 
-	"github.com/gorilla/mux"
-
 	"github.com/starling-social/starling/internal/core"
 )
 
@@ -60,9 +58,8 @@ func (s *Server) notifications(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) notificationGet(w http.ResponseWriter, r *http.Request) {
-	n, ok := pathID(r, mux.Vars(r)["id"])
+	n, ok := s.pathRecord(w, r)
 	if !ok {
-		writeError(w, http.StatusNotFound, "Record not found")
 		return
 	}
 	item, err := s.core.NotificationByID(r.Context(), viewerID(r), n)
@@ -82,9 +79,8 @@ func (s *Server) notificationDismiss(w http.ResponseWriter, r *http.Request) {
 	if !s.noFields(w, r) {
 		return
 	}
-	n, ok := pathID(r, mux.Vars(r)["id"])
+	n, ok := s.pathRecord(w, r)
 	if !ok {
-		writeError(w, http.StatusNotFound, "Record not found")
 		return
 	}
 	if err := s.core.DismissNotification(r.Context(), viewerID(r), n); err != nil {

@@ -80,12 +80,21 @@ func (s *Server) writeStatus(w http.ResponseWriter, r *http.Request, p core.Post
 	writeJSON(w, http.StatusOK, st)
 }
 
-// pathPost loads the post named by the path's id. It answers 404 itself and returns
-// ok=false when there is none.
-func (s *Server) pathPost(w http.ResponseWriter, r *http.Request) (core.Post, bool) {
+// pathRecord returns the path's id; for one that cannot be a record's it answers 404
+// itself and returns ok=false.
+func (s *Server) pathRecord(w http.ResponseWriter, r *http.Request) (int64, bool) {
 	n, ok := pathID(r, mux.Vars(r)["id"])
 	if !ok {
 		writeError(w, http.StatusNotFound, "Record not found")
+	}
+	return n, ok
+}
+
+// pathPost loads the post named by the path's id. It answers 404 itself and returns
+// ok=false when there is none.
+func (s *Server) pathPost(w http.ResponseWriter, r *http.Request) (core.Post, bool) {
+	n, ok := s.pathRecord(w, r)
+	if !ok {
 		return core.Post{}, false
 	}
 	p, err := s.core.PostFor(r.Context(), viewerID(r), n)
@@ -102,14 +111,6 @@ func (s *Server) statusGet(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-// statusContext answers the thread around a post. Replies do not exist yet, so every
-// thread is the post alone: no ancestors, no descendants.
-func (s *Server) statusContext(w http.ResponseWriter, r *http.Request) {
-	if _, ok := s.pathPost(w, r); ok {
-		writeJSON(w, http.StatusOK, map[string][]Status{"ancestors": {}, "descendants": {}})
-	}
-}
-
 func (s *Server) statusDelete(w http.ResponseWriter, r *http.Request) {
 	p, ok := s.pathPost(w, r)
 	if !ok {
@@ -122,18 +123,29 @@ func (s *Server) statusDelete(w http.ResponseWriter, r *http.Request) {
 	s.writeStatus(w, r, p, true) // Mastodon returns the deleted status with its source text
 }
 
+// writeTimeline answers a page of posts (or err), with Link headers by post id.
 func (s *Server) writeTimeline(w http.ResponseWriter, r *http.Request, t core.Timeline, err error) {
+	keys := make([]int64, len(t.Posts))
+	for i, p := range t.Posts {
+		keys[i] = p.ID
+	}
+	s.writePosts(w, r, t.Posts, keys, err)
+}
+
+// writePosts answers posts (or err), with Link headers for the page keyed by keys: the
+// posts' ids, or those of the rows listing them (favourites, bookmarks).
+func (s *Server) writePosts(w http.ResponseWriter, r *http.Request, posts []core.Post, keys []int64, err error) {
 	if err != nil {
 		s.answerError(w, r, err)
 		return
 	}
-	sts, err := s.statuses(r.Context(), t.Posts)
+	sts, err := s.statuses(r.Context(), posts)
 	if err != nil {
 		s.answerError(w, r, err)
 		return
 	}
-	if len(t.Posts) > 0 {
-		s.setLink(w, r, t.Posts[0].ID, t.Posts[len(t.Posts)-1].ID)
+	if len(keys) > 0 {
+		s.setLink(w, r, keys[0], keys[len(keys)-1])
 	}
 	writeJSON(w, http.StatusOK, sts)
 }

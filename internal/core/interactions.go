@@ -208,15 +208,18 @@ func (s *Service) Pin(ctx context.Context, viewer User, id int64) (Post, error) 
 		if _, err := q.UserGetForUpdate(ctx, viewer.ID); err != nil { // counts and inserts one at a time
 			return 0, "", err
 		}
+		added, err := q.PinCreate(ctx, store.PinCreateParams{UserID: viewer.ID, PostID: p.ID})
+		if err != nil || added == 0 { // pinned already: not an error
+			return 0, "", err
+		}
 		n, err := q.PinsCount(ctx, viewer.ID)
 		if err != nil {
 			return 0, "", err
 		}
-		if n >= MaxPins {
+		if n > MaxPins { // the transaction, and so this pin, is undone
 			return 0, "", invalid("id", fmt.Sprintf("You can pin at most %d posts: unpin one first.", MaxPins))
 		}
-		_, err = q.PinCreate(ctx, store.PinCreateParams{UserID: viewer.ID, PostID: p.ID})
-		return 0, "", err
+		return 0, "", nil
 	})
 }
 
@@ -434,6 +437,8 @@ type PostEdit struct {
 	SpoilerText string
 	Sensitive   bool
 	Language    string
+	// Visibility, when set, must be the post's own (apps send it back with every edit).
+	Visibility string
 }
 
 // EditPost changes post id, which must be editor's own, keeping the version it replaces
@@ -468,6 +473,9 @@ func (s *Service) EditPost(ctx context.Context, editor User, id int64, e PostEdi
 		}
 		if p.ReblogOfID != nil {
 			return invalid("id", "A boost has no text to edit.")
+		}
+		if e.Visibility != "" && e.Visibility != p.Visibility {
+			return invalid("visibility", fmt.Sprintf("An edit cannot change who may see a post (it is %s).", p.Visibility))
 		}
 		if err := q.PostEditSave(ctx, id); err != nil {
 			return err

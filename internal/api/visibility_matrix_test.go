@@ -1,0 +1,270 @@
+package api_test
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/url"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/gorilla/websocket"
+	"github.com/stretchr/testify/require"
+
+	"github.com/starling-social/starling/internal/core"
+)
+
+// seenIDs collects the status ids a stream delivered, by event name.
+type seenIDs struct {
+	mu  sync.Mutex
+	ids map[string][]string // "update" / "notification" → status ids
+}
+
+func (c *seenIDs) add(event, id string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.ids[event] = append(c.ids[event], id)
+}
+
+func (c *seenIDs) has(event, id string) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return slices.Contains(c.ids[event], id)
+}
+
+// statusIDOf returns the id of the status an update or notification payload carries.
+func statusIDOf(event, data string) string {
+	var v struct {
+		ID     string `json:"id"`
+		Status *struct {
+			ID string `json:"id"`
+		} `json:"status"`
+	}
+	if json.Unmarshal([]byte(data), &v) != nil {
+		return ""
+	}
+	if event == "notification" {
+		if v.Status == nil {
+			return ""
+		}
+		return v.Status.ID
+	}
+	return v.ID
+}
+
+// sseIDs follows an SSE stream (client c, with its cookies, or a bearer token) and records
+// the status ids of its update/post and notification events.
+func sseIDs(t *testing.T, ctx context.Context, c *http.Client, target, token string) *seenIDs {
+	t.Helper()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, target, nil)
+	require.NoError(t, err)
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	res, err := c.Do(req)
+	require.NoError(t, err)
+	require.Equal(t, http.StatusOK, res.StatusCode, target)
+	seen := &seenIDs{ids: map[string][]string{}}
+	go func() {
+		defer res.Body.Close()
+		sc := bufio.NewScanner(res.Body)
+		sc.Buffer(make([]byte, 1<<20), 1<<20)
+		event := ""
+		for sc.Scan() {
+			line := sc.Text()
+			switch {
+			case strings.HasPrefix(line, "event: "):
+				event = strings.TrimPrefix(line, "event: ")
+			case strings.HasPrefix(line, "data: "):
+				data := strings.TrimPrefix(line, "data: ")
+				switch event {
+				case "update", "notification":
+					seen.add(event, statusIDOf(event, data))
+				case "post": // the website's stream
+					var v struct {
+						ID int64 `json:"id"`
+					}
+					if json.Unmarshal([]byte(data), &v) == nil {
+						seen.add("update", fmt.Sprint(v.ID))
+					}
+				}
+			}
+		}
+	}()
+	return seen
+}
+
+// wsIDs follows a WebSocket subscription and records the same.
+func wsIDs(t *testing.T, base, stream, token string) *seenIDs {
+	t.Helper()
+	u := "ws" + strings.TrimPrefix(base, "http") + "/api/v1/streaming?stream=" + stream
+	if token != "" {
+		u += "&access_token=" + url.QueryEscape(token)
+	}
+	conn, _, err := websocket.DefaultDialer.Dial(u, nil)
+	require.NoError(t, err)
+	t.Cleanup(func() { conn.Close() })
+	seen := &seenIDs{ids: map[string][]string{}}
+	go func() {
+		for {
+			var e wsEvent
+			if conn.ReadJSON(&e) != nil {
+				return
+			}
+			if e.Event == "update" || e.Event == "notification" {
+				seen.add(e.Event, statusIDOf(e.Event, e.Payload))
+			}
+		}
+	}()
+	return seen
+}
+
+// TestVisibilityMatrix posts one post of each visibility by alice, each mentioning mia,
+// and checks, for every viewer and every read surface, that exactly the allowed
+// combinations see it: anonymous, alice (the author), fred (her follower), mia (mentioned,
+// not a follower) and sam (neither). Surfaces: the status, its context, favourited_by, the
+// public and home timelines, alice's statuses, the notifications, the SSE and WebSocket
+// streams (public, user), the website's post page, profile, public timeline and live
+// stream, and the mention email jobs.
+func TestVisibilityMatrix(t *testing.T) {
+	t.Parallel()
+	s := newServer(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	alice, fred, mia, sam := s.user("alice"), s.user("fred"), s.user("mia"), s.user("sam")
+	_, err := s.core.Follow(ctx, fred.ID, "alice")
+	require.NoError(t, err)
+	type viewer struct {
+		name  string
+		user  *core.User
+		token string
+		web   *browser
+	}
+	viewers := []*viewer{{name: "anonymous", web: s.browser()}}
+	for _, u := range []core.User{alice, fred, mia, sam} {
+		v := &viewer{name: u.Username, user: &u, token: s.personalToken(u, "read write"), web: s.browser()}
+		res, _ := v.web.do(http.MethodPost, "/login", url.Values{"login": {u.Username}, "password": {pw}})
+		require.Equal(t, http.StatusSeeOther, res.StatusCode)
+		viewers = append(viewers, v)
+	}
+	mayView := map[string][]string{ // visibility → who may see the post at all
+		core.VisibilityPublic:   {"anonymous", "alice", "fred", "mia", "sam"},
+		core.VisibilityUnlisted: {"anonymous", "alice", "fred", "mia", "sam"},
+		core.VisibilityPrivate:  {"alice", "fred", "mia"},
+		core.VisibilityDirect:   {"alice", "mia"},
+	}
+
+	// Streams, opened before anything is posted.
+	type streams struct{ sse, ws, web *seenIDs }
+	live := map[string]streams{}
+	for _, v := range viewers {
+		st := streams{web: sseIDs(t, ctx, v.web.c, s.base+"/events?stream=user:alice", "")}
+		if v.user == nil {
+			st.sse = sseIDs(t, ctx, http.DefaultClient, s.base+"/api/v1/streaming/public", "")
+			st.ws = wsIDs(t, s.base, "public", "")
+		} else {
+			st.sse = sseIDs(t, ctx, http.DefaultClient, s.base+"/api/v1/streaming/user", v.token)
+			st.ws = wsIDs(t, s.base, "user", v.token)
+		}
+		live[v.name] = st
+	}
+	time.Sleep(300 * time.Millisecond)
+
+	// A public thread root, one reply of each visibility below it, each mentioning mia.
+	root, _, err := s.core.Publish(ctx, alice, core.NewPost{Body: "the root of the thread"})
+	require.NoError(t, err)
+	ids := map[string]string{}
+	for _, vis := range []string{core.VisibilityPublic, core.VisibilityUnlisted, core.VisibilityPrivate, core.VisibilityDirect} {
+		p, _, err := s.core.Publish(ctx, alice, core.NewPost{Body: "a " + vis + " post for @mia", Visibility: vis, InReplyTo: root.ID})
+		require.NoError(t, err)
+		ids[vis] = fmt.Sprint(p.ID)
+		_, err = s.core.Favourite(ctx, alice, p.ID)
+		require.NoError(t, err)
+	}
+	s.waitFor(fmt.Sprintf(`SELECT count(*) FROM notifications WHERE recipient_id = %d`, mia.ID), 4)
+	// A last public post marks the end of what the streams must have delivered.
+	marker, _, err := s.core.Publish(ctx, alice, core.NewPost{Body: "the end"})
+	require.NoError(t, err)
+	markerID := fmt.Sprint(marker.ID)
+	for _, v := range viewers {
+		st := live[v.name]
+		require.Eventually(t, func() bool { return st.web.has("update", markerID) }, 20*time.Second, 20*time.Millisecond, "%s web stream", v.name)
+		if v.user == nil || v.user.ID == alice.ID || v.user.ID == fred.ID { // streams the marker reaches
+			require.Eventually(t, func() bool { return st.sse.has("update", markerID) && st.ws.has("update", markerID) },
+				20*time.Second, 20*time.Millisecond, "%s api streams", v.name)
+		}
+	}
+	time.Sleep(300 * time.Millisecond) // for the streams the marker does not reach
+
+	apiIDs := func(v *viewer, path string) []string {
+		code, body, _ := s.call(http.MethodGet, path, v.token, nil)
+		require.Equal(t, http.StatusOK, code, "%s %s: %s", v.name, path, body)
+		var sts []map[string]any
+		require.NoError(t, json.Unmarshal([]byte(body), &sts))
+		var out []string
+		for _, st := range sts {
+			out = append(out, st["id"].(string))
+		}
+		return out
+	}
+	var contextIDs = map[string][]string{}
+	for _, v := range viewers {
+		code, body, _ := s.call(http.MethodGet, fmt.Sprintf("/api/v1/statuses/%d/context", root.ID), v.token, nil)
+		require.Equal(t, http.StatusOK, code)
+		var c struct{ Descendants []map[string]any }
+		require.NoError(t, json.Unmarshal([]byte(body), &c))
+		for _, d := range c.Descendants {
+			contextIDs[v.name] = append(contextIDs[v.name], d["id"].(string))
+		}
+	}
+
+	checked := 0
+	for vis, id := range ids {
+		for _, v := range viewers {
+			may := slices.Contains(mayView[vis], v.name)
+			is := func(name string) bool { return v.name == name }
+			expect := func(surface string, want, got bool) {
+				t.Helper()
+				checked++
+				require.Equal(t, want, got, "%s post, viewer %s, %s", vis, v.name, surface)
+			}
+			code, _, _ := s.call(http.MethodGet, "/api/v1/statuses/"+id, v.token, nil)
+			expect("GET status", may, code == http.StatusOK)
+			code, _, _ = s.call(http.MethodGet, "/api/v1/statuses/"+id+"/favourited_by", v.token, nil)
+			expect("favourited_by", may, code == http.StatusOK)
+			expect("context", may, slices.Contains(contextIDs[v.name], id))
+			expect("public timeline", vis == core.VisibilityPublic, slices.Contains(apiIDs(v, "/api/v1/timelines/public"), id))
+			expect("account statuses", may, slices.Contains(apiIDs(v, fmt.Sprintf("/api/v1/accounts/%d/statuses", alice.ID)), id))
+			if v.user != nil {
+				inHome := (is("alice") || is("fred")) && may
+				expect("home timeline", inHome, slices.Contains(apiIDs(v, "/api/v1/timelines/home"), id))
+				_, ns, _ := s.call(http.MethodGet, "/api/v1/notifications?types[]=mention", v.token, nil)
+				expect("notifications", is("mia"), strings.Contains(ns, `"id":"`+id+`"`))
+				expect("SSE user stream", inHome, live[v.name].sse.has("update", id))
+				expect("WebSocket user stream", inHome, live[v.name].ws.has("update", id))
+				expect("SSE notification", is("mia"), live[v.name].sse.has("notification", id))
+				expect("WebSocket notification", is("mia"), live[v.name].ws.has("notification", id))
+				var jobs int
+				require.NoError(t, s.pool.QueryRow(ctx, `SELECT count(*) FROM river_job j JOIN notifications n ON n.id = (j.args->>'notification_id')::bigint
+					WHERE j.kind = 'mention_email' AND n.post_id = $1 AND n.recipient_id = $2`, id, v.user.ID).Scan(&jobs))
+				expect("mention email", is("mia"), jobs == 1)
+			} else {
+				expect("SSE public stream", vis == core.VisibilityPublic, live[v.name].sse.has("update", id))
+				expect("WebSocket public stream", vis == core.VisibilityPublic, live[v.name].ws.has("update", id))
+			}
+			res, _ := v.web.do(http.MethodGet, "/posts/"+id, nil)
+			expect("web post page", may, res.StatusCode == http.StatusOK)
+			_, profile := v.web.do(http.MethodGet, "/@alice", nil)
+			expect("web profile", may, strings.Contains(profile, "a "+vis+" post for"))
+			_, home := v.web.do(http.MethodGet, "/", nil)
+			expect("web public timeline", vis == core.VisibilityPublic, strings.Contains(home, "a "+vis+" post for"))
+			expect("web live stream", may, live[v.name].web.has("update", id))
+		}
+	}
+	t.Logf("%d combinations checked", checked)
+}
