@@ -73,16 +73,24 @@ func (s *Server) sessionCredential(r *http.Request, u *core.User) core.Credentia
 // id of a deleted post, or the viewer's unread count.
 func (s *Server) htmlEvent(ctx context.Context, d *live.Delivery) (live.Event, error) {
 	switch d.Topic {
-	case events.TopicPostCreated:
+	case events.TopicPostCreated, events.TopicPostUpdated:
 		if d.Post == nil {
 			return live.Event{}, nil // deleted before it could be shown
 		}
-		data, err := d.Encoded("web-post", func() ([]byte, error) {
+		// Rendered as a reload would render it for this reader (their controls), once per
+		// reader for all their streams.
+		viewer, _ := ctx.Value(userKey{}).(*core.User)
+		var uid int64
+		if viewer != nil {
+			uid = viewer.ID
+		}
+		data, err := d.Encoded(fmt.Sprintf("web-post:%d", uid), func() ([]byte, error) {
 			var buf bytes.Buffer
-			if err := s.pages.byName["timeline"].ExecuteTemplate(&buf, "post", postView{Post: *d.Post}); err != nil {
+			if err := s.pages.byName["timeline"].ExecuteTemplate(&buf, "post", newPostView(viewer, *d.Post)); err != nil {
 				return nil, fmt.Errorf("rendering post %d: %w", d.PostID, err)
 			}
-			return json.Marshal(map[string]any{"id": d.PostID, "author": d.Post.Author.Username, "html": buf.String()})
+			return json.Marshal(map[string]any{"id": d.PostID, "author": d.Post.Author.Username, "html": buf.String(),
+				"edited": d.Topic == events.TopicPostUpdated})
 		})
 		return live.Event{Name: "post", Data: data}, err
 	case events.TopicPostDeleted:

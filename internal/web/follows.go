@@ -1,11 +1,13 @@
 package web
 
 import (
+	"fmt"
 	"net/http"
 	"strconv"
 
 	"github.com/gorilla/mux"
 
+	"github.com/starling-social/starling/internal/core"
 	"github.com/starling-social/starling/internal/problem"
 )
 
@@ -43,4 +45,35 @@ func (s *Server) unfollow(w http.ResponseWriter, r *http.Request) {
 // minute, both together); over it, it answers 429 itself and returns false.
 func (s *Server) allowFollow(w http.ResponseWriter, r *http.Request) bool {
 	return s.limits == nil || s.allow(w, r, s.limits.followUser, strconv.FormatInt(currentUser(r).ID, 10))
+}
+
+// followList is the page of the people who follow an account (followers) or whom it
+// follows, MaxPageSize at a time, newest account first.
+func (s *Server) followList(followers bool) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		p, ok := s.page(w, r)
+		if !ok {
+			return
+		}
+		prof, err := s.core.ProfileOf(r.Context(), mux.Vars(r)["username"], viewerOf(r))
+		if err != nil {
+			s.answerError(w, r, err)
+			return
+		}
+		p.Limit = core.MaxPageSize
+		list, title, path := s.core.FollowingOf, "Followed by", "/following"
+		if followers {
+			list, title, path = s.core.FollowersOf, "Followers of", "/followers"
+		}
+		users, err := list(r.Context(), prof.User.ID, p)
+		if err != nil {
+			s.answerError(w, r, err)
+			return
+		}
+		v := view{Title: title + " " + isolate("@"+prof.User.Username), Profile: &prof, Accounts: users}
+		if len(users) == core.MaxPageSize {
+			v.Next = fmt.Sprintf("/@%s%s?before=%d", prof.User.Username, path, users[len(users)-1].ID)
+		}
+		s.render(w, r, http.StatusOK, "accounts", v)
+	}
 }

@@ -1,11 +1,15 @@
 package web
 
 import (
+	"bytes"
+	"context"
 	"net/http"
+	"net/url"
 	"strconv"
 
 	"github.com/gorilla/mux"
 
+	"github.com/starling-social/starling/internal/core"
 	"github.com/starling-social/starling/internal/problem"
 )
 
@@ -14,8 +18,18 @@ func (s *Server) postCreate(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	f := newForm()
-	f.Values["body"] = r.PostForm.Get("body")
-	_, _, err := s.core.CreatePostOnce(r.Context(), *currentUser(r), f.Values["body"], "")
+	for _, k := range []string{"body", "spoiler_text", "visibility", "in_reply_to_id"} {
+		f.Values[k] = r.PostForm.Get(k)
+	}
+	in := core.NewPost{Body: f.Values["body"], SpoilerText: f.Values["spoiler_text"], Visibility: f.Values["visibility"]}
+	if v := f.Values["in_reply_to_id"]; v != "" {
+		id, err := strconv.ParseInt(v, 10, 64)
+		if err != nil || id <= 0 {
+			id = -1 // refused by Publish, naming the field
+		}
+		in.InReplyTo = id
+	}
+	_, _, err := s.core.Publish(r.Context(), *currentUser(r), in)
 	if p := problem.Of(err); p.Kind == problem.Invalid {
 		f.Errors = p.Fields
 		s.render(w, r, p.Status, "compose", view{Title: "New post", Form: f})
@@ -34,13 +48,86 @@ func postID(r *http.Request) int64 {
 	return id
 }
 
+// postShow is a post's page: the thread around it, a reply form, the replies.
 func (s *Server) postShow(w http.ResponseWriter, r *http.Request) {
 	p, err := s.core.PostFor(r.Context(), viewerOf(r), postID(r))
 	if err != nil {
 		s.answerError(w, r, err)
 		return
 	}
-	s.render(w, r, http.StatusOK, "post", view{Post: &p})
+	t, err := s.core.Context(r.Context(), viewerOf(r), p.ID)
+	if err != nil {
+		s.answerError(w, r, err)
+		return
+	}
+	shown := p.Shown()
+	f := newForm()
+	f.Values["in_reply_to_id"] = strconv.FormatInt(shown.ID, 10)
+	f.Values["visibility"] = replyVisibility(shown.Visibility)
+	if u := currentUser(r); u != nil && shown.Author.ID != u.ID {
+		f.Values["body"] = "@" + shown.Author.Username + " "
+	}
+	s.render(w, r, http.StatusOK, "post", view{Post: &p, Thread: &t, Form: f})
+}
+
+// replyVisibility is the visibility a reply form starts with: the parent's, so that an
+// answer to a followers-only or direct post does not go public by default.
+func replyVisibility(parent string) string {
+	if parent == core.VisibilityPublic {
+		return core.VisibilityPublic
+	}
+	return parent
+}
+
+// postAction serves POST /posts/{id}/ACTION (favourite, boost, bookmark and their
+// undoing): without JavaScript it redirects back (303) to the page the form was on; for
+// live.js (X-Starling-Fragment: 1) it answers the post's new HTML to put in place.
+func (s *Server) postAction(act func(ctx context.Context, u core.User, id int64) (core.Post, error)) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		if !s.parseForm(w, r) {
+			return
+		}
+		u := currentUser(r)
+		if _, err := act(r.Context(), *u, postID(r)); err != nil {
+			s.answerError(w, r, err)
+			return
+		}
+		if r.Header.Get("X-Starling-Fragment") != "1" {
+			http.Redirect(w, r, backTo(r, "/posts/"+mux.Vars(r)["id"]), http.StatusSeeOther)
+			return
+		}
+		p, err := s.core.PostFor(r.Context(), u.ID, postID(r))
+		if err != nil {
+			s.answerError(w, r, err)
+			return
+		}
+		var buf bytes.Buffer
+		if err := s.pages.byName["timeline"].ExecuteTemplate(&buf, "post", newPostView(u, p)); err != nil {
+			s.answerError(w, r, err)
+			return
+		}
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		w.Header().Set("Cache-Control", "no-store")
+		w.Write(buf.Bytes())
+	}
+}
+
+// backTo is where a form sends the browser back to: its next field, else the page it was
+// sent from (same site only), else fallback.
+func backTo(r *http.Request, fallback string) string {
+	if next := r.PostForm.Get("next"); next != "" {
+		return localPath(next)
+	}
+	if ref, err := url.Parse(r.Referer()); err == nil && ref.Host == r.Host && ref.Path != "" {
+		return localPath(ref.RequestURI())
+	}
+	return fallback
+}
+
+func (s *Server) postReblog(w http.ResponseWriter, r *http.Request) {
+	s.postAction(func(ctx context.Context, u core.User, id int64) (core.Post, error) {
+		return s.core.Reblog(ctx, u, id, "", 0)
+	})(w, r)
 }
 
 func (s *Server) postDelete(w http.ResponseWriter, r *http.Request) {

@@ -14,6 +14,7 @@ import (
 	"github.com/starling-social/starling/internal/httpx"
 	"github.com/starling-social/starling/internal/oauth"
 	"github.com/starling-social/starling/internal/problem"
+	"github.com/starling-social/starling/internal/text"
 	"github.com/starling-social/starling/templates"
 )
 
@@ -54,12 +55,43 @@ type view struct {
 	Auth          *authorizeView
 	Tokens        []oauth.AuthorizedApp
 	Admin         *adminView
+	// Thread is the conversation around Post on its page.
+	Thread *core.Thread
+	// Accounts are the people a followers or following page lists.
+	Accounts []core.User
 }
 
-// postView is what the "post" partial needs.
+// postView is what the "post" partial needs: the post shown (for a boost, the boosted
+// post), who boosted it, and the reader.
 type postView struct {
 	Viewer *core.User
 	Post   core.Post
+	// ID is the id of what the timeline lists: the boost's for a boost, so that undoing
+	// the boost removes it from pages following the stream.
+	ID int64
+	// Booster is who boosted Post, nil when it is not a boost.
+	Booster *core.User
+}
+
+func newPostView(viewer *core.User, p core.Post) postView {
+	v := postView{Viewer: viewer, Post: p.Shown(), ID: p.ID}
+	if p.ReblogOf != nil {
+		v.Booster = &p.Author
+	}
+	return v
+}
+
+// visibilityLabel names a visibility for readers.
+func visibilityLabel(v string) string {
+	switch v {
+	case core.VisibilityUnlisted:
+		return "Unlisted"
+	case core.VisibilityPrivate:
+		return "Followers only"
+	case core.VisibilityDirect:
+		return "Mentioned people only"
+	}
+	return "Public"
 }
 
 // fieldView is what the "field" partial needs.
@@ -77,12 +109,18 @@ var funcs = template.FuncMap{
 	"postView": func(viewer *core.User, p any) postView {
 		switch p := p.(type) {
 		case core.Post:
-			return postView{Viewer: viewer, Post: p}
+			return newPostView(viewer, p)
 		case *core.Post:
-			return postView{Viewer: viewer, Post: *p}
+			return newPostView(viewer, *p)
 		}
 		panic(fmt.Sprintf("postView: unexpected %T", p))
 	},
+	"boostable":  core.Boostable,
+	"visibility": visibilityLabel,
+	"visibilities": func() []string {
+		return []string{core.VisibilityPublic, core.VisibilityUnlisted, core.VisibilityPrivate, core.VisibilityDirect}
+	},
+	"maxChars": func() int { return text.MaxPostChars },
 	"field": func(name, label, typ string, f form, auto, hint string) fieldView {
 		v := f.Values[name]
 		if typ == "password" {

@@ -162,6 +162,12 @@ func (s *Server) Routes() *mux.Router {
 	r.HandleFunc("/posts", s.requireUser(s.postCreate)).Methods(http.MethodPost)
 	r.HandleFunc("/posts/{id:[0-9]+}", s.postShow).Methods(http.MethodGet, http.MethodHead)
 	r.HandleFunc("/posts/{id:[0-9]+}/delete", s.requireUser(s.postDelete)).Methods(http.MethodPost)
+	r.HandleFunc("/posts/{id:[0-9]+}/favourite", s.requireUser(s.postAction(s.core.Favourite))).Methods(http.MethodPost)
+	r.HandleFunc("/posts/{id:[0-9]+}/unfavourite", s.requireUser(s.postAction(s.core.Unfavourite))).Methods(http.MethodPost)
+	r.HandleFunc("/posts/{id:[0-9]+}/reblog", s.requireUser(s.postReblog)).Methods(http.MethodPost)
+	r.HandleFunc("/posts/{id:[0-9]+}/unreblog", s.requireUser(s.postAction(s.core.Unreblog))).Methods(http.MethodPost)
+	r.HandleFunc("/posts/{id:[0-9]+}/bookmark", s.requireUser(s.postAction(s.core.Bookmark))).Methods(http.MethodPost)
+	r.HandleFunc("/posts/{id:[0-9]+}/unbookmark", s.requireUser(s.postAction(s.core.Unbookmark))).Methods(http.MethodPost)
 	r.HandleFunc("/notifications", s.requireUser(s.notifications)).Methods(http.MethodGet, http.MethodHead)
 	r.HandleFunc("/notifications/read", s.requireUser(s.notificationsRead)).Methods(http.MethodPost)
 	r.HandleFunc("/settings", s.requireUser(s.settingsForm)).Methods(http.MethodGet, http.MethodHead)
@@ -189,6 +195,8 @@ func (s *Server) Routes() *mux.Router {
 		r.Handle("/metrics", s.metricsForAdmins(s.metrics)).Methods(http.MethodGet, http.MethodHead)
 	}
 	r.HandleFunc("/@{username}", s.userTimeline).Methods(http.MethodGet, http.MethodHead)
+	r.HandleFunc("/@{username}/followers", s.followList(true)).Methods(http.MethodGet, http.MethodHead)
+	r.HandleFunc("/@{username}/following", s.followList(false)).Methods(http.MethodGet, http.MethodHead)
 	r.HandleFunc("/@{username}/follow", s.requireUser(s.follow)).Methods(http.MethodPost)
 	r.HandleFunc("/@{username}/unfollow", s.requireUser(s.unfollow)).Methods(http.MethodPost)
 	return r
