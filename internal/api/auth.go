@@ -125,7 +125,8 @@ func (s *Server) user(scope string, h http.HandlerFunc) http.HandlerFunc {
 	})
 }
 
-// optional accepts anonymous calls and valid tokens; a bad token is still refused.
+// optional accepts anonymous calls and valid tokens; a bad token is still refused. On a
+// members-only server (core.MayRead) it answers 401 to a call without a member's token.
 func (s *Server) optional(h http.HandlerFunc) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		c, ok := s.authenticate(w, r)
@@ -134,6 +135,10 @@ func (s *Server) optional(h http.HandlerFunc) http.HandlerFunc {
 		}
 		if c != nil {
 			r = withCaller(r, c)
+		}
+		if !s.core.MayRead(viewerID(r)) {
+			writeError(w, http.StatusUnauthorized, "This server is for its members only: log in to read it")
+			return
 		}
 		h(w, r)
 	}

@@ -214,6 +214,7 @@ func Build(ctx context.Context, pool *pgxpool.Pool, dsn string, opts Options) (a
 			Iterations: uint32(cfg.PasswordIterations),
 		},
 		SignupsOpen:          cfg.SignupsOpen,
+		MembersOnly:          cfg.MembersOnly,
 		PostLimit:            allowance(postLimit(cfg, opts)),
 		InstanceCountsMaxAge: opts.InstanceCountsMaxAge,
 		Log:                  log,

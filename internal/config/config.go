@@ -31,6 +31,9 @@ type Config struct {
 	// `starling user create`. Set by STARLING_SIGNUPS, "open" or "closed". Defaults to true
 	// ("open").
 	SignupsOpen bool
+	// MembersOnly makes nothing readable without logging in: pages, API, streams. Set by
+	// STARLING_MEMBERS_ONLY, true or false. Defaults to false (public posts are public).
+	MembersOnly bool
 	// LogFormat is "json" or "text". Defaults to "json".
 	LogFormat string
 	// LogLevel is "debug", "info", "warn" or "error". Defaults to "info".
@@ -278,6 +281,8 @@ var settings = []setting{
 		str(func(c *Config) *string { return &c.BaseURL })},
 	{"signups", "STARLING_SIGNUPS", "open", "open: anyone may sign up; closed: accounts come from `starling user create`",
 		signups},
+	{"members-only", "STARLING_MEMBERS_ONLY", "false", "true: nothing (pages, API, streams) is readable without logging in; false: public posts are public",
+		boolean(func(c *Config) *bool { return &c.MembersOnly })},
 	{"log-format", "STARLING_LOG_FORMAT", "json", "log format: json or text",
 		str(func(c *Config) *string { return &c.LogFormat })},
 	{"log-level", "STARLING_LOG_LEVEL", "info", "log level: debug, info, warn or error",

@@ -55,6 +55,7 @@ var allSettings = []struct{ flag, env, def string }{
 	{"listen", "STARLING_LISTEN", ":8080"},
 	{"base-url", "STARLING_BASE_URL", "http://localhost:8080"},
 	{"signups", "STARLING_SIGNUPS", "open"},
+	{"members-only", "STARLING_MEMBERS_ONLY", "false"},
 	{"log-format", "STARLING_LOG_FORMAT", "json"},
 	{"log-level", "STARLING_LOG_LEVEL", "info"},
 	{"data-dir", "STARLING_DATA_DIR", ".data"},
@@ -115,6 +116,7 @@ var customEnv = map[string]string{
 	"STARLING_EVENT_RETENTION":            "72h",
 	"STARLING_BASE_URL":                   "https://starling.example",
 	"STARLING_SIGNUPS":                    "closed",
+	"STARLING_MEMBERS_ONLY":               "true",
 	"STARLING_LOG_FORMAT":                 "text",
 	"STARLING_LOG_LEVEL":                  "debug",
 	"STARLING_DATA_DIR":                   "/var/lib/starling",
@@ -137,6 +139,7 @@ var customConfig = config.Config{
 	Listen:                  "127.0.0.1:9000",
 	BaseURL:                 "https://starling.example",
 	SignupsOpen:             false,
+	MembersOnly:             true,
 	LogFormat:               "text",
 	LogLevel:                "debug",
 	DataDir:                 "/var/lib/starling",
@@ -487,13 +490,13 @@ func TestValidateZeroConfigReportsEverything(t *testing.T) {
 	// Empty or zero is valid for these: a local database, closed signups, migrations only
 	// for the local database, .eml files, the default From address, no mention email
 	// delay, no mention email bound, no trusted proxy, no rate limits, no password grant, no
-	// http redirects.
+	// http redirects, a server readable by everyone.
 	valid := map[string]bool{
 		"DATABASE_URL": true, "STARLING_SIGNUPS": true, "STARLING_MIGRATE_ON_START": true, "SMTP_URL": true,
 		"STARLING_MAIL_FROM": true, "STARLING_MENTION_EMAIL_DELAY": true, "STARLING_MENTION_EMAIL_LIMIT": true,
 		"STARLING_METRICS_LISTEN": true, "STARLING_TRUSTED_PROXIES": true, "STARLING_RATE_LIMIT": true,
 		"STARLING_APP_REGISTRATION_LIMIT": true, "STARLING_OAUTH_PASSWORD_GRANT": true,
-		"STARLING_OAUTH_ALLOW_HTTP_REDIRECTS": true,
+		"STARLING_OAUTH_ALLOW_HTTP_REDIRECTS": true, "STARLING_MEMBERS_ONLY": true,
 	}
 	for _, s := range allSettings {
 		if valid[s.env] {

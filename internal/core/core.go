@@ -74,6 +74,8 @@ type Options struct {
 	Password password.Params
 	// SignupsOpen lets anyone create an account with SignUp.
 	SignupsOpen bool
+	// MembersOnly makes nothing readable without an account (see MayRead).
+	MembersOnly bool
 	// Wake is called after a transaction that appended events commits, with the newest
 	// event id, to wake event readers (see events.Notifier). Optional.
 	Wake func(eventID int64)
@@ -130,6 +132,14 @@ func New(db store.Conn, opts Options) *Service {
 
 // SignupsOpen reports whether anyone may sign up.
 func (s *Service) SignupsOpen() bool { return s.opts.SignupsOpen }
+
+// MayRead reports whether viewerID (0: nobody logged in) may read anything at all: on a
+// members-only server only members may; otherwise everyone may (and MaySee decides each
+// post). Every read surface asks it first: pages, API, streams.
+func (s *Service) MayRead(viewerID int64) bool { return !s.opts.MembersOnly || viewerID != 0 }
+
+// MembersOnly reports whether this server is readable by its members only.
+func (s *Service) MembersOnly() bool { return s.opts.MembersOnly }
 
 // User is an account as the rest of the program sees it: everything but the password hash.
 type User struct {

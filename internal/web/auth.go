@@ -61,6 +61,23 @@ func viewerOf(r *http.Request) int64 {
 	return 0
 }
 
+// readable serves h to anyone core.MayRead lets read: everyone, or on a members-only
+// server only those logged in; the others are sent to the login page like requireUser
+// does (a live stream, which no browser follows a redirect for, gets 401).
+func (s *Server) readable(h http.HandlerFunc) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		if s.core.MayRead(viewerOf(r)) {
+			h(w, r)
+			return
+		}
+		if r.URL.Path == "/events" {
+			http.Error(w, "this server is for its members only: log in to follow it", http.StatusUnauthorized)
+			return
+		}
+		s.requireUser(h)(w, r)
+	}
+}
+
 // requireUser sends anonymous visitors to the login page, and back here afterwards.
 func (s *Server) requireUser(h http.HandlerFunc) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {

@@ -152,7 +152,7 @@ func (s *Server) Routes() *mux.Router {
 	r.HandleFunc("/readyz", s.readyz).Methods(http.MethodGet, http.MethodHead)
 	r.PathPrefix("/static/").Handler(staticHandler())
 
-	r.HandleFunc("/", s.publicTimeline).Methods(http.MethodGet, http.MethodHead)
+	r.HandleFunc("/", s.readable(s.publicTimeline)).Methods(http.MethodGet, http.MethodHead)
 	r.HandleFunc("/home", s.requireUser(s.homeTimeline)).Methods(http.MethodGet, http.MethodHead)
 	r.HandleFunc("/signup", s.signupForm).Methods(http.MethodGet, http.MethodHead)
 	r.HandleFunc("/signup", s.signup).Methods(http.MethodPost)
@@ -160,7 +160,7 @@ func (s *Server) Routes() *mux.Router {
 	r.HandleFunc("/login", s.login).Methods(http.MethodPost)
 	r.HandleFunc("/logout", s.logout).Methods(http.MethodPost)
 	r.HandleFunc("/posts", s.requireUser(s.postCreate)).Methods(http.MethodPost)
-	r.HandleFunc("/posts/{id:[0-9]+}", s.postShow).Methods(http.MethodGet, http.MethodHead)
+	r.HandleFunc("/posts/{id:[0-9]+}", s.readable(s.postShow)).Methods(http.MethodGet, http.MethodHead)
 	r.HandleFunc("/posts/{id:[0-9]+}/delete", s.requireUser(s.postDelete)).Methods(http.MethodPost)
 	r.HandleFunc("/posts/{id:[0-9]+}/favourite", s.requireUser(s.postAction(s.core.Favourite))).Methods(http.MethodPost)
 	r.HandleFunc("/posts/{id:[0-9]+}/unfavourite", s.requireUser(s.postAction(s.core.Unfavourite))).Methods(http.MethodPost)
@@ -178,14 +178,14 @@ func (s *Server) Routes() *mux.Router {
 	r.HandleFunc("/settings/email/verify", s.requireUser(s.emailVerificationResend)).Methods(http.MethodPost)
 	r.HandleFunc("/verify-email", s.verifyEmailForm).Methods(http.MethodGet, http.MethodHead)
 	r.HandleFunc("/verify-email", s.verifyEmail).Methods(http.MethodPost)
-	r.HandleFunc("/stats", s.stats).Methods(http.MethodGet, http.MethodHead)
+	r.HandleFunc("/stats", s.readable(s.stats)).Methods(http.MethodGet, http.MethodHead)
 	if s.oauth != nil {
 		r.HandleFunc("/oauth/authorize", s.oauthAuthorize).Methods(http.MethodGet, http.MethodPost)
 		r.HandleFunc("/settings/tokens", s.requireUser(s.tokenCreate)).Methods(http.MethodPost)
 		r.HandleFunc("/settings/tokens/{id:[0-9]+}/revoke", s.requireUser(s.tokenRevoke)).Methods(http.MethodPost)
 	}
 	if s.hub != nil {
-		r.Handle("/events", httpx.Stream(http.HandlerFunc(s.liveEvents))).Methods(http.MethodGet)
+		r.Handle("/events", httpx.Stream(s.readable(s.liveEvents))).Methods(http.MethodGet)
 	}
 	r.Handle("/admin", s.requireAdmin(http.HandlerFunc(s.admin))).Methods(http.MethodGet, http.MethodHead)
 	if s.riverUI != nil {
@@ -194,9 +194,9 @@ func (s *Server) Routes() *mux.Router {
 	if s.metrics != nil {
 		r.Handle("/metrics", s.metricsForAdmins(s.metrics)).Methods(http.MethodGet, http.MethodHead)
 	}
-	r.HandleFunc("/@{username}", s.userTimeline).Methods(http.MethodGet, http.MethodHead)
-	r.HandleFunc("/@{username}/followers", s.followList(true)).Methods(http.MethodGet, http.MethodHead)
-	r.HandleFunc("/@{username}/following", s.followList(false)).Methods(http.MethodGet, http.MethodHead)
+	r.HandleFunc("/@{username}", s.readable(s.userTimeline)).Methods(http.MethodGet, http.MethodHead)
+	r.HandleFunc("/@{username}/followers", s.readable(s.followList(true))).Methods(http.MethodGet, http.MethodHead)
+	r.HandleFunc("/@{username}/following", s.readable(s.followList(false))).Methods(http.MethodGet, http.MethodHead)
 	r.HandleFunc("/@{username}/follow", s.requireUser(s.follow)).Methods(http.MethodPost)
 	r.HandleFunc("/@{username}/unfollow", s.requireUser(s.unfollow)).Methods(http.MethodPost)
 	return r
