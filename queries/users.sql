@@ -87,3 +87,6 @@ UPDATE users SET email = @email, email_verified_at = NULL WHERE id = @id;
 
 -- name: UserSetEmailVerified :exec
 UPDATE users SET email_verified_at = now() WHERE id = @id;
+
+-- name: UsersByIDs :many
+SELECT * FROM users WHERE id = ANY(@ids::bigint[]);

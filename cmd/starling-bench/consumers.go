@@ -16,12 +16,13 @@ import (
 	"github.com/riverqueue/river/riverdriver/riverpgxv5"
 )
 
-// Sections 4–7 measure the consumers of the event log (internal/core/consumers.go): how
-// fast one `starling work` process applies a backlog (4), whether their lag stays bounded
-// under sustained writes (5), whether one account that posts a lot is a hot row (6), and
-// what a post costs with all its effects applied (7). Every one of them waits for the
-// consumers to catch up, by SQL on their positions; none asserts a goal, each prints its
-// figures beside the baseline measured in the same run.
+// Sections 4–7 and 9 measure the consumers of the event log (internal/core/consumers.go):
+// how fast one `starling work` process applies a backlog (4), whether their lag stays
+// bounded under sustained writes (5), whether one account that posts a lot is a hot row
+// (6), what a post costs with all its effects applied (7), and whether one post that many
+// favourite is a hot row (9). Every one of them waits for the consumers to catch up, by SQL
+// on their positions; none asserts a goal, each prints its figures beside the baseline
+// measured in the same run.
 
 // consumersBehindSQL counts the consumers with an event after their position (0: caught up).
 const consumersBehindSQL = `SELECT count(*) FROM consumers c
@@ -562,6 +563,159 @@ func (s *suite) hotRows(ctx context.Context) error {
 		s.printf("| %s | %.0f | %s | %s | %d | %.2f s |\n", v.name, median(f.rates), ms(f.best.pct(.5)), ms(f.best.pct(.99)), f.best.errors, median(f.catchUp))
 	}
 	s.printf("\nOne account ÷ %d accounts: %.2f×. Goal: ≥ 0.8×, on %d cores.\n\n", writers, median(got[0].rates)/median(got[1].rates), runtime.NumCPU())
+	return nil
+}
+
+// favourites is section 9: 32 clients favouriting one post against 32 clients each
+// favouriting a post of their own. bench0 writes the posts and bench1 … bench32 favourite
+// them, so that every favourite that stands has a notification.
+func (s *suite) favourites(ctx context.Context) error {
+	const clients = 32
+	tokens, srv, worker, err := s.serveAndWork(ctx, clients+1)
+	if err != nil {
+		return err
+	}
+	defer srv.stop()
+	defer worker.stop()
+	var firstEvent int64 // the section's events come after it
+	if err := s.env.pool.QueryRow(ctx, "SELECT coalesce(max(id), 0) FROM events").Scan(&firstEvent); err != nil {
+		return err
+	}
+	// posts[0] is the one post; posts[1+w] is client w's own.
+	progress("favourites: bench0 writes %d posts", clients+1)
+	posts := make([]int64, clients+1)
+	hc := &http.Client{Timeout: 30 * time.Second}
+	for i := range posts {
+		if posts[i], err = createStatus(hc, srv.base, tokens[0], fmt.Sprintf("favourites bench post %d", i)); err != nil {
+			return fmt.Errorf("writing post %d: %w", i, err)
+		}
+	}
+	type variant struct {
+		name string
+		post func(w int) int64
+	}
+	variants := []variant{
+		{"one post (32 clients, bench1–bench32)", func(int) int64 { return posts[0] }},
+		{fmt.Sprintf("%d posts (one per client)", clients), func(w int) int64 { return posts[1+w] }},
+	}
+	// standing[v][w] is whether client w's favourite of its post in variant v stands: each
+	// request toggles it (favourite, then unfavourite, …), across runs, so that every
+	// request is a write. Worker w alone touches its entry while a run lasts.
+	standing := make([][]bool, len(variants))
+	for vi := range standing {
+		standing[vi] = make([]bool, clients)
+	}
+	var requests int // successful ones, warm-up included
+	toggle := func(vi int) func(*http.Client, int) error {
+		return func(client *http.Client, i int) error {
+			w := writer(i)
+			on := !standing[vi][w]
+			standing[vi][w] = on
+			return favourite(client, srv.base, tokens[1+w], variants[vi].post(w), on)
+		}
+	}
+	type figures struct {
+		rates   []float64
+		catchUp []float64 // seconds
+		best    load
+	}
+	got := make([]figures, len(variants))
+	// A run of the spread variant, not counted, warms the servers up (see hotRows).
+	progress("favourites: warming up")
+	requests += len(closedLoop(clients, max(time.Second, s.seconds/2), toggle(1)).latencies)
+	if _, err := s.catchUp(ctx, srv, worker); err != nil {
+		return err
+	}
+	for r := range s.runs {
+		order := []int{0, 1}
+		if r%2 == 1 {
+			order = []int{1, 0}
+		}
+		for _, vi := range order {
+			progress("favourites: %s, run %d/%d", variants[vi].name, r+1, s.runs)
+			l := closedLoop(clients, s.seconds, toggle(vi))
+			requests += len(l.latencies)
+			c, err := s.catchUp(ctx, srv, worker)
+			if err != nil {
+				return err
+			}
+			f := &got[vi]
+			f.rates, f.catchUp = append(f.rates, l.rate), append(f.catchUp, c.Seconds())
+			if l.rate >= median(f.rates) {
+				f.best = l
+			}
+		}
+	}
+
+	// Exactness, with the consumers caught up: per post, the counter against the rows, and
+	// the favourite notifications against the favourites of accounts other than the author.
+	type exactness struct {
+		posts, counterOff, notesOff     int
+		favs, counted, others, notified int64
+	}
+	var one, spread exactness
+	rows, err := s.env.pool.Query(ctx, `SELECT p.id,
+			coalesce((SELECT ps.favourites FROM post_stats ps WHERE ps.post_id = p.id), 0),
+			(SELECT count(*) FROM favourites f WHERE f.post_id = p.id),
+			(SELECT count(*) FROM favourites f WHERE f.post_id = p.id AND f.user_id <> p.author_id),
+			(SELECT count(*) FROM notifications n WHERE n.kind = 'favourite' AND n.post_id = p.id)
+		FROM posts p WHERE p.id = ANY($1)`, posts)
+	if err != nil {
+		return err
+	}
+	for rows.Next() {
+		var id, counted, favs, others, notified int64
+		if err := rows.Scan(&id, &counted, &favs, &others, &notified); err != nil {
+			rows.Close()
+			return err
+		}
+		x := &spread
+		if id == posts[0] {
+			x = &one
+		}
+		x.posts++
+		x.favs, x.counted, x.others, x.notified = x.favs+favs, x.counted+counted, x.others+others, x.notified+notified
+		if counted != favs {
+			x.counterOff++
+		}
+		if notified != others {
+			x.notesOff++
+		}
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	var created, deleted int64
+	err = s.env.pool.QueryRow(ctx, `SELECT count(*) FILTER (WHERE topic = 'favourite.created'), count(*) FILTER (WHERE topic = 'favourite.deleted')
+		FROM events WHERE id > $1 AND topic IN ('favourite.created', 'favourite.deleted') AND (payload->>'post_id')::bigint = ANY($2)`,
+		firstEvent, posts).Scan(&created, &deleted)
+	if err != nil {
+		return err
+	}
+	exact := one.posts == 1 && spread.posts == clients && one.counterOff+spread.counterOff+one.notesOff+spread.notesOff == 0
+
+	s.printf("## 9. Favourites\n\n")
+	s.printf("What it measures: %d clients (accounts bench1–bench%d) favourite posts of bench0 through the API for %s per run, closed loop, against one `starling serve` and one `starling work`: "+
+		"all the same post, or each a post of its own (%d posts). Each client alternates `POST /api/v1/statuses/{id}/favourite` and `…/unfavourite` on its post, one toggle per request, "+
+		"so that every request changes a favourite; the variants alternate, after a warm-up run that is not counted. After each run, the time until every consumer has applied every event. "+
+		"Baseline: the %d-post runs. One post that many favourite should be no hot row: the write transaction inserts or deletes a row of `favourites` and appends its event, "+
+		"touching no per-post row, and the counters consumer changes each post's `post_stats` row once per batch.\n\n", clients, clients, s.seconds, clients, clients)
+	s.printf("| favouriting | requests/s | p50 | p99 | errors | consumers caught up after the run |\n| --- | ---: | ---: | ---: | ---: | ---: |\n")
+	for vi, v := range variants {
+		f := got[vi]
+		s.printf("| %s | %.0f | %s | %s | %d | %.2f s |\n", v.name, median(f.rates), ms(f.best.pct(.5)), ms(f.best.pct(.99)), f.best.errors, median(f.catchUp))
+	}
+	s.printf("\nOne post ÷ %d posts: %.2f×. Goal: ≥ 0.8×, on %d cores.\n\n", clients, median(got[0].rates)/median(got[1].rates), runtime.NumCPU())
+	s.printf("Exactness, once the consumers had caught up after the last run, for every post used: `post_stats.favourites` against `count(*)` of its `favourites` rows, " +
+		"and its favourite notifications against its favourites by accounts other than its author (here all of them).\n\n")
+	s.printf("| posts | favourites standing | `post_stats.favourites` | posts whose counter differs | favourite notifications | posts whose notifications differ |\n")
+	s.printf("| --- | ---: | ---: | ---: | ---: | ---: |\n")
+	s.printf("| the one post | %d | %d | %d | %d | %d |\n", one.favs, one.counted, one.counterOff, one.notified, one.notesOff)
+	s.printf("| the %d posts, summed | %d | %d | %d | %d | %d |\n", clients, spread.favs, spread.counted, spread.counterOff, spread.notified, spread.notesOff)
+	s.printf("\nRequests that succeeded, warm-up included: %d; `favourite.created` events written: %d, `favourite.deleted`: %d (a request that changed nothing writes none).\n\n",
+		requests, created, deleted)
+	s.printf("Exact: %s.\n\n", yesNo(exact))
 	return nil
 }
 

@@ -48,7 +48,7 @@ func runSuite(args []string) error {
 	bin := fs.String("bin", "bin/starling", "the starling binary to measure")
 	out := fs.String("out", "docs/benchmarks.md", "where to write the report (charts go beside it)")
 	dataDir := fs.String("data-dir", ".data", "where the bench database lives")
-	only := fs.String("only", "", "run only these scenarios, comma-separated: writes, reads, fanout, pipeline, sustained, hotrows, e2e, login (default: all of them, in this order)")
+	only := fs.String("only", "", "run only these scenarios, comma-separated: writes, reads, fanout, pipeline, sustained, hotrows, e2e, login, favourites (default: all of them, in this order)")
 	fs.Parse(args)
 	raiseFileLimit()
 	ctx := context.Background()
@@ -80,6 +80,7 @@ func runSuite(args []string) error {
 		{"hotrows", "hot rows", s.hotRows},
 		{"e2e", "end to end", s.endToEnd},
 		{"login", "failed logins", s.login},
+		{"favourites", "favourites", s.favourites},
 	} {
 		if *only != "" && !slices.Contains(strings.Split(*only, ","), step.key) {
 			continue
@@ -355,6 +356,42 @@ func writer(i int) int { return i / 1_000_000 }
 func postStatus(client *http.Client, base, token, body string) error {
 	req, _ := http.NewRequest(http.MethodPost, base+"/api/v1/statuses", strings.NewReader(url.Values{"status": {body}}.Encode()))
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("Authorization", "Bearer "+token)
+	res, err := client.Do(req)
+	return discard(res, err, http.StatusOK)
+}
+
+// createStatus posts body through the API like postStatus and returns the new status's id.
+func createStatus(client *http.Client, base, token, body string) (int64, error) {
+	req, _ := http.NewRequest(http.MethodPost, base+"/api/v1/statuses", strings.NewReader(url.Values{"status": {body}}.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("Authorization", "Bearer "+token)
+	res, err := client.Do(req)
+	if err != nil {
+		return 0, err
+	}
+	defer res.Body.Close()
+	if res.StatusCode != http.StatusOK {
+		b, _ := io.ReadAll(io.LimitReader(res.Body, 500))
+		return 0, fmt.Errorf("status %d: %s", res.StatusCode, b)
+	}
+	var st struct {
+		ID string `json:"id"`
+	}
+	if err := json.NewDecoder(res.Body).Decode(&st); err != nil {
+		return 0, err
+	}
+	return strconv.ParseInt(st.ID, 10, 64)
+}
+
+// favourite favourites status id through the API (`POST /api/v1/statuses/{id}/favourite`)
+// with a bearer token, or takes the favourite back (`…/unfavourite`) when on is false.
+func favourite(client *http.Client, base, token string, id int64, on bool) error {
+	action := "/unfavourite"
+	if on {
+		action = "/favourite"
+	}
+	req, _ := http.NewRequest(http.MethodPost, base+"/api/v1/statuses/"+strconv.FormatInt(id, 10)+action, nil)
 	req.Header.Set("Authorization", "Bearer "+token)
 	res, err := client.Do(req)
 	return discard(res, err, http.StatusOK)

@@ -200,6 +200,9 @@ func (s *Server) routes() *mux.Router {
 	h("/api/v1/statuses/{id}/unpin", post, s.user("write:accounts", s.statusUnpin))
 	h("/api/v1/favourites", get, s.user("read:favourites", s.favourites))
 	h("/api/v1/bookmarks", get, s.user("read:bookmarks", s.bookmarks))
+	h("/api/v1/conversations", get, s.user("read:statuses", s.conversationList))
+	h("/api/v1/conversations/{id}", del, s.user("write:conversations", s.conversationDelete))
+	h("/api/v1/conversations/{id}/read", post, s.user("write:conversations", s.conversationRead))
 	h("/api/v1/timelines/home", get, s.user("read:statuses", s.timelineHome))
 	h("/api/v1/timelines/public", get, s.optional(s.timelinePublic))
 
@@ -243,6 +246,7 @@ func (s *Server) routes() *mux.Router {
 	stream("/api/v1/streaming", s.optional(s.streamWebSocket))
 	stream("/api/v1/streaming/user", s.user("read:statuses", s.streamUser))
 	stream("/api/v1/streaming/user/notification", s.user("read:notifications", s.streamNotifications))
+	stream("/api/v1/streaming/direct", s.user("read:statuses", s.streamDirect))
 	stream("/api/v1/streaming/public", s.optional(s.streamPublic))
 	stream("/api/v1/streaming/public/local", s.optional(s.streamPublic))
 	return r

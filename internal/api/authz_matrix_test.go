@@ -69,6 +69,7 @@ func TestAuthorizationMatrix(t *testing.T) {
 	}{
 		{"/posts", url.Values{"body": {"anonymous post"}}},
 		{"/posts/" + postID + "/delete", url.Values{}},
+		{"/posts/" + postID + "/edit", url.Values{"body": {"edited by nobody"}}},
 		{"/posts/" + postID + "/favourite", url.Values{}},
 		{"/posts/" + postID + "/reblog", url.Values{}},
 		{"/posts/" + postID + "/bookmark", url.Values{}},
@@ -85,7 +86,7 @@ func TestAuthorizationMatrix(t *testing.T) {
 		require.True(t, strings.HasPrefix(res.Header.Get("Location"), "/login"), "anonymous %s goes to login", rt.path)
 		refused("anonymous POST "+rt.path, res.StatusCode)
 	}
-	for _, path := range []string{"/posts/" + postID + "/delete", fmt.Sprintf("/settings/tokens/%d/revoke", tokenID)} {
+	for _, path := range []string{"/posts/" + postID + "/delete", "/posts/" + postID + "/edit", fmt.Sprintf("/settings/tokens/%d/revoke", tokenID)} {
 		res, _ := bobB.do(http.MethodPost, path, url.Values{})
 		require.Contains(t, []int{http.StatusForbidden, http.StatusNotFound}, res.StatusCode, "bob %s", path)
 		refused("bob POST "+path, res.StatusCode)
@@ -183,6 +184,9 @@ var apiAccess = map[string]access{
 	"GET /api/v1/statuses/{id}/context":         {who: "optional"},
 	"DELETE /api/v1/statuses/{id}":              {who: "user", scope: "write:statuses"},
 	"PUT /api/v1/statuses/{id}":                 {who: "user", scope: "write:statuses"},
+	"DELETE /api/v1/conversations/{id}":         {who: "user", scope: "write:conversations"},
+	"POST /api/v1/conversations/{id}/read":      {who: "user", scope: "write:conversations"},
+	"GET /api/v1/streaming/direct":              {who: "user", scope: "read:statuses"},
 	"GET /api/v1/statuses/{id}/source":          {who: "user", scope: "read:statuses"},
 	"GET /api/v1/statuses/{id}/history":         {who: "optional"},
 	"GET /api/v1/statuses/{id}/favourited_by":   {who: "optional"},
@@ -257,6 +261,7 @@ var webAccess = map[string]string{
 	"GET /signup": "public", "POST /signup": "public",
 	"GET /login": "public", "POST /login": "public", "POST /logout": "public",
 	"POST /posts": "user", "GET /posts/{id:[0-9]+}": "public", "POST /posts/{id:[0-9]+}/delete": "user",
+	"GET /posts/{id:[0-9]+}/edit": "user", "POST /posts/{id:[0-9]+}/edit": "user",
 	"POST /posts/{id:[0-9]+}/favourite": "user", "POST /posts/{id:[0-9]+}/unfavourite": "user",
 	"POST /posts/{id:[0-9]+}/reblog": "user", "POST /posts/{id:[0-9]+}/unreblog": "user",
 	"POST /posts/{id:[0-9]+}/bookmark": "user", "POST /posts/{id:[0-9]+}/unbookmark": "user",

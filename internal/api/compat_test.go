@@ -17,8 +17,9 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-// emptyCollections are the collections of features not built yet: each answers 200 []
-// to a signed-in app (see docs/compatibility.md).
+// emptyCollections are collections a new account has nothing in — most of them of features
+// not built yet (see docs/compatibility.md), some real ones (conversations, bookmarks,
+// favourites) that start empty: each answers 200 [] to a signed-in app.
 var emptyCollections = []string{
 	"/api/v1/lists", "/api/v1/filters", "/api/v2/filters", "/api/v1/followed_tags",
 	"/api/v1/follow_requests", "/api/v1/announcements", "/api/v1/trends", "/api/v1/trends/tags",

@@ -251,3 +251,92 @@ func (s *Server) favourites(w http.ResponseWriter, r *http.Request) {
 func (s *Server) bookmarks(w http.ResponseWriter, r *http.Request) {
 	s.markedList(s.core.Bookmarks)(w, r)
 }
+
+// Conversation is Mastodon's Conversation entity: a direct conversation of the caller.
+type Conversation struct {
+	ID         string    `json:"id"`
+	Unread     bool      `json:"unread"`
+	Accounts   []Account `json:"accounts"`
+	LastStatus *Status   `json:"last_status"`
+}
+
+// conversations builds the entities of cs with one round of queries.
+func (s *Server) conversations(ctx context.Context, cs []core.Conversation) ([]Conversation, error) {
+	posts := make([]core.Post, len(cs))
+	for i, c := range cs {
+		posts[i] = c.LastPost
+	}
+	sts, err := s.statuses(ctx, posts)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]Conversation, len(cs))
+	for i, c := range cs {
+		accts, err := s.accounts(ctx, c.Participants)
+		if err != nil {
+			return nil, err
+		}
+		if accts == nil {
+			accts = []Account{}
+		}
+		out[i] = Conversation{ID: id(c.ID), Unread: c.Unread, Accounts: accts, LastStatus: &sts[i]}
+	}
+	return out, nil
+}
+
+func (s *Server) conversationList(w http.ResponseWriter, r *http.Request) {
+	p, f, ok := s.listQuery(w, r)
+	if !ok || !s.checkFields(w, f) {
+		return
+	}
+	page, err := s.core.Conversations(r.Context(), viewerID(r), p)
+	if err != nil {
+		s.answerError(w, r, err)
+		return
+	}
+	out, err := s.conversations(r.Context(), page.Items)
+	if err != nil {
+		s.answerError(w, r, err)
+		return
+	}
+	if n := len(page.Items); n > 0 {
+		s.setLink(w, r, page.Items[0].LastPost.ID, page.Items[n-1].LastPost.ID)
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+func (s *Server) conversationRead(w http.ResponseWriter, r *http.Request) {
+	if !s.noFields(w, r) {
+		return
+	}
+	n, ok := s.pathRecord(w, r)
+	if !ok {
+		return
+	}
+	c, err := s.core.MarkConversationRead(r.Context(), viewerID(r), n)
+	if err != nil {
+		s.answerError(w, r, err)
+		return
+	}
+	out, err := s.conversations(r.Context(), []core.Conversation{c})
+	if err != nil {
+		s.answerError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, out[0])
+}
+
+func (s *Server) conversationDelete(w http.ResponseWriter, r *http.Request) {
+	if !s.noFields(w, r) {
+		return
+	}
+	n, ok := s.pathRecord(w, r)
+	if !ok {
+		return
+	}
+	if err := s.core.DeleteConversation(r.Context(), viewerID(r), n); err != nil {
+		s.answerError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{})
+}

@@ -76,8 +76,26 @@ func (s *Server) mastodonEvent(ctx context.Context, d *live.Delivery) (live.Even
 		}
 		b, err := json.Marshal(e)
 		return live.Event{Name: "notification", Data: b}, err
+	case events.TopicConversationUpdated:
+		c, err := s.core.ConversationByID(ctx, d.RecipientID, d.ConversationID)
+		if errors.Is(err, core.ErrNotFound) {
+			return live.Event{}, nil // removed or its post deleted meanwhile
+		}
+		if err != nil {
+			return live.Event{}, err
+		}
+		cs, err := s.conversations(ctx, []core.Conversation{c})
+		if err != nil {
+			return live.Event{}, err
+		}
+		b, err := json.Marshal(cs[0])
+		return live.Event{Name: "conversation", Data: b}, err
 	}
 	return live.Event{}, nil
+}
+
+func (s *Server) streamDirect(w http.ResponseWriter, r *http.Request) {
+	s.stream(w, r, live.Filter{ConversationsOf: viewerID(r)})
 }
 
 func (s *Server) streamUser(w http.ResponseWriter, r *http.Request) {

@@ -11,8 +11,8 @@ import (
 // a bookmark or a block yet), rather than the 404 that made apps fail on start-up. Each
 // takes the authentication Mastodon documents for it, so an app learns about a missing
 // or too narrow token the same way it will once the collection is real. A route leaves
-// this table when the issue that builds its feature (16: conversations; 17: hashtags and trending tags; 18: follow requests) makes it real;
-// the entries without an issue have none filed yet.
+// this table when the issue that builds its feature (17: hashtags and trending tags; 18:
+// follow requests) makes it real; the entries without an issue have none filed yet.
 var unbuilt = []struct {
 	path string
 	// scope is the scope the user token needs ("" for any); public collections need no
@@ -32,7 +32,6 @@ var unbuilt = []struct {
 	{path: "/api/v1/trends/statuses", public: true},
 	{path: "/api/v1/trends/links", public: true},
 	{path: "/api/v1/follow_requests", scope: "read:follows"}, // issue 18
-	{path: "/api/v1/conversations", scope: "read:statuses"},  // issue 16
 	{path: "/api/v1/scheduled_statuses", scope: "read:statuses"},
 	{path: "/api/v1/announcements"},
 	{path: "/api/v1/suggestions", scope: "read"},

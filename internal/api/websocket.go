@@ -40,7 +40,7 @@ func streamFilter(c *caller, stream string) (live.Filter, string) {
 	switch stream {
 	case "public", "public:local":
 		return live.Filter{Public: true}, ""
-	case "user", "user:notification":
+	case "user", "user:notification", "direct":
 		if uid == 0 {
 			return live.Filter{}, "Missing access token"
 		}
@@ -51,8 +51,11 @@ func streamFilter(c *caller, stream string) (live.Filter, string) {
 		if !c.grant.Scopes.Allows(need) {
 			return live.Filter{}, "This action is outside the authorized scopes"
 		}
-		if stream == "user" {
+		switch stream {
+		case "user":
 			return live.Filter{HomeOf: uid, NotificationsOf: uid}, ""
+		case "direct":
+			return live.Filter{ConversationsOf: uid}, ""
 		}
 		return live.Filter{NotificationsOf: uid}, ""
 	}

@@ -149,3 +149,19 @@ func (s *Service) ActiveMonth(ctx context.Context) (int64, error) {
 	c.active, c.activeAt = n, time.Now()
 	return n, nil
 }
+
+// UsersByIDs returns the accounts among ids that exist, by id.
+func (s *Service) UsersByIDs(ctx context.Context, ids []int64) (map[int64]User, error) {
+	out := map[int64]User{}
+	if len(ids) == 0 {
+		return out, nil
+	}
+	rows, err := s.q.UsersByIDs(ctx, ids)
+	if err != nil {
+		return nil, fmt.Errorf("users by ids: %w", err)
+	}
+	for _, u := range usersFrom(rows) {
+		out[u.ID] = u
+	}
+	return out, nil
+}

@@ -40,6 +40,7 @@ var consumers = []consumer{
 	{name: "mentions", topics: []string{events.TopicPostCreated, events.TopicPostUpdated, events.TopicPostDeleted}, apply: (*Service).applyMentions},
 	{name: "interactions", topics: []string{events.TopicPostCreated, events.TopicFavouriteCreated, events.TopicFollowCreated},
 		apply: (*Service).applyInteractions},
+	{name: "conversations", topics: []string{events.TopicPostCreated}, apply: (*Service).applyConversations},
 }
 
 // ConsumerNames returns the name of every consumer of the event log.

@@ -841,9 +841,53 @@ func (s *Service) PostsByIDs(ctx context.Context, ids []int64) (map[int64]Post, 
 	if posts, err = s.complete(ctx, 0, posts); err != nil {
 		return nil, err
 	}
+	if err := s.resolvePending(ctx, posts); err != nil {
+		return nil, err
+	}
 	out := make(map[int64]Post, len(posts))
 	for _, p := range posts {
 		out[p.ID] = p
 	}
 	return out, nil
+}
+
+// resolvePending links the @names of new posts whose mention rows the mentions consumer
+// has not written yet, with the same rule it applies (an existing account other than the
+// author), so that a post pushed to a stream the moment it is written renders as it will
+// once reloaded.
+func (s *Service) resolvePending(ctx context.Context, posts []Post) error {
+	var names []string
+	for _, p := range posts {
+		for _, n := range text.Mentions(p.Shown().Body) {
+			if _, ok := p.Shown().Mentioned[n]; !ok {
+				names = append(names, n)
+			}
+		}
+	}
+	if len(names) == 0 {
+		return nil
+	}
+	users, err := s.q.UserIDsByUsernames(ctx, names)
+	if err != nil {
+		return fmt.Errorf("mentioned accounts: %w", err)
+	}
+	byName := make(map[string]int64, len(users))
+	for _, u := range users {
+		byName[strings.ToLower(u.Username)] = u.ID
+	}
+	for i := range posts {
+		p := &posts[i]
+		if p.ReblogOf != nil {
+			p = p.ReblogOf
+		}
+		for _, n := range text.Mentions(p.Body) {
+			if id, ok := byName[n]; ok && id != p.Author.ID {
+				if p.Mentioned == nil {
+					p.Mentioned = map[string]int64{}
+				}
+				p.Mentioned[n] = id
+			}
+		}
+	}
+	return nil
 }

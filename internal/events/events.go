@@ -28,8 +28,11 @@ const (
 	// or taken back.
 	TopicFavouriteCreated = "favourite.created"
 	TopicFavouriteDeleted = "favourite.deleted"
-	TopicFollowCreated    = "follow.created"
-	TopicFollowDeleted    = "follow.deleted"
+	// TopicConversationUpdated is written by the conversations consumer when a direct post
+	// lands in one participant's conversation.
+	TopicConversationUpdated = "conversation.updated"
+	TopicFollowCreated       = "follow.created"
+	TopicFollowDeleted       = "follow.deleted"
 	// TopicNotificationCreated is written by the mentions and interactions consumers for
 	// each notification.
 	TopicNotificationCreated = "notification.created"
@@ -90,6 +93,17 @@ type FavouriteCreated struct {
 	UserID      int64 `json:"user_id"`
 	AuthorID    int64 `json:"author_id"`
 }
+
+// ConversationUpdated is written when direct post PostID becomes the newest of
+// conversation ConversationID of user UserID.
+type ConversationUpdated struct {
+	ConversationID int64 `json:"conversation_id"`
+	UserID         int64 `json:"user_id"`
+	PostID         int64 `json:"post_id"`
+}
+
+// Topic implements Event.
+func (ConversationUpdated) Topic() string { return TopicConversationUpdated }
 
 // FavouriteDeleted is written when a user takes a favourite back.
 type FavouriteDeleted struct {

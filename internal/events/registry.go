@@ -53,6 +53,7 @@ var Registry = []TopicInfo{
 	topic[FollowCreated](2),
 	topic[FollowDeleted](1),
 	topic[NotificationCreated](2),
+	topic[ConversationUpdated](1),
 }
 
 // byName indexes Registry by topic name.

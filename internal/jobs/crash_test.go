@@ -218,7 +218,7 @@ func TestWorkerKilledMidBatchResumesAtOnce(t *testing.T) {
 	_, err := e.pool.Exec(ctx, `UPDATE river_job SET state = 'available', scheduled_at = now()
 		WHERE state = 'running' AND attempted_at < $1`, restarted)
 	require.NoError(t, err)
-	e.waitIdle(time.Minute)
+	e.waitIdle(90 * time.Second)
 	require.Equal(t, 2*posts, e.count(`SELECT count(*) FROM notifications`))
 	checkGroundTruth(t, e, people)
 }

@@ -116,10 +116,40 @@ func (e *env) waitIdle(timeout time.Duration) {
 			return
 		}
 		if time.Now().After(deadline) {
-			e.t.Fatalf("still to do after %s: %s", timeout, p)
+			e.t.Fatalf("still to do after %s: %s\n%s", timeout, p, e.stuck())
 		}
 		time.Sleep(25 * time.Millisecond)
 	}
+}
+
+// stuck describes what running jobs and busy database sessions are doing, for a test
+// that waited too long.
+func (e *env) stuck() string {
+	var b strings.Builder
+	ctx := context.Background()
+	rows, err := e.pool.Query(ctx, `SELECT kind || ' attempt ' || attempt || ' running for ' || (now() - attempted_at)::text
+		FROM river_job WHERE state = 'running' ORDER BY id LIMIT 5`)
+	if err == nil {
+		for rows.Next() {
+			var line string
+			if rows.Scan(&line) == nil {
+				fmt.Fprintf(&b, "job: %s\n", line)
+			}
+		}
+		rows.Close()
+	}
+	rows, err = e.pool.Query(ctx, `SELECT coalesce(state, '') || ' ' || coalesce(wait_event_type, '') || '/' || coalesce(wait_event, '') || ': ' || left(query, 100)
+		FROM pg_stat_activity WHERE datname = current_database() AND state <> 'idle' AND pid <> pg_backend_pid() LIMIT 10`)
+	if err == nil {
+		for rows.Next() {
+			var line string
+			if rows.Scan(&line) == nil {
+				fmt.Fprintf(&b, "session: %s\n", line)
+			}
+		}
+		rows.Close()
+	}
+	return b.String()
 }
 
 // rerun puts every finished job of the given kinds back in the queue, as if River had
@@ -218,4 +248,86 @@ func jobState(e *env, id int64) string {
 	var s string
 	require.NoError(e.t, e.pool.QueryRow(context.Background(), `SELECT state FROM river_job WHERE id = $1`, id).Scan(&s))
 	return s
+}
+
+// TestInteractionEffectsAreAppliedOnce: favourites (given, taken back, given again),
+// boosts, follows, replies and direct posts, with runs of every consumer racing each
+// other, make exactly one notification per favourite, boost and follow that stands, exact
+// post counters and one conversation per participant — and running every consumer job
+// again changes nothing.
+func TestInteractionEffectsAreAppliedOnce(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, Config{Work: true, Mail: mail.NewDir(t.TempDir())}, 0)
+	ctx := context.Background()
+	alice, bob, carol := e.user("alice"), e.user("bob"), e.user("carol")
+	e.start()
+	post, err := e.core.CreatePost(ctx, alice.ID, "a post to like")
+	require.NoError(t, err)
+	_, err = e.core.Favourite(ctx, bob, post.ID)
+	require.NoError(t, err)
+	for range 2 { // carol changes her mind, and back
+		_, err = e.core.Favourite(ctx, carol, post.ID)
+		require.NoError(t, err)
+		_, err = e.core.Unfavourite(ctx, carol, post.ID)
+		require.NoError(t, err)
+	}
+	_, err = e.core.Favourite(ctx, carol, post.ID)
+	require.NoError(t, err)
+	_, err = e.core.Reblog(ctx, bob, post.ID, "", 0)
+	require.NoError(t, err)
+	_, err = e.core.Follow(ctx, bob.ID, "alice")
+	require.NoError(t, err)
+	_, _, err = e.core.Publish(ctx, bob, core.NewPost{Body: "a reply", InReplyTo: post.ID})
+	require.NoError(t, err)
+	_, _, err = e.core.Publish(ctx, alice, core.NewPost{Body: "psst @bob", Visibility: core.VisibilityDirect})
+	require.NoError(t, err)
+	var wg sync.WaitGroup
+	for range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for range 5 {
+				for _, name := range core.ConsumerNames() {
+					_, err := e.core.ConsumeBatch(ctx, name, 2)
+					assert.NoError(t, err)
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	e.waitIdle(20 * time.Second)
+
+	check := func() {
+		t.Helper()
+		require.Equal(t, 2, e.count(`SELECT count(*) FROM notifications WHERE kind = 'favourite' AND recipient_id = $1`, alice.ID))
+		require.Equal(t, 1, e.count(`SELECT count(*) FROM notifications WHERE kind = 'reblog' AND recipient_id = $1`, alice.ID))
+		require.Equal(t, 1, e.count(`SELECT count(*) FROM notifications WHERE kind = 'follow' AND recipient_id = $1`, alice.ID))
+		require.Equal(t, 1, e.count(`SELECT count(*) FROM notifications WHERE kind = 'mention' AND recipient_id = $1`, bob.ID))
+		for kind, want := range map[string]int{"reblog": 1, "follow": 1, "mention": 1} {
+			require.Equal(t, want, e.count(`SELECT count(*) FROM events WHERE topic = 'notification.created' AND payload->>'kind' = $1`, kind), kind)
+		}
+		// Carol's first two favourites may have been notified before she took them back.
+		favEvents := e.count(`SELECT count(*) FROM events WHERE topic = 'notification.created' AND payload->>'kind' = 'favourite'`)
+		require.True(t, favEvents >= 2 && favEvents <= 4, "%d favourite notification events", favEvents)
+		p, err := e.core.PostFor(ctx, alice.ID, post.ID)
+		require.NoError(t, err)
+		require.Equal(t, core.PostCounts{Replies: 1, Favourites: 2, Reblogs: 1}, p.Counts)
+		require.Equal(t, 2, e.count(`SELECT count(*) FROM conversations`), "alice's and bob's")
+		require.Equal(t, 2, e.count(`SELECT count(*) FROM events WHERE topic = 'conversation.updated'`))
+		a, err := e.core.CountersOf(ctx, alice.ID)
+		require.NoError(t, err)
+		require.Equal(t, int64(1), a.Posts, "a direct post is not counted")
+		b, err := e.core.CountersOf(ctx, bob.ID)
+		require.NoError(t, err)
+		require.Equal(t, int64(2), b.Posts, "the boost and the reply")
+	}
+	check()
+	e.rerun("consume")
+	for _, name := range core.ConsumerNames() {
+		b, err := e.core.ConsumeBatch(ctx, name, 100)
+		require.NoError(t, err)
+		require.Zero(t, b.Events, "%s has nothing left to apply", name)
+	}
+	e.waitIdle(20 * time.Second)
+	check()
 }

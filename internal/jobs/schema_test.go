@@ -36,6 +36,8 @@ func TestEveryEventMatchesItsSchema(t *testing.T) {
 	require.NoError(t, err)
 	_, _, err = e.core.Publish(ctx, alice, core.NewPost{Body: "a reply", InReplyTo: p.ID, Visibility: core.VisibilityUnlisted})
 	require.NoError(t, err)
+	_, _, err = e.core.Publish(ctx, alice, core.NewPost{Body: "just for you, @bob", Visibility: core.VisibilityDirect})
+	require.NoError(t, err)
 	_, err = e.core.Favourite(ctx, alice, p.ID)
 	require.NoError(t, err)
 	_, err = e.core.Reblog(ctx, alice, p.ID, "", 0)

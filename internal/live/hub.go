@@ -274,8 +274,8 @@ func (h *Hub) revalidate(ctx context.Context) error {
 	for i, w := range ws {
 		if _, running := h.watches[w]; running && ended[i] {
 			delete(h.watches, w)
+			h.Ended.Add(1) // counted before anyone can see the stream end
 			close(w.ended)
-			h.Ended.Add(1)
 		}
 	}
 	return nil
@@ -360,6 +360,8 @@ type Delivery struct {
 	AuthorID       int64
 	RecipientID    int64
 	NotificationID int64
+	// ConversationID is the conversation of a conversation.updated event.
+	ConversationID int64
 	// Post is the post of a post.created event, or nil when it was deleted meanwhile.
 	Post *core.Post
 	// CommittedAt is when the event was written.
@@ -418,6 +420,8 @@ func (h *Hub) build(ctx context.Context, recs []events.Record, homeUsers []int64
 			d.PostID, d.AuthorID = e.PostID, e.AuthorID
 		case events.NotificationCreated:
 			d.PostID, d.RecipientID, d.NotificationID = e.PostID, e.RecipientID, e.NotificationID
+		case events.ConversationUpdated:
+			d.PostID, d.RecipientID, d.ConversationID = e.PostID, e.UserID, e.ConversationID
 		}
 		ds = append(ds, d)
 	}
@@ -496,6 +500,8 @@ type Filter struct {
 	HomeOf int64
 	// NotificationsOf: this user's notifications.
 	NotificationsOf int64
+	// ConversationsOf: this user's direct conversations, as each gets a new post.
+	ConversationsOf int64
 }
 
 // Matches reports whether d belongs to the stream.
@@ -521,6 +527,8 @@ func (f Filter) Matches(d *Delivery) bool {
 		}
 	case events.TopicNotificationCreated:
 		return f.NotificationsOf != 0 && d.RecipientID == f.NotificationsOf
+	case events.TopicConversationUpdated:
+		return f.ConversationsOf != 0 && d.RecipientID == f.ConversationsOf
 	}
 	return false
 }

@@ -73,6 +73,15 @@ type Consumer struct {
 	AppliedAt     *time.Time
 }
 
+type Conversation struct {
+	ID           int64
+	UserID       int64
+	Participants []int64
+	LastPostID   int64
+	Unread       bool
+	UpdatedAt    time.Time
+}
+
 type DailyStat struct {
 	Day                  time.Time
 	Posts                int64

@@ -545,3 +545,39 @@ func (q *Queries) UserUpdateSettings(ctx context.Context, arg UserUpdateSettings
 	)
 	return err
 }
+
+const usersByIDs = `-- name: UsersByIDs :many
+SELECT id, username, email, password_hash, display_name, bio, is_admin, created_at, email_mentions, sessions_valid_after, email_verified_at FROM users WHERE id = ANY($1::bigint[])
+`
+
+func (q *Queries) UsersByIDs(ctx context.Context, ids []int64) ([]User, error) {
+	rows, err := q.db.Query(ctx, usersByIDs, ids)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []User{}
+	for rows.Next() {
+		var i User
+		if err := rows.Scan(
+			&i.ID,
+			&i.Username,
+			&i.Email,
+			&i.PasswordHash,
+			&i.DisplayName,
+			&i.Bio,
+			&i.IsAdmin,
+			&i.CreatedAt,
+			&i.EmailMentions,
+			&i.SessionsValidAfter,
+			&i.EmailVerifiedAt,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}

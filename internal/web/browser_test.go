@@ -170,6 +170,12 @@ func TestBrowserLiveTimelineAndBadge(t *testing.T) {
 		chromedp.WithPollingTimeout(10*time.Second)))
 	require.NoError(t, err, "the post appears on bob's open timeline")
 	t.Logf("alice's post showed up in bob's browser %s after she posted", time.Since(start).Round(time.Millisecond))
+	linked, err := chromedp.Run(bob, chromedp.Evaluate[bool](`document.querySelector('#timeline article.fresh a.mention[href="/@bob"]') !== null`))
+	require.NoError(t, err)
+	require.True(t, linked, "the pushed post links @bob as a reloaded page does")
+	controls, err := chromedp.Run(bob, chromedp.Evaluate[bool](`document.querySelector('#timeline article.fresh button.favourite') !== null`))
+	require.NoError(t, err)
+	require.True(t, controls, "and carries bob's own controls")
 	badge, err := chromedp.Run(bob, chromedp.Poll[string](
 		`(function(){ var b = document.getElementById("unread"); return b && !b.hidden && b.textContent; })()`,
 		chromedp.WithPollingTimeout(10*time.Second)))

@@ -138,3 +138,47 @@ func (s *Server) postDelete(w http.ResponseWriter, r *http.Request) {
 	s.sessions.Put(r.Context(), "flash", "Post deleted.")
 	http.Redirect(w, r, "/@"+currentUser(r).Username, http.StatusSeeOther)
 }
+
+// postEditForm shows the author the form to edit their post.
+func (s *Server) postEditForm(w http.ResponseWriter, r *http.Request) {
+	u := currentUser(r)
+	p, err := s.core.PostFor(r.Context(), u.ID, postID(r))
+	if err != nil {
+		s.answerError(w, r, err)
+		return
+	}
+	if p.Author.ID != u.ID || p.IsReblog() {
+		s.answerError(w, r, core.ErrForbidden)
+		return
+	}
+	f := newForm()
+	f.Values["body"], f.Values["spoiler_text"] = p.Body, p.SpoilerText
+	s.render(w, r, http.StatusOK, "edit", view{Title: "Edit post", Post: &p, Form: f})
+}
+
+// postEdit saves an edit and goes back to the post.
+func (s *Server) postEdit(w http.ResponseWriter, r *http.Request) {
+	if !s.parseForm(w, r) {
+		return
+	}
+	u := currentUser(r)
+	f := newForm()
+	f.Values["body"], f.Values["spoiler_text"] = r.PostForm.Get("body"), r.PostForm.Get("spoiler_text")
+	p, err := s.core.EditPost(r.Context(), *u, postID(r), core.PostEdit{Body: f.Values["body"], SpoilerText: f.Values["spoiler_text"]})
+	if pr := problem.Of(err); pr.Kind == problem.Invalid {
+		f.Errors = pr.Fields
+		current, cerr := s.core.PostFor(r.Context(), u.ID, postID(r))
+		if cerr != nil {
+			s.answerError(w, r, cerr)
+			return
+		}
+		s.render(w, r, pr.Status, "edit", view{Title: "Edit post", Post: &current, Form: f})
+		return
+	}
+	if err != nil {
+		s.answerError(w, r, err)
+		return
+	}
+	s.sessions.Put(r.Context(), "flash", "Post edited.")
+	http.Redirect(w, r, "/posts/"+strconv.FormatInt(p.ID, 10), http.StatusSeeOther)
+}

@@ -162,6 +162,8 @@ func (s *Server) Routes() *mux.Router {
 	r.HandleFunc("/posts", s.requireUser(s.postCreate)).Methods(http.MethodPost)
 	r.HandleFunc("/posts/{id:[0-9]+}", s.readable(s.postShow)).Methods(http.MethodGet, http.MethodHead)
 	r.HandleFunc("/posts/{id:[0-9]+}/delete", s.requireUser(s.postDelete)).Methods(http.MethodPost)
+	r.HandleFunc("/posts/{id:[0-9]+}/edit", s.requireUser(s.postEditForm)).Methods(http.MethodGet, http.MethodHead)
+	r.HandleFunc("/posts/{id:[0-9]+}/edit", s.requireUser(s.postEdit)).Methods(http.MethodPost)
 	r.HandleFunc("/posts/{id:[0-9]+}/favourite", s.requireUser(s.postAction(s.core.Favourite))).Methods(http.MethodPost)
 	r.HandleFunc("/posts/{id:[0-9]+}/unfavourite", s.requireUser(s.postAction(s.core.Unfavourite))).Methods(http.MethodPost)
 	r.HandleFunc("/posts/{id:[0-9]+}/reblog", s.requireUser(s.postReblog)).Methods(http.MethodPost)
