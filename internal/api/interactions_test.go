@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"strings"
 	"testing"
 	"time"
 
@@ -98,11 +99,18 @@ func TestConversationThroughGoMastodon(t *testing.T) {
 	// public timeline; bob is notified; undoing it takes both back.
 	_, err = c.AccountFollow(ctx, mastodon.ID(fmt.Sprint(alice.ID)))
 	require.NoError(t, err)
+	stream, err := c.StreamingUser(ctx)
+	require.NoError(t, err)
+	time.Sleep(300 * time.Millisecond)
 	boost, err := a.Reblog(ctx, root.ID)
 	require.NoError(t, err)
 	require.NotNil(t, boost.Reblog)
 	require.Equal(t, root.ID, boost.Reblog.ID)
 	require.Equal(t, true, boost.Reblogged)
+	waitEvent(t, stream, func(e mastodon.Event) bool {
+		u, ok := e.(*mastodon.UpdateEvent)
+		return ok && u.Status.ID == boost.ID && u.Status.Reblog != nil && u.Status.Reblog.ID == root.ID
+	}, "the boost, wrapping bob's post, on carol's user stream")
 	s.waitFor(stats(root.ID), 111)
 	home, err := c.GetTimelineHome(ctx, nil)
 	require.NoError(t, err)
@@ -156,6 +164,10 @@ func TestConversationThroughGoMastodon(t *testing.T) {
 	// notified once, however many edits mention it.
 	edited, err := a.UpdateStatus(ctx, &mastodon.Toot{Status: "a microblog, says @carol too"}, reply.ID)
 	require.NoError(t, err)
+	waitEvent(t, stream, func(e mastodon.Event) bool {
+		u, ok := e.(*mastodon.UpdateEditEvent)
+		return ok && u.Status.ID == reply.ID && strings.Contains(u.Status.Content, "says")
+	}, "status.update for the edit on carol's user stream")
 	require.Contains(t, edited.Content, "says")
 	require.NotNil(t, edited.EditedAt)
 	_, err = a.UpdateStatus(ctx, &mastodon.Toot{Status: "a microblog, as @carol said"}, reply.ID)

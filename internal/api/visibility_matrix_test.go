@@ -16,6 +16,8 @@ import (
 	"github.com/gorilla/websocket"
 	"github.com/stretchr/testify/require"
 
+	"github.com/starling-social/starling/internal/api"
+	"github.com/starling-social/starling/internal/app"
 	"github.com/starling-social/starling/internal/core"
 )
 
@@ -127,13 +129,26 @@ func wsIDs(t *testing.T, base, stream, token string) *seenIDs {
 // TestVisibilityMatrix posts one post of each visibility by alice, each mentioning mia,
 // and checks, for every viewer and every read surface, that exactly the allowed
 // combinations see it: anonymous, alice (the author), fred (her follower), mia (mentioned,
-// not a follower) and sam (neither). Surfaces: the status, its context, favourited_by, the
+// not a follower) and sam (neither; on a members-only server, the other member) — on a
+// public server and on a members-only one. Surfaces: the status, its context, favourited_by, the
 // public and home timelines, alice's statuses, the notifications, the SSE and WebSocket
 // streams (public, user), the website's post page, profile, public timeline and live
 // stream, and the mention email jobs.
 func TestVisibilityMatrix(t *testing.T) {
 	t.Parallel()
-	s := newServer(t)
+	for _, membersOnly := range []bool{false, true} {
+		t.Run(fmt.Sprintf("members-only=%v", membersOnly), func(t *testing.T) {
+			t.Parallel()
+			visibilityMatrix(t, membersOnly)
+		})
+	}
+}
+
+// visibilityMatrix is TestVisibilityMatrix on a public or a members-only server. On a
+// members-only server the anonymous viewer sees nothing anywhere, and sam is the other
+// member, who sees what he would see on a public server.
+func visibilityMatrix(t *testing.T, membersOnly bool) {
+	s := newServerApp(t, func(*api.Options) {}, func(o *app.Options) { o.Config.MembersOnly = membersOnly })
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	alice, fred, mia, sam := s.user("alice"), s.user("fred"), s.user("mia"), s.user("sam")
@@ -152,17 +167,34 @@ func TestVisibilityMatrix(t *testing.T) {
 		require.Equal(t, http.StatusSeeOther, res.StatusCode)
 		viewers = append(viewers, v)
 	}
+	everyone := []string{"anonymous", "alice", "fred", "mia", "sam"}
+	if membersOnly {
+		everyone = everyone[1:]
+	}
 	mayView := map[string][]string{ // visibility → who may see the post at all
-		core.VisibilityPublic:   {"anonymous", "alice", "fred", "mia", "sam"},
-		core.VisibilityUnlisted: {"anonymous", "alice", "fred", "mia", "sam"},
+		core.VisibilityPublic:   everyone,
+		core.VisibilityUnlisted: everyone,
 		core.VisibilityPrivate:  {"alice", "fred", "mia"},
 		core.VisibilityDirect:   {"alice", "mia"},
 	}
+	shut := func(v *viewer) bool { return membersOnly && v.user == nil } // the anonymous, shut out
 
 	// Streams, opened before anything is posted.
 	type streams struct{ sse, ws, web *seenIDs }
 	live := map[string]streams{}
 	for _, v := range viewers {
+		if shut(v) { // every stream refuses them
+			for _, path := range []string{"/events?stream=user:alice", "/api/v1/streaming/public"} {
+				code, _, _ := s.call(http.MethodGet, path, "", nil)
+				require.Equal(t, http.StatusUnauthorized, code, path)
+			}
+			_, res, err := websocket.DefaultDialer.Dial("ws"+strings.TrimPrefix(s.base, "http")+"/api/v1/streaming?stream=public", nil)
+			require.Error(t, err)
+			require.Equal(t, http.StatusUnauthorized, res.StatusCode)
+			none := &seenIDs{ids: map[string][]string{}}
+			live[v.name] = streams{sse: none, ws: none, web: none}
+			continue
+		}
 		st := streams{web: sseIDs(t, ctx, v.web.c, s.base+"/events?stream=user:alice", "")}
 		if v.user == nil {
 			st.sse = sseIDs(t, ctx, http.DefaultClient, s.base+"/api/v1/streaming/public", "")
@@ -193,6 +225,9 @@ func TestVisibilityMatrix(t *testing.T) {
 	markerID := fmt.Sprint(marker.ID)
 	for _, v := range viewers {
 		st := live[v.name]
+		if shut(v) {
+			continue
+		}
 		require.Eventually(t, func() bool { return st.web.has("update", markerID) }, 20*time.Second, 20*time.Millisecond, "%s web stream", v.name)
 		if v.user == nil || v.user.ID == alice.ID || v.user.ID == fred.ID { // streams the marker reaches
 			require.Eventually(t, func() bool { return st.sse.has("update", markerID) && st.ws.has("update", markerID) },
@@ -203,6 +238,10 @@ func TestVisibilityMatrix(t *testing.T) {
 
 	apiIDs := func(v *viewer, path string) []string {
 		code, body, _ := s.call(http.MethodGet, path, v.token, nil)
+		if shut(v) {
+			require.Equal(t, http.StatusUnauthorized, code, "%s %s: %s", v.name, path, body)
+			return nil
+		}
 		require.Equal(t, http.StatusOK, code, "%s %s: %s", v.name, path, body)
 		var sts []map[string]any
 		require.NoError(t, json.Unmarshal([]byte(body), &sts))
@@ -215,6 +254,10 @@ func TestVisibilityMatrix(t *testing.T) {
 	var contextIDs = map[string][]string{}
 	for _, v := range viewers {
 		code, body, _ := s.call(http.MethodGet, fmt.Sprintf("/api/v1/statuses/%d/context", root.ID), v.token, nil)
+		if shut(v) {
+			require.Equal(t, http.StatusUnauthorized, code)
+			continue
+		}
 		require.Equal(t, http.StatusOK, code)
 		var c struct{ Descendants []map[string]any }
 		require.NoError(t, json.Unmarshal([]byte(body), &c))
@@ -238,7 +281,8 @@ func TestVisibilityMatrix(t *testing.T) {
 			code, _, _ = s.call(http.MethodGet, "/api/v1/statuses/"+id+"/favourited_by", v.token, nil)
 			expect("favourited_by", may, code == http.StatusOK)
 			expect("context", may, slices.Contains(contextIDs[v.name], id))
-			expect("public timeline", vis == core.VisibilityPublic, slices.Contains(apiIDs(v, "/api/v1/timelines/public"), id))
+			listed := vis == core.VisibilityPublic && !shut(v)
+			expect("public timeline", listed, slices.Contains(apiIDs(v, "/api/v1/timelines/public"), id))
 			expect("account statuses", may, slices.Contains(apiIDs(v, fmt.Sprintf("/api/v1/accounts/%d/statuses", alice.ID)), id))
 			if v.user != nil {
 				inHome := (is("alice") || is("fred")) && may
@@ -254,15 +298,15 @@ func TestVisibilityMatrix(t *testing.T) {
 					WHERE j.kind = 'mention_email' AND n.post_id = $1 AND n.recipient_id = $2`, id, v.user.ID).Scan(&jobs))
 				expect("mention email", is("mia"), jobs == 1)
 			} else {
-				expect("SSE public stream", vis == core.VisibilityPublic, live[v.name].sse.has("update", id))
-				expect("WebSocket public stream", vis == core.VisibilityPublic, live[v.name].ws.has("update", id))
+				expect("SSE public stream", listed, live[v.name].sse.has("update", id))
+				expect("WebSocket public stream", listed, live[v.name].ws.has("update", id))
 			}
 			res, _ := v.web.do(http.MethodGet, "/posts/"+id, nil)
 			expect("web post page", may, res.StatusCode == http.StatusOK)
 			_, profile := v.web.do(http.MethodGet, "/@alice", nil)
 			expect("web profile", may, strings.Contains(profile, "a "+vis+" post for"))
 			_, home := v.web.do(http.MethodGet, "/", nil)
-			expect("web public timeline", vis == core.VisibilityPublic, strings.Contains(home, "a "+vis+" post for"))
+			expect("web public timeline", listed, strings.Contains(home, "a "+vis+" post for"))
 			expect("web live stream", may, live[v.name].web.has("update", id))
 		}
 	}

@@ -41,8 +41,15 @@ func (cw *consumeWorker) Work(ctx context.Context, job *river.Job[jobargs.Consum
 		}
 		if b.Events > 0 {
 			p.observe(name, b)
-			continue
 		}
+		if b.Events >= p.BatchSize {
+			continue // more is waiting
+		}
+		// Caught up, or nearly: wait for the next kick rather than read again at once (a
+		// kick that came during this batch is already in kicked). A batch cut short by a
+		// transaction still in flight ends with that transaction's own wake-up; one cut
+		// short by an unrelated long transaction waits for the next kick, or this run ends
+		// after IdleWait and the waker's poll starts the next.
 		select {
 		case <-kicked:
 		case <-time.After(p.IdleWait):
