@@ -57,6 +57,14 @@ func (cw *consumeWorker) Work(ctx context.Context, job *river.Job[jobargs.Consum
 		case <-ctx.Done():
 			return nil
 		}
+		// Let a few more writes land, so that one batch takes them together: under steady
+		// writes every consumer would otherwise run a transaction per wake-up (one per
+		// coalesced NOTIFY, every few milliseconds).
+		select {
+		case <-time.After(p.Settle):
+		case <-ctx.Done():
+			return nil
+		}
 	}
 	return nil
 }
@@ -72,6 +80,9 @@ type PipelineConfig struct {
 	// IdleWait is how long a caught-up run waits for new events before it ends. Defaults
 	// to 2 seconds, or a sixth of the job timeout when that is shorter.
 	IdleWait time.Duration
+	// Settle is how long a woken run waits before it reads, gathering the writes of that
+	// moment into one batch. Defaults to 50 ms: the effects land at most that much later.
+	Settle time.Duration
 	// Poll is how often the waker checks for consumers behind the log without being
 	// kicked: the safety net for a lost NOTIFY or a run that died. Defaults to 1 second.
 	Poll time.Duration

@@ -149,6 +149,7 @@ func New(pool *pgxpool.Pool, cfg Config) (*Runner, error) {
 	defDur(&cfg.InsertNotifyEvery, time.Second)
 	defDur(&cfg.Pipeline.RunFor, cfg.JobTimeout/3)
 	defDur(&cfg.Pipeline.IdleWait, min(2*time.Second, cfg.JobTimeout/6))
+	defDur(&cfg.Pipeline.Settle, 50*time.Millisecond)
 	defDur(&cfg.Pipeline.Poll, time.Second)
 
 	pipeline := cfg.Pipeline
