@@ -66,12 +66,15 @@ ORDER BY p.id DESC
 LIMIT @row_limit;
 
 -- name: PostListHome :many
--- The viewer's own posts and those of everyone they follow, newest first.
+-- The viewer's own posts, those of everyone they follow and the listed posts with a tag
+-- they follow, newest first.
 SELECT sqlc.embed(p), sqlc.embed(u)
 FROM posts p JOIN users u ON u.id = p.author_id
 WHERE p.deleted_at IS NULL AND p.id < @before AND p.id > @after
   AND (p.author_id = @viewer_id
-       OR p.author_id IN (SELECT f.followee_id FROM follows f WHERE f.follower_id = @viewer_id))
+       OR p.author_id IN (SELECT f.followee_id FROM follows f WHERE f.follower_id = @viewer_id)
+       OR p.id IN (SELECT pt.post_id FROM post_tags pt JOIN tag_follows tf ON tf.tag_id = pt.tag_id
+                   WHERE tf.user_id = @viewer_id))
   AND may_see(@viewer_id, p.author_id, p.visibility, p.id)
 ORDER BY p.id DESC
 LIMIT @row_limit;
@@ -165,7 +168,9 @@ SELECT sqlc.embed(p), sqlc.embed(u)
 FROM posts p JOIN users u ON u.id = p.author_id
 WHERE p.deleted_at IS NULL AND p.id > @after AND p.id < @before
   AND (p.author_id = @viewer_id
-       OR p.author_id IN (SELECT f.followee_id FROM follows f WHERE f.follower_id = @viewer_id))
+       OR p.author_id IN (SELECT f.followee_id FROM follows f WHERE f.follower_id = @viewer_id)
+       OR p.id IN (SELECT pt.post_id FROM post_tags pt JOIN tag_follows tf ON tf.tag_id = pt.tag_id
+                   WHERE tf.user_id = @viewer_id))
   AND may_see(@viewer_id, p.author_id, p.visibility, p.id)
 ORDER BY p.id
 LIMIT @row_limit;

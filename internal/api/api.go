@@ -173,10 +173,12 @@ func (s *Server) routes() *mux.Router {
 	h("/api/v1/accounts/lookup", get, s.optional(s.accountLookup))
 	h("/api/v1/accounts/relationships", get, s.user("read:follows", s.relationships))
 	h("/api/v1/accounts/familiar_followers", get, s.user("read:follows", s.familiarFollowers))
+	h("/api/v1/accounts/search", get, s.user("read:accounts", s.accountsSearch))
 	h("/api/v1/accounts/{id}", get, s.optional(s.accountGet))
 	h("/api/v1/accounts/{id}/statuses", get, s.optional(s.accountStatuses))
 	h("/api/v1/accounts/{id}/followers", get, s.optional(s.accountFollowers))
 	h("/api/v1/accounts/{id}/following", get, s.optional(s.accountFollowing))
+	h("/api/v1/accounts/{id}/featured_tags", get, s.optional(s.accountFeaturedTags))
 	h("/api/v1/accounts/{id}/follow", post, s.user("write:follows", s.accountFollow))
 	h("/api/v1/accounts/{id}/unfollow", post, s.user("write:follows", s.accountUnfollow))
 
@@ -205,6 +207,20 @@ func (s *Server) routes() *mux.Router {
 	h("/api/v1/conversations/{id}/read", post, s.user("write:conversations", s.conversationRead))
 	h("/api/v1/timelines/home", get, s.user("read:statuses", s.timelineHome))
 	h("/api/v1/timelines/public", get, s.optional(s.timelinePublic))
+	h("/api/v1/timelines/tag/{hashtag}", get, s.optional(s.timelineTag))
+
+	// Search and hashtags (search.go, tags.go).
+	h("/api/v2/search", get, s.optional(s.search))
+	h("/api/v1/tags/{name}", get, s.optional(s.tagGet))
+	h("/api/v1/tags/{name}/follow", post, s.user("write:follows", s.tagFollow))
+	h("/api/v1/tags/{name}/unfollow", post, s.user("write:follows", s.tagUnfollow))
+	h("/api/v1/followed_tags", get, s.user("read:follows", s.followedTags))
+	h("/api/v1/featured_tags", get, s.user("read:accounts", s.featuredTags))
+	h("/api/v1/featured_tags", post, s.user("write:accounts", s.featuredTagCreate))
+	h("/api/v1/featured_tags/suggestions", get, s.user("read:accounts", s.featuredTagSuggestions))
+	h("/api/v1/featured_tags/{id}", del, s.user("write:accounts", s.featuredTagDelete))
+	h("/api/v1/trends", get, s.optional(s.trendingTags))
+	h("/api/v1/trends/tags", get, s.optional(s.trendingTags))
 
 	// Notifications.
 	h("/api/v1/notifications", get, s.user("read:notifications", s.notifications))
@@ -249,6 +265,8 @@ func (s *Server) routes() *mux.Router {
 	stream("/api/v1/streaming/direct", s.user("read:statuses", s.streamDirect))
 	stream("/api/v1/streaming/public", s.optional(s.streamPublic))
 	stream("/api/v1/streaming/public/local", s.optional(s.streamPublic))
+	stream("/api/v1/streaming/hashtag", s.optional(s.streamHashtag))
+	stream("/api/v1/streaming/hashtag/local", s.optional(s.streamHashtag))
 	return r
 }
 

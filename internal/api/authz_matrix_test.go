@@ -226,10 +226,6 @@ var apiAccess = map[string]access{
 	"GET /api/v1/lists":              {who: "user", scope: "read:lists"},
 	"GET /api/v1/filters":            {who: "user", scope: "read:filters"},
 	"GET /api/v2/filters":            {who: "user", scope: "read:filters"},
-	"GET /api/v1/followed_tags":      {who: "user", scope: "read:follows"},
-	"GET /api/v1/featured_tags":      {who: "user", scope: "read:accounts"},
-	"GET /api/v1/trends":             {who: "optional"},
-	"GET /api/v1/trends/tags":        {who: "optional"},
 	"GET /api/v1/trends/statuses":    {who: "optional"},
 	"GET /api/v1/trends/links":       {who: "optional"},
 	"GET /api/v1/follow_requests":    {who: "user", scope: "read:follows"},
@@ -251,6 +247,23 @@ var apiAccess = map[string]access{
 	"GET /api/v1/streaming/user/notification": {who: "user", scope: "read:notifications"},
 	"GET /api/v1/streaming/public":            {who: "optional"},
 	"GET /api/v1/streaming/public/local":      {who: "optional"},
+	"GET /api/v1/streaming/hashtag":           {who: "optional"},
+	"GET /api/v1/streaming/hashtag/local":     {who: "optional"},
+
+	// Search and hashtags.
+	"GET /api/v2/search":                    {who: "optional"},
+	"GET /api/v1/accounts/search":           {who: "user", scope: "read:accounts"},
+	"GET /api/v1/timelines/tag/{hashtag}":   {who: "optional"},
+	"GET /api/v1/tags/{name}":               {who: "optional"},
+	"POST /api/v1/tags/{name}/follow":       {who: "user", scope: "write:follows"},
+	"POST /api/v1/tags/{name}/unfollow":     {who: "user", scope: "write:follows"},
+	"GET /api/v1/followed_tags":             {who: "user", scope: "read:follows"},
+	"GET /api/v1/featured_tags":             {who: "user", scope: "read:accounts"},
+	"POST /api/v1/featured_tags":            {who: "user", scope: "write:accounts"},
+	"GET /api/v1/featured_tags/suggestions": {who: "user", scope: "read:accounts"},
+	"DELETE /api/v1/featured_tags/{id}":     {who: "user", scope: "write:accounts"},
+	"GET /api/v1/trends":                    {who: "optional"},
+	"GET /api/v1/trends/tags":               {who: "optional"},
 }
 
 // webAccess is the website's authorization matrix: "public" pages and forms anyone may
@@ -339,11 +352,16 @@ func TestAuthorizationMatrixCoversEveryRoute(t *testing.T) {
 		switch path {
 		case "/events":
 			return path + "?stream=home"
+		case "/api/v1/streaming/hashtag", "/api/v1/streaming/hashtag/local":
+			return path + "?tag=go"
+		case "/api/v2/search":
+			return path + "?q=hello"
 		case "/oauth/authorize":
 			return path + "?" + url.Values{"client_id": {a.ClientID}, "redirect_uri": {"https://client.example/cb"},
 				"response_type": {"code"}, "scope": {"read"}}.Encode()
 		}
 		path = strings.Replace(path, "{id:[0-9]+}", postID, 1)
+		path = strings.NewReplacer("{name}", "go", "{hashtag}", "go").Replace(path)
 		return strings.Replace(strings.Replace(path, "{id}", postID, 1), "{username}", "bob", 1)
 	}
 	// answer is the status and the start of the body of one request; streams are cut off
@@ -358,6 +376,8 @@ func TestAuthorizationMatrixCoversEveryRoute(t *testing.T) {
 			body.Set("status", "allowed")
 		case "/api/v1/markers":
 			body.Set("home[last_read_id]", postID)
+		case "/api/v1/featured_tags":
+			body.Set("name", "go")
 		}
 		var rd io.Reader
 		if method != http.MethodGet {

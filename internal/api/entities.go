@@ -85,7 +85,7 @@ type Status struct {
 	MediaAttachments   []any        `json:"media_attachments"`
 	Application        *Application `json:"application"`
 	Mentions           []Mention    `json:"mentions"`
-	Tags               []any        `json:"tags"`
+	Tags               []StatusTag  `json:"tags"`
 	Emojis             []any        `json:"emojis"`
 	ReblogsCount       int          `json:"reblogs_count"`
 	FavouritesCount    int          `json:"favourites_count"`
@@ -102,6 +102,12 @@ type Status struct {
 	Bookmarked         bool         `json:"bookmarked"`
 	Pinned             bool         `json:"pinned"`
 	Filtered           []any        `json:"filtered"`
+}
+
+// StatusTag is a hashtag of a status: Mastodon's Status::Tag.
+type StatusTag struct {
+	Name string `json:"name"`
+	URL  string `json:"url"`
 }
 
 // Notification is Mastodon's Notification entity.
@@ -219,7 +225,7 @@ func (s *Server) status(p core.Post, accounts map[int64]Account) Status {
 	u := s.base + "/posts/" + id(p.ID)
 	st := Status{
 		ID: id(p.ID), URI: u, URL: u, CreatedAt: timestamp(p.CreatedAt), Account: accounts[p.Author.ID],
-		Visibility: p.Visibility, MediaAttachments: []any{}, Mentions: []Mention{}, Tags: []any{},
+		Visibility: p.Visibility, MediaAttachments: []any{}, Mentions: []Mention{}, Tags: []StatusTag{},
 		Emojis: []any{}, Filtered: []any{},
 	}
 	if p.ReblogOf != nil {
@@ -253,6 +259,9 @@ func (s *Server) status(p core.Post, accounts map[int64]Account) Status {
 	}
 	for _, name := range p.LinkedMentions() {
 		st.Mentions = append(st.Mentions, Mention{ID: id(p.Mentioned[name]), Username: name, Acct: name, URL: s.base + "/@" + name})
+	}
+	for _, t := range p.PostTags() {
+		st.Tags = append(st.Tags, StatusTag{Name: t.Name, URL: s.tagURL(t.Key)})
 	}
 	return st
 }

@@ -6,10 +6,12 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"strings"
 
 	"github.com/starling-social/starling/internal/core"
 	"github.com/starling-social/starling/internal/events"
 	"github.com/starling-social/starling/internal/live"
+	"github.com/starling-social/starling/internal/text"
 )
 
 func (s *Server) streamingHealth(w http.ResponseWriter, r *http.Request) {
@@ -105,6 +107,26 @@ func (s *Server) streamUser(w http.ResponseWriter, r *http.Request) {
 
 func (s *Server) streamNotifications(w http.ResponseWriter, r *http.Request) {
 	s.stream(w, r, live.Filter{NotificationsOf: viewerID(r)})
+}
+
+// streamHashtag serves /api/v1/streaming/hashtag(/local)?tag=NAME: the listed posts with
+// the tag (every post here is local).
+func (s *Server) streamHashtag(w http.ResponseWriter, r *http.Request) {
+	key, ok := tagFilterKey(r.URL.Query().Get("tag"))
+	if !ok {
+		writeError(w, http.StatusUnprocessableEntity, "tag must be a hashtag")
+		return
+	}
+	s.stream(w, r, live.Filter{Tag: key})
+}
+
+// tagFilterKey is the key of a hashtag stream's tag (with or without '#').
+func tagFilterKey(tag string) (string, bool) {
+	tag = strings.TrimPrefix(tag, "#")
+	if !text.ValidTag(tag) {
+		return "", false
+	}
+	return text.FoldTag(tag), true
 }
 
 func (s *Server) streamPublic(w http.ResponseWriter, r *http.Request) {

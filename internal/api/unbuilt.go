@@ -11,8 +11,7 @@ import (
 // a bookmark or a block yet), rather than the 404 that made apps fail on start-up. Each
 // takes the authentication Mastodon documents for it, so an app learns about a missing
 // or too narrow token the same way it will once the collection is real. A route leaves
-// this table when the issue that builds its feature (17: hashtags and trending tags; 18:
-// follow requests) makes it real; the entries without an issue have none filed yet.
+// this table when the issue that builds its feature (18: follow requests) makes it real; the entries without an issue have none filed yet.
 var unbuilt = []struct {
 	path string
 	// scope is the scope the user token needs ("" for any); public collections need no
@@ -24,11 +23,6 @@ var unbuilt = []struct {
 	{path: "/api/v1/accounts/{id}/lists", scope: "read:lists"},
 	{path: "/api/v1/filters", scope: "read:filters"},
 	{path: "/api/v2/filters", scope: "read:filters"},
-	{path: "/api/v1/followed_tags", scope: "read:follows"},      // issue 17
-	{path: "/api/v1/featured_tags", scope: "read:accounts"},     // issue 17
-	{path: "/api/v1/accounts/{id}/featured_tags", public: true}, // issue 17
-	{path: "/api/v1/trends", public: true},                      // the old name of trends/tags; issue 17
-	{path: "/api/v1/trends/tags", public: true},                 // issue 17
 	{path: "/api/v1/trends/statuses", public: true},
 	{path: "/api/v1/trends/links", public: true},
 	{path: "/api/v1/follow_requests", scope: "read:follows"}, // issue 18

@@ -20,7 +20,7 @@ func (s *Server) streamWebSocket(w http.ResponseWriter, r *http.Request) {
 		UserID:  viewerID(r),
 		IP:      s.proxies.ClientIP(r),
 		Cred:    credentialOf(r),
-		Streams: func(name string) (live.Filter, string) { return streamFilter(c, name) },
+		Streams: func(name, tag string) (live.Filter, string) { return streamFilter(c, name, tag) },
 		Format:  s.mastodonEvent,
 		Ping:    s.wsPing,
 	}
@@ -30,9 +30,10 @@ func (s *Server) streamWebSocket(w http.ResponseWriter, r *http.Request) {
 	s.hub.ServeWebSocket(w, r, client, writeError)
 }
 
-// streamFilter maps one of Mastodon's stream names onto a hub filter for caller c (nil
-// when anonymous), or returns the problem the client is told.
-func streamFilter(c *caller, stream string) (live.Filter, string) {
+// streamFilter maps one of Mastodon's stream names (with its tag, for the hashtag
+// streams) onto a hub filter for caller c (nil when anonymous), or returns the problem the
+// client is told.
+func streamFilter(c *caller, stream, tag string) (live.Filter, string) {
 	uid := int64(0)
 	if c != nil && c.user != nil {
 		uid = c.user.ID
@@ -40,6 +41,12 @@ func streamFilter(c *caller, stream string) (live.Filter, string) {
 	switch stream {
 	case "public", "public:local":
 		return live.Filter{Public: true}, ""
+	case "hashtag", "hashtag:local":
+		key, ok := tagFilterKey(tag)
+		if !ok {
+			return live.Filter{}, "No such hashtag"
+		}
+		return live.Filter{Tag: key}, ""
 	case "user", "user:notification", "direct":
 		if uid == 0 {
 			return live.Filter{}, "Missing access token"

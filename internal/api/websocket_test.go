@@ -36,7 +36,8 @@ func TestWebSocketStreaming(t *testing.T) {
 	require.Equal(t, bobTok, conn.Subprotocol())
 	require.NoError(t, conn.WriteJSON(map[string]string{"type": "subscribe", "stream": "public"}))
 	require.NoError(t, conn.WriteJSON(map[string]string{"type": "subscribe", "stream": "user"}))
-	require.NoError(t, conn.WriteJSON(map[string]string{"type": "subscribe", "stream": "hashtag"}))
+	require.NoError(t, conn.WriteJSON(map[string]string{"type": "subscribe", "stream": "hashtag", "tag": "Socket"}))
+	require.NoError(t, conn.WriteJSON(map[string]string{"type": "subscribe", "stream": "list"}))
 	time.Sleep(300 * time.Millisecond)
 
 	// A second client uses ?stream= and ?access_token=.
@@ -45,7 +46,7 @@ func TestWebSocketStreaming(t *testing.T) {
 	defer conn2.Close()
 	time.Sleep(200 * time.Millisecond)
 
-	st, body, _ := s.call(http.MethodPost, "/api/v1/statuses", aliceTok, url.Values{"status": {"hey @bob, over the socket"}})
+	st, body, _ := s.call(http.MethodPost, "/api/v1/statuses", aliceTok, url.Values{"status": {"hey @bob, over the #socket"}})
 	require.Equal(t, http.StatusOK, st, body)
 	var posted struct{ ID string }
 	require.NoError(t, json.Unmarshal([]byte(body), &posted))
@@ -83,10 +84,13 @@ func TestWebSocketStreaming(t *testing.T) {
 				require.Equal(t, "mention", n.Type)
 				require.Equal(t, posted.ID, n.Status.ID)
 			}
+			if e.Stream[0] == "hashtag" {
+				require.Equal(t, []string{"hashtag", "Socket"}, e.Stream, "a hashtag stream is named with its tag")
+			}
 			got[fmt.Sprintf("%s:%s", e.Stream[0], e.Event)] = true
 		}
 	}
-	read(conn, func() bool { return got["public:update"] && got["user:notification"] })
+	read(conn, func() bool { return got["public:update"] && got["user:notification"] && got["hashtag:update"] })
 	require.True(t, sawError, "an unknown stream is refused with an error message")
 
 	st, _, _ = s.call(http.MethodDelete, "/api/v1/statuses/"+posted.ID, aliceTok, nil)

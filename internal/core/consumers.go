@@ -41,6 +41,7 @@ var consumers = []consumer{
 	{name: "interactions", topics: []string{events.TopicPostCreated, events.TopicFavouriteCreated, events.TopicFollowCreated},
 		apply: (*Service).applyInteractions},
 	{name: "conversations", topics: []string{events.TopicPostCreated}, apply: (*Service).applyConversations},
+	{name: "search", topics: []string{events.TopicPostCreated, events.TopicPostUpdated, events.TopicPostDeleted}, apply: (*Service).applySearch},
 }
 
 // ConsumerNames returns the name of every consumer of the event log.

@@ -24,15 +24,20 @@ func mayDelete(actor User, authorID int64) bool {
 
 // RenderBody returns p's body as HTML (see text.Render). A mention links to base+"/@name"
 // only when the mentions worker resolved it to an account (p.Mentioned); any other @name
-// stays plain text. base is "" for a link within the website, the instance's URL for the
+// stays plain text. A hashtag always links to base+"/tags/key", key being
+// text.FoldTag(name). base is "" for a link within the website, the instance's URL for the
 // API.
 func (p Post) RenderBody(base string) template.HTML {
-	return text.Render(p.Body, func(name string) string {
+	mentionURL := func(name string) string {
 		if p.Mentioned[strings.ToLower(name)] == 0 {
 			return ""
 		}
 		return base + "/@" + url.PathEscape(name)
-	})
+	}
+	tagURL := func(name string) string {
+		return base + "/tags/" + url.PathEscape(text.FoldTag(name))
+	}
+	return text.Render(p.Body, mentionURL, tagURL)
 }
 
 // LinkedMentions returns the lowercased names of the mentions RenderBody links, in order

@@ -109,3 +109,15 @@ func (PruneEvents) Kind() string { return "prune_events" }
 func (PruneEvents) InsertOpts() river.InsertOpts {
 	return river.InsertOpts{Queue: QueueMaintenance, MaxAttempts: 5, UniqueOpts: river.UniqueOpts{ByPeriod: time.Hour}}
 }
+
+// BackfillSearch asks for the posts that existed before the search index (migration
+// 00011) to be indexed, a chunk at a time, until none is left.
+type BackfillSearch struct{}
+
+// Kind implements river.JobArgs.
+func (BackfillSearch) Kind() string { return "backfill_search" }
+
+// InsertOpts implements river.JobArgsWithInsertOpts.
+func (BackfillSearch) InsertOpts() river.InsertOpts {
+	return river.InsertOpts{Queue: QueueMaintenance, MaxAttempts: 5, UniqueOpts: river.UniqueOpts{ByPeriod: time.Minute}}
+}

@@ -193,6 +193,7 @@ func New(pool *pgxpool.Pool, cfg Config) (*Runner, error) {
 		river.AddWorker(ws, &verifyEmailWorker{w: w})
 		river.AddWorker(ws, &dailyStatsWorker{w: w})
 		river.AddWorker(ws, &pruneEventsWorker{w: w, retention: cfg.EventRetention})
+		river.AddWorker(ws, &backfillSearchWorker{w: w})
 		rc.Workers = ws
 		rc.Queues = map[string]river.QueueConfig{
 			jobargs.QueuePipeline:    {MaxWorkers: cfg.PipelineWorkers},
@@ -205,6 +206,9 @@ func New(pool *pgxpool.Pool, cfg Config) (*Runner, error) {
 				&river.PeriodicJobOpts{RunOnStart: true}),
 			river.NewPeriodicJob(river.PeriodicInterval(time.Hour),
 				func() (river.JobArgs, *river.InsertOpts) { return jobargs.PruneEvents{}, nil },
+				&river.PeriodicJobOpts{RunOnStart: true}),
+			river.NewPeriodicJob(river.PeriodicInterval(time.Minute),
+				func() (river.JobArgs, *river.InsertOpts) { return jobargs.BackfillSearch{}, nil },
 				&river.PeriodicJobOpts{RunOnStart: true}),
 		}
 	}

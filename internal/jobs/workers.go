@@ -135,3 +135,42 @@ func (pw *pruneEventsWorker) Work(ctx context.Context, job *river.Job[jobargs.Pr
 	pw.w.log.InfoContext(ctx, "old events pruned", "deleted", n, "retention", pw.retention.String(), "job_id", job.ID)
 	return nil
 }
+
+// backfillSearchWorker indexes the posts written before the search index existed, chunk
+// after chunk for up to backfillRunFor, so that the maintenance queue's other jobs wait at
+// most that long; the next periodic run goes on from where it stopped.
+type backfillSearchWorker struct {
+	river.WorkerDefaults[jobargs.BackfillSearch]
+	w *workers
+}
+
+// backfillRunFor bounds one run of the search backfill.
+const backfillRunFor = 40 * time.Second
+
+func (bw *backfillSearchWorker) Work(ctx context.Context, job *river.Job[jobargs.BackfillSearch]) error {
+	end := time.Now().Add(backfillRunFor)
+	chunks := 0
+	for time.Now().Before(end) {
+		done, busy, err := bw.w.core.BackfillSearch(ctx, core.BackfillChunk)
+		if err != nil {
+			return err
+		}
+		if done {
+			if chunks > 0 {
+				bw.w.log.InfoContext(ctx, "search backfill done", "chunks", chunks, "job_id", job.ID)
+			}
+			return nil
+		}
+		if busy { // the search consumer holds its row: let it finish its batch
+			select {
+			case <-time.After(50 * time.Millisecond):
+			case <-ctx.Done():
+				return ctx.Err()
+			}
+			continue
+		}
+		chunks++
+	}
+	bw.w.log.InfoContext(ctx, "search backfill goes on in the next run", "chunks", chunks, "job_id", job.ID)
+	return nil
+}

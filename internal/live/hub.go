@@ -11,6 +11,7 @@ import (
 	"errors"
 	"iter"
 	"log/slog"
+	"slices"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -367,6 +368,10 @@ type Delivery struct {
 	// CommittedAt is when the event was written.
 	CommittedAt time.Time
 	followers   map[int64]bool
+	// tags are the keys of the post's hashtags; tagFollowers the home stream owners
+	// (among the hub's readers) who follow one of them.
+	tags         []string
+	tagFollowers []int64
 
 	mu      sync.Mutex
 	encoded map[string][]byte
@@ -436,11 +441,29 @@ func (h *Hub) build(ctx context.Context, recs []events.Record, homeUsers []int64
 	if err != nil {
 		return nil, err
 	}
+	var keys []string
+	for _, p := range posts {
+		if core.Listed(p) {
+			for _, t := range p.PostTags() {
+				keys = append(keys, t.Key)
+			}
+		}
+	}
+	tagFollowers, err := h.core.TagFollowersAmong(ctx, homeUsers, keys)
+	if err != nil {
+		return nil, err
+	}
 	for _, d := range ds {
 		switch d.Event.(type) {
 		case events.PostCreated, events.PostUpdated:
 			if p, ok := posts[d.PostID]; ok {
 				d.Post = &p
+				if core.Listed(p) {
+					for _, t := range p.PostTags() {
+						d.tags = append(d.tags, t.Key)
+						d.tagFollowers = append(d.tagFollowers, tagFollowers[t.Key]...)
+					}
+				}
 			}
 			d.followers = followers[d.AuthorID]
 		}
@@ -502,6 +525,8 @@ type Filter struct {
 	NotificationsOf int64
 	// ConversationsOf: this user's direct conversations, as each gets a new post.
 	ConversationsOf int64
+	// Tag: listed posts with this hashtag (its folded key, text.FoldTag).
+	Tag string
 }
 
 // Matches reports whether d belongs to the stream.
@@ -510,7 +535,7 @@ func (f Filter) Matches(d *Delivery) bool {
 	case events.TopicPostDeleted:
 		// A deletion goes to every post stream: it only removes what is shown, and names
 		// nothing but an id.
-		return f.Public || f.AuthorID != 0 || f.HomeOf != 0
+		return f.Public || f.AuthorID != 0 || f.HomeOf != 0 || f.Tag != ""
 	case events.TopicPostCreated, events.TopicPostUpdated:
 		if d.Post == nil {
 			return false // deleted before it could be shown
@@ -518,6 +543,12 @@ func (f Filter) Matches(d *Delivery) bool {
 		p := *d.Post
 		if f.Public && core.Listed(p) {
 			return true
+		}
+		if f.Tag != "" && core.Listed(p) && slices.Contains(d.tags, f.Tag) {
+			return true
+		}
+		if f.HomeOf != 0 && core.Listed(p) && slices.Contains(d.tagFollowers, f.HomeOf) {
+			return true // a tag they follow
 		}
 		if f.AuthorID != 0 && d.AuthorID == f.AuthorID && core.MaySee(f.Viewer, p, d.followers[f.Viewer]) {
 			return true
@@ -620,6 +651,8 @@ func (f Filter) Kind() string {
 	switch {
 	case f.Public:
 		return "public"
+	case f.Tag != "":
+		return "hashtag"
 	case f.HomeOf != 0:
 		return "home"
 	case f.AuthorID != 0:

@@ -24,7 +24,7 @@ type WebSocketClient struct {
 	Cred core.Credential
 	// Streams maps a stream name the client subscribes to onto its filter, or returns a
 	// problem, which the client is told instead (as {"error":problem,"status":400}).
-	Streams func(name string) (f Filter, problem string)
+	Streams func(name, tag string) (f Filter, problem string)
 	// Format turns a delivery into the message sent: its Name is the message's event and
 	// its Data the payload. Without a Name the delivery is skipped.
 	Format Formatter
@@ -36,11 +36,25 @@ type WebSocketClient struct {
 	Ping time.Duration
 }
 
-// wsMessage is what a WebSocket client sends: {"type":"subscribe","stream":"public"}.
+// wsMessage is what a WebSocket client sends: {"type":"subscribe","stream":"public"},
+// with "tag" for the hashtag streams.
 type wsMessage struct {
 	Type   string `json:"type"`
 	Stream string `json:"stream"`
+	Tag    string `json:"tag"`
 }
+
+// names is how the connection's events name the stream: [stream], or [stream, tag] for a
+// hashtag stream, as Mastodon does.
+func (m wsMessage) names() []string {
+	if m.Tag != "" {
+		return []string{m.Stream, m.Tag}
+	}
+	return []string{m.Stream}
+}
+
+// key is the subscription's key among the connection's.
+func (m wsMessage) key() string { return m.Stream + "\x00" + m.Tag }
 
 // wsEvent is what the server sends, as Mastodon does: the payload is a JSON document in a
 // string (or a bare id for delete).
@@ -84,7 +98,7 @@ func (h *Hub) ServeWebSocket(w http.ResponseWriter, r *http.Request, c WebSocket
 		return // the upgrader answered
 	}
 	ws := &wsConn{hub: h, conn: conn, client: c, subs: map[string]*Subscription{}}
-	ws.serve(r.Context(), r.URL.Query().Get("stream"))
+	ws.serve(r.Context(), wsMessage{Stream: r.URL.Query().Get("stream"), Tag: r.URL.Query().Get("tag")})
 }
 
 // wsConn is one WebSocket connection and its subscriptions, by stream name.
@@ -121,7 +135,7 @@ func (ws *wsConn) send(v any) error {
 // serve runs the connection until the client leaves, stops answering, or the server ends
 // it: a client that sends nothing and answers no ping for two ping intervals is dropped, and
 // so is one whose credential ends (see Hub.Watch).
-func (ws *wsConn) serve(ctx context.Context, first string) {
+func (ws *wsConn) serve(ctx context.Context, first wsMessage) {
 	ctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	defer func() {
 		cancel()
@@ -139,7 +153,7 @@ func (ws *wsConn) serve(ctx context.Context, first string) {
 	alive := func() { _ = ws.conn.SetReadDeadline(time.Now().Add(2 * ping)) }
 	alive()
 	ws.conn.SetPongHandler(func(string) error { alive(); return nil })
-	if first != "" {
+	if first.Stream != "" {
 		ws.subscribe(ctx, first)
 	}
 	// Ping the client, and end the connection when its credential ends.
@@ -176,12 +190,12 @@ func (ws *wsConn) serve(ctx context.Context, first string) {
 		}
 		switch m.Type {
 		case "subscribe":
-			ws.subscribe(ctx, m.Stream)
+			ws.subscribe(ctx, m)
 		case "unsubscribe":
 			ws.mu.Lock()
-			if sub := ws.subs[m.Stream]; sub != nil {
+			if sub := ws.subs[m.key()]; sub != nil {
 				sub.Close()
-				delete(ws.subs, m.Stream)
+				delete(ws.subs, m.key())
 			}
 			ws.mu.Unlock()
 		default:
@@ -195,14 +209,14 @@ func (ws *wsConn) serve(ctx context.Context, first string) {
 // stream off (too slow, or shutting down), when an event cannot be formatted, or when a
 // send fails: WebSocket streams have no resume point, so the client reconnects (and
 // reloads) rather than silently missing an event.
-func (ws *wsConn) subscribe(ctx context.Context, stream string) {
-	f, problem := ws.client.Streams(stream)
+func (ws *wsConn) subscribe(ctx context.Context, m wsMessage) {
+	f, problem := ws.client.Streams(m.Stream, m.Tag)
 	if problem != "" {
 		ws.send(map[string]any{"error": problem, "status": 400})
 		return
 	}
 	ws.mu.Lock()
-	if ws.subs[stream] != nil {
+	if ws.subs[m.key()] != nil {
 		ws.mu.Unlock()
 		return
 	}
@@ -211,8 +225,9 @@ func (ws *wsConn) subscribe(ctx context.Context, stream string) {
 		ws.mu.Unlock()
 		return
 	}
-	ws.subs[stream] = sub
+	ws.subs[m.key()] = sub
 	ws.mu.Unlock()
+	names := m.names()
 	go func() {
 		for {
 			select {
@@ -240,7 +255,7 @@ func (ws *wsConn) subscribe(ctx context.Context, stream string) {
 				if ev.Name == "" {
 					continue
 				}
-				if ws.send(wsEvent{Stream: []string{stream}, Event: ev.Name, Payload: string(ev.Data)}) != nil {
+				if ws.send(wsEvent{Stream: names, Event: ev.Name, Payload: string(ev.Data)}) != nil {
 					ws.hub.WriteFailed.Add(1)
 					ws.end(0, "")
 					return

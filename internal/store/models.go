@@ -125,6 +125,13 @@ type Favourite struct {
 	CreatedAt time.Time
 }
 
+type FeaturedTag struct {
+	ID        int64
+	UserID    int64
+	TagID     int64
+	CreatedAt time.Time
+}
+
 type Follow struct {
 	FollowerID int64
 	FolloweeID int64
@@ -241,11 +248,30 @@ type PostEdit struct {
 	CreatedAt   time.Time
 }
 
+type PostSearch struct {
+	PostID     int64
+	AuthorID   int64
+	Visibility string
+	CreatedAt  time.Time
+	Reply      bool
+	Sensitive  bool
+	HasLink    bool
+	Language   *string
+	Config     interface{}
+	Document   interface{}
+}
+
 type PostStat struct {
 	PostID     int64
 	Replies    int64
 	Favourites int64
 	Reblogs    int64
+}
+
+type PostTag struct {
+	TagID    int64
+	PostID   int64
+	AuthorID int64
 }
 
 type RiverJob struct {
@@ -259,10 +285,40 @@ type RiverJob struct {
 	AttemptedAt *time.Time
 }
 
+type SearchBackfill struct {
+	OnlyRow    bool
+	NextPostID int64
+}
+
+type SearchConfig struct {
+	Config interface{}
+}
+
 type Session struct {
 	Token  string
 	Data   []byte
 	Expiry time.Time
+}
+
+type Tag struct {
+	ID        int64
+	Name      string
+	Display   string
+	CreatedAt time.Time
+}
+
+type TagFollow struct {
+	ID        int64
+	UserID    int64
+	TagID     int64
+	CreatedAt time.Time
+}
+
+type TagUse struct {
+	TagID     int64
+	Day       time.Time
+	AccountID int64
+	Uses      int64
 }
 
 type User struct {

@@ -658,7 +658,9 @@ SELECT p.id, p.author_id, p.body, p.created_at, p.deleted_at, p.language, p.app_
 FROM posts p JOIN users u ON u.id = p.author_id
 WHERE p.deleted_at IS NULL AND p.id < $1 AND p.id > $2
   AND (p.author_id = $3
-       OR p.author_id IN (SELECT f.followee_id FROM follows f WHERE f.follower_id = $3))
+       OR p.author_id IN (SELECT f.followee_id FROM follows f WHERE f.follower_id = $3)
+       OR p.id IN (SELECT pt.post_id FROM post_tags pt JOIN tag_follows tf ON tf.tag_id = pt.tag_id
+                   WHERE tf.user_id = $3))
   AND may_see($3, p.author_id, p.visibility, p.id)
 ORDER BY p.id DESC
 LIMIT $4
@@ -676,7 +678,8 @@ type PostListHomeRow struct {
 	User User
 }
 
-// The viewer's own posts and those of everyone they follow, newest first.
+// The viewer's own posts, those of everyone they follow and the listed posts with a tag
+// they follow, newest first.
 func (q *Queries) PostListHome(ctx context.Context, arg PostListHomeParams) ([]PostListHomeRow, error) {
 	rows, err := q.db.Query(ctx, postListHome,
 		arg.Before,
@@ -733,7 +736,9 @@ SELECT p.id, p.author_id, p.body, p.created_at, p.deleted_at, p.language, p.app_
 FROM posts p JOIN users u ON u.id = p.author_id
 WHERE p.deleted_at IS NULL AND p.id > $1 AND p.id < $2
   AND (p.author_id = $3
-       OR p.author_id IN (SELECT f.followee_id FROM follows f WHERE f.follower_id = $3))
+       OR p.author_id IN (SELECT f.followee_id FROM follows f WHERE f.follower_id = $3)
+       OR p.id IN (SELECT pt.post_id FROM post_tags pt JOIN tag_follows tf ON tf.tag_id = pt.tag_id
+                   WHERE tf.user_id = $3))
   AND may_see($3, p.author_id, p.visibility, p.id)
 ORDER BY p.id
 LIMIT $4

@@ -3,6 +3,8 @@ package text_test
 import (
 	"errors"
 	"html"
+	"net/url"
+	"slices"
 	"strings"
 	"testing"
 	"unicode"
@@ -60,6 +62,22 @@ var seeds = []string{
 	"https://exa\u00e9mple.com/\u2028@x",
 	"Tom & \"Jerry\" &amp; &lt;",
 	strings.Repeat("é", 501),
+	"#go",
+	"#Go #go #GO",
+	"(#go) x, #go. #tag's #go🎉 🎉#go",
+	"a#b C# &#35; &#x23; ##double # #",
+	"#123 #_ #2026goals #_go_",
+	"https://x.org/#frag https://x.org/p#tag https://example.com/%zz#tag",
+	"@bob#x #go@bob @#go x/#go",
+	"#日本語 #مرحبا #می\u200cخواهم #हिन्दी #한국어",
+	"#l·l #·x #x· #x··y #\u200cab #ab\u200c",
+	"#café #CAFÉ #cafe\u0301 #ｇｏ ＃go",
+	"#Straße #STRASSE #ΟΔΟΣ #οδος #ᏣᎳᎩ #ꮳꮃꭹ #ﷺ #aͺ",
+	"e\u0301#go #\u0301go",
+	"#" + strings.Repeat("a", 100),
+	"#" + strings.Repeat("a", 101),
+	"#a #b #c #d #e #f #g #h #i #j #k #l #m #n #o #p #q #r #s #t #u #v #w #x #y #z #aa #bb #cc #dd #ee #ff",
+	`#go"><script>`,
 }
 
 func FuzzNormalizePost(f *testing.F) {
@@ -119,6 +137,11 @@ func FuzzNormalizePost(f *testing.F) {
 }
 
 func isWordRune(r rune) bool { return r == '_' || unicode.IsLetter(r) || unicode.IsDigit(r) }
+
+// isTagRune is a rune a hashtag name may hold anywhere (without the joiners · and ZWNJ).
+func isTagRune(r rune) bool {
+	return r == '_' || unicode.IsLetter(r) || unicode.In(r, unicode.Mn, unicode.Mc, unicode.Nd)
+}
 
 func hasHTTPPrefix(s string) bool {
 	l := strings.ToLower(s[:min(len(s), len("https://"))])
@@ -186,6 +209,24 @@ func FuzzTokenize(f *testing.F) {
 				if strings.ContainsAny(tok.Value[len(tok.Value)-1:], ".,;:!?'\"") {
 					t.Fatalf("link %q ends in punctuation (input %q)", tok.Value, in)
 				}
+			case text.Hashtag:
+				if tok.Text != "#"+tok.Value {
+					t.Fatalf("hashtag text %q is not '#' + value %q", tok.Text, tok.Value)
+				}
+				if !text.ValidTag(tok.Value) {
+					t.Fatalf("hashtag value %q is not a valid tag (input %q)", tok.Value, in)
+				}
+				if prev >= 0 && (isTagRune(prev) || unicode.Is(unicode.M, prev) || strings.ContainsRune("#&/@", prev)) {
+					t.Fatalf("hashtag %q follows %q in %q", tok.Text, prev, in)
+				}
+				// The name is the whole run: no name rune, nor a joiner and a name rune, follows.
+				if next >= 0 {
+					_, size := utf8.DecodeRuneInString(after)
+					afterNext, _ := utf8.DecodeRuneInString(after[size:])
+					if isTagRune(next) || (next == '\u00b7' || next == '\u200c') && isTagRune(afterNext) {
+						t.Fatalf("hashtag %q followed by %q in %q", tok.Text, after[:size], in)
+					}
+				}
 			default:
 				t.Fatalf("unknown kind %d", tok.Kind)
 			}
@@ -245,15 +286,24 @@ const (
 	linkOpenSuffix    = `" rel="nofollow noopener noreferrer" target="_blank">`
 	mentionOpenPrefix = `<a class="mention" href="`
 	mentionOpenSuffix = `">`
+	tagOpenPrefix     = `<a class="hashtag" href="`
+	tagOpenSuffix     = `" rel="tag">`
 )
 
+// safeHref reports whether u (unescaped) is a URL Render may link to in the fuzz tests:
+// http(s), a user page or a tag page.
+func safeHref(u string) bool {
+	return hasHTTPPrefix(u) || strings.HasPrefix(u, "/@") || strings.HasPrefix(u, "/tags/")
+}
+
 // checkRendered verifies the safety invariants of Render's output without an HTML parser:
-// the only markup is <a ...>, </a> and <br>; every href is http(s) or /@; anchors do not
-// nest; and the visible text, unescaped, is exactly the body (with <br> as \n).
+// the only markup is <a ...>, </a>, <br>, and <span>…</span> right after the '#' of a
+// hashtag anchor; every href is http(s), /@ or /tags/; anchors do not nest; and the visible
+// text, unescaped, is exactly the body (with <br> as \n).
 func checkRendered(t *testing.T, body, out string) {
 	t.Helper()
 	var visible strings.Builder
-	inAnchor := false
+	inAnchor, inTag, inSpan := false, false, false
 	for i := 0; i < len(out); {
 		rest := out[i:]
 		if rest[0] == '>' {
@@ -286,11 +336,24 @@ func checkRendered(t *testing.T, body, out string) {
 			visible.WriteByte('\n')
 			i += len("<br>")
 		case strings.HasPrefix(rest, "</a>"):
-			if !inAnchor {
-				t.Fatalf("</a> without <a> in %q", out)
+			if !inAnchor || inSpan {
+				t.Fatalf("</a> without <a> or inside <span> in %q", out)
 			}
-			inAnchor = false
+			inAnchor, inTag = false, false
 			i += len("</a>")
+		case strings.HasPrefix(rest, "<span>"):
+			// Only as in #<span>name</span></a>, right after the '#' that opens a hashtag.
+			if !inTag || inSpan || !strings.HasSuffix(out[:i], tagOpenSuffix+"#") {
+				t.Fatalf("unexpected <span> at %d in %q", i, out)
+			}
+			inSpan = true
+			i += len("<span>")
+		case strings.HasPrefix(rest, "</span>"):
+			if !inSpan || !strings.HasPrefix(rest, "</span></a>") {
+				t.Fatalf("unexpected </span> at %d in %q", i, out)
+			}
+			inSpan = false
+			i += len("</span>")
 		case strings.HasPrefix(rest, "<a "):
 			if inAnchor {
 				t.Fatalf("nested <a> in %q", out)
@@ -307,6 +370,12 @@ func checkRendered(t *testing.T, body, out string) {
 				href = tag[len(linkOpenPrefix) : len(tag)-len(linkOpenSuffix)]
 			case strings.HasPrefix(tag, mentionOpenPrefix) && strings.HasSuffix(tag, mentionOpenSuffix):
 				href = tag[len(mentionOpenPrefix) : len(tag)-len(mentionOpenSuffix)]
+			case strings.HasPrefix(tag, tagOpenPrefix) && strings.HasSuffix(tag, tagOpenSuffix):
+				href = tag[len(tagOpenPrefix) : len(tag)-len(tagOpenSuffix)]
+				inTag = true
+				if !strings.HasPrefix(rest[end+1:], "#<span>") {
+					t.Fatalf("hashtag anchor without #<span> in %q", out)
+				}
 			default:
 				t.Fatalf("unexpected tag %q in %q", tag, out)
 			}
@@ -314,7 +383,7 @@ func checkRendered(t *testing.T, body, out string) {
 				t.Fatalf("unescaped character in href %q", href)
 			}
 			u := html.UnescapeString(href)
-			if !hasHTTPPrefix(u) && !strings.HasPrefix(u, "/@") {
+			if !safeHref(u) {
 				t.Fatalf("unsafe href %q in %q", u, out)
 			}
 			i += end + 1
@@ -334,7 +403,7 @@ func checkRendered(t *testing.T, body, out string) {
 		rest = rest[j+len(`href="`):]
 		v, _, _ := strings.Cut(rest, `"`)
 		u := html.UnescapeString(v)
-		if !hasHTTPPrefix(u) && !strings.HasPrefix(u, "/@") {
+		if !safeHref(u) {
 			t.Fatalf("unsafe href %q in %q", u, out)
 		}
 	}
@@ -345,8 +414,8 @@ func checkRendered(t *testing.T, body, out string) {
 }
 
 // checkParsed parses out as a browser would (an HTML5 parser, inside a <p>) and checks
-// that it holds only text, <br> and <a> elements with known attributes and safe links, and
-// that its text is the body.
+// that it holds only text, <br>, <a> elements with known attributes and safe links, and
+// <span> elements without attributes inside an <a>, and that its text is the body.
 func checkParsed(t *testing.T, body, out string) {
 	t.Helper()
 	nodes, err := xhtml.ParseFragment(strings.NewReader(out), &xhtml.Node{Type: xhtml.ElementNode, Data: "p", DataAtom: atom.P})
@@ -356,6 +425,7 @@ func checkParsed(t *testing.T, body, out string) {
 	allowed := map[string]bool{"href": true, "rel": true, "target": true, "class": true}
 	var text strings.Builder
 	var walk func(n *xhtml.Node, inA bool)
+	inSpan := false
 	walk = func(n *xhtml.Node, inA bool) {
 		switch n.Type {
 		case xhtml.TextNode:
@@ -372,11 +442,17 @@ func checkParsed(t *testing.T, body, out string) {
 					if !allowed[a.Key] || a.Namespace != "" {
 						t.Fatalf("attribute %q on <a> in %q", a.Key, out)
 					}
-					if a.Key == "href" && !hasHTTPPrefix(a.Val) && !strings.HasPrefix(a.Val, "/@") {
+					if a.Key == "href" && !safeHref(a.Val) {
 						t.Fatalf("unsafe href %q in %q", a.Val, out)
 					}
 				}
 				inA = true
+			case atom.Span:
+				if !inA || inSpan || len(n.Attr) > 0 {
+					t.Fatalf("<span> outside <a>, nested or with attributes in %q", out)
+				}
+				inSpan = true
+				defer func() { inSpan = false }()
 			default:
 				t.Fatalf("element <%s> in %q", n.Data, out)
 			}
@@ -399,11 +475,12 @@ func checkParsed(t *testing.T, body, out string) {
 
 func FuzzRender(f *testing.F) {
 	for _, s := range seeds {
-		f.Add(s, true)
+		f.Add(s, true, true)
 	}
-	f.Add(`@bob">`, false)
-	f.Fuzz(func(t *testing.T, body string, linkMentions bool) {
-		var names []string
+	f.Add(`@bob">`, false, true)
+	f.Add(`#go">`, true, false)
+	f.Fuzz(func(t *testing.T, body string, linkMentions, linkTags bool) {
+		var names, tags []string
 		mentionURL := func(name string) string {
 			names = append(names, name)
 			if !linkMentions || strings.HasPrefix(name, "x") {
@@ -411,12 +488,88 @@ func FuzzRender(f *testing.F) {
 			}
 			return "/@" + name
 		}
-		out := string(text.Render(body, mentionURL))
+		tagURL := func(name string) string {
+			tags = append(tags, name)
+			if !linkTags || strings.HasPrefix(name, "x") {
+				return ""
+			}
+			return "/tags/" + url.PathEscape(text.FoldTag(name))
+		}
+		out := string(text.Render(body, mentionURL, tagURL))
 		for _, n := range names {
 			if !text.ValidUsername(n) {
 				t.Fatalf("mentionURL called with invalid name %q", n)
 			}
 		}
+		for _, n := range tags {
+			if !text.ValidTag(n) {
+				t.Fatalf("tagURL called with invalid name %q", n)
+			}
+		}
 		checkRendered(t, body, out)
+	})
+}
+
+func FuzzHashtags(f *testing.F) {
+	for _, s := range seeds {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, in string) {
+		tags := text.Hashtags(in)
+		if len(tags) > text.MaxTags {
+			t.Fatalf("%d tags > %d", len(tags), text.MaxTags)
+		}
+		seen := map[string]bool{}
+		for _, tg := range tags {
+			if !text.ValidTag(tg.Name) {
+				t.Fatalf("tag name %q is not valid (input %q)", tg.Name, in)
+			}
+			if tg.Key != text.FoldTag(tg.Name) {
+				t.Fatalf("tag %q has key %q, FoldTag gives %q", tg.Name, tg.Key, text.FoldTag(tg.Name))
+			}
+			if text.FoldTag(tg.Key) != tg.Key {
+				t.Fatalf("key %q of %q folds to %q", tg.Key, tg.Name, text.FoldTag(tg.Key))
+			}
+			if seen[tg.Key] {
+				t.Fatalf("duplicate key %q in %q", tg.Key, tags)
+			}
+			seen[tg.Key] = true
+			if !strings.Contains(in, "#"+tg.Name) {
+				t.Fatalf("#%s does not appear in %q", tg.Name, in)
+			}
+		}
+		// Hashtags agrees with Tokenize: the first MaxTags distinct keys, and the tokens join
+		// back to the input.
+		var want []text.Tag
+		var b strings.Builder
+		for _, tok := range text.Tokenize(in) {
+			b.WriteString(tok.Text)
+			if tok.Kind != text.Hashtag || len(want) == text.MaxTags {
+				continue
+			}
+			if k := text.FoldTag(tok.Value); !slices.ContainsFunc(want, func(t text.Tag) bool { return t.Key == k }) {
+				want = append(want, text.Tag{Name: tok.Value, Key: k})
+			}
+		}
+		if b.String() != in {
+			t.Fatalf("tokens join to %q, want %q", b.String(), in)
+		}
+		if !slices.Equal(want, tags) {
+			t.Fatalf("Hashtags %q, Tokenize gives %q", tags, want)
+		}
+		// A valid name is one hashtag when written after '#', and only then.
+		toks := text.Tokenize("#" + in)
+		one := len(toks) == 1 && toks[0].Kind == text.Hashtag && toks[0].Value == in
+		if one != text.ValidTag(in) {
+			t.Fatalf("ValidTag(%q) = %v, but Tokenize(%q) = %#v", in, text.ValidTag(in), "#"+in, toks)
+		}
+		// Rendered hashtags are balanced, safe anchors.
+		out := string(text.Render(in, func(string) string { return "" }, func(name string) string {
+			return "/tags/" + url.PathEscape(text.FoldTag(name))
+		}))
+		checkRendered(t, in, out)
+		if n := strings.Count(out, `<a class="hashtag"`); n < len(tags) {
+			t.Fatalf("%d hashtag anchors for %d tags in %q", n, len(tags), out)
+		}
 	})
 }

@@ -1,7 +1,7 @@
 // Package text holds the rules for the text people write: how a post body is normalised
-// and validated, how it is split into plain text, links and @mentions, and how it is
-// rendered to safe HTML. The website, the API and the workers all use these functions, so a
-// post means the same thing everywhere.
+// and validated, how it is split into plain text, links, @mentions and #hashtags, and how
+// it is rendered to safe HTML. The website, the API and the workers all use these
+// functions, so a post means the same thing everywhere.
 //
 // Mention rules: an @mention is '@' followed by 1 to 30 characters of [A-Za-z0-9_], where
 // the '@' does not follow a letter, digit, '_' or another '@' (so an email address such as
@@ -14,6 +14,23 @@
 // is a trailing closing bracket when the link holds more closing than opening ones. Such a
 // span that Go's net/url cannot parse, or that has no host, is shown as plain text; it still
 // holds no mentions.
+//
+// Hashtag rules: a hashtag is '#' followed by a name, where:
+//   - the '#' is the ASCII number sign (the fullwidth ＃, U+FF03, does not start a hashtag),
+//     at the start of the body or after a rune that is not a word rune (a letter, digit,
+//     '_' or combining mark) and not '#', '&', '/' or '@'; so "a#b", "C#", "##tag", "&#35;"
+//     and ".../#frag" hold no hashtag, while "(#go)" and "x, #go." do;
+//   - the name is the longest run of letters, combining marks (Mn, Mc), decimal digits (Nd)
+//     and '_' that follows, where the middle dot '·' (U+00B7, Catalan col·lecció) and the
+//     zero-width non-joiner (U+200C, Persian) count only between two such runes; the run
+//     ends at any other rune, so "#tag." and "#tag's" are the tag "tag", and "#go🎉" is "go";
+//   - the name holds at least one letter, so "#123" and "#_" are not hashtags and
+//     "#2026goals" is;
+//   - the name is at most MaxTagLen (100) runes: a longer run is not a hashtag at all;
+//   - text inside a URL (even one shown as plain text) or a mention is never a hashtag.
+//
+// A hashtag keeps its name as written for display; tags match by FoldTag of the name, so
+// #Café, #CAFÉ and #cafe\u0301 (e and a combining acute) are one tag.
 package text
 
 import (
@@ -136,18 +153,20 @@ const (
 	Plain Kind = iota
 	Mention
 	Link
+	Hashtag
 )
 
 // Token is a piece of a post body. For a Mention, Value is the username as written (without
-// '@'); for a Link, Value is the URL. Text is always the exact source text, so joining the
-// Text of all tokens gives the body back.
+// '@'); for a Link, Value is the URL; for a Hashtag, Value is the name as written (without
+// '#'). Text is always the exact source text, so joining the Text of all tokens gives the
+// body back.
 type Token struct {
 	Kind  Kind
 	Text  string
 	Value string
 }
 
-// Tokenize splits body into plain text, links and mentions.
+// Tokenize splits body into plain text, links, mentions and hashtags.
 func Tokenize(body string) []Token {
 	var toks []Token
 	plainStart := 0
@@ -175,6 +194,13 @@ func Tokenize(body string) []Token {
 		if n := mentionLen(body[i:], prev); n > 0 {
 			flush(i)
 			toks = append(toks, Token{Kind: Mention, Text: body[i : i+n], Value: body[i+1 : i+n]})
+			i += n
+			plainStart = i
+			continue
+		}
+		if n := hashtagLen(body[i:], prev); n > 0 {
+			flush(i)
+			toks = append(toks, Token{Kind: Hashtag, Text: body[i : i+n], Value: body[i+1 : i+n]})
 			i += n
 			plainStart = i
 			continue
@@ -287,10 +313,13 @@ func Mentions(body string) []string {
 	return names
 }
 
-// Render returns body as HTML: text escaped, line breaks as <br>, links as anchors, and
-// mentions as links to the URL that mentionURL returns for the name (or plain text when it
-// returns "").
-func Render(body string, mentionURL func(name string) string) template.HTML {
+// Render returns body as HTML: text escaped, line breaks as <br>, links as anchors,
+// mentions as links to the URL that mentionURL returns for the name, and hashtags as links
+// to the URL that tagURL returns for the name, shown as
+// <a class="hashtag" href="URL" rel="tag">#<span>name</span></a>. Both functions get the
+// name as written, without '@' or '#'; a mention or hashtag for which they return "" is
+// plain text.
+func Render(body string, mentionURL, tagURL func(name string) string) template.HTML {
 	var b strings.Builder
 	for _, t := range Tokenize(body) {
 		switch t.Kind {
@@ -307,6 +336,16 @@ func Render(body string, mentionURL func(name string) string) template.HTML {
 				b.WriteString(`">`)
 				b.WriteString(html.EscapeString(t.Text))
 				b.WriteString(`</a>`)
+			} else {
+				writePlain(&b, t.Text)
+			}
+		case Hashtag:
+			if href := tagURL(t.Value); href != "" {
+				b.WriteString(`<a class="hashtag" href="`)
+				b.WriteString(html.EscapeString(href))
+				b.WriteString(`" rel="tag">#<span>`)
+				b.WriteString(html.EscapeString(t.Value))
+				b.WriteString(`</span></a>`)
 			} else {
 				writePlain(&b, t.Text)
 			}

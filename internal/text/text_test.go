@@ -180,6 +180,7 @@ func TestHasHiddenFormatting(t *testing.T) {
 func plain(s string) text.Token   { return text.Token{Kind: text.Plain, Text: s} }
 func link(s string) text.Token    { return text.Token{Kind: text.Link, Text: s, Value: s} }
 func mention(s string) text.Token { return text.Token{Kind: text.Mention, Text: "@" + s, Value: s} }
+func hashtag(s string) text.Token { return text.Token{Kind: text.Hashtag, Text: "#" + s, Value: s} }
 
 func TestTokenize(t *testing.T) {
 	long := strings.Repeat("a", 31)
@@ -302,6 +303,23 @@ func TestTokenize(t *testing.T) {
 			in:   "\xff@bob \xfe",
 			want: []text.Token{plain("\xff"), mention("bob"), plain(" \xfe")},
 		},
+		{name: "hashtag only", in: "#Go", want: []text.Token{hashtag("Go")}},
+		{
+			name: "hashtag, mention and link",
+			in:   "#go by @bob: https://go.dev/#top #Fast.",
+			want: []text.Token{
+				hashtag("go"), plain(" by "), mention("bob"), plain(": "), link("https://go.dev/#top"), plain(" "),
+				hashtag("Fast"), plain("."),
+			},
+		},
+		{name: "hashtag after word is plain", in: "C# a#b", want: []text.Token{plain("C# a#b")}},
+		{name: "hashtag after mention is plain", in: "@bob#x", want: []text.Token{mention("bob"), plain("#x")}},
+		{name: "hashtag followed by at", in: "#go@bob", want: []text.Token{hashtag("go"), plain("@bob")}},
+		{
+			name: "hashtag in unparseable URL is plain",
+			in:   "https://example.com/%zz#tag",
+			want: []text.Token{plain("https://example.com/%zz#tag")},
+		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -387,11 +405,14 @@ func TestMentions(t *testing.T) {
 
 func userURL(name string) string { return "/@" + name }
 
+func tagURL(name string) string { return "/tags/" + name }
+
 func TestRender(t *testing.T) {
 	tests := []struct {
 		name       string
 		in         string
 		mentionURL func(string) string
+		tagURL     func(string) string
 		want       string
 	}{
 		{name: "empty", in: "", want: ""},
@@ -464,14 +485,52 @@ func TestRender(t *testing.T) {
 			in:   "<b>@ann</b>\nhttps://x.example/",
 			want: `&lt;b&gt;<a class="mention" href="/@ann">@ann</a>&lt;/b&gt;<br><a href="https://x.example/" rel="nofollow noopener noreferrer" target="_blank">https://x.example/</a>`,
 		},
+		{
+			name: "hashtag linked",
+			in:   "(#Go) is fun",
+			want: `(<a class="hashtag" href="/tags/Go" rel="tag">#<span>Go</span></a>) is fun`,
+		},
+		{
+			name:   "hashtag URL escaped",
+			in:     "#go",
+			tagURL: func(name string) string { return `/t?n=` + name + `&x="y"<` },
+			want:   `<a class="hashtag" href="/t?n=go&amp;x=&#34;y&#34;&lt;" rel="tag">#<span>go</span></a>`,
+		},
+		{
+			name: "hashtag name kept as written",
+			in:   "#Café\n#日本語",
+			want: `<a class="hashtag" href="/tags/Café" rel="tag">#<span>Café</span></a><br>` +
+				`<a class="hashtag" href="/tags/日本語" rel="tag">#<span>日本語</span></a>`,
+		},
+		{
+			name:   "hashtag plain when URL empty",
+			in:     "#go\n#rust",
+			tagURL: func(string) string { return "" },
+			want:   "#go<br>#rust",
+		},
+		{
+			name:   "only some hashtags linked",
+			in:     "#go #spam",
+			tagURL: func(name string) string { return map[string]string{"go": "/tags/go"}[name] },
+			want:   `<a class="hashtag" href="/tags/go" rel="tag">#<span>go</span></a> #spam`,
+		},
+		{name: "entity and C sharp not linked", in: "&#35; C# a#b", want: "&amp;#35; C# a#b"},
+		{
+			name: "fragment stays in link",
+			in:   "https://x.org/p#tag",
+			want: `<a href="https://x.org/p#tag" rel="nofollow noopener noreferrer" target="_blank">https://x.org/p#tag</a>`,
+		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			mu := tt.mentionURL
+			mu, tu := tt.mentionURL, tt.tagURL
 			if mu == nil {
 				mu = userURL
 			}
-			require.Equal(t, tt.want, string(text.Render(tt.in, mu)))
+			if tu == nil {
+				tu = tagURL
+			}
+			require.Equal(t, tt.want, string(text.Render(tt.in, mu, tu)))
 		})
 	}
 }
@@ -481,7 +540,7 @@ func TestRenderMentionURLGetsNameAsWritten(t *testing.T) {
 	text.Render("@Bob @bob https://example.com/@carol bob@example.com", func(name string) string {
 		got = append(got, name)
 		return ""
-	})
+	}, tagURL)
 	require.Equal(t, []string{"Bob", "bob"}, got)
 }
 
