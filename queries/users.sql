@@ -90,3 +90,7 @@ UPDATE users SET email_verified_at = now() WHERE id = @id;
 
 -- name: UsersByIDs :many
 SELECT * FROM users WHERE id = ANY(@ids::bigint[]);
+
+-- name: UsersDirectory :many
+-- Every account, the newest first: the people directory.
+SELECT * FROM users WHERE id < @before ORDER BY id DESC LIMIT @row_limit;

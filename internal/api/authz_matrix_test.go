@@ -284,7 +284,10 @@ var webAccess = map[string]string{
 	"POST /settings/password": "user", "POST /settings/logout-everywhere": "user",
 	"POST /settings/email": "user", "POST /settings/email/verify": "user",
 	"GET /verify-email": "public", "POST /verify-email": "public",
-	"GET /stats":           "public",
+	"GET /stats":  "public",
+	"GET /search": "public", "GET /directory": "public", "GET /tags/{tag}": "public",
+	"POST /tags/{tag}/follow": "user", "POST /tags/{tag}/unfollow": "user",
+	"POST /tags/{tag}/feature": "user", "POST /tags/{tag}/unfeature": "user",
 	"GET /oauth/authorize": "public", "POST /oauth/authorize": "public", // the consent page sends a visitor without a session to log in
 	"POST /settings/tokens": "user", "POST /settings/tokens/{id:[0-9]+}/revoke": "user",
 	"GET /events": "public",
@@ -361,7 +364,7 @@ func TestAuthorizationMatrixCoversEveryRoute(t *testing.T) {
 				"response_type": {"code"}, "scope": {"read"}}.Encode()
 		}
 		path = strings.Replace(path, "{id:[0-9]+}", postID, 1)
-		path = strings.NewReplacer("{name}", "go", "{hashtag}", "go").Replace(path)
+		path = strings.NewReplacer("{name}", "go", "{hashtag}", "go", "{tag}", "go").Replace(path)
 		return strings.Replace(strings.Replace(path, "{id}", postID, 1), "{username}", "bob", 1)
 	}
 	// answer is the status and the start of the body of one request; streams are cut off

@@ -131,9 +131,10 @@ func wsIDs(t *testing.T, base, stream, token string) *seenIDs {
 // combinations see it: anonymous, alice (the author), fred (her follower), mia (mentioned,
 // not a follower) and sam (neither; on a members-only server, the other member) — on a
 // public server and on a members-only one. Surfaces: the status, its context, favourited_by, the
-// public and home timelines, alice's statuses, the notifications, the SSE and WebSocket
-// streams (public, user), the website's post page, profile, public timeline and live
-// stream, and the mention email jobs.
+// public, home and tag timelines, alice's statuses, search, the notifications, the SSE and
+// WebSocket streams (public, user, hashtag), the website's post page, profile, public
+// timeline, tag page, search page and live stream, and the mention email jobs. Every post
+// has the tag #matrix, which sam follows: its listed posts, and only those, reach his home.
 func TestVisibilityMatrix(t *testing.T) {
 	t.Parallel()
 	for _, membersOnly := range []bool{false, true} {
@@ -153,6 +154,8 @@ func visibilityMatrix(t *testing.T, membersOnly bool) {
 	defer cancel()
 	alice, fred, mia, sam := s.user("alice"), s.user("fred"), s.user("mia"), s.user("sam")
 	_, err := s.core.Follow(ctx, fred.ID, "alice")
+	require.NoError(t, err)
+	_, err = s.core.FollowTag(ctx, sam, "matrix")
 	require.NoError(t, err)
 	type viewer struct {
 		name  string
@@ -180,7 +183,7 @@ func visibilityMatrix(t *testing.T, membersOnly bool) {
 	shut := func(v *viewer) bool { return membersOnly && v.user == nil } // the anonymous, shut out
 
 	// Streams, opened before anything is posted.
-	type streams struct{ sse, ws, web *seenIDs }
+	type streams struct{ sse, ws, web, tagSSE, tagWS *seenIDs }
 	live := map[string]streams{}
 	for _, v := range viewers {
 		if shut(v) { // every stream refuses them
@@ -192,10 +195,12 @@ func visibilityMatrix(t *testing.T, membersOnly bool) {
 			require.Error(t, err)
 			require.Equal(t, http.StatusUnauthorized, res.StatusCode)
 			none := &seenIDs{ids: map[string][]string{}}
-			live[v.name] = streams{sse: none, ws: none, web: none}
+			live[v.name] = streams{sse: none, ws: none, web: none, tagSSE: none, tagWS: none}
 			continue
 		}
-		st := streams{web: sseIDs(t, ctx, v.web.c, s.base+"/events?stream=user:alice", "")}
+		st := streams{web: sseIDs(t, ctx, v.web.c, s.base+"/events?stream=user:alice", ""),
+			tagSSE: sseIDs(t, ctx, http.DefaultClient, s.base+"/api/v1/streaming/hashtag?tag=Matrix", v.token),
+			tagWS:  wsIDs(t, s.base, "hashtag&tag=matrix", v.token)}
 		if v.user == nil {
 			st.sse = sseIDs(t, ctx, http.DefaultClient, s.base+"/api/v1/streaming/public", "")
 			st.ws = wsIDs(t, s.base, "public", "")
@@ -212,15 +217,16 @@ func visibilityMatrix(t *testing.T, membersOnly bool) {
 	require.NoError(t, err)
 	ids := map[string]string{}
 	for _, vis := range []string{core.VisibilityPublic, core.VisibilityUnlisted, core.VisibilityPrivate, core.VisibilityDirect} {
-		p, _, err := s.core.Publish(ctx, alice, core.NewPost{Body: "a " + vis + " post for @mia", Visibility: vis, InReplyTo: root.ID})
+		p, _, err := s.core.Publish(ctx, alice, core.NewPost{Body: "a " + vis + " post for @mia #matrix", Visibility: vis, InReplyTo: root.ID})
 		require.NoError(t, err)
 		ids[vis] = fmt.Sprint(p.ID)
 		_, err = s.core.Favourite(ctx, alice, p.ID)
 		require.NoError(t, err)
 	}
 	s.waitFor(fmt.Sprintf(`SELECT count(*) FROM notifications WHERE recipient_id = %d`, mia.ID), 4)
+	s.waitFor(`SELECT count(*) FROM post_search`, 5) // the search consumer indexed them
 	// A last public post marks the end of what the streams must have delivered.
-	marker, _, err := s.core.Publish(ctx, alice, core.NewPost{Body: "the end"})
+	marker, _, err := s.core.Publish(ctx, alice, core.NewPost{Body: "the end #matrix"})
 	require.NoError(t, err)
 	markerID := fmt.Sprint(marker.ID)
 	for _, v := range viewers {
@@ -229,7 +235,9 @@ func visibilityMatrix(t *testing.T, membersOnly bool) {
 			continue
 		}
 		require.Eventually(t, func() bool { return st.web.has("update", markerID) }, 20*time.Second, 20*time.Millisecond, "%s web stream", v.name)
-		if v.user == nil || v.user.ID == alice.ID || v.user.ID == fred.ID { // streams the marker reaches
+		require.Eventually(t, func() bool { return st.tagSSE.has("update", markerID) && st.tagWS.has("update", markerID) },
+			20*time.Second, 20*time.Millisecond, "%s hashtag streams", v.name)
+		if v.user == nil || v.user.ID == alice.ID || v.user.ID == fred.ID || v.user.ID == sam.ID { // streams the marker reaches
 			require.Eventually(t, func() bool { return st.sse.has("update", markerID) && st.ws.has("update", markerID) },
 				20*time.Second, 20*time.Millisecond, "%s api streams", v.name)
 		}
@@ -266,6 +274,22 @@ func visibilityMatrix(t *testing.T, membersOnly bool) {
 		}
 	}
 
+	searchIDs := func(v *viewer) []string {
+		code, body, _ := s.call(http.MethodGet, "/api/v2/search?type=statuses&q=post+for", v.token, nil)
+		if shut(v) {
+			require.Equal(t, http.StatusUnauthorized, code)
+			return nil
+		}
+		require.Equal(t, http.StatusOK, code, body)
+		var res struct{ Statuses []map[string]any }
+		require.NoError(t, json.Unmarshal([]byte(body), &res))
+		var out []string
+		for _, st := range res.Statuses {
+			out = append(out, st["id"].(string))
+		}
+		return out
+	}
+
 	checked := 0
 	for vis, id := range ids {
 		for _, v := range viewers {
@@ -284,8 +308,13 @@ func visibilityMatrix(t *testing.T, membersOnly bool) {
 			listed := vis == core.VisibilityPublic && !shut(v)
 			expect("public timeline", listed, slices.Contains(apiIDs(v, "/api/v1/timelines/public"), id))
 			expect("account statuses", may, slices.Contains(apiIDs(v, fmt.Sprintf("/api/v1/accounts/%d/statuses", alice.ID)), id))
+			expect("tag timeline", listed, slices.Contains(apiIDs(v, "/api/v1/timelines/tag/matrix"), id))
+			searchable := may && (vis != core.VisibilityUnlisted || is("alice")) // unlisted stays out of others' search
+			expect("search", searchable, slices.Contains(searchIDs(v), id))
+			expect("SSE hashtag stream", listed, live[v.name].tagSSE.has("update", id))
+			expect("WebSocket hashtag stream", listed, live[v.name].tagWS.has("update", id))
 			if v.user != nil {
-				inHome := (is("alice") || is("fred")) && may
+				inHome := (is("alice") || is("fred")) && may || is("sam") && listed // sam follows #matrix
 				expect("home timeline", inHome, slices.Contains(apiIDs(v, "/api/v1/timelines/home"), id))
 				_, ns, _ := s.call(http.MethodGet, "/api/v1/notifications?types[]=mention", v.token, nil)
 				expect("notifications", is("mia"), strings.Contains(ns, `"id":"`+id+`"`))
@@ -307,6 +336,10 @@ func visibilityMatrix(t *testing.T, membersOnly bool) {
 			expect("web profile", may, strings.Contains(profile, "a "+vis+" post for"))
 			_, home := v.web.do(http.MethodGet, "/", nil)
 			expect("web public timeline", listed, strings.Contains(home, "a "+vis+" post for"))
+			_, tagPage := v.web.do(http.MethodGet, "/tags/matrix", nil)
+			expect("web tag page", listed, strings.Contains(tagPage, "a "+vis+" post for"))
+			_, found := v.web.do(http.MethodGet, "/search?q=post+for", nil)
+			expect("web search page", searchable, strings.Contains(found, "a "+vis+" post for"))
 			expect("web live stream", may, live[v.name].web.has("update", id))
 		}
 	}

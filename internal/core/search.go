@@ -598,3 +598,20 @@ func (s *Service) SearchAccounts(ctx context.Context, viewerID int64, as Account
 	}
 	return out, nil
 }
+
+// Directory returns the accounts of this server, the newest first, a page at a time:
+// the website's people directory. Next is the Before of the following page, 0 for none.
+func (s *Service) Directory(ctx context.Context, page Page) (users []User, next int64, err error) {
+	before, limit := page.normalized()
+	rows, err := s.q.UsersDirectory(ctx, store.UsersDirectoryParams{Before: before, RowLimit: limit + 1})
+	if err != nil {
+		return nil, 0, fmt.Errorf("directory: %w", err)
+	}
+	for _, r := range rows[:min(len(rows), int(limit))] {
+		users = append(users, userFrom(r))
+	}
+	if len(rows) > int(limit) {
+		next = users[len(users)-1].ID
+	}
+	return users, next, nil
+}

@@ -581,3 +581,45 @@ func (q *Queries) UsersByIDs(ctx context.Context, ids []int64) ([]User, error) {
 	}
 	return items, nil
 }
+
+const usersDirectory = `-- name: UsersDirectory :many
+SELECT id, username, email, password_hash, display_name, bio, is_admin, created_at, email_mentions, sessions_valid_after, email_verified_at FROM users WHERE id < $1 ORDER BY id DESC LIMIT $2
+`
+
+type UsersDirectoryParams struct {
+	Before   int64
+	RowLimit int32
+}
+
+// Every account, the newest first: the people directory.
+func (q *Queries) UsersDirectory(ctx context.Context, arg UsersDirectoryParams) ([]User, error) {
+	rows, err := q.db.Query(ctx, usersDirectory, arg.Before, arg.RowLimit)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []User{}
+	for rows.Next() {
+		var i User
+		if err := rows.Scan(
+			&i.ID,
+			&i.Username,
+			&i.Email,
+			&i.PasswordHash,
+			&i.DisplayName,
+			&i.Bio,
+			&i.IsAdmin,
+			&i.CreatedAt,
+			&i.EmailMentions,
+			&i.SessionsValidAfter,
+			&i.EmailVerifiedAt,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}

@@ -15,7 +15,7 @@ import (
 	"github.com/starling-social/starling/internal/live"
 )
 
-// liveEvents serves the website's live stream: GET /events?stream=public|home|user:NAME.
+// liveEvents serves the website's live stream: GET /events?stream=public|home|user:NAME|tag:NAME.
 // A logged-in viewer also gets their notification count on every stream.
 func (s *Server) liveEvents(w http.ResponseWriter, r *http.Request) {
 	u := currentUser(r)
@@ -41,13 +41,24 @@ func (s *Server) liveEvents(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		f.AuthorID, f.Viewer = author.ID, viewerOf(r)
+	case strings.HasPrefix(stream, "tag:"):
+		tag, err := s.core.TagNamed(r.Context(), viewerOf(r), strings.TrimPrefix(stream, "tag:"))
+		if errors.Is(err, core.ErrNotFound) {
+			http.Error(w, "no such tag", http.StatusNotFound)
+			return
+		}
+		if err != nil {
+			s.answerError(w, r, err)
+			return
+		}
+		f.Tag = tag.Key
 	case stream == "notifications":
 		if u == nil {
 			http.Error(w, "log in to follow your notifications", http.StatusForbidden)
 			return
 		}
 	default:
-		http.Error(w, "unknown stream: use public, home, notifications or user:NAME", http.StatusBadRequest)
+		http.Error(w, "unknown stream: use public, home, notifications, user:NAME or tag:NAME", http.StatusBadRequest)
 		return
 	}
 	if u != nil {

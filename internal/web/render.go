@@ -57,8 +57,14 @@ type view struct {
 	Admin         *adminView
 	// Thread is the conversation around Post on its page.
 	Thread *core.Thread
-	// Accounts are the people a followers or following page lists.
+	// Accounts are the people a followers, following or directory page lists.
 	Accounts []core.User
+	// Search is the search page's query and results.
+	Search *searchView
+	// Tag is the tag of a tag page.
+	Tag *core.Tag
+	// FeaturedTags are the tags a profile features.
+	FeaturedTags []core.FeaturedTag
 }
 
 // postView is what the "post" partial needs: the post shown (for a boost, the boosted

@@ -80,7 +80,12 @@ func (s *Server) userTimeline(w http.ResponseWriter, r *http.Request) {
 		s.answerError(w, r, err)
 		return
 	}
-	s.render(w, r, http.StatusOK, "timeline", view{
+	featured, err := s.core.FeaturedTags(r.Context(), prof.User.ID)
+	if err != nil {
+		s.answerError(w, r, err)
+		return
+	}
+	s.render(w, r, http.StatusOK, "timeline", view{FeaturedTags: featured,
 		Title: isolate(prof.User.Name()) + " (@" + prof.User.Username + ")", Profile: &prof, Timeline: t,
 		Next: nextURL("/@"+prof.User.Username, t), Compose: viewerID == prof.User.ID, Form: newForm(),
 		Stream: s.liveStream(p, "user:"+prof.User.Username),

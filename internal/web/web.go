@@ -181,6 +181,13 @@ func (s *Server) Routes() *mux.Router {
 	r.HandleFunc("/verify-email", s.verifyEmailForm).Methods(http.MethodGet, http.MethodHead)
 	r.HandleFunc("/verify-email", s.verifyEmail).Methods(http.MethodPost)
 	r.HandleFunc("/stats", s.readable(s.stats)).Methods(http.MethodGet, http.MethodHead)
+	r.HandleFunc("/search", s.readable(s.searchPage)).Methods(http.MethodGet, http.MethodHead)
+	r.HandleFunc("/directory", s.readable(s.directory)).Methods(http.MethodGet, http.MethodHead)
+	r.HandleFunc("/tags/{tag}", s.readable(s.tagPage)).Methods(http.MethodGet, http.MethodHead)
+	r.HandleFunc("/tags/{tag}/follow", s.requireUser(s.tagAction(followTag))).Methods(http.MethodPost)
+	r.HandleFunc("/tags/{tag}/unfollow", s.requireUser(s.tagAction(unfollowTag))).Methods(http.MethodPost)
+	r.HandleFunc("/tags/{tag}/feature", s.requireUser(s.tagAction(featureTag))).Methods(http.MethodPost)
+	r.HandleFunc("/tags/{tag}/unfeature", s.requireUser(s.tagAction(unfeatureTag))).Methods(http.MethodPost)
 	if s.oauth != nil {
 		r.HandleFunc("/oauth/authorize", s.oauthAuthorize).Methods(http.MethodGet, http.MethodPost)
 		r.HandleFunc("/settings/tokens", s.requireUser(s.tokenCreate)).Methods(http.MethodPost)
