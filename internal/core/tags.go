@@ -55,10 +55,10 @@ func tagKey(field, name string) (key, display string, err error) {
 }
 
 // isTagKey reports whether s is the folded key of some hashtag: it folds to itself, and
-// has no white space (a name never does, though a key may after NFKC, which is then
-// reachable by its name only).
+// has a letter and no white space (a name never has, though a key may after NFKC: that
+// tag is then reachable by its name only).
 func isTagKey(s string) bool {
-	return s != "" && len(s) <= 4*4*text.MaxTagLen && text.FoldTag(s) == s &&
+	return strings.ContainsFunc(s, unicode.IsLetter) && len(s) <= 4*4*text.MaxTagLen && text.FoldTag(s) == s &&
 		!strings.ContainsFunc(s, unicode.IsSpace) && !strings.ContainsAny(s, "#/@&")
 }
 
