@@ -21,11 +21,11 @@ ON CONFLICT DO NOTHING;
 DELETE FROM post_tags WHERE post_id = ANY(@post_ids::bigint[]);
 
 -- name: TagUsesAdd :exec
--- Counts one use per (tag, day, account) triple given, once per listed post.
+-- Adds the uses given per (tag, day, account) triple (distinct triples).
 INSERT INTO tag_uses (tag_id, day, account_id, uses)
-SELECT x.t, x.d, x.a, 1 FROM (SELECT unnest(sqlc.arg(tag_ids)::bigint[]) AS t, unnest(sqlc.arg(days)::date[]) AS d,
-             unnest(sqlc.arg(account_ids)::bigint[]) AS a) AS x
-ON CONFLICT (tag_id, day, account_id) DO UPDATE SET uses = tag_uses.uses + 1;
+SELECT x.t, x.d, x.a, x.n FROM (SELECT unnest(sqlc.arg(tag_ids)::bigint[]) AS t, unnest(sqlc.arg(days)::date[]) AS d,
+             unnest(sqlc.arg(account_ids)::bigint[]) AS a, unnest(sqlc.arg(uses)::bigint[]) AS n) AS x
+ON CONFLICT (tag_id, day, account_id) DO UPDATE SET uses = tag_uses.uses + excluded.uses;
 
 -- name: TagHistory :many
 -- The uses and distinct accounts of each tag among @tag_ids on each day since @since.

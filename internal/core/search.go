@@ -124,15 +124,28 @@ func (s *Service) indexPosts(ctx context.Context, q *store.Queries, ids []int64,
 		idOf[t.Name] = t.ID
 	}
 	var add store.PostTagsAddParams
-	var uses store.TagUsesAddParams
+	type use struct {
+		tag, account int64
+		day          time.Time
+	}
+	counted := map[use]int64{}
+	var order []use
 	for _, r := range rows {
 		for _, t := range tagged[r.Post.ID] {
 			add.TagIds, add.PostIds, add.AuthorIds = append(add.TagIds, idOf[t.Key]), append(add.PostIds, r.Post.ID), append(add.AuthorIds, r.Post.AuthorID)
 			if at, ok := createdOn[r.Post.ID]; ok {
-				uses.TagIds, uses.AccountIds = append(uses.TagIds, idOf[t.Key]), append(uses.AccountIds, r.Post.AuthorID)
-				uses.Days = append(uses.Days, dayOf(at))
+				u := use{idOf[t.Key], r.Post.AuthorID, dayOf(at)}
+				if counted[u] == 0 {
+					order = append(order, u)
+				}
+				counted[u]++
 			}
 		}
+	}
+	var uses store.TagUsesAddParams
+	for _, u := range order { // one row per triple: an upsert may not touch a row twice
+		uses.TagIds, uses.AccountIds, uses.Days = append(uses.TagIds, u.tag), append(uses.AccountIds, u.account), append(uses.Days, u.day)
+		uses.Uses = append(uses.Uses, counted[u])
 	}
 	if err := q.PostTagsAdd(ctx, add); err != nil {
 		return fmt.Errorf("tag posts: %w", err)

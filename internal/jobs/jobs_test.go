@@ -331,3 +331,62 @@ func TestInteractionEffectsAreAppliedOnce(t *testing.T) {
 	e.waitIdle(20 * time.Second)
 	check()
 }
+
+// TestSearchEffectsAreAppliedOnce: the search consumer, with runs racing each other (two
+// posts' uses of one tag by one account in one batch among them) and every run done again, indexes each live post once, tags exactly the listed posts with
+// their current tags, and counts each listed post's tags once on its day.
+func TestSearchEffectsAreAppliedOnce(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, Config{Work: true, Mail: mail.NewDir(t.TempDir())}, 0)
+	ctx := context.Background()
+	alice, bob := e.user("alice"), e.user("bob")
+	// Everything is written before any consumer runs, so that what each sees is fixed: a
+	// post is indexed (and its tags counted) as it reads when the consumer reaches it.
+	var ids []int64
+	for i := range 10 {
+		p, _, err := e.core.Publish(ctx, alice, core.NewPost{Body: fmt.Sprintf("post %d about #Postgres", i)})
+		require.NoError(t, err)
+		ids = append(ids, p.ID)
+	}
+	_, _, err := e.core.Publish(ctx, bob, core.NewPost{Body: "#postgres and #go"})
+	require.NoError(t, err)
+	_, _, err = e.core.Publish(ctx, bob, core.NewPost{Body: "#postgres, but private", Visibility: core.VisibilityPrivate})
+	require.NoError(t, err)
+	_, err = e.core.EditPost(ctx, alice, ids[0], core.PostEdit{Body: "post 0 about #go now"})
+	require.NoError(t, err)
+	require.NoError(t, e.core.DeletePost(ctx, alice, ids[1]))
+	e.start()
+	var wg sync.WaitGroup
+	for range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for range 5 {
+				_, err := e.core.ConsumeBatch(ctx, "search", 2)
+				assert.NoError(t, err)
+			}
+		}()
+	}
+	wg.Wait()
+	e.waitIdle(20 * time.Second)
+
+	check := func() {
+		t.Helper()
+		require.Equal(t, 11, e.count(`SELECT count(*) FROM post_search`), "12 posts, one deleted")
+		require.Equal(t, 0, e.count(`SELECT count(*) FROM post_search WHERE post_id = $1`, ids[1]))
+		require.Equal(t, 9, e.count(`SELECT count(*) FROM post_tags pt JOIN tags t ON t.id = pt.tag_id WHERE t.name = 'postgres'`),
+			"8 of alice's (one edited away, one deleted) and bob's public one")
+		require.Equal(t, 2, e.count(`SELECT count(*) FROM post_tags pt JOIN tags t ON t.id = pt.tag_id WHERE t.name = 'go'`))
+		// Uses are counted once per created listed post, with the tags it has when indexed:
+		// 8 + 1 for postgres (ids[0] has #go by then, ids[1] is gone), the private post not at all.
+		require.Equal(t, 9, e.count(`SELECT sum(uses) FROM tag_uses u JOIN tags t ON t.id = u.tag_id WHERE t.name = 'postgres'`))
+		require.Equal(t, 2, e.count(`SELECT count(*) FROM tag_uses u JOIN tags t ON t.id = u.tag_id WHERE t.name = 'postgres'`), "two accounts")
+		require.Equal(t, 2, e.count(`SELECT sum(uses) FROM tag_uses u JOIN tags t ON t.id = u.tag_id WHERE t.name = 'go'`))
+	}
+	check()
+	e.rerun("consume")
+	b, err := e.core.ConsumeBatch(ctx, "search", 100)
+	require.NoError(t, err)
+	require.Zero(t, b.Events)
+	check()
+}

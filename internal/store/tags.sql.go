@@ -505,20 +505,26 @@ func (q *Queries) TagUnfollow(ctx context.Context, arg TagUnfollowParams) error 
 
 const tagUsesAdd = `-- name: TagUsesAdd :exec
 INSERT INTO tag_uses (tag_id, day, account_id, uses)
-SELECT x.t, x.d, x.a, 1 FROM (SELECT unnest($1::bigint[]) AS t, unnest($2::date[]) AS d,
-             unnest($3::bigint[]) AS a) AS x
-ON CONFLICT (tag_id, day, account_id) DO UPDATE SET uses = tag_uses.uses + 1
+SELECT x.t, x.d, x.a, x.n FROM (SELECT unnest($1::bigint[]) AS t, unnest($2::date[]) AS d,
+             unnest($3::bigint[]) AS a, unnest($4::bigint[]) AS n) AS x
+ON CONFLICT (tag_id, day, account_id) DO UPDATE SET uses = tag_uses.uses + excluded.uses
 `
 
 type TagUsesAddParams struct {
 	TagIds     []int64
 	Days       []time.Time
 	AccountIds []int64
+	Uses       []int64
 }
 
-// Counts one use per (tag, day, account) triple given, once per listed post.
+// Adds the uses given per (tag, day, account) triple (distinct triples).
 func (q *Queries) TagUsesAdd(ctx context.Context, arg TagUsesAddParams) error {
-	_, err := q.db.Exec(ctx, tagUsesAdd, arg.TagIds, arg.Days, arg.AccountIds)
+	_, err := q.db.Exec(ctx, tagUsesAdd,
+		arg.TagIds,
+		arg.Days,
+		arg.AccountIds,
+		arg.Uses,
+	)
 	return err
 }
 
