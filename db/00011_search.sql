@@ -18,13 +18,15 @@ CREATE TABLE tags (
 CREATE INDEX tags_name_prefix_idx ON tags (name text_pattern_ops);
 CREATE INDEX tags_name_trgm_idx ON tags USING gin (name gin_trgm_ops);
 
--- The listed posts of each tag: public posts that are not boosts (unlisted, private and
--- direct posts stay off tag timelines, the hashtag stream, trends and featured-tag counts).
--- Kept by the search consumer of the event log.
+-- The posts of each tag (not boosts), kept by the search consumer of the event log.
+-- listed marks public posts: only those are on tag timelines, the hashtag stream, trends,
+-- featured-tag counts and the home timelines of the tag's followers; the others are found
+-- by an account's statuses ?tagged=, as far as the reader may see them.
 CREATE TABLE post_tags (
-    tag_id  bigint NOT NULL REFERENCES tags (id) ON DELETE CASCADE,
-    post_id bigint NOT NULL REFERENCES posts (id) ON DELETE CASCADE,
-    author_id bigint NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+    tag_id    bigint  NOT NULL REFERENCES tags (id) ON DELETE CASCADE,
+    post_id   bigint  NOT NULL REFERENCES posts (id) ON DELETE CASCADE,
+    author_id bigint  NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+    listed    boolean NOT NULL,
     PRIMARY KEY (tag_id, post_id)
 );
 CREATE INDEX post_tags_post_idx ON post_tags (post_id);

@@ -62,6 +62,7 @@ WHERE p.author_id = @author_id AND p.deleted_at IS NULL AND p.id < @before AND p
   AND NOT (@exclude_replies::boolean AND p.in_reply_to_id IS NOT NULL AND p.in_reply_to_account_id IS DISTINCT FROM p.author_id)
   AND NOT (@exclude_reblogs::boolean AND p.reblog_of_id IS NOT NULL)
   AND NOT (@exclude_direct::boolean AND p.visibility = 'direct')
+  AND (@tagged_id::bigint = 0 OR p.id IN (SELECT pt.post_id FROM post_tags pt WHERE pt.tag_id = @tagged_id))
 ORDER BY p.id DESC
 LIMIT @row_limit;
 
@@ -74,7 +75,7 @@ WHERE p.deleted_at IS NULL AND p.id < @before AND p.id > @after
   AND (p.author_id = @viewer_id
        OR p.author_id IN (SELECT f.followee_id FROM follows f WHERE f.follower_id = @viewer_id)
        OR p.id IN (SELECT pt.post_id FROM post_tags pt JOIN tag_follows tf ON tf.tag_id = pt.tag_id
-                   WHERE tf.user_id = @viewer_id))
+                   WHERE tf.user_id = @viewer_id AND pt.listed))
   AND may_see(@viewer_id, p.author_id, p.visibility, p.id)
 ORDER BY p.id DESC
 LIMIT @row_limit;
@@ -160,6 +161,7 @@ WHERE p.author_id = @author_id AND p.deleted_at IS NULL AND p.id > @after AND p.
   AND NOT (@exclude_replies::boolean AND p.in_reply_to_id IS NOT NULL AND p.in_reply_to_account_id IS DISTINCT FROM p.author_id)
   AND NOT (@exclude_reblogs::boolean AND p.reblog_of_id IS NOT NULL)
   AND NOT (@exclude_direct::boolean AND p.visibility = 'direct')
+  AND (@tagged_id::bigint = 0 OR p.id IN (SELECT pt.post_id FROM post_tags pt WHERE pt.tag_id = @tagged_id))
 ORDER BY p.id
 LIMIT @row_limit;
 
@@ -170,7 +172,7 @@ WHERE p.deleted_at IS NULL AND p.id > @after AND p.id < @before
   AND (p.author_id = @viewer_id
        OR p.author_id IN (SELECT f.followee_id FROM follows f WHERE f.follower_id = @viewer_id)
        OR p.id IN (SELECT pt.post_id FROM post_tags pt JOIN tag_follows tf ON tf.tag_id = pt.tag_id
-                   WHERE tf.user_id = @viewer_id))
+                   WHERE tf.user_id = @viewer_id AND pt.listed))
   AND may_see(@viewer_id, p.author_id, p.visibility, p.id)
 ORDER BY p.id
 LIMIT @row_limit;

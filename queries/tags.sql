@@ -12,9 +12,9 @@ SELECT * FROM tags WHERE name = ANY(@names::text[]);
 SELECT * FROM tags WHERE id = ANY(@ids::bigint[]);
 
 -- name: PostTagsAdd :exec
-INSERT INTO post_tags (tag_id, post_id, author_id)
-SELECT x.t, x.p, x.a FROM (SELECT unnest(sqlc.arg(tag_ids)::bigint[]) AS t, unnest(sqlc.arg(post_ids)::bigint[]) AS p,
-             unnest(sqlc.arg(author_ids)::bigint[]) AS a) AS x
+INSERT INTO post_tags (tag_id, post_id, author_id, listed)
+SELECT x.t, x.p, x.a, x.l FROM (SELECT unnest(sqlc.arg(tag_ids)::bigint[]) AS t, unnest(sqlc.arg(post_ids)::bigint[]) AS p,
+             unnest(sqlc.arg(author_ids)::bigint[]) AS a, unnest(sqlc.arg(listed)::boolean[]) AS l) AS x
 ON CONFLICT DO NOTHING;
 
 -- name: PostTagsRemove :exec
@@ -102,9 +102,9 @@ DELETE FROM featured_tags WHERE id = @id AND user_id = @user_id;
 -- The tags @user_id features, with how many listed posts of theirs have each and when the
 -- newest was written.
 SELECT f.id, sqlc.embed(t),
-       (SELECT count(*) FROM post_tags pt WHERE pt.author_id = f.user_id AND pt.tag_id = f.tag_id)::bigint AS posts,
+       (SELECT count(*) FROM post_tags pt WHERE pt.author_id = f.user_id AND pt.tag_id = f.tag_id AND pt.listed)::bigint AS posts,
        coalesce((SELECT max(p.created_at) FROM post_tags pt JOIN posts p ON p.id = pt.post_id
-                 WHERE pt.author_id = f.user_id AND pt.tag_id = f.tag_id AND p.deleted_at IS NULL),
+                 WHERE pt.author_id = f.user_id AND pt.tag_id = f.tag_id AND pt.listed AND p.deleted_at IS NULL),
                 'epoch'::timestamptz)::timestamptz AS last_post_at
 FROM featured_tags f JOIN tags t ON t.id = f.tag_id
 WHERE f.user_id = @user_id
@@ -113,7 +113,7 @@ ORDER BY f.id;
 -- name: TagsUsedBy :many
 -- The tags @user_id used most in their listed posts: suggestions for featured tags.
 SELECT sqlc.embed(t) FROM post_tags pt JOIN tags t ON t.id = pt.tag_id
-WHERE pt.author_id = @user_id
+WHERE pt.author_id = @user_id AND pt.listed
 GROUP BY t.id ORDER BY count(*) DESC, t.name LIMIT 10;
 
 -- name: PostListTag :many
@@ -122,7 +122,7 @@ GROUP BY t.id ORDER BY count(*) DESC, t.name LIMIT 10;
 SELECT sqlc.embed(p), sqlc.embed(u)
 FROM posts p JOIN users u ON u.id = p.author_id
 WHERE p.id IN (SELECT pt.post_id FROM post_tags pt
-               WHERE pt.tag_id = ANY(@any_ids::bigint[]) AND pt.post_id < @before AND pt.post_id > @after)
+               WHERE pt.tag_id = ANY(@any_ids::bigint[]) AND pt.listed AND pt.post_id < @before AND pt.post_id > @after)
   AND p.deleted_at IS NULL AND p.visibility = 'public'
   AND (SELECT count(*) FROM post_tags a WHERE a.post_id = p.id AND a.tag_id = ANY(@all_ids::bigint[])) = cardinality(@all_ids::bigint[])
   AND NOT EXISTS (SELECT 1 FROM post_tags n WHERE n.post_id = p.id AND n.tag_id = ANY(@none_ids::bigint[]))
@@ -133,7 +133,7 @@ LIMIT @row_limit;
 SELECT sqlc.embed(p), sqlc.embed(u)
 FROM posts p JOIN users u ON u.id = p.author_id
 WHERE p.id IN (SELECT pt.post_id FROM post_tags pt
-               WHERE pt.tag_id = ANY(@any_ids::bigint[]) AND pt.post_id > @after AND pt.post_id < @before)
+               WHERE pt.tag_id = ANY(@any_ids::bigint[]) AND pt.listed AND pt.post_id > @after AND pt.post_id < @before)
   AND p.deleted_at IS NULL AND p.visibility = 'public'
   AND (SELECT count(*) FROM post_tags a WHERE a.post_id = p.id AND a.tag_id = ANY(@all_ids::bigint[])) = cardinality(@all_ids::bigint[])
   AND NOT EXISTS (SELECT 1 FROM post_tags n WHERE n.post_id = p.id AND n.tag_id = ANY(@none_ids::bigint[]))

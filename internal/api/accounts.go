@@ -85,10 +85,7 @@ func (s *Server) accountStatuses(w http.ResponseWriter, r *http.Request) {
 	none := f.Bool("only_media")
 	pinned := f.Bool("pinned")
 	filter := core.AuthorFilter{ExcludeReplies: f.Bool("exclude_replies"), ExcludeReblogs: f.Bool("exclude_reblogs"),
-		ExcludeDirect: f.Bool("exclude_direct")}
-	if f.String("tagged") != "" {
-		f.Fail("tagged", "hashtags are not supported by this server yet")
-	}
+		ExcludeDirect: f.Bool("exclude_direct"), Tagged: f.String("tagged")}
 	if !s.checkFields(w, f) {
 		return
 	}

@@ -40,6 +40,7 @@ func TestListQueriesAsAppsSendThem(t *testing.T) {
 	require.Equal(t, 1, count(statuses+"?exclude_replies=True&exclude_reblogs=False"), "toot")
 	require.Equal(t, 1, count(statuses+"?exclude_replies=true&limit=30"), "Elk")
 	require.Equal(t, 0, count(statuses+"?pinned=1"), "nothing is pinned")
+	require.Equal(t, 0, count(statuses+"?tagged=golang"), "a tag nobody used")
 	require.Equal(t, 0, count(statuses+"?pinned=true"), "nothing is pinned")
 	require.Equal(t, 0, count(statuses+"?only_media=true&exclude_replies=false"), "no post has media")
 	require.Equal(t, 2, count("/api/v1/timelines/public?local=t"), "go-mastodon's local")
@@ -52,7 +53,7 @@ func TestListQueriesAsAppsSendThem(t *testing.T) {
 	require.Equal(t, 2, count("/api/v1/notifications?types[]=mention&supported_types[]=mention&supported_types[]=follow"))
 
 	for _, bad := range []struct{ path, field string }{
-		{statuses + "?tagged=golang", "tagged"},
+		{statuses + "?tagged=" + url.QueryEscape("not a tag"), "tagged"},
 		{statuses + "?colour=red", "colour"},
 		{statuses + "?pinned=perhaps", "pinned"},
 		{"/api/v1/timelines/home?colour=red", "colour"},

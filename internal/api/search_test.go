@@ -235,3 +235,34 @@ func rawJSON(s *server, method, path, token, contentType string, body []byte) (i
 	b, _ := json.Marshal(m)
 	return code, string(b)
 }
+
+// TestAccountStatusesTagged: ?tagged= keeps an account's posts with the tag, of every
+// visibility the reader may see (a follower sees the private one; nobody else does).
+func TestAccountStatusesTagged(t *testing.T) {
+	t.Parallel()
+	s := newServer(t)
+	ctx := t.Context()
+	alice, fred := s.user("alice"), s.user("fred")
+	_, err := s.core.Follow(ctx, fred.ID, "alice")
+	require.NoError(t, err)
+	pub, _, err := s.core.Publish(ctx, alice, core.NewPost{Body: "public #Cats"})
+	require.NoError(t, err)
+	priv, _, err := s.core.Publish(ctx, alice, core.NewPost{Body: "private #cats", Visibility: core.VisibilityPrivate})
+	require.NoError(t, err)
+	_, _, err = s.core.Publish(ctx, alice, core.NewPost{Body: "other #dogs"})
+	require.NoError(t, err)
+	s.waitFor(`SELECT count(*) FROM post_tags`, 3)
+	ids := func(token string) []string {
+		code, body, _ := s.call(http.MethodGet, fmt.Sprintf("/api/v1/accounts/%d/statuses?tagged=CATS", alice.ID), token, nil)
+		require.Equal(t, http.StatusOK, code, body)
+		var sts []struct{ ID string }
+		require.NoError(t, json.Unmarshal([]byte(body), &sts))
+		var out []string
+		for _, st := range sts {
+			out = append(out, st.ID)
+		}
+		return out
+	}
+	require.Equal(t, []string{fmt.Sprint(pub.ID)}, ids(""))
+	require.Equal(t, []string{fmt.Sprint(priv.ID), fmt.Sprint(pub.ID)}, ids(s.personalToken(fred, "read")))
+}

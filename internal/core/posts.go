@@ -785,25 +785,43 @@ func (s *Service) PublicTimeline(ctx context.Context, viewerID int64, page Page)
 }
 
 // AuthorFilter narrows an account's posts: without replies to others, without boosts,
-// without direct posts.
+// without direct posts, only those with the hashtag Tagged ("" for any).
 type AuthorFilter struct {
 	ExcludeReplies, ExcludeReblogs, ExcludeDirect bool
+	Tagged                                        string
 }
 
 // UserTimeline returns the live posts and boosts of authorID that viewerID may see,
 // newest first.
 func (s *Service) UserTimeline(ctx context.Context, viewerID, authorID int64, f AuthorFilter, page Page) (Timeline, error) {
+	var tagged int64
+	if f.Tagged != "" {
+		key, _, err := tagKey("tagged", f.Tagged)
+		if err != nil {
+			return Timeline{}, err
+		}
+		tags, err := s.q.TagsByNames(ctx, []string{key})
+		if err != nil {
+			return Timeline{}, fmt.Errorf("user timeline: %w", err)
+		}
+		if len(tags) == 0 {
+			return Timeline{}, nil // nobody used the tag
+		}
+		tagged = tags[0].ID
+	}
 	split := func(r store.PostListByAuthorRow) (store.Post, store.User) { return r.Post, r.User }
 	splitAfter := func(r store.PostListByAuthorAfterRow) (store.Post, store.User) { return r.Post, r.User }
 	return s.timeline(ctx, "user", viewerID, page,
 		func(before, after int64, limit int32) ([]Post, error) {
 			rows, err := s.q.PostListByAuthor(ctx, store.PostListByAuthorParams{AuthorID: authorID, Before: before, After: after, RowLimit: limit,
-				ViewerID: viewerID, ExcludeReplies: f.ExcludeReplies, ExcludeReblogs: f.ExcludeReblogs, ExcludeDirect: f.ExcludeDirect})
+				ViewerID: viewerID, ExcludeReplies: f.ExcludeReplies, ExcludeReblogs: f.ExcludeReblogs, ExcludeDirect: f.ExcludeDirect,
+				TaggedID: tagged})
 			return postRows(rows, err, split)
 		},
 		func(after, before int64, limit int32) ([]Post, error) {
 			rows, err := s.q.PostListByAuthorAfter(ctx, store.PostListByAuthorAfterParams{AuthorID: authorID, After: after, Before: before, RowLimit: limit,
-				ViewerID: viewerID, ExcludeReplies: f.ExcludeReplies, ExcludeReblogs: f.ExcludeReblogs, ExcludeDirect: f.ExcludeDirect})
+				ViewerID: viewerID, ExcludeReplies: f.ExcludeReplies, ExcludeReblogs: f.ExcludeReblogs, ExcludeDirect: f.ExcludeDirect,
+				TaggedID: tagged})
 			return postRows(rows, err, splitAfter)
 		})
 }

@@ -21,7 +21,8 @@ import (
 )
 
 // applySearch is the search consumer: each created or edited post goes into the full-text
-// index (post_search) and, when it is listed, into the index of its tags (post_tags); a
+// index (post_search) and the index of its tags (post_tags, marked listed for a public
+// post); a
 // created listed post counts one use of each of its tags on its day (tag_uses, for the
 // tags' history and the trends); a deleted post leaves both indexes. Indexing reads the
 // post as it is now, so applying an event twice (the backfill, a consumer registered at
@@ -87,9 +88,6 @@ func (s *Service) indexPosts(ctx context.Context, q *store.Queries, ids []int64,
 		}
 		live = append(live, p.ID)
 		hasLinks = append(hasLinks, HasLink(p.Body))
-		if p.Visibility != VisibilityPublic {
-			continue
-		}
 		tags := text.Hashtags(p.Body)
 		tagged[p.ID] = tags
 		for _, t := range tags {
@@ -132,8 +130,10 @@ func (s *Service) indexPosts(ctx context.Context, q *store.Queries, ids []int64,
 	var order []use
 	for _, r := range rows {
 		for _, t := range tagged[r.Post.ID] {
+			listed := r.Post.Visibility == VisibilityPublic
 			add.TagIds, add.PostIds, add.AuthorIds = append(add.TagIds, idOf[t.Key]), append(add.PostIds, r.Post.ID), append(add.AuthorIds, r.Post.AuthorID)
-			if at, ok := createdOn[r.Post.ID]; ok {
+			add.Listed = append(add.Listed, listed)
+			if at, ok := createdOn[r.Post.ID]; ok && listed {
 				u := use{idOf[t.Key], r.Post.AuthorID, dayOf(at)}
 				if counted[u] == 0 {
 					order = append(order, u)

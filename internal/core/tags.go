@@ -368,6 +368,9 @@ func (s *Service) SearchTags(ctx context.Context, viewerID int64, q string, limi
 	if limit <= 0 || limit > MaxPageSize {
 		limit = DefaultPageSize
 	}
+	if offset > MaxSearchOffset {
+		return nil, invalid("offset", fmt.Sprintf("is at most %d", MaxSearchOffset))
+	}
 	var rows []store.Tag
 	err := s.searchTx(ctx, func(qq *store.Queries) error {
 		var err error

@@ -374,8 +374,10 @@ func TestSearchEffectsAreAppliedOnce(t *testing.T) {
 		t.Helper()
 		require.Equal(t, 11, e.count(`SELECT count(*) FROM post_search`), "12 posts, one deleted")
 		require.Equal(t, 0, e.count(`SELECT count(*) FROM post_search WHERE post_id = $1`, ids[1]))
-		require.Equal(t, 9, e.count(`SELECT count(*) FROM post_tags pt JOIN tags t ON t.id = pt.tag_id WHERE t.name = 'postgres'`),
+		require.Equal(t, 9, e.count(`SELECT count(*) FROM post_tags pt JOIN tags t ON t.id = pt.tag_id WHERE t.name = 'postgres' AND pt.listed`),
 			"8 of alice's (one edited away, one deleted) and bob's public one")
+		require.Equal(t, 10, e.count(`SELECT count(*) FROM post_tags pt JOIN tags t ON t.id = pt.tag_id WHERE t.name = 'postgres'`),
+			"and bob's private one, not listed")
 		require.Equal(t, 2, e.count(`SELECT count(*) FROM post_tags pt JOIN tags t ON t.id = pt.tag_id WHERE t.name = 'go'`))
 		// Uses are counted once per created listed post, with the tags it has when indexed:
 		// 8 + 1 for postgres (ids[0] has #go by then, ids[1] is gone), the private post not at all.

@@ -272,6 +272,7 @@ type PostTag struct {
 	TagID    int64
 	PostID   int64
 	AuthorID int64
+	Listed   bool
 }
 
 type RiverJob struct {

@@ -495,8 +495,9 @@ WHERE p.author_id = $1 AND p.deleted_at IS NULL AND p.id < $2 AND p.id > $3
   AND NOT ($5::boolean AND p.in_reply_to_id IS NOT NULL AND p.in_reply_to_account_id IS DISTINCT FROM p.author_id)
   AND NOT ($6::boolean AND p.reblog_of_id IS NOT NULL)
   AND NOT ($7::boolean AND p.visibility = 'direct')
+  AND ($8::bigint = 0 OR p.id IN (SELECT pt.post_id FROM post_tags pt WHERE pt.tag_id = $8))
 ORDER BY p.id DESC
-LIMIT $8
+LIMIT $9
 `
 
 type PostListByAuthorParams struct {
@@ -507,6 +508,7 @@ type PostListByAuthorParams struct {
 	ExcludeReplies bool
 	ExcludeReblogs bool
 	ExcludeDirect  bool
+	TaggedID       int64
 	RowLimit       int32
 }
 
@@ -524,6 +526,7 @@ func (q *Queries) PostListByAuthor(ctx context.Context, arg PostListByAuthorPara
 		arg.ExcludeReplies,
 		arg.ExcludeReblogs,
 		arg.ExcludeDirect,
+		arg.TaggedID,
 		arg.RowLimit,
 	)
 	if err != nil {
@@ -578,8 +581,9 @@ WHERE p.author_id = $1 AND p.deleted_at IS NULL AND p.id > $2 AND p.id < $3
   AND NOT ($5::boolean AND p.in_reply_to_id IS NOT NULL AND p.in_reply_to_account_id IS DISTINCT FROM p.author_id)
   AND NOT ($6::boolean AND p.reblog_of_id IS NOT NULL)
   AND NOT ($7::boolean AND p.visibility = 'direct')
+  AND ($8::bigint = 0 OR p.id IN (SELECT pt.post_id FROM post_tags pt WHERE pt.tag_id = $8))
 ORDER BY p.id
-LIMIT $8
+LIMIT $9
 `
 
 type PostListByAuthorAfterParams struct {
@@ -590,6 +594,7 @@ type PostListByAuthorAfterParams struct {
 	ExcludeReplies bool
 	ExcludeReblogs bool
 	ExcludeDirect  bool
+	TaggedID       int64
 	RowLimit       int32
 }
 
@@ -607,6 +612,7 @@ func (q *Queries) PostListByAuthorAfter(ctx context.Context, arg PostListByAutho
 		arg.ExcludeReplies,
 		arg.ExcludeReblogs,
 		arg.ExcludeDirect,
+		arg.TaggedID,
 		arg.RowLimit,
 	)
 	if err != nil {
@@ -660,7 +666,7 @@ WHERE p.deleted_at IS NULL AND p.id < $1 AND p.id > $2
   AND (p.author_id = $3
        OR p.author_id IN (SELECT f.followee_id FROM follows f WHERE f.follower_id = $3)
        OR p.id IN (SELECT pt.post_id FROM post_tags pt JOIN tag_follows tf ON tf.tag_id = pt.tag_id
-                   WHERE tf.user_id = $3))
+                   WHERE tf.user_id = $3 AND pt.listed))
   AND may_see($3, p.author_id, p.visibility, p.id)
 ORDER BY p.id DESC
 LIMIT $4
@@ -738,7 +744,7 @@ WHERE p.deleted_at IS NULL AND p.id > $1 AND p.id < $2
   AND (p.author_id = $3
        OR p.author_id IN (SELECT f.followee_id FROM follows f WHERE f.follower_id = $3)
        OR p.id IN (SELECT pt.post_id FROM post_tags pt JOIN tag_follows tf ON tf.tag_id = pt.tag_id
-                   WHERE tf.user_id = $3))
+                   WHERE tf.user_id = $3 AND pt.listed))
   AND may_see($3, p.author_id, p.visibility, p.id)
 ORDER BY p.id
 LIMIT $4

@@ -58,9 +58,9 @@ func (q *Queries) FeaturedTagsCount(ctx context.Context, userID int64) (int64, e
 
 const featuredTagsOf = `-- name: FeaturedTagsOf :many
 SELECT f.id, t.id, t.name, t.display, t.created_at,
-       (SELECT count(*) FROM post_tags pt WHERE pt.author_id = f.user_id AND pt.tag_id = f.tag_id)::bigint AS posts,
+       (SELECT count(*) FROM post_tags pt WHERE pt.author_id = f.user_id AND pt.tag_id = f.tag_id AND pt.listed)::bigint AS posts,
        coalesce((SELECT max(p.created_at) FROM post_tags pt JOIN posts p ON p.id = pt.post_id
-                 WHERE pt.author_id = f.user_id AND pt.tag_id = f.tag_id AND p.deleted_at IS NULL),
+                 WHERE pt.author_id = f.user_id AND pt.tag_id = f.tag_id AND pt.listed AND p.deleted_at IS NULL),
                 'epoch'::timestamptz)::timestamptz AS last_post_at
 FROM featured_tags f JOIN tags t ON t.id = f.tag_id
 WHERE f.user_id = $1
@@ -211,7 +211,7 @@ const postListTag = `-- name: PostListTag :many
 SELECT p.id, p.author_id, p.body, p.created_at, p.deleted_at, p.language, p.app_id, p.visibility, p.spoiler_text, p.sensitive, p.in_reply_to_id, p.in_reply_to_account_id, p.reblog_of_id, p.edited_at, u.id, u.username, u.email, u.password_hash, u.display_name, u.bio, u.is_admin, u.created_at, u.email_mentions, u.sessions_valid_after, u.email_verified_at
 FROM posts p JOIN users u ON u.id = p.author_id
 WHERE p.id IN (SELECT pt.post_id FROM post_tags pt
-               WHERE pt.tag_id = ANY($1::bigint[]) AND pt.post_id < $2 AND pt.post_id > $3)
+               WHERE pt.tag_id = ANY($1::bigint[]) AND pt.listed AND pt.post_id < $2 AND pt.post_id > $3)
   AND p.deleted_at IS NULL AND p.visibility = 'public'
   AND (SELECT count(*) FROM post_tags a WHERE a.post_id = p.id AND a.tag_id = ANY($4::bigint[])) = cardinality($4::bigint[])
   AND NOT EXISTS (SELECT 1 FROM post_tags n WHERE n.post_id = p.id AND n.tag_id = ANY($5::bigint[]))
@@ -292,7 +292,7 @@ const postListTagAfter = `-- name: PostListTagAfter :many
 SELECT p.id, p.author_id, p.body, p.created_at, p.deleted_at, p.language, p.app_id, p.visibility, p.spoiler_text, p.sensitive, p.in_reply_to_id, p.in_reply_to_account_id, p.reblog_of_id, p.edited_at, u.id, u.username, u.email, u.password_hash, u.display_name, u.bio, u.is_admin, u.created_at, u.email_mentions, u.sessions_valid_after, u.email_verified_at
 FROM posts p JOIN users u ON u.id = p.author_id
 WHERE p.id IN (SELECT pt.post_id FROM post_tags pt
-               WHERE pt.tag_id = ANY($1::bigint[]) AND pt.post_id > $2 AND pt.post_id < $3)
+               WHERE pt.tag_id = ANY($1::bigint[]) AND pt.listed AND pt.post_id > $2 AND pt.post_id < $3)
   AND p.deleted_at IS NULL AND p.visibility = 'public'
   AND (SELECT count(*) FROM post_tags a WHERE a.post_id = p.id AND a.tag_id = ANY($4::bigint[])) = cardinality($4::bigint[])
   AND NOT EXISTS (SELECT 1 FROM post_tags n WHERE n.post_id = p.id AND n.tag_id = ANY($5::bigint[]))
@@ -368,9 +368,9 @@ func (q *Queries) PostListTagAfter(ctx context.Context, arg PostListTagAfterPara
 }
 
 const postTagsAdd = `-- name: PostTagsAdd :exec
-INSERT INTO post_tags (tag_id, post_id, author_id)
-SELECT x.t, x.p, x.a FROM (SELECT unnest($1::bigint[]) AS t, unnest($2::bigint[]) AS p,
-             unnest($3::bigint[]) AS a) AS x
+INSERT INTO post_tags (tag_id, post_id, author_id, listed)
+SELECT x.t, x.p, x.a, x.l FROM (SELECT unnest($1::bigint[]) AS t, unnest($2::bigint[]) AS p,
+             unnest($3::bigint[]) AS a, unnest($4::boolean[]) AS l) AS x
 ON CONFLICT DO NOTHING
 `
 
@@ -378,10 +378,16 @@ type PostTagsAddParams struct {
 	TagIds    []int64
 	PostIds   []int64
 	AuthorIds []int64
+	Listed    []bool
 }
 
 func (q *Queries) PostTagsAdd(ctx context.Context, arg PostTagsAddParams) error {
-	_, err := q.db.Exec(ctx, postTagsAdd, arg.TagIds, arg.PostIds, arg.AuthorIds)
+	_, err := q.db.Exec(ctx, postTagsAdd,
+		arg.TagIds,
+		arg.PostIds,
+		arg.AuthorIds,
+		arg.Listed,
+	)
 	return err
 }
 
@@ -762,7 +768,7 @@ func (q *Queries) TagsTrending(ctx context.Context, arg TagsTrendingParams) ([]T
 
 const tagsUsedBy = `-- name: TagsUsedBy :many
 SELECT t.id, t.name, t.display, t.created_at FROM post_tags pt JOIN tags t ON t.id = pt.tag_id
-WHERE pt.author_id = $1
+WHERE pt.author_id = $1 AND pt.listed
 GROUP BY t.id ORDER BY count(*) DESC, t.name LIMIT 10
 `
 
