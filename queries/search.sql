@@ -2,7 +2,10 @@
 -- Bounds one search transaction: its statements' run time and the similarity that the
 -- trigram operator % asks for (a typo in a short name still matches).
 SELECT set_config('statement_timeout', sqlc.arg(timeout)::text, true),
-       set_config('pg_trgm.similarity_threshold', sqlc.arg(similarity)::text, true);
+       set_config('pg_trgm.similarity_threshold', sqlc.arg(similarity)::text, true),
+       -- A generic plan cannot know how narrow the id range is, and scanned the whole
+       -- primary key beside the document index: every search is planned for its values.
+       set_config('plan_cache_mode', 'force_custom_plan', true);
 
 -- name: SearchIndexPosts :exec
 -- Indexes the live posts among ids that are not boosts (again, for an edited one), with
@@ -70,10 +73,13 @@ matches AS (
     ORDER BY s.post_id DESC
     LIMIT @candidates
 )
-SELECT m.post_id
+SELECT m.post_id, count(*) OVER () AS candidates
 FROM matches m, q
 ORDER BY ts_rank_cd(m.document, q.q) / (1 + extract(epoch FROM now() - m.created_at) / 2592000) DESC, m.post_id DESC
 LIMIT @row_limit OFFSET @row_offset;
+
+-- name: SearchNewestPost :one
+SELECT coalesce(max(post_id), 0)::bigint FROM post_search;
 
 -- name: SearchPostsFiltered :many
 -- The posts within the filters of SearchPosts when the search has no words, newest first.

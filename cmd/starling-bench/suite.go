@@ -37,6 +37,8 @@ type suite struct {
 	report  *strings.Builder
 	charts  map[string]string
 	outDir  string
+	// dataDir is where the bench databases live.
+	dataDir string
 	// writes8 is the write path's posts/s at 8 clients (section 1), when it ran: section 7
 	// compares the end-to-end rate with it.
 	writes8 float64
@@ -48,12 +50,12 @@ func runSuite(args []string) error {
 	bin := fs.String("bin", "bin/starling", "the starling binary to measure")
 	out := fs.String("out", "docs/benchmarks.md", "where to write the report (charts go beside it)")
 	dataDir := fs.String("data-dir", ".data", "where the bench database lives")
-	only := fs.String("only", "", "run only these scenarios, comma-separated: writes, reads, fanout, pipeline, sustained, hotrows, e2e, login, favourites (default: all of them, in this order)")
+	only := fs.String("only", "", "run only these scenarios, comma-separated: writes, reads, fanout, pipeline, sustained, hotrows, e2e, login, favourites, search (default: all of them, in this order)")
 	fs.Parse(args)
 	raiseFileLimit()
 	ctx := context.Background()
 	s := &suite{quick: *quick, bin: *bin, runs: 3, seconds: 5 * time.Second, report: &strings.Builder{},
-		charts: map[string]string{}, outDir: filepath.Dir(*out)}
+		charts: map[string]string{}, outDir: filepath.Dir(*out), dataDir: *dataDir}
 	if s.quick {
 		s.runs, s.seconds = 1, 2*time.Second
 	}
@@ -81,6 +83,7 @@ func runSuite(args []string) error {
 		{"e2e", "end to end", s.endToEnd},
 		{"login", "failed logins", s.login},
 		{"favourites", "favourites", s.favourites},
+		{"search", "search", s.search},
 	} {
 		if *only != "" && !slices.Contains(strings.Split(*only, ","), step.key) {
 			continue

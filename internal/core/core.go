@@ -96,6 +96,11 @@ type Options struct {
 	// id and refuses, with a *RateLimitError, one over it, whether it comes from the website
 	// or the API. Defaults to nil: no limit.
 	PostLimit Allowance
+	// SearchWindow is the range of the newest post ids a search of posts first looks in
+	// (see searchWindows), and SearchCandidates how many of the newest matches it ranks.
+	// They default to 20,000 and SearchCandidates; tests narrow them.
+	SearchWindow     int64
+	SearchCandidates int
 }
 
 // Service is the domain layer. It is safe for concurrent use.
@@ -117,6 +122,12 @@ func New(db store.Conn, opts Options) *Service {
 	}
 	if opts.Jobs == nil {
 		panic("core: Options.Jobs is required")
+	}
+	if opts.SearchWindow <= 0 {
+		opts.SearchWindow = defaultSearchWindow
+	}
+	if opts.SearchCandidates <= 0 {
+		opts.SearchCandidates = SearchCandidates
 	}
 	if opts.InstanceCountsMaxAge == 0 {
 		opts.InstanceCountsMaxAge = time.Minute

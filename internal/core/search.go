@@ -233,7 +233,7 @@ const (
 	// SearchCandidates is how many of the newest matching posts a search ranks: a word
 	// found in more posts than that ranks among the newest ones, and max_id or before:
 	// reach the older.
-	SearchCandidates = 2000
+	SearchCandidates = 1000
 	// MaxAccountSearch is the most accounts one search of accounts returns.
 	MaxAccountSearch = 80
 	// MaxSearchOffset is the largest offset a search answers.
@@ -469,10 +469,11 @@ func (s *Service) SearchPosts(ctx context.Context, viewerID int64, ps PostSearch
 	err := s.searchTx(ctx, func(qq *store.Queries) error {
 		var err error
 		if strings.TrimSpace(q.Words) != "" {
-			ids, err = qq.SearchPosts(ctx, store.SearchPostsParams{Query: q.Words, Before: before, After: ps.After,
+			ids, err = searchWindows(ctx, qq, store.SearchPostsParams{Query: q.Words, Before: before, After: ps.After,
 				CreatedBefore: until, CreatedAfter: since, AuthorID: author, OnlyReplies: q.Replies,
 				OnlySensitive: q.Sensitive, OnlyLinks: q.Links, Language: q.Language, ViewerID: viewerID,
-				Scope: int32(q.Scope), Candidates: SearchCandidates, RowLimit: int32(limit), RowOffset: int32(ps.Offset)})
+				Scope: int32(q.Scope), Candidates: int32(s.opts.SearchCandidates), RowLimit: int32(limit), RowOffset: int32(ps.Offset)},
+				s.opts.SearchWindow)
 			return err
 		}
 		ids, err = qq.SearchPostsFiltered(ctx, store.SearchPostsFilteredParams{Before: before, After: ps.After,
@@ -495,6 +496,49 @@ func (s *Service) SearchPosts(ctx context.Context, viewerID int64, ps PostSearch
 		}
 	}
 	return out, nil
+}
+
+// searchWindow is the range of the newest post ids a search first looks in, and
+// searchGrowth how much wider each next range is; the last range is everything.
+const (
+	defaultSearchWindow = 20_000
+	searchGrowth        = 8
+	searchSteps         = 3
+)
+
+// searchWindows answers p among the newest post ids first: the newest SearchCandidates
+// matches are all in the newest range that holds that many, so a common word is ranked
+// without reading its older matches at all. A range with fewer matches is widened, and
+// the last is the whole index: a rare word costs a few cheap lookups more.
+func searchWindows(ctx context.Context, q *store.Queries, p store.SearchPostsParams, firstWindow int64) ([]int64, error) {
+	top := p.Before - 1
+	if p.Before == 1<<63-1 {
+		newest, err := q.SearchNewestPost(ctx)
+		if err != nil {
+			return nil, err
+		}
+		top = newest
+	}
+	floor, window := p.After, firstWindow
+	for step := 1; ; step++ {
+		w := p
+		last := step == searchSteps || top-window <= floor
+		if !last {
+			w.After = top - window
+		}
+		rows, err := q.SearchPosts(ctx, w)
+		if err != nil {
+			return nil, err
+		}
+		if last || len(rows) > 0 && rows[0].Candidates >= int64(p.Candidates) {
+			ids := make([]int64, len(rows))
+			for i, r := range rows {
+				ids[i] = r.PostID
+			}
+			return ids, nil
+		}
+		window *= searchGrowth
+	}
 }
 
 // searchTx runs f in a read transaction bounded by SearchTimeout, with the trigram
@@ -551,6 +595,25 @@ func markHeadline(h string) template.HTML {
 		return template.HTML(esc) //nolint:gosec // escaped above
 	}
 	return template.HTML(strings.NewReplacer("\ue000", "<mark>", "\ue001", "</mark>").Replace(esc)) //nolint:gosec // escaped above
+}
+
+// SearchPublicIDs answers words as an anonymous search of posts does, in SQL alone (the
+// settings, the windows, the ranking), returning the ids of the first page: what the
+// benchmark compares with LIKE.
+func SearchPublicIDs(ctx context.Context, db store.Conn, words string, limit int) ([]int64, error) {
+	var ids []int64
+	err := store.WithTx(ctx, db, func(_ pgx.Tx, q *store.Queries) error {
+		if err := q.SearchSettings(ctx, store.SearchSettingsParams{
+			Timeout: fmt.Sprint(SearchTimeout.Milliseconds()), Similarity: searchSimilarity}); err != nil {
+			return err
+		}
+		var err error
+		ids, err = searchWindows(ctx, q, store.SearchPostsParams{Query: words, Before: 1<<63 - 1,
+			CreatedBefore: time.Date(9999, 1, 1, 0, 0, 0, 0, time.UTC), CreatedAfter: time.Unix(0, 0),
+			Candidates: SearchCandidates, RowLimit: int32(limit)}, defaultSearchWindow)
+		return err
+	})
+	return ids, err
 }
 
 // SearchLikePosts answers words the way a search without an index does (ILIKE over every

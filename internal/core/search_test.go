@@ -335,3 +335,41 @@ func TestSearchBackfillIndexesOlderPosts(t *testing.T) {
 	require.Equal(t, 0, count(t, pool, `SELECT count(*) FROM search_backfill`))
 	require.Equal(t, 0, count(t, pool, `SELECT count(*) FROM tag_uses`), "the backfill counts no uses: those come from events")
 }
+
+// TestSearchWindowsRankTheNewestMatches: searching the newest ids first gives what a
+// search of the whole index gives (the newest candidates, ranked), whether the first
+// window holds enough matches or the search must widen to everything.
+func TestSearchWindowsRankTheNewestMatches(t *testing.T) {
+	t.Parallel()
+	pool, _ := pgtest.NewDB(t)
+	whole := newService(pool)
+	windowed := core.New(pool, core.Options{Password: fastHash, SignupsOpen: true, Jobs: insertOnly(),
+		SearchWindow: 4, SearchCandidates: 6})
+	narrowWhole := core.New(pool, core.Options{Password: fastHash, SignupsOpen: true, Jobs: insertOnly(),
+		SearchWindow: 1 << 40, SearchCandidates: 6})
+	alice := mustUser(t, whole, "alice")
+	var common, rare []int64
+	for i := range 40 {
+		body := "filler words only"
+		switch {
+		case i%2 == 0:
+			body = "common word here"
+		case i%13 == 0:
+			body = "a rare word"
+		}
+		p := publish(t, whole, alice, core.NewPost{Body: body})
+		if i%2 == 0 {
+			common = append(common, p.ID)
+		} else if i%13 == 0 {
+			rare = append(rare, p.ID)
+		}
+	}
+	drainSearch(t, whole, pool)
+	// common: 20 matches, a window of 4 ids holds 2, of 32 ids 16 ≥ 6 candidates: the
+	// newest 6 are ranked, as a whole search with 6 candidates ranks them.
+	require.Equal(t, searchIDs(t, narrowWhole, 0, "common"), searchIDs(t, windowed, 0, "common"))
+	require.ElementsMatch(t, common[len(common)-6:], searchIDs(t, windowed, 0, "common"), "the 6 newest matches")
+	// rare: 3 matches, never 6 in a window: the search widens to everything.
+	require.ElementsMatch(t, rare, searchIDs(t, windowed, 0, "rare"))
+	require.ElementsMatch(t, rare, searchIDs(t, whole, 0, "rare"))
+}

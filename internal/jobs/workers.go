@@ -138,7 +138,7 @@ func (pw *pruneEventsWorker) Work(ctx context.Context, job *river.Job[jobargs.Pr
 
 // backfillSearchWorker indexes the posts written before the search index existed, chunk
 // after chunk for up to backfillRunFor, so that the maintenance queue's other jobs wait at
-// most that long; the next periodic run goes on from where it stopped.
+// most that long; then it snoozes a second (which costs no attempt) and goes on.
 type backfillSearchWorker struct {
 	river.WorkerDefaults[jobargs.BackfillSearch]
 	w *workers
@@ -171,6 +171,6 @@ func (bw *backfillSearchWorker) Work(ctx context.Context, job *river.Job[jobargs
 		}
 		chunks++
 	}
-	bw.w.log.InfoContext(ctx, "search backfill goes on in the next run", "chunks", chunks, "job_id", job.ID)
-	return nil
+	bw.w.log.InfoContext(ctx, "search backfill goes on in a second", "chunks", chunks, "job_id", job.ID)
+	return river.JobSnooze(time.Second)
 }

@@ -262,6 +262,17 @@ func (q *Queries) SearchLikePosts(ctx context.Context, arg SearchLikePostsParams
 	return items, nil
 }
 
+const searchNewestPost = `-- name: SearchNewestPost :one
+SELECT coalesce(max(post_id), 0)::bigint FROM post_search
+`
+
+func (q *Queries) SearchNewestPost(ctx context.Context) (int64, error) {
+	row := q.db.QueryRow(ctx, searchNewestPost)
+	var column_1 int64
+	err := row.Scan(&column_1)
+	return column_1, err
+}
+
 const searchPosts = `-- name: SearchPosts :many
 WITH q AS (SELECT search_query($3::text) AS q),
 matches AS (
@@ -286,7 +297,7 @@ matches AS (
     ORDER BY s.post_id DESC
     LIMIT $15
 )
-SELECT m.post_id
+SELECT m.post_id, count(*) OVER () AS candidates
 FROM matches m, q
 ORDER BY ts_rank_cd(m.document, q.q) / (1 + extract(epoch FROM now() - m.created_at) / 2592000) DESC, m.post_id DESC
 LIMIT $2 OFFSET $1
@@ -310,13 +321,18 @@ type SearchPostsParams struct {
 	Candidates    int32
 }
 
+type SearchPostsRow struct {
+	PostID     int64
+	Candidates int64
+}
+
 // The posts matching @query (search_query syntax) that @viewer_id may find, within the
 // filters, ranked by relevance with recency (a month-old post counts half as much as
 // the same post today) among the @candidates newest matches. Others'
 // unlisted posts are not found: unlisted keeps a post out of discovery. @scope: 0 every
 // post, 1 the viewer's bookmarks, 2 their favourites, 3 their library (their own posts and
 // those they favourited, bookmarked or were mentioned in).
-func (q *Queries) SearchPosts(ctx context.Context, arg SearchPostsParams) ([]int64, error) {
+func (q *Queries) SearchPosts(ctx context.Context, arg SearchPostsParams) ([]SearchPostsRow, error) {
 	rows, err := q.db.Query(ctx, searchPosts,
 		arg.RowOffset,
 		arg.RowLimit,
@@ -338,13 +354,13 @@ func (q *Queries) SearchPosts(ctx context.Context, arg SearchPostsParams) ([]int
 		return nil, err
 	}
 	defer rows.Close()
-	items := []int64{}
+	items := []SearchPostsRow{}
 	for rows.Next() {
-		var post_id int64
-		if err := rows.Scan(&post_id); err != nil {
+		var i SearchPostsRow
+		if err := rows.Scan(&i.PostID, &i.Candidates); err != nil {
 			return nil, err
 		}
-		items = append(items, post_id)
+		items = append(items, i)
 	}
 	if err := rows.Err(); err != nil {
 		return nil, err
@@ -427,7 +443,10 @@ func (q *Queries) SearchPostsFiltered(ctx context.Context, arg SearchPostsFilter
 
 const searchSettings = `-- name: SearchSettings :exec
 SELECT set_config('statement_timeout', $1::text, true),
-       set_config('pg_trgm.similarity_threshold', $2::text, true)
+       set_config('pg_trgm.similarity_threshold', $2::text, true),
+       -- A generic plan cannot know how narrow the id range is, and scanned the whole
+       -- primary key beside the document index: every search is planned for its values.
+       set_config('plan_cache_mode', 'force_custom_plan', true)
 `
 
 type SearchSettingsParams struct {
