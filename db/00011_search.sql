@@ -79,11 +79,24 @@ LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
         ELSE 'simple' END::regconfig
 $$;
 
--- The search document of a post: its content warning and its text, in its language's
--- configuration.
-CREATE FUNCTION search_document(code text, spoiler_text text, body text) RETURNS tsvector
+-- The lexeme of a bucket of 10,000 post ids: U+0001 (which no post may hold) and the
+-- bucket's number. A search ANDs its query with the buckets of the newest ids, so that the
+-- document index itself leaves out older matches and a common word costs only its newest.
+CREATE FUNCTION search_bucket(bucket bigint) RETURNS text
+LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$ SELECT chr(1) || bucket::text $$;
+
+-- The search document of post id: its content warning and its text, in its language's
+-- configuration, and the lexeme of its id's bucket (search_bucket), which no text has.
+CREATE FUNCTION search_document(code text, spoiler_text text, body text, id bigint) RETURNS tsvector
 LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
     SELECT to_tsvector(search_config(code), spoiler_text || ' ' || body)
+        || array_to_tsvector(ARRAY[search_bucket(id / 10000)])
+$$;
+
+-- The query that matches the documents of the buckets from lo to hi.
+CREATE FUNCTION search_buckets(lo bigint, hi bigint) RETURNS tsquery
+LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+    SELECT string_agg(quote_literal(search_bucket(b)), ' | ')::tsquery FROM generate_series(lo, hi) b
 $$;
 
 -- The full-text index of posts that are not boosts: one row per live post, kept by the
@@ -150,7 +163,9 @@ DROP TABLE search_backfill;
 DROP FUNCTION search_query(text);
 DROP TABLE search_configs;
 DROP TABLE post_search;
-DROP FUNCTION search_document(text, text, text);
+DROP FUNCTION search_document(text, text, text, bigint);
+DROP FUNCTION search_buckets(bigint, bigint);
+DROP FUNCTION search_bucket(bigint);
 DROP FUNCTION search_config(text);
 DROP TABLE featured_tags;
 DROP TABLE tag_follows;

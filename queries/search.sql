@@ -14,7 +14,7 @@ WITH indexed AS (
     INSERT INTO post_search (post_id, author_id, visibility, created_at, reply, sensitive, has_link,
                              language, config, document)
     SELECT p.id, p.author_id, p.visibility, p.created_at, p.in_reply_to_id IS NOT NULL, p.sensitive,
-           x.has_link, p.language, search_config(p.language), search_document(p.language, p.spoiler_text, p.body)
+           x.has_link, p.language, search_config(p.language), search_document(p.language, p.spoiler_text, p.body, p.id)
     FROM posts p
     JOIN (SELECT unnest(sqlc.arg(ids)::bigint[]) AS id, unnest(sqlc.arg(has_links)::boolean[]) AS has_link) AS x ON x.id = p.id
     WHERE p.deleted_at IS NULL AND p.reblog_of_id IS NULL
@@ -45,7 +45,8 @@ DELETE FROM search_backfill;
 
 -- name: SearchPosts :many
 -- The posts matching @query (search_query syntax) that @viewer_id may find, within the
--- filters, ranked by relevance with recency (a month-old post counts half as much as
+-- filters and, unless @bucket_lo is negative, among the ids of buckets @bucket_lo to
+-- @bucket_hi, ranked by relevance with recency (a month-old post counts half as much as
 -- the same post today) among the @candidates newest matches. Others'
 -- unlisted posts are not found: unlisted keeps a post out of discovery. @scope: 0 every
 -- post, 1 the viewer's bookmarks, 2 their favourites, 3 their library (their own posts and
@@ -55,6 +56,7 @@ matches AS (
     SELECT s.post_id, s.created_at, s.document
     FROM post_search s, q
     WHERE s.document @@ q.q
+      AND (@bucket_lo::bigint < 0 OR s.document @@ search_buckets(@bucket_lo, @bucket_hi::bigint))
       AND s.post_id < @before AND s.post_id > @after
       AND s.created_at < @created_before AND s.created_at >= @created_after
       AND (@author_id::bigint = 0 OR s.author_id = @author_id)

@@ -96,9 +96,9 @@ type Options struct {
 	// id and refuses, with a *RateLimitError, one over it, whether it comes from the website
 	// or the API. Defaults to nil: no limit.
 	PostLimit Allowance
-	// SearchWindow is the range of the newest post ids a search of posts first looks in
-	// (see searchWindows), and SearchCandidates how many of the newest matches it ranks.
-	// They default to 20,000 and SearchCandidates; tests narrow them.
+	// SearchWindow is how many buckets of 10,000 post ids, the newest, a search of posts
+	// first looks in (see searchWindows), and SearchCandidates how many of the newest
+	// matches it ranks. They default to 2 and SearchCandidates; tests narrow them.
 	SearchWindow     int64
 	SearchCandidates int
 }

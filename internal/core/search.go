@@ -498,18 +498,21 @@ func (s *Service) SearchPosts(ctx context.Context, viewerID int64, ps PostSearch
 	return out, nil
 }
 
-// searchWindow is the range of the newest post ids a search first looks in, and
-// searchGrowth how much wider each next range is; the last range is everything.
+// The windows of searchWindows: the first holds the newest searchWindow buckets of post
+// ids (a bucket is 10,000 ids, search_bucket in migration 00011), each next one
+// searchGrowth times as many, and the last everything.
 const (
-	defaultSearchWindow = 20_000
+	searchBucket        = 10_000
+	defaultSearchWindow = 2
 	searchGrowth        = 8
 	searchSteps         = 3
 )
 
 // searchWindows answers p among the newest post ids first: the newest SearchCandidates
-// matches are all in the newest range that holds that many, so a common word is ranked
-// without reading its older matches at all. A range with fewer matches is widened, and
-// the last is the whole index: a rare word costs a few cheap lookups more.
+// matches are all in the newest window that holds that many, so a common word is ranked
+// without the index even returning its older matches (the query is ANDed with the
+// window's bucket lexemes). A window with fewer matches is widened, and the last is the
+// whole index: a rare word costs a few cheap index lookups more.
 func searchWindows(ctx context.Context, q *store.Queries, p store.SearchPostsParams, firstWindow int64) ([]int64, error) {
 	top := p.Before - 1
 	if p.Before == 1<<63-1 {
@@ -519,12 +522,15 @@ func searchWindows(ctx context.Context, q *store.Queries, p store.SearchPostsPar
 		}
 		top = newest
 	}
-	floor, window := p.After, firstWindow
+	hi := top / searchBucket
+	floor := p.After / searchBucket
+	window := firstWindow
 	for step := 1; ; step++ {
 		w := p
-		last := step == searchSteps || top-window <= floor
-		if !last {
-			w.After = top - window
+		w.BucketLo, w.BucketHi = hi-window+1, hi
+		last := step == searchSteps || w.BucketLo <= floor
+		if last {
+			w.BucketLo = -1
 		}
 		rows, err := q.SearchPosts(ctx, w)
 		if err != nil {

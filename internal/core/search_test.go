@@ -336,20 +336,26 @@ func TestSearchBackfillIndexesOlderPosts(t *testing.T) {
 	require.Equal(t, 0, count(t, pool, `SELECT count(*) FROM tag_uses`), "the backfill counts no uses: those come from events")
 }
 
-// TestSearchWindowsRankTheNewestMatches: searching the newest ids first gives what a
-// search of the whole index gives (the newest candidates, ranked), whether the first
-// window holds enough matches or the search must widen to everything.
+// TestSearchWindowsRankTheNewestMatches: searching the newest buckets of ids first gives
+// what a search of the whole index gives (the newest candidates, ranked), whether the
+// first window holds enough matches or the search must widen to everything. The posts are
+// spread over buckets by moving the id sequence on.
 func TestSearchWindowsRankTheNewestMatches(t *testing.T) {
 	t.Parallel()
 	pool, _ := pgtest.NewDB(t)
+	ctx := context.Background()
 	whole := newService(pool)
 	windowed := core.New(pool, core.Options{Password: fastHash, SignupsOpen: true, Jobs: insertOnly(),
-		SearchWindow: 4, SearchCandidates: 6})
+		SearchWindow: 1, SearchCandidates: 6})
 	narrowWhole := core.New(pool, core.Options{Password: fastHash, SignupsOpen: true, Jobs: insertOnly(),
 		SearchWindow: 1 << 40, SearchCandidates: 6})
 	alice := mustUser(t, whole, "alice")
 	var common, rare []int64
 	for i := range 40 {
+		if i%4 == 0 { // four posts per bucket of 10,000 ids
+			_, err := pool.Exec(ctx, `SELECT setval(pg_get_serial_sequence('posts', 'id'), $1)`, (i/4+1)*10_000)
+			require.NoError(t, err)
+		}
 		body := "filler words only"
 		switch {
 		case i%2 == 0:
@@ -365,8 +371,9 @@ func TestSearchWindowsRankTheNewestMatches(t *testing.T) {
 		}
 	}
 	drainSearch(t, whole, pool)
-	// common: 20 matches, a window of 4 ids holds 2, of 32 ids 16 ≥ 6 candidates: the
-	// newest 6 are ranked, as a whole search with 6 candidates ranks them.
+	// common: 20 matches, two in each bucket: the first window (1 bucket) holds 2, the
+	// next (8 buckets) 16 ≥ 6 candidates: the newest 6 are ranked, as a whole search with 6
+	// candidates ranks them.
 	require.Equal(t, searchIDs(t, narrowWhole, 0, "common"), searchIDs(t, windowed, 0, "common"))
 	require.ElementsMatch(t, common[len(common)-6:], searchIDs(t, windowed, 0, "common"), "the 6 newest matches")
 	// rare: 3 matches, never 6 in a window: the search widens to everything.

@@ -645,8 +645,8 @@ func (h *Hub) cutLocked(s *Subscription, reason string) {
 
 func (h *Hub) closeAll() { h.Shutdown() }
 
-// Kind names the kind of stream a filter describes, for metrics: public, home, user or
-// notifications.
+// Kind names the kind of stream a filter describes, for metrics: public, hashtag, home,
+// user or notifications.
 func (f Filter) Kind() string {
 	switch {
 	case f.Public:

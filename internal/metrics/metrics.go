@@ -127,7 +127,7 @@ type streamCollector struct {
 func (c *streamCollector) Describe(ch chan<- *prometheus.Desc) { ch <- c.desc }
 func (c *streamCollector) Collect(ch chan<- prometheus.Metric) {
 	counts := c.count()
-	for _, kind := range []string{"public", "home", "user", "notifications"} {
+	for _, kind := range []string{"public", "hashtag", "home", "user", "notifications"} {
 		ch <- prometheus.MustNewConstMetric(c.desc, prometheus.GaugeValue, float64(counts[kind]), kind)
 	}
 }

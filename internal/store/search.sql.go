@@ -203,7 +203,7 @@ WITH indexed AS (
     INSERT INTO post_search (post_id, author_id, visibility, created_at, reply, sensitive, has_link,
                              language, config, document)
     SELECT p.id, p.author_id, p.visibility, p.created_at, p.in_reply_to_id IS NOT NULL, p.sensitive,
-           x.has_link, p.language, search_config(p.language), search_document(p.language, p.spoiler_text, p.body)
+           x.has_link, p.language, search_config(p.language), search_document(p.language, p.spoiler_text, p.body, p.id)
     FROM posts p
     JOIN (SELECT unnest($1::bigint[]) AS id, unnest($2::boolean[]) AS has_link) AS x ON x.id = p.id
     WHERE p.deleted_at IS NULL AND p.reblog_of_id IS NULL
@@ -279,23 +279,24 @@ matches AS (
     SELECT s.post_id, s.created_at, s.document
     FROM post_search s, q
     WHERE s.document @@ q.q
-      AND s.post_id < $4 AND s.post_id > $5
-      AND s.created_at < $6 AND s.created_at >= $7
-      AND ($8::bigint = 0 OR s.author_id = $8)
-      AND (NOT $9::boolean OR s.reply)
-      AND (NOT $10::boolean OR s.sensitive)
-      AND (NOT $11::boolean OR s.has_link)
-      AND ($12::text = '' OR s.language = $12)
-      AND (s.visibility = 'public' OR s.author_id = $13
-           OR ($13 <> 0 AND s.visibility IN ('private', 'direct')
-               AND may_see($13, s.author_id, s.visibility, s.post_id)))
-      AND ($14::int = 0
-           OR ($14 IN (1, 3) AND EXISTS (SELECT 1 FROM bookmarks b WHERE b.user_id = $13 AND b.post_id = s.post_id))
-           OR ($14 IN (2, 3) AND EXISTS (SELECT 1 FROM favourites f WHERE f.user_id = $13 AND f.post_id = s.post_id))
-           OR ($14 = 3 AND (s.author_id = $13
-               OR EXISTS (SELECT 1 FROM mentions m WHERE m.user_id = $13 AND m.post_id = s.post_id))))
+      AND ($4::bigint < 0 OR s.document @@ search_buckets($4, $5::bigint))
+      AND s.post_id < $6 AND s.post_id > $7
+      AND s.created_at < $8 AND s.created_at >= $9
+      AND ($10::bigint = 0 OR s.author_id = $10)
+      AND (NOT $11::boolean OR s.reply)
+      AND (NOT $12::boolean OR s.sensitive)
+      AND (NOT $13::boolean OR s.has_link)
+      AND ($14::text = '' OR s.language = $14)
+      AND (s.visibility = 'public' OR s.author_id = $15
+           OR ($15 <> 0 AND s.visibility IN ('private', 'direct')
+               AND may_see($15, s.author_id, s.visibility, s.post_id)))
+      AND ($16::int = 0
+           OR ($16 IN (1, 3) AND EXISTS (SELECT 1 FROM bookmarks b WHERE b.user_id = $15 AND b.post_id = s.post_id))
+           OR ($16 IN (2, 3) AND EXISTS (SELECT 1 FROM favourites f WHERE f.user_id = $15 AND f.post_id = s.post_id))
+           OR ($16 = 3 AND (s.author_id = $15
+               OR EXISTS (SELECT 1 FROM mentions m WHERE m.user_id = $15 AND m.post_id = s.post_id))))
     ORDER BY s.post_id DESC
-    LIMIT $15
+    LIMIT $17
 )
 SELECT m.post_id, count(*) OVER () AS candidates
 FROM matches m, q
@@ -307,6 +308,8 @@ type SearchPostsParams struct {
 	RowOffset     int32
 	RowLimit      int32
 	Query         string
+	BucketLo      int64
+	BucketHi      int64
 	Before        int64
 	After         int64
 	CreatedBefore time.Time
@@ -327,7 +330,8 @@ type SearchPostsRow struct {
 }
 
 // The posts matching @query (search_query syntax) that @viewer_id may find, within the
-// filters, ranked by relevance with recency (a month-old post counts half as much as
+// filters and, unless @bucket_lo is negative, among the ids of buckets @bucket_lo to
+// @bucket_hi, ranked by relevance with recency (a month-old post counts half as much as
 // the same post today) among the @candidates newest matches. Others'
 // unlisted posts are not found: unlisted keeps a post out of discovery. @scope: 0 every
 // post, 1 the viewer's bookmarks, 2 their favourites, 3 their library (their own posts and
@@ -337,6 +341,8 @@ func (q *Queries) SearchPosts(ctx context.Context, arg SearchPostsParams) ([]Sea
 		arg.RowOffset,
 		arg.RowLimit,
 		arg.Query,
+		arg.BucketLo,
+		arg.BucketHi,
 		arg.Before,
 		arg.After,
 		arg.CreatedBefore,
