@@ -233,7 +233,7 @@ const (
 	// SearchCandidates is how many of the newest matching posts a search ranks: a word
 	// found in more posts than that ranks among the newest ones, and max_id or before:
 	// reach the older.
-	SearchCandidates = 1000
+	SearchCandidates = 500
 	// MaxAccountSearch is the most accounts one search of accounts returns.
 	MaxAccountSearch = 80
 	// MaxSearchOffset is the largest offset a search answers.
@@ -498,14 +498,16 @@ func (s *Service) SearchPosts(ctx context.Context, viewerID int64, ps PostSearch
 	return out, nil
 }
 
-// The windows of searchWindows: the first holds the newest searchWindow buckets of post
-// ids (a bucket is 10,000 ids, search_bucket in migration 00011), each next one
-// searchGrowth times as many, and the last everything.
+// The windows of searchWindows: the first holds the newest defaultSearchWindow buckets of
+// post ids (a bucket is 10,000 ids, search_bucket in migration 00011); the next is as
+// wide as the matches found so far say it must be to hold the candidates (with a margin),
+// at least twice as wide, searchGrowth times as wide when nothing matched; the last of
+// searchSteps is everything.
 const (
 	searchBucket        = 10_000
 	defaultSearchWindow = 2
 	searchGrowth        = 8
-	searchSteps         = 3
+	searchSteps         = 4
 )
 
 // searchWindows answers p among the newest post ids first: the newest SearchCandidates
@@ -536,14 +538,22 @@ func searchWindows(ctx context.Context, q *store.Queries, p store.SearchPostsPar
 		if err != nil {
 			return nil, err
 		}
-		if last || len(rows) > 0 && rows[0].Candidates >= int64(p.Candidates) {
+		var found int64
+		if len(rows) > 0 {
+			found = rows[0].Candidates
+		}
+		if last || found >= int64(p.Candidates) {
 			ids := make([]int64, len(rows))
 			for i, r := range rows {
 				ids[i] = r.PostID
 			}
 			return ids, nil
 		}
-		window *= searchGrowth
+		if found == 0 {
+			window *= searchGrowth
+		} else {
+			window = max(2*window, window*int64(p.Candidates)*3/(2*found)+1)
+		}
 	}
 }
 
