@@ -501,13 +501,14 @@ func (s *Service) SearchPosts(ctx context.Context, viewerID int64, ps PostSearch
 // The windows of searchWindows: the first holds the newest defaultSearchWindow buckets of
 // post ids (a bucket is 10,000 ids, search_bucket in migration 00011); the next is as
 // wide as the matches found so far say it must be to hold the candidates (with a margin),
-// at least twice as wide, searchGrowth times as wide when nothing matched; the last of
-// searchSteps is everything.
+// at least twice as wide, searchGrowth times as wide when nothing matched. A window of
+// more than maxSearchWindow buckets is everything instead: the index reads every id of
+// a window's buckets, so past that many a whole search costs less.
 const (
 	searchBucket        = 10_000
 	defaultSearchWindow = 2
 	searchGrowth        = 8
-	searchSteps         = 4
+	maxSearchWindow     = 16
 )
 
 // searchWindows answers p among the newest post ids first: the newest SearchCandidates
@@ -527,10 +528,10 @@ func searchWindows(ctx context.Context, q *store.Queries, p store.SearchPostsPar
 	hi := top / searchBucket
 	floor := p.After / searchBucket
 	window := firstWindow
-	for step := 1; ; step++ {
+	for {
 		w := p
 		w.BucketLo, w.BucketHi = hi-window+1, hi
-		last := step == searchSteps || w.BucketLo <= floor
+		last := window > max(maxSearchWindow, firstWindow) || w.BucketLo <= floor
 		if last {
 			w.BucketLo = -1
 		}
