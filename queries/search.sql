@@ -72,7 +72,9 @@ matches AS (
            OR (@scope IN (2, 3) AND EXISTS (SELECT 1 FROM favourites f WHERE f.user_id = @viewer_id AND f.post_id = s.post_id))
            OR (@scope = 3 AND (s.author_id = @viewer_id
                OR EXISTS (SELECT 1 FROM mentions m WHERE m.user_id = @viewer_id AND m.post_id = s.post_id))))
-    ORDER BY s.post_id DESC
+    -- + 0: never walk the primary key backwards hoping to meet enough matches soon (the
+    -- planner cannot tell a rare word from a common one); the document index finds them.
+    ORDER BY s.post_id + 0 DESC
     LIMIT @candidates
 )
 SELECT m.post_id, count(*) OVER () AS candidates

@@ -295,7 +295,9 @@ matches AS (
            OR ($16 IN (2, 3) AND EXISTS (SELECT 1 FROM favourites f WHERE f.user_id = $15 AND f.post_id = s.post_id))
            OR ($16 = 3 AND (s.author_id = $15
                OR EXISTS (SELECT 1 FROM mentions m WHERE m.user_id = $15 AND m.post_id = s.post_id))))
-    ORDER BY s.post_id DESC
+    -- + 0: never walk the primary key backwards hoping to meet enough matches soon (the
+    -- planner cannot tell a rare word from a common one); the document index finds them.
+    ORDER BY s.post_id + 0 DESC
     LIMIT $17
 )
 SELECT m.post_id, count(*) OVER () AS candidates
