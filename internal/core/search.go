@@ -466,14 +466,14 @@ func (s *Service) SearchPosts(ctx context.Context, viewerID int64, ps PostSearch
 		until = time.Date(9999, 1, 1, 0, 0, 0, 0, time.UTC)
 	}
 	var ids []int64
-	err := s.searchTx(ctx, func(qq *store.Queries) error {
+	err := s.searchTx(ctx, func(qq *store.Queries, newest int64) error {
 		var err error
 		if strings.TrimSpace(q.Words) != "" {
 			ids, err = searchWindows(ctx, qq, store.SearchPostsParams{Query: q.Words, Before: before, After: ps.After,
 				CreatedBefore: until, CreatedAfter: since, AuthorID: author, OnlyReplies: q.Replies,
 				OnlySensitive: q.Sensitive, OnlyLinks: q.Links, Language: q.Language, ViewerID: viewerID,
 				Scope: int32(q.Scope), Candidates: int32(s.opts.SearchCandidates), RowLimit: int32(limit), RowOffset: int32(ps.Offset)},
-				s.opts.SearchWindow)
+				newest, s.opts.SearchWindow)
 			return err
 		}
 		ids, err = qq.SearchPostsFiltered(ctx, store.SearchPostsFilteredParams{Before: before, After: ps.After,
@@ -516,15 +516,8 @@ const (
 // without the index even returning its older matches (the query is ANDed with the
 // window's bucket lexemes). A window with fewer matches is widened, and the last is the
 // whole index: a rare word costs a few cheap index lookups more.
-func searchWindows(ctx context.Context, q *store.Queries, p store.SearchPostsParams, firstWindow int64) ([]int64, error) {
-	top := p.Before - 1
-	if p.Before == 1<<63-1 {
-		newest, err := q.SearchNewestPost(ctx)
-		if err != nil {
-			return nil, err
-		}
-		top = newest
-	}
+func searchWindows(ctx context.Context, q *store.Queries, p store.SearchPostsParams, newest, firstWindow int64) ([]int64, error) {
+	top := min(p.Before-1, newest)
 	hi := top / searchBucket
 	floor := p.After / searchBucket
 	window := firstWindow
@@ -561,13 +554,14 @@ func searchWindows(ctx context.Context, q *store.Queries, p store.SearchPostsPar
 // searchTx runs f in a read transaction bounded by SearchTimeout, with the trigram
 // threshold of name search. A statement that runs out of time is the search's fault (it
 // matches too much), answered as a *ValidationError.
-func (s *Service) searchTx(ctx context.Context, f func(q *store.Queries) error) error {
+func (s *Service) searchTx(ctx context.Context, f func(q *store.Queries, newest int64) error) error {
 	err := store.WithTx(ctx, s.db, func(_ pgx.Tx, q *store.Queries) error {
-		if err := q.SearchSettings(ctx, store.SearchSettingsParams{
-			Timeout: fmt.Sprint(SearchTimeout.Milliseconds()), Similarity: searchSimilarity}); err != nil {
+		set, err := q.SearchSettings(ctx, store.SearchSettingsParams{
+			Timeout: fmt.Sprint(SearchTimeout.Milliseconds()), Similarity: searchSimilarity})
+		if err != nil {
 			return err
 		}
-		return f(q)
+		return f(q, set.Newest)
 	})
 	var pgErr *pgconn.PgError
 	if errors.As(err, &pgErr) && pgErr.Code == "57014" { // query_canceled: the statement timeout
@@ -587,7 +581,7 @@ func (s *Service) Highlights(ctx context.Context, words string, ids []int64) (ma
 		return out, nil
 	}
 	var rows []store.SearchHeadlinesRow
-	err := s.searchTx(ctx, func(q *store.Queries) error {
+	err := s.searchTx(ctx, func(q *store.Queries, _ int64) error {
 		var err error
 		rows, err = q.SearchHeadlines(ctx, store.SearchHeadlinesParams{Query: words, Ids: ids})
 		return err
@@ -620,14 +614,14 @@ func markHeadline(h string) template.HTML {
 func SearchPublicIDs(ctx context.Context, db store.Conn, words string, limit int) ([]int64, error) {
 	var ids []int64
 	err := store.WithTx(ctx, db, func(_ pgx.Tx, q *store.Queries) error {
-		if err := q.SearchSettings(ctx, store.SearchSettingsParams{
-			Timeout: fmt.Sprint(SearchTimeout.Milliseconds()), Similarity: searchSimilarity}); err != nil {
+		set, err := q.SearchSettings(ctx, store.SearchSettingsParams{
+			Timeout: fmt.Sprint(SearchTimeout.Milliseconds()), Similarity: searchSimilarity})
+		if err != nil {
 			return err
 		}
-		var err error
 		ids, err = searchWindows(ctx, q, store.SearchPostsParams{Query: words, Before: 1<<63 - 1,
 			CreatedBefore: time.Date(9999, 1, 1, 0, 0, 0, 0, time.UTC), CreatedAfter: time.Unix(0, 0),
-			Candidates: SearchCandidates, RowLimit: int32(limit)}, defaultSearchWindow)
+			Candidates: SearchCandidates, RowLimit: int32(limit)}, set.Newest, defaultSearchWindow)
 		return err
 	})
 	return ids, err
@@ -676,7 +670,7 @@ func (s *Service) SearchAccounts(ctx context.Context, viewerID int64, as Account
 		return nil, invalid("offset", fmt.Sprintf("is at most %d", MaxSearchOffset))
 	}
 	var rows []store.AccountsSearchRow
-	err := s.searchTx(ctx, func(qq *store.Queries) error {
+	err := s.searchTx(ctx, func(qq *store.Queries, _ int64) error {
 		var err error
 		rows, err = qq.AccountsSearch(ctx, store.AccountsSearchParams{Prefix: likeEscape(q) + "%", Q: q,
 			Following: as.Following, ViewerID: viewerID, RowLimit: int32(limit), RowOffset: int32(as.Offset)})

@@ -372,7 +372,7 @@ func (s *Service) SearchTags(ctx context.Context, viewerID int64, q string, limi
 		return nil, invalid("offset", fmt.Sprintf("is at most %d", MaxSearchOffset))
 	}
 	var rows []store.Tag
-	err := s.searchTx(ctx, func(qq *store.Queries) error {
+	err := s.searchTx(ctx, func(qq *store.Queries, _ int64) error {
 		var err error
 		rows, err = qq.TagsSearch(ctx, store.TagsSearchParams{Prefix: likeEscape(key) + "%", Q: key,
 			RowLimit: int32(limit), RowOffset: int32(offset)})

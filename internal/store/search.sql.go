@@ -262,25 +262,23 @@ func (q *Queries) SearchLikePosts(ctx context.Context, arg SearchLikePostsParams
 	return items, nil
 }
 
-const searchNewestPost = `-- name: SearchNewestPost :one
-SELECT coalesce(max(post_id), 0)::bigint FROM post_search
-`
-
-func (q *Queries) SearchNewestPost(ctx context.Context) (int64, error) {
-	row := q.db.QueryRow(ctx, searchNewestPost)
-	var column_1 int64
-	err := row.Scan(&column_1)
-	return column_1, err
-}
-
 const searchPosts = `-- name: SearchPosts :many
-WITH q AS (SELECT search_query($3::text) AS q),
+WITH q AS (
+    -- The words' query, for ranking, and the same ANDed with the window's buckets, for
+    -- finding: one condition on the document index, whichever the window, so that one
+    -- plan (prepared once, generic) fits every search.
+    SELECT w.q, CASE WHEN $3::bigint < 0 THEN w.q
+                     ELSE w.q && search_buckets($3, $4::bigint) END AS filter
+    FROM (SELECT search_query($5::text) AS q) AS w
+),
 matches AS (
     SELECT s.post_id, s.created_at, s.document
     FROM post_search s, q
-    WHERE s.document @@ q.q
-      AND ($4::bigint < 0 OR s.document @@ search_buckets($4, $5::bigint))
-      AND s.post_id < $6 AND s.post_id > $7
+    WHERE s.document @@ q.filter
+      -- + 0 here and in the order: the primary key is never scanned beside the document
+      -- index, nor walked backwards hoping to meet enough matches soon (no plan can tell a
+      -- rare word from a common one); the buckets narrow the search instead.
+      AND s.post_id + 0 < $6 AND s.post_id + 0 > $7
       AND s.created_at < $8 AND s.created_at >= $9
       AND ($10::bigint = 0 OR s.author_id = $10)
       AND (NOT $11::boolean OR s.reply)
@@ -295,8 +293,6 @@ matches AS (
            OR ($16 IN (2, 3) AND EXISTS (SELECT 1 FROM favourites f WHERE f.user_id = $15 AND f.post_id = s.post_id))
            OR ($16 = 3 AND (s.author_id = $15
                OR EXISTS (SELECT 1 FROM mentions m WHERE m.user_id = $15 AND m.post_id = s.post_id))))
-    -- + 0: never walk the primary key backwards hoping to meet enough matches soon (the
-    -- planner cannot tell a rare word from a common one); the document index finds them.
     ORDER BY s.post_id + 0 DESC
     LIMIT $17
 )
@@ -309,9 +305,9 @@ LIMIT $2 OFFSET $1
 type SearchPostsParams struct {
 	RowOffset     int32
 	RowLimit      int32
-	Query         string
 	BucketLo      int64
 	BucketHi      int64
+	Query         string
 	Before        int64
 	After         int64
 	CreatedBefore time.Time
@@ -342,9 +338,9 @@ func (q *Queries) SearchPosts(ctx context.Context, arg SearchPostsParams) ([]Sea
 	rows, err := q.db.Query(ctx, searchPosts,
 		arg.RowOffset,
 		arg.RowLimit,
-		arg.Query,
 		arg.BucketLo,
 		arg.BucketHi,
+		arg.Query,
 		arg.Before,
 		arg.After,
 		arg.CreatedBefore,
@@ -449,12 +445,11 @@ func (q *Queries) SearchPostsFiltered(ctx context.Context, arg SearchPostsFilter
 	return items, nil
 }
 
-const searchSettings = `-- name: SearchSettings :exec
-SELECT set_config('statement_timeout', $1::text, true),
-       set_config('pg_trgm.similarity_threshold', $2::text, true),
-       -- A generic plan cannot know how narrow the id range is, and scanned the whole
-       -- primary key beside the document index: every search is planned for its values.
-       set_config('plan_cache_mode', 'force_custom_plan', true)
+const searchSettings = `-- name: SearchSettings :one
+SELECT set_config('statement_timeout', $1::text, true)::text AS timeout,
+       set_config('pg_trgm.similarity_threshold', $2::text, true)::text AS similarity,
+       set_config('jit', 'off', true)::text AS jit,
+       coalesce((SELECT max(post_id) FROM post_search), 0)::bigint AS newest
 `
 
 type SearchSettingsParams struct {
@@ -462,11 +457,27 @@ type SearchSettingsParams struct {
 	Similarity string
 }
 
+type SearchSettingsRow struct {
+	Timeout    string
+	Similarity string
+	Jit        string
+	Newest     int64
+}
+
 // Bounds one search transaction: its statements' run time and the similarity that the
-// trigram operator % asks for (a typo in a short name still matches).
-func (q *Queries) SearchSettings(ctx context.Context, arg SearchSettingsParams) error {
-	_, err := q.db.Exec(ctx, searchSettings, arg.Timeout, arg.Similarity)
-	return err
+// trigram operator % asks for (a typo in a short name still matches); and no JIT, whose
+// compiling (28 ms) cost more than any search it would speed up. Returns the newest
+// indexed post's id, where the windows of a search of posts start.
+func (q *Queries) SearchSettings(ctx context.Context, arg SearchSettingsParams) (SearchSettingsRow, error) {
+	row := q.db.QueryRow(ctx, searchSettings, arg.Timeout, arg.Similarity)
+	var i SearchSettingsRow
+	err := row.Scan(
+		&i.Timeout,
+		&i.Similarity,
+		&i.Jit,
+		&i.Newest,
+	)
+	return i, err
 }
 
 const searchUnindexPosts = `-- name: SearchUnindexPosts :exec

@@ -33,7 +33,7 @@ func TestSearchTagAndDirectoryPages(t *testing.T) {
 	require.NotContains(t, tag.body, `action="/tags/garden/follow"`, "no follow button for anonymous readers")
 	require.Equal(t, http.StatusNotFound, anon.get("/tags/"+url.PathEscape("not a tag")).status)
 
-	found := anon.get("/search?q=tip")
+	found := anon.get("/search?q=tips")
 	require.Equal(t, http.StatusOK, found.status)
 	require.Contains(t, found.body, `<mark>tips</mark>`, "the matching word is marked")
 	require.NotContains(t, found.body, "<b>tips</b>", "the passage is escaped")
