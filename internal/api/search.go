@@ -4,6 +4,7 @@ import (
 	"errors"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -32,7 +33,7 @@ func (s *Server) search(w http.ResponseWriter, r *http.Request) {
 	}
 	q := f.String("q")
 	kind := f.String("type")
-	if kind != "" && !contains(searchTypes, kind) {
+	if kind != "" && !slices.Contains(searchTypes, kind) {
 		f.Fail("type", "is one of accounts, hashtags, statuses")
 	}
 	f.Bool("resolve")
@@ -100,15 +101,6 @@ func (s *Server) search(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	writeJSON(w, http.StatusOK, out)
-}
-
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }
 
 // searchAccounts searches accounts for q, an account of another server ("name@host")
