@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/starling-social/starling/internal/avatar"
 	"github.com/starling-social/starling/internal/core"
 )
 
@@ -146,14 +147,14 @@ func timestamp(t time.Time) string { return t.UTC().Format("2006-01-02T15:04:05.
 
 func (s *Server) account(u core.User, c core.AccountCounts) Account {
 	profile := s.base + "/@" + u.Username
-	avatar := s.base + "/static/avatar.png"
+	picture := s.base + avatar.Path(u.ID)
 	header := s.base + "/static/header.png"
 	a := Account{
 		ID: id(u.ID), Username: u.Username, Acct: u.Username, DisplayName: u.DisplayName,
 		Discoverable: true, Indexable: true,
 		CreatedAt: timestamp(u.CreatedAt.UTC().Truncate(24 * time.Hour)),
 		Note:      noteHTML(u.Bio), URL: profile, URI: profile,
-		Avatar: avatar, AvatarStatic: avatar, Header: header, HeaderStatic: header,
+		Avatar: picture, AvatarStatic: picture, Header: header, HeaderStatic: header,
 		FollowersCount: c.Followers, FollowingCount: c.Following, StatusesCount: c.Posts,
 		Emojis: []any{}, Roles: []any{}, Fields: []any{},
 	}

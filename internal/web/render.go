@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/starling-social/starling/internal/avatar"
 	"github.com/starling-social/starling/internal/core"
 	"github.com/starling-social/starling/internal/httpx"
 	"github.com/starling-social/starling/internal/oauth"
@@ -111,6 +112,7 @@ var funcs = template.FuncMap{
 	"day":       func(t time.Time) string { return t.UTC().Format("Mon Jan 2") },
 	"iso":       func(t time.Time) string { return t.UTC().Format(time.RFC3339) },
 	"ago":       ago,
+	"avatar":    avatar.Path,
 	"canDelete": core.CanDelete,
 	"postView": func(viewer *core.User, p any) postView {
 		switch p := p.(type) {

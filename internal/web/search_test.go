@@ -7,6 +7,8 @@ import (
 	"testing"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/starling-social/starling/internal/avatar"
 )
 
 // TestSearchTagAndDirectoryPages: a post's #tag links to its page, which lists the tag's
@@ -60,4 +62,30 @@ func TestSearchTagAndDirectoryPages(t *testing.T) {
 	dir := anon.get("/directory")
 	require.Equal(t, http.StatusOK, dir.status)
 	require.Contains(t, dir.body, `href="/@alice"`)
+}
+
+// TestDefaultAvatarIsServedImmutable: every account's default avatar is its own PNG,
+// cacheable forever (its address carries the drawing's version), revalidated with its
+// ETag, readable from other origins; the pages and the API point at it.
+func TestDefaultAvatarIsServedImmutable(t *testing.T) {
+	t.Parallel()
+	s := newSite(t)
+	c := s.client()
+	c.signup("alice")
+	var id int64
+	require.NoError(t, s.pool.QueryRow(t.Context(), `SELECT id FROM users WHERE username = 'alice'`).Scan(&id))
+	path := avatar.Path(id)
+	res := c.get(path)
+	require.Equal(t, http.StatusOK, res.status)
+	require.Equal(t, "image/png", res.header.Get("Content-Type"))
+	require.Equal(t, "public, max-age=31536000, immutable", res.header.Get("Cache-Control"))
+	require.Equal(t, "*", res.header.Get("Access-Control-Allow-Origin"))
+	require.Equal(t, "nosniff", res.header.Get("X-Content-Type-Options"))
+	require.Equal(t, string(avatar.Default(id)), res.body)
+	req, err := http.NewRequest(http.MethodGet, s.srv.URL+path, nil)
+	require.NoError(t, err)
+	req.Header.Set("If-None-Match", res.header.Get("ETag"))
+	require.Equal(t, http.StatusNotModified, c.do(req).status)
+	require.Equal(t, http.StatusNotFound, c.get(strings.Replace(path, "-v"+avatar.Version, "-v999", 1)).status, "another drawing's address")
+	require.Contains(t, c.get("/@alice").body, `src="`+path+`"`)
 }

@@ -151,6 +151,7 @@ func (s *Server) Routes() *mux.Router {
 	r.HandleFunc("/healthz", s.healthz).Methods(http.MethodGet, http.MethodHead)
 	r.HandleFunc("/readyz", s.readyz).Methods(http.MethodGet, http.MethodHead)
 	r.PathPrefix("/static/").Handler(staticHandler())
+	r.HandleFunc("/avatars/{id:[0-9]+}-v{version:[0-9]+}.png", defaultAvatar).Methods(http.MethodGet, http.MethodHead)
 
 	r.HandleFunc("/", s.readable(s.publicTimeline)).Methods(http.MethodGet, http.MethodHead)
 	r.HandleFunc("/home", s.requireUser(s.homeTimeline)).Methods(http.MethodGet, http.MethodHead)
