@@ -92,5 +92,20 @@ UPDATE users SET email_verified_at = now() WHERE id = @id;
 SELECT * FROM users WHERE id = ANY(@ids::bigint[]);
 
 -- name: UsersDirectory :many
--- Every account, the newest first: the people directory.
-SELECT * FROM users WHERE id < @before ORDER BY id DESC LIMIT @row_limit;
+-- Every account that lists itself (discoverable), the newest first: the people directory.
+SELECT * FROM users WHERE id < @before AND discoverable ORDER BY id DESC LIMIT @row_limit;
+
+-- name: UserUpdateProfile :one
+-- Changes the given parts of @id's profile; a NULL leaves its part as it is.
+UPDATE users SET
+    display_name       = coalesce(sqlc.narg(display_name)::text, display_name),
+    bio                = coalesce(sqlc.narg(bio)::text, bio),
+    bot                = coalesce(sqlc.narg(bot)::boolean, bot),
+    discoverable       = coalesce(sqlc.narg(discoverable)::boolean, discoverable),
+    fields             = coalesce(sqlc.narg(fields)::jsonb, fields),
+    default_visibility = coalesce(sqlc.narg(default_visibility)::text, default_visibility),
+    default_sensitive  = coalesce(sqlc.narg(default_sensitive)::boolean, default_sensitive),
+    default_language   = CASE WHEN sqlc.arg(set_language)::boolean THEN sqlc.narg(default_language)::text
+                              ELSE default_language END
+WHERE id = sqlc.arg(id)
+RETURNING *;

@@ -11,15 +11,7 @@ import (
 )
 
 func (s *Server) verifyCredentials(w http.ResponseWriter, r *http.Request) {
-	u := *callerOf(r).user
-	accts, err := s.accounts(r.Context(), []core.User{u})
-	if err != nil {
-		s.answerError(w, r, err)
-		return
-	}
-	a := accts[0]
-	a.Source = &Source{Privacy: "public", Note: u.Bio, Fields: []any{}, Language: ""}
-	writeJSON(w, http.StatusOK, a)
+	s.credentialAccount(w, r, *callerOf(r).user)
 }
 
 // targetUser loads the {id} account; it answers 404 itself.

@@ -170,6 +170,9 @@ func (s *Server) routes() *mux.Router {
 
 	// Accounts.
 	h("/api/v1/accounts/verify_credentials", get, s.user("read:accounts", s.verifyCredentials))
+	h("/api/v1/accounts/update_credentials", http.MethodPatch, s.user("write:accounts", s.updateCredentials))
+	h("/api/v1/profile/avatar", del, s.user("write:accounts", s.profilePictureDelete))
+	h("/api/v1/profile/header", del, s.user("write:accounts", s.profilePictureDelete))
 	h("/api/v1/accounts/lookup", get, s.optional(s.accountLookup))
 	h("/api/v1/accounts/relationships", get, s.user("read:follows", s.relationships))
 	h("/api/v1/accounts/familiar_followers", get, s.user("read:follows", s.familiarFollowers))

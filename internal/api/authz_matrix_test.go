@@ -168,6 +168,9 @@ var apiAccess = map[string]access{
 	"GET /.well-known/oauth-authorization-server": {who: "open"},
 
 	"GET /api/v1/accounts/verify_credentials":   {who: "user", scope: "read:accounts"},
+	"PATCH /api/v1/accounts/update_credentials": {who: "user", scope: "write:accounts"},
+	"DELETE /api/v1/profile/avatar":             {who: "user", scope: "write:accounts"},
+	"DELETE /api/v1/profile/header":             {who: "user", scope: "write:accounts"},
 	"GET /api/v1/accounts/lookup":               {who: "optional"},
 	"GET /api/v1/accounts/relationships":        {who: "user", scope: "read:follows"},
 	"GET /api/v1/accounts/familiar_followers":   {who: "user", scope: "read:follows"},

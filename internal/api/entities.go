@@ -41,19 +41,19 @@ type Account struct {
 	Noindex        bool      `json:"noindex"`
 	Emojis         []any     `json:"emojis"`
 	Roles          []any     `json:"roles"`
-	Fields         []any     `json:"fields"`
+	Fields         []Field   `json:"fields"`
 	Source         *Source   `json:"source,omitempty"`
 	Role           *struct{} `json:"-"`
 }
 
 // Source is the extra part of verify_credentials.
 type Source struct {
-	Privacy             string `json:"privacy"`
-	Sensitive           bool   `json:"sensitive"`
-	Language            string `json:"language"`
-	Note                string `json:"note"`
-	Fields              []any  `json:"fields"`
-	FollowRequestsCount int    `json:"follow_requests_count"`
+	Privacy             string        `json:"privacy"`
+	Sensitive           bool          `json:"sensitive"`
+	Language            string        `json:"language"`
+	Note                string        `json:"note"`
+	Fields              []SourceField `json:"fields"`
+	FollowRequestsCount int           `json:"follow_requests_count"`
 }
 
 // Mention is a mentioned account inside a Status.
@@ -151,12 +151,12 @@ func (s *Server) account(u core.User, c core.AccountCounts) Account {
 	header := s.base + "/static/header.png"
 	a := Account{
 		ID: id(u.ID), Username: u.Username, Acct: u.Username, DisplayName: u.DisplayName,
-		Discoverable: true, Indexable: true,
+		Bot: u.Bot, Discoverable: u.Discoverable, Indexable: true,
 		CreatedAt: timestamp(u.CreatedAt.UTC().Truncate(24 * time.Hour)),
 		Note:      noteHTML(u.Bio), URL: profile, URI: profile,
 		Avatar: picture, AvatarStatic: picture, Header: header, HeaderStatic: header,
 		FollowersCount: c.Followers, FollowingCount: c.Following, StatusesCount: c.Posts,
-		Emojis: []any{}, Roles: []any{}, Fields: []any{},
+		Emojis: []any{}, Roles: []any{}, Fields: profileFields(u),
 	}
 	if c.LastPostAt != nil {
 		d := c.LastPostAt.UTC().Format("2006-01-02")

@@ -20,14 +20,16 @@ func (s *Server) statusCreate(w http.ResponseWriter, r *http.Request) {
 		Visibility:  f.String("visibility"),
 		SpoilerText: f.String("spoiler_text"),
 		Sensitive:   f.Bool("sensitive"),
-		Language:    f.String("language"),
-		ScheduledAt: f.Time("scheduled_at"),
-		InReplyTo:   f.ID("in_reply_to_id"),
-		MediaIDs:    f.IDs("media_ids", maxListItems),
-		Poll:        pollInput(f.Object("poll")),
-		QuoteOf:     max(f.ID("quoted_status_id"), f.ID("quote_id")), // quote_id: Fedibird's name
-		QuotePolicy: f.String("quote_approval_policy"),
-		AppID:       c.grant.AppID,
+		// Without sensitive, the author's default applies (source[sensitive]).
+		SensitiveUnset: !f.Has("sensitive"),
+		Language:       f.String("language"),
+		ScheduledAt:    f.Time("scheduled_at"),
+		InReplyTo:      f.ID("in_reply_to_id"),
+		MediaIDs:       f.IDs("media_ids", maxListItems),
+		Poll:           pollInput(f.Object("poll")),
+		QuoteOf:        max(f.ID("quoted_status_id"), f.ID("quote_id")), // quote_id: Fedibird's name
+		QuotePolicy:    f.String("quote_approval_policy"),
+		AppID:          c.grant.AppID,
 		// The header is Mastodon's; the field is the same key for clients that cannot set headers.
 		IdempotencyKey: r.Header.Get("Idempotency-Key"),
 	}

@@ -5,6 +5,7 @@ package core
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -168,6 +169,16 @@ type User struct {
 	EmailVerified bool
 	// SessionsValidAfter: website sessions that logged in before it are logged out.
 	SessionsValidAfter time.Time
+	// Bot marks an account that posts automatically; Discoverable lists it in the people
+	// directory.
+	Bot, Discoverable bool
+	// Fields are the profile's name–value pairs, at most MaxProfileFields.
+	Fields []ProfileField
+	// DefaultVisibility, DefaultSensitive and DefaultLanguage apply to a new post that
+	// does not choose (Mastodon's source privacy, sensitive and language).
+	DefaultVisibility string
+	DefaultSensitive  bool
+	DefaultLanguage   string
 }
 
 // Name returns the display name, or the username when no display name is set.
@@ -179,9 +190,16 @@ func (u User) Name() string {
 }
 
 func userFrom(u store.User) User {
-	return User{ID: u.ID, Username: u.Username, Email: u.Email, DisplayName: u.DisplayName,
+	out := User{ID: u.ID, Username: u.Username, Email: u.Email, DisplayName: u.DisplayName,
 		Bio: u.Bio, IsAdmin: u.IsAdmin, CreatedAt: u.CreatedAt, EmailMentions: u.EmailMentions,
-		SessionsValidAfter: u.SessionsValidAfter, EmailVerified: u.EmailVerifiedAt != nil}
+		SessionsValidAfter: u.SessionsValidAfter, EmailVerified: u.EmailVerifiedAt != nil,
+		Bot: u.Bot, Discoverable: u.Discoverable, DefaultVisibility: u.DefaultVisibility,
+		DefaultSensitive: u.DefaultSensitive}
+	if u.DefaultLanguage != nil {
+		out.DefaultLanguage = *u.DefaultLanguage
+	}
+	_ = json.Unmarshal(u.Fields, &out.Fields) // the column is a checked JSON array
+	return out
 }
 
 // enqueue adds jobs in tx.

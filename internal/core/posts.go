@@ -123,6 +123,10 @@ type NewPost struct {
 	SpoilerText string
 	// Sensitive marks the post's media as sensitive.
 	Sensitive bool
+	// SensitiveUnset says that the request did not choose Sensitive: the author's default
+	// (User.DefaultSensitive) applies. Visibility and Language left "" take the author's
+	// defaults too.
+	SensitiveUnset bool
 	// Language is an ISO 639-1 code, or "" when unknown.
 	Language string
 	// ScheduledAt asks for the post to be published later.
@@ -209,6 +213,15 @@ func (p *NewPost) check() error {
 func (s *Service) Publish(ctx context.Context, author User, p NewPost) (Post, bool, error) {
 	if err := s.allowPost(author, time.Now()); err != nil {
 		return Post{}, false, err
+	}
+	if p.Visibility == "" {
+		p.Visibility = author.DefaultVisibility
+	}
+	if p.Language == "" {
+		p.Language = author.DefaultLanguage
+	}
+	if p.SensitiveUnset {
+		p.Sensitive = author.DefaultSensitive
 	}
 	if err := p.check(); err != nil {
 		return Post{}, false, err

@@ -19,9 +19,14 @@ type Preferences struct {
 	ExpandSpoilers bool
 }
 
-// PreferencesOf returns u's preferences. Accounts have no such settings yet, so everyone
-// gets the defaults stated on Preferences' fields; the issue that adds the settings fills
-// them in here, and every caller follows.
+// PreferencesOf returns u's preferences: the defaults of new posts as the account set them
+// (UpdateProfile's source); how to show media and content warnings are not settings yet,
+// so everyone gets the defaults stated on Preferences' fields.
 func (s *Service) PreferencesOf(ctx context.Context, u User) (Preferences, error) {
-	return Preferences{DefaultVisibility: "public", ExpandMedia: "default"}, nil
+	v := u.DefaultVisibility
+	if v == "" {
+		v = VisibilityPublic
+	}
+	return Preferences{DefaultVisibility: v, DefaultSensitive: u.DefaultSensitive,
+		DefaultLanguage: u.DefaultLanguage, ExpandMedia: "default"}, nil
 }

@@ -334,6 +334,12 @@ type User struct {
 	EmailMentions      bool
 	SessionsValidAfter time.Time
 	EmailVerifiedAt    *time.Time
+	Bot                bool
+	Discoverable       bool
+	Fields             []byte
+	DefaultVisibility  string
+	DefaultSensitive   bool
+	DefaultLanguage    *string
 }
 
 type UserStat struct {

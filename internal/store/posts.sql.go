@@ -48,7 +48,7 @@ WITH RECURSIVE up (id, parent, depth) AS (
     FROM up JOIN posts p ON p.id = up.parent
     WHERE up.depth < $3::int
 )
-SELECT p.id, p.author_id, p.body, p.created_at, p.deleted_at, p.language, p.app_id, p.visibility, p.spoiler_text, p.sensitive, p.in_reply_to_id, p.in_reply_to_account_id, p.reblog_of_id, p.edited_at, u.id, u.username, u.email, u.password_hash, u.display_name, u.bio, u.is_admin, u.created_at, u.email_mentions, u.sessions_valid_after, u.email_verified_at
+SELECT p.id, p.author_id, p.body, p.created_at, p.deleted_at, p.language, p.app_id, p.visibility, p.spoiler_text, p.sensitive, p.in_reply_to_id, p.in_reply_to_account_id, p.reblog_of_id, p.edited_at, u.id, u.username, u.email, u.password_hash, u.display_name, u.bio, u.is_admin, u.created_at, u.email_mentions, u.sessions_valid_after, u.email_verified_at, u.bot, u.discoverable, u.fields, u.default_visibility, u.default_sensitive, u.default_language
 FROM up JOIN posts p ON p.id = up.id JOIN users u ON u.id = p.author_id
 WHERE up.depth > 0 AND p.deleted_at IS NULL AND may_see($1, p.author_id, p.visibility, p.id)
 ORDER BY up.depth
@@ -102,6 +102,12 @@ func (q *Queries) PostAncestors(ctx context.Context, arg PostAncestorsParams) ([
 			&i.User.EmailMentions,
 			&i.User.SessionsValidAfter,
 			&i.User.EmailVerifiedAt,
+			&i.User.Bot,
+			&i.User.Discoverable,
+			&i.User.Fields,
+			&i.User.DefaultVisibility,
+			&i.User.DefaultSensitive,
+			&i.User.DefaultLanguage,
 		); err != nil {
 			return nil, err
 		}
@@ -205,7 +211,7 @@ WITH RECURSIVE down (id, depth) AS (
     WHERE down.depth < $3::int
       AND may_see($4, c.author_id, c.visibility, c.id)
 )
-SELECT p.id, p.author_id, p.body, p.created_at, p.deleted_at, p.language, p.app_id, p.visibility, p.spoiler_text, p.sensitive, p.in_reply_to_id, p.in_reply_to_account_id, p.reblog_of_id, p.edited_at, u.id, u.username, u.email, u.password_hash, u.display_name, u.bio, u.is_admin, u.created_at, u.email_mentions, u.sessions_valid_after, u.email_verified_at
+SELECT p.id, p.author_id, p.body, p.created_at, p.deleted_at, p.language, p.app_id, p.visibility, p.spoiler_text, p.sensitive, p.in_reply_to_id, p.in_reply_to_account_id, p.reblog_of_id, p.edited_at, u.id, u.username, u.email, u.password_hash, u.display_name, u.bio, u.is_admin, u.created_at, u.email_mentions, u.sessions_valid_after, u.email_verified_at, u.bot, u.discoverable, u.fields, u.default_visibility, u.default_sensitive, u.default_language
 FROM (SELECT down.id, down.depth FROM down WHERE down.depth > 0 LIMIT $1) AS d
 JOIN posts p ON p.id = d.id JOIN users u ON u.id = p.author_id
 ORDER BY d.depth, p.id
@@ -267,6 +273,12 @@ func (q *Queries) PostDescendants(ctx context.Context, arg PostDescendantsParams
 			&i.User.EmailMentions,
 			&i.User.SessionsValidAfter,
 			&i.User.EmailVerifiedAt,
+			&i.User.Bot,
+			&i.User.Discoverable,
+			&i.User.Fields,
+			&i.User.DefaultVisibility,
+			&i.User.DefaultSensitive,
+			&i.User.DefaultLanguage,
 		); err != nil {
 			return nil, err
 		}
@@ -394,7 +406,7 @@ func (q *Queries) PostForUpdate(ctx context.Context, id int64) (Post, error) {
 }
 
 const postGetByID = `-- name: PostGetByID :one
-SELECT p.id, p.author_id, p.body, p.created_at, p.deleted_at, p.language, p.app_id, p.visibility, p.spoiler_text, p.sensitive, p.in_reply_to_id, p.in_reply_to_account_id, p.reblog_of_id, p.edited_at, u.id, u.username, u.email, u.password_hash, u.display_name, u.bio, u.is_admin, u.created_at, u.email_mentions, u.sessions_valid_after, u.email_verified_at
+SELECT p.id, p.author_id, p.body, p.created_at, p.deleted_at, p.language, p.app_id, p.visibility, p.spoiler_text, p.sensitive, p.in_reply_to_id, p.in_reply_to_account_id, p.reblog_of_id, p.edited_at, u.id, u.username, u.email, u.password_hash, u.display_name, u.bio, u.is_admin, u.created_at, u.email_mentions, u.sessions_valid_after, u.email_verified_at, u.bot, u.discoverable, u.fields, u.default_visibility, u.default_sensitive, u.default_language
 FROM posts p JOIN users u ON u.id = p.author_id
 WHERE p.id = $1 AND p.deleted_at IS NULL
 `
@@ -433,12 +445,18 @@ func (q *Queries) PostGetByID(ctx context.Context, id int64) (PostGetByIDRow, er
 		&i.User.EmailMentions,
 		&i.User.SessionsValidAfter,
 		&i.User.EmailVerifiedAt,
+		&i.User.Bot,
+		&i.User.Discoverable,
+		&i.User.Fields,
+		&i.User.DefaultVisibility,
+		&i.User.DefaultSensitive,
+		&i.User.DefaultLanguage,
 	)
 	return i, err
 }
 
 const postGetSeenBy = `-- name: PostGetSeenBy :one
-SELECT p.id, p.author_id, p.body, p.created_at, p.deleted_at, p.language, p.app_id, p.visibility, p.spoiler_text, p.sensitive, p.in_reply_to_id, p.in_reply_to_account_id, p.reblog_of_id, p.edited_at, u.id, u.username, u.email, u.password_hash, u.display_name, u.bio, u.is_admin, u.created_at, u.email_mentions, u.sessions_valid_after, u.email_verified_at
+SELECT p.id, p.author_id, p.body, p.created_at, p.deleted_at, p.language, p.app_id, p.visibility, p.spoiler_text, p.sensitive, p.in_reply_to_id, p.in_reply_to_account_id, p.reblog_of_id, p.edited_at, u.id, u.username, u.email, u.password_hash, u.display_name, u.bio, u.is_admin, u.created_at, u.email_mentions, u.sessions_valid_after, u.email_verified_at, u.bot, u.discoverable, u.fields, u.default_visibility, u.default_sensitive, u.default_language
 FROM posts p JOIN users u ON u.id = p.author_id
 WHERE p.id = $1 AND p.deleted_at IS NULL AND may_see($2, p.author_id, p.visibility, p.id)
 `
@@ -483,12 +501,18 @@ func (q *Queries) PostGetSeenBy(ctx context.Context, arg PostGetSeenByParams) (P
 		&i.User.EmailMentions,
 		&i.User.SessionsValidAfter,
 		&i.User.EmailVerifiedAt,
+		&i.User.Bot,
+		&i.User.Discoverable,
+		&i.User.Fields,
+		&i.User.DefaultVisibility,
+		&i.User.DefaultSensitive,
+		&i.User.DefaultLanguage,
 	)
 	return i, err
 }
 
 const postListByAuthor = `-- name: PostListByAuthor :many
-SELECT p.id, p.author_id, p.body, p.created_at, p.deleted_at, p.language, p.app_id, p.visibility, p.spoiler_text, p.sensitive, p.in_reply_to_id, p.in_reply_to_account_id, p.reblog_of_id, p.edited_at, u.id, u.username, u.email, u.password_hash, u.display_name, u.bio, u.is_admin, u.created_at, u.email_mentions, u.sessions_valid_after, u.email_verified_at
+SELECT p.id, p.author_id, p.body, p.created_at, p.deleted_at, p.language, p.app_id, p.visibility, p.spoiler_text, p.sensitive, p.in_reply_to_id, p.in_reply_to_account_id, p.reblog_of_id, p.edited_at, u.id, u.username, u.email, u.password_hash, u.display_name, u.bio, u.is_admin, u.created_at, u.email_mentions, u.sessions_valid_after, u.email_verified_at, u.bot, u.discoverable, u.fields, u.default_visibility, u.default_sensitive, u.default_language
 FROM posts p JOIN users u ON u.id = p.author_id
 WHERE p.author_id = $1 AND p.deleted_at IS NULL AND p.id < $2 AND p.id > $3
   AND may_see($4, p.author_id, p.visibility, p.id)
@@ -562,6 +586,12 @@ func (q *Queries) PostListByAuthor(ctx context.Context, arg PostListByAuthorPara
 			&i.User.EmailMentions,
 			&i.User.SessionsValidAfter,
 			&i.User.EmailVerifiedAt,
+			&i.User.Bot,
+			&i.User.Discoverable,
+			&i.User.Fields,
+			&i.User.DefaultVisibility,
+			&i.User.DefaultSensitive,
+			&i.User.DefaultLanguage,
 		); err != nil {
 			return nil, err
 		}
@@ -574,7 +604,7 @@ func (q *Queries) PostListByAuthor(ctx context.Context, arg PostListByAuthorPara
 }
 
 const postListByAuthorAfter = `-- name: PostListByAuthorAfter :many
-SELECT p.id, p.author_id, p.body, p.created_at, p.deleted_at, p.language, p.app_id, p.visibility, p.spoiler_text, p.sensitive, p.in_reply_to_id, p.in_reply_to_account_id, p.reblog_of_id, p.edited_at, u.id, u.username, u.email, u.password_hash, u.display_name, u.bio, u.is_admin, u.created_at, u.email_mentions, u.sessions_valid_after, u.email_verified_at
+SELECT p.id, p.author_id, p.body, p.created_at, p.deleted_at, p.language, p.app_id, p.visibility, p.spoiler_text, p.sensitive, p.in_reply_to_id, p.in_reply_to_account_id, p.reblog_of_id, p.edited_at, u.id, u.username, u.email, u.password_hash, u.display_name, u.bio, u.is_admin, u.created_at, u.email_mentions, u.sessions_valid_after, u.email_verified_at, u.bot, u.discoverable, u.fields, u.default_visibility, u.default_sensitive, u.default_language
 FROM posts p JOIN users u ON u.id = p.author_id
 WHERE p.author_id = $1 AND p.deleted_at IS NULL AND p.id > $2 AND p.id < $3
   AND may_see($4, p.author_id, p.visibility, p.id)
@@ -648,6 +678,12 @@ func (q *Queries) PostListByAuthorAfter(ctx context.Context, arg PostListByAutho
 			&i.User.EmailMentions,
 			&i.User.SessionsValidAfter,
 			&i.User.EmailVerifiedAt,
+			&i.User.Bot,
+			&i.User.Discoverable,
+			&i.User.Fields,
+			&i.User.DefaultVisibility,
+			&i.User.DefaultSensitive,
+			&i.User.DefaultLanguage,
 		); err != nil {
 			return nil, err
 		}
@@ -660,7 +696,7 @@ func (q *Queries) PostListByAuthorAfter(ctx context.Context, arg PostListByAutho
 }
 
 const postListHome = `-- name: PostListHome :many
-SELECT p.id, p.author_id, p.body, p.created_at, p.deleted_at, p.language, p.app_id, p.visibility, p.spoiler_text, p.sensitive, p.in_reply_to_id, p.in_reply_to_account_id, p.reblog_of_id, p.edited_at, u.id, u.username, u.email, u.password_hash, u.display_name, u.bio, u.is_admin, u.created_at, u.email_mentions, u.sessions_valid_after, u.email_verified_at
+SELECT p.id, p.author_id, p.body, p.created_at, p.deleted_at, p.language, p.app_id, p.visibility, p.spoiler_text, p.sensitive, p.in_reply_to_id, p.in_reply_to_account_id, p.reblog_of_id, p.edited_at, u.id, u.username, u.email, u.password_hash, u.display_name, u.bio, u.is_admin, u.created_at, u.email_mentions, u.sessions_valid_after, u.email_verified_at, u.bot, u.discoverable, u.fields, u.default_visibility, u.default_sensitive, u.default_language
 FROM posts p JOIN users u ON u.id = p.author_id
 WHERE p.deleted_at IS NULL AND p.id < $1 AND p.id > $2
   AND (p.author_id = $3
@@ -726,6 +762,12 @@ func (q *Queries) PostListHome(ctx context.Context, arg PostListHomeParams) ([]P
 			&i.User.EmailMentions,
 			&i.User.SessionsValidAfter,
 			&i.User.EmailVerifiedAt,
+			&i.User.Bot,
+			&i.User.Discoverable,
+			&i.User.Fields,
+			&i.User.DefaultVisibility,
+			&i.User.DefaultSensitive,
+			&i.User.DefaultLanguage,
 		); err != nil {
 			return nil, err
 		}
@@ -738,7 +780,7 @@ func (q *Queries) PostListHome(ctx context.Context, arg PostListHomeParams) ([]P
 }
 
 const postListHomeAfter = `-- name: PostListHomeAfter :many
-SELECT p.id, p.author_id, p.body, p.created_at, p.deleted_at, p.language, p.app_id, p.visibility, p.spoiler_text, p.sensitive, p.in_reply_to_id, p.in_reply_to_account_id, p.reblog_of_id, p.edited_at, u.id, u.username, u.email, u.password_hash, u.display_name, u.bio, u.is_admin, u.created_at, u.email_mentions, u.sessions_valid_after, u.email_verified_at
+SELECT p.id, p.author_id, p.body, p.created_at, p.deleted_at, p.language, p.app_id, p.visibility, p.spoiler_text, p.sensitive, p.in_reply_to_id, p.in_reply_to_account_id, p.reblog_of_id, p.edited_at, u.id, u.username, u.email, u.password_hash, u.display_name, u.bio, u.is_admin, u.created_at, u.email_mentions, u.sessions_valid_after, u.email_verified_at, u.bot, u.discoverable, u.fields, u.default_visibility, u.default_sensitive, u.default_language
 FROM posts p JOIN users u ON u.id = p.author_id
 WHERE p.deleted_at IS NULL AND p.id > $1 AND p.id < $2
   AND (p.author_id = $3
@@ -802,6 +844,12 @@ func (q *Queries) PostListHomeAfter(ctx context.Context, arg PostListHomeAfterPa
 			&i.User.EmailMentions,
 			&i.User.SessionsValidAfter,
 			&i.User.EmailVerifiedAt,
+			&i.User.Bot,
+			&i.User.Discoverable,
+			&i.User.Fields,
+			&i.User.DefaultVisibility,
+			&i.User.DefaultSensitive,
+			&i.User.DefaultLanguage,
 		); err != nil {
 			return nil, err
 		}
@@ -814,7 +862,7 @@ func (q *Queries) PostListHomeAfter(ctx context.Context, arg PostListHomeAfterPa
 }
 
 const postListPublic = `-- name: PostListPublic :many
-SELECT p.id, p.author_id, p.body, p.created_at, p.deleted_at, p.language, p.app_id, p.visibility, p.spoiler_text, p.sensitive, p.in_reply_to_id, p.in_reply_to_account_id, p.reblog_of_id, p.edited_at, u.id, u.username, u.email, u.password_hash, u.display_name, u.bio, u.is_admin, u.created_at, u.email_mentions, u.sessions_valid_after, u.email_verified_at
+SELECT p.id, p.author_id, p.body, p.created_at, p.deleted_at, p.language, p.app_id, p.visibility, p.spoiler_text, p.sensitive, p.in_reply_to_id, p.in_reply_to_account_id, p.reblog_of_id, p.edited_at, u.id, u.username, u.email, u.password_hash, u.display_name, u.bio, u.is_admin, u.created_at, u.email_mentions, u.sessions_valid_after, u.email_verified_at, u.bot, u.discoverable, u.fields, u.default_visibility, u.default_sensitive, u.default_language
 FROM posts p JOIN users u ON u.id = p.author_id
 WHERE p.deleted_at IS NULL AND p.visibility = 'public' AND p.reblog_of_id IS NULL
   AND p.id < $1 AND p.id > $2
@@ -869,6 +917,12 @@ func (q *Queries) PostListPublic(ctx context.Context, arg PostListPublicParams) 
 			&i.User.EmailMentions,
 			&i.User.SessionsValidAfter,
 			&i.User.EmailVerifiedAt,
+			&i.User.Bot,
+			&i.User.Discoverable,
+			&i.User.Fields,
+			&i.User.DefaultVisibility,
+			&i.User.DefaultSensitive,
+			&i.User.DefaultLanguage,
 		); err != nil {
 			return nil, err
 		}
@@ -881,7 +935,7 @@ func (q *Queries) PostListPublic(ctx context.Context, arg PostListPublicParams) 
 }
 
 const postListPublicAfter = `-- name: PostListPublicAfter :many
-SELECT p.id, p.author_id, p.body, p.created_at, p.deleted_at, p.language, p.app_id, p.visibility, p.spoiler_text, p.sensitive, p.in_reply_to_id, p.in_reply_to_account_id, p.reblog_of_id, p.edited_at, u.id, u.username, u.email, u.password_hash, u.display_name, u.bio, u.is_admin, u.created_at, u.email_mentions, u.sessions_valid_after, u.email_verified_at
+SELECT p.id, p.author_id, p.body, p.created_at, p.deleted_at, p.language, p.app_id, p.visibility, p.spoiler_text, p.sensitive, p.in_reply_to_id, p.in_reply_to_account_id, p.reblog_of_id, p.edited_at, u.id, u.username, u.email, u.password_hash, u.display_name, u.bio, u.is_admin, u.created_at, u.email_mentions, u.sessions_valid_after, u.email_verified_at, u.bot, u.discoverable, u.fields, u.default_visibility, u.default_sensitive, u.default_language
 FROM posts p JOIN users u ON u.id = p.author_id
 WHERE p.deleted_at IS NULL AND p.visibility = 'public' AND p.reblog_of_id IS NULL
   AND p.id > $1 AND p.id < $2
@@ -936,6 +990,12 @@ func (q *Queries) PostListPublicAfter(ctx context.Context, arg PostListPublicAft
 			&i.User.EmailMentions,
 			&i.User.SessionsValidAfter,
 			&i.User.EmailVerifiedAt,
+			&i.User.Bot,
+			&i.User.Discoverable,
+			&i.User.Fields,
+			&i.User.DefaultVisibility,
+			&i.User.DefaultSensitive,
+			&i.User.DefaultLanguage,
 		); err != nil {
 			return nil, err
 		}
@@ -1022,7 +1082,7 @@ func (q *Queries) PostStatsOf(ctx context.Context, ids []int64) ([]PostStat, err
 }
 
 const postsByIDs = `-- name: PostsByIDs :many
-SELECT p.id, p.author_id, p.body, p.created_at, p.deleted_at, p.language, p.app_id, p.visibility, p.spoiler_text, p.sensitive, p.in_reply_to_id, p.in_reply_to_account_id, p.reblog_of_id, p.edited_at, u.id, u.username, u.email, u.password_hash, u.display_name, u.bio, u.is_admin, u.created_at, u.email_mentions, u.sessions_valid_after, u.email_verified_at
+SELECT p.id, p.author_id, p.body, p.created_at, p.deleted_at, p.language, p.app_id, p.visibility, p.spoiler_text, p.sensitive, p.in_reply_to_id, p.in_reply_to_account_id, p.reblog_of_id, p.edited_at, u.id, u.username, u.email, u.password_hash, u.display_name, u.bio, u.is_admin, u.created_at, u.email_mentions, u.sessions_valid_after, u.email_verified_at, u.bot, u.discoverable, u.fields, u.default_visibility, u.default_sensitive, u.default_language
 FROM posts p JOIN users u ON u.id = p.author_id
 WHERE p.id = ANY($1::bigint[]) AND p.deleted_at IS NULL
 `
@@ -1068,6 +1128,12 @@ func (q *Queries) PostsByIDs(ctx context.Context, ids []int64) ([]PostsByIDsRow,
 			&i.User.EmailMentions,
 			&i.User.SessionsValidAfter,
 			&i.User.EmailVerifiedAt,
+			&i.User.Bot,
+			&i.User.Discoverable,
+			&i.User.Fields,
+			&i.User.DefaultVisibility,
+			&i.User.DefaultSensitive,
+			&i.User.DefaultLanguage,
 		); err != nil {
 			return nil, err
 		}
@@ -1080,7 +1146,7 @@ func (q *Queries) PostsByIDs(ctx context.Context, ids []int64) ([]PostsByIDsRow,
 }
 
 const postsVisibleByIDs = `-- name: PostsVisibleByIDs :many
-SELECT p.id, p.author_id, p.body, p.created_at, p.deleted_at, p.language, p.app_id, p.visibility, p.spoiler_text, p.sensitive, p.in_reply_to_id, p.in_reply_to_account_id, p.reblog_of_id, p.edited_at, u.id, u.username, u.email, u.password_hash, u.display_name, u.bio, u.is_admin, u.created_at, u.email_mentions, u.sessions_valid_after, u.email_verified_at
+SELECT p.id, p.author_id, p.body, p.created_at, p.deleted_at, p.language, p.app_id, p.visibility, p.spoiler_text, p.sensitive, p.in_reply_to_id, p.in_reply_to_account_id, p.reblog_of_id, p.edited_at, u.id, u.username, u.email, u.password_hash, u.display_name, u.bio, u.is_admin, u.created_at, u.email_mentions, u.sessions_valid_after, u.email_verified_at, u.bot, u.discoverable, u.fields, u.default_visibility, u.default_sensitive, u.default_language
 FROM posts p JOIN users u ON u.id = p.author_id
 WHERE p.id = ANY($1::bigint[]) AND p.deleted_at IS NULL
   AND may_see($2, p.author_id, p.visibility, p.id)
@@ -1132,6 +1198,12 @@ func (q *Queries) PostsVisibleByIDs(ctx context.Context, arg PostsVisibleByIDsPa
 			&i.User.EmailMentions,
 			&i.User.SessionsValidAfter,
 			&i.User.EmailVerifiedAt,
+			&i.User.Bot,
+			&i.User.Discoverable,
+			&i.User.Fields,
+			&i.User.DefaultVisibility,
+			&i.User.DefaultSensitive,
+			&i.User.DefaultLanguage,
 		); err != nil {
 			return nil, err
 		}

@@ -11,7 +11,7 @@ import (
 )
 
 const accountsSearch = `-- name: AccountsSearch :many
-SELECT u.id, u.username, u.email, u.password_hash, u.display_name, u.bio, u.is_admin, u.created_at, u.email_mentions, u.sessions_valid_after, u.email_verified_at
+SELECT u.id, u.username, u.email, u.password_hash, u.display_name, u.bio, u.is_admin, u.created_at, u.email_mentions, u.sessions_valid_after, u.email_verified_at, u.bot, u.discoverable, u.fields, u.default_visibility, u.default_sensitive, u.default_language
 FROM users u
 WHERE (lower(u.username) LIKE $1 OR lower(u.display_name) LIKE $1
        OR lower(u.display_name) LIKE '% ' || $1
@@ -70,6 +70,12 @@ func (q *Queries) AccountsSearch(ctx context.Context, arg AccountsSearchParams) 
 			&i.User.EmailMentions,
 			&i.User.SessionsValidAfter,
 			&i.User.EmailVerifiedAt,
+			&i.User.Bot,
+			&i.User.Discoverable,
+			&i.User.Fields,
+			&i.User.DefaultVisibility,
+			&i.User.DefaultSensitive,
+			&i.User.DefaultLanguage,
 		); err != nil {
 			return nil, err
 		}

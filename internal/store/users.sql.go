@@ -8,10 +8,12 @@ package store
 import (
 	"context"
 	"time"
+
+	"github.com/jackc/pgx/v5/pgtype"
 )
 
 const followersOf = `-- name: FollowersOf :many
-SELECT u.id, u.username, u.email, u.password_hash, u.display_name, u.bio, u.is_admin, u.created_at, u.email_mentions, u.sessions_valid_after, u.email_verified_at FROM follows f JOIN users u ON u.id = f.follower_id
+SELECT u.id, u.username, u.email, u.password_hash, u.display_name, u.bio, u.is_admin, u.created_at, u.email_mentions, u.sessions_valid_after, u.email_verified_at, u.bot, u.discoverable, u.fields, u.default_visibility, u.default_sensitive, u.default_language FROM follows f JOIN users u ON u.id = f.follower_id
 WHERE f.followee_id = $1 AND u.id < $2 AND u.id > $3
 ORDER BY u.id DESC LIMIT $4
 `
@@ -49,6 +51,12 @@ func (q *Queries) FollowersOf(ctx context.Context, arg FollowersOfParams) ([]Use
 			&i.EmailMentions,
 			&i.SessionsValidAfter,
 			&i.EmailVerifiedAt,
+			&i.Bot,
+			&i.Discoverable,
+			&i.Fields,
+			&i.DefaultVisibility,
+			&i.DefaultSensitive,
+			&i.DefaultLanguage,
 		); err != nil {
 			return nil, err
 		}
@@ -61,7 +69,7 @@ func (q *Queries) FollowersOf(ctx context.Context, arg FollowersOfParams) ([]Use
 }
 
 const followersOfAfter = `-- name: FollowersOfAfter :many
-SELECT u.id, u.username, u.email, u.password_hash, u.display_name, u.bio, u.is_admin, u.created_at, u.email_mentions, u.sessions_valid_after, u.email_verified_at FROM follows f JOIN users u ON u.id = f.follower_id
+SELECT u.id, u.username, u.email, u.password_hash, u.display_name, u.bio, u.is_admin, u.created_at, u.email_mentions, u.sessions_valid_after, u.email_verified_at, u.bot, u.discoverable, u.fields, u.default_visibility, u.default_sensitive, u.default_language FROM follows f JOIN users u ON u.id = f.follower_id
 WHERE f.followee_id = $1 AND u.id > $2 AND u.id < $3
 ORDER BY u.id LIMIT $4
 `
@@ -100,6 +108,12 @@ func (q *Queries) FollowersOfAfter(ctx context.Context, arg FollowersOfAfterPara
 			&i.EmailMentions,
 			&i.SessionsValidAfter,
 			&i.EmailVerifiedAt,
+			&i.Bot,
+			&i.Discoverable,
+			&i.Fields,
+			&i.DefaultVisibility,
+			&i.DefaultSensitive,
+			&i.DefaultLanguage,
 		); err != nil {
 			return nil, err
 		}
@@ -112,7 +126,7 @@ func (q *Queries) FollowersOfAfter(ctx context.Context, arg FollowersOfAfterPara
 }
 
 const followingOf = `-- name: FollowingOf :many
-SELECT u.id, u.username, u.email, u.password_hash, u.display_name, u.bio, u.is_admin, u.created_at, u.email_mentions, u.sessions_valid_after, u.email_verified_at FROM follows f JOIN users u ON u.id = f.followee_id
+SELECT u.id, u.username, u.email, u.password_hash, u.display_name, u.bio, u.is_admin, u.created_at, u.email_mentions, u.sessions_valid_after, u.email_verified_at, u.bot, u.discoverable, u.fields, u.default_visibility, u.default_sensitive, u.default_language FROM follows f JOIN users u ON u.id = f.followee_id
 WHERE f.follower_id = $1 AND u.id < $2 AND u.id > $3
 ORDER BY u.id DESC LIMIT $4
 `
@@ -150,6 +164,12 @@ func (q *Queries) FollowingOf(ctx context.Context, arg FollowingOfParams) ([]Use
 			&i.EmailMentions,
 			&i.SessionsValidAfter,
 			&i.EmailVerifiedAt,
+			&i.Bot,
+			&i.Discoverable,
+			&i.Fields,
+			&i.DefaultVisibility,
+			&i.DefaultSensitive,
+			&i.DefaultLanguage,
 		); err != nil {
 			return nil, err
 		}
@@ -162,7 +182,7 @@ func (q *Queries) FollowingOf(ctx context.Context, arg FollowingOfParams) ([]Use
 }
 
 const followingOfAfter = `-- name: FollowingOfAfter :many
-SELECT u.id, u.username, u.email, u.password_hash, u.display_name, u.bio, u.is_admin, u.created_at, u.email_mentions, u.sessions_valid_after, u.email_verified_at FROM follows f JOIN users u ON u.id = f.followee_id
+SELECT u.id, u.username, u.email, u.password_hash, u.display_name, u.bio, u.is_admin, u.created_at, u.email_mentions, u.sessions_valid_after, u.email_verified_at, u.bot, u.discoverable, u.fields, u.default_visibility, u.default_sensitive, u.default_language FROM follows f JOIN users u ON u.id = f.followee_id
 WHERE f.follower_id = $1 AND u.id > $2 AND u.id < $3
 ORDER BY u.id LIMIT $4
 `
@@ -200,6 +220,12 @@ func (q *Queries) FollowingOfAfter(ctx context.Context, arg FollowingOfAfterPara
 			&i.EmailMentions,
 			&i.SessionsValidAfter,
 			&i.EmailVerifiedAt,
+			&i.Bot,
+			&i.Discoverable,
+			&i.Fields,
+			&i.DefaultVisibility,
+			&i.DefaultSensitive,
+			&i.DefaultLanguage,
 		); err != nil {
 			return nil, err
 		}
@@ -281,7 +307,7 @@ func (q *Queries) Relationships(ctx context.Context, arg RelationshipsParams) ([
 const userCreate = `-- name: UserCreate :one
 INSERT INTO users (username, email, password_hash, display_name)
 VALUES ($1, $2, $3, $4)
-RETURNING id, username, email, password_hash, display_name, bio, is_admin, created_at, email_mentions, sessions_valid_after, email_verified_at
+RETURNING id, username, email, password_hash, display_name, bio, is_admin, created_at, email_mentions, sessions_valid_after, email_verified_at, bot, discoverable, fields, default_visibility, default_sensitive, default_language
 `
 
 type UserCreateParams struct {
@@ -311,6 +337,12 @@ func (q *Queries) UserCreate(ctx context.Context, arg UserCreateParams) (User, e
 		&i.EmailMentions,
 		&i.SessionsValidAfter,
 		&i.EmailVerifiedAt,
+		&i.Bot,
+		&i.Discoverable,
+		&i.Fields,
+		&i.DefaultVisibility,
+		&i.DefaultSensitive,
+		&i.DefaultLanguage,
 	)
 	return i, err
 }
@@ -325,7 +357,7 @@ func (q *Queries) UserEndSessions(ctx context.Context, id int64) error {
 }
 
 const userGetByID = `-- name: UserGetByID :one
-SELECT id, username, email, password_hash, display_name, bio, is_admin, created_at, email_mentions, sessions_valid_after, email_verified_at FROM users WHERE id = $1
+SELECT id, username, email, password_hash, display_name, bio, is_admin, created_at, email_mentions, sessions_valid_after, email_verified_at, bot, discoverable, fields, default_visibility, default_sensitive, default_language FROM users WHERE id = $1
 `
 
 func (q *Queries) UserGetByID(ctx context.Context, id int64) (User, error) {
@@ -343,12 +375,18 @@ func (q *Queries) UserGetByID(ctx context.Context, id int64) (User, error) {
 		&i.EmailMentions,
 		&i.SessionsValidAfter,
 		&i.EmailVerifiedAt,
+		&i.Bot,
+		&i.Discoverable,
+		&i.Fields,
+		&i.DefaultVisibility,
+		&i.DefaultSensitive,
+		&i.DefaultLanguage,
 	)
 	return i, err
 }
 
 const userGetByLogin = `-- name: UserGetByLogin :one
-SELECT id, username, email, password_hash, display_name, bio, is_admin, created_at, email_mentions, sessions_valid_after, email_verified_at FROM users
+SELECT id, username, email, password_hash, display_name, bio, is_admin, created_at, email_mentions, sessions_valid_after, email_verified_at, bot, discoverable, fields, default_visibility, default_sensitive, default_language FROM users
 WHERE lower(username) = lower($1) OR lower(email) = lower($1)
 ORDER BY id
 LIMIT 1
@@ -370,12 +408,18 @@ func (q *Queries) UserGetByLogin(ctx context.Context, login string) (User, error
 		&i.EmailMentions,
 		&i.SessionsValidAfter,
 		&i.EmailVerifiedAt,
+		&i.Bot,
+		&i.Discoverable,
+		&i.Fields,
+		&i.DefaultVisibility,
+		&i.DefaultSensitive,
+		&i.DefaultLanguage,
 	)
 	return i, err
 }
 
 const userGetByUsername = `-- name: UserGetByUsername :one
-SELECT id, username, email, password_hash, display_name, bio, is_admin, created_at, email_mentions, sessions_valid_after, email_verified_at FROM users WHERE lower(username) = lower($1)
+SELECT id, username, email, password_hash, display_name, bio, is_admin, created_at, email_mentions, sessions_valid_after, email_verified_at, bot, discoverable, fields, default_visibility, default_sensitive, default_language FROM users WHERE lower(username) = lower($1)
 `
 
 func (q *Queries) UserGetByUsername(ctx context.Context, username string) (User, error) {
@@ -393,12 +437,18 @@ func (q *Queries) UserGetByUsername(ctx context.Context, username string) (User,
 		&i.EmailMentions,
 		&i.SessionsValidAfter,
 		&i.EmailVerifiedAt,
+		&i.Bot,
+		&i.Discoverable,
+		&i.Fields,
+		&i.DefaultVisibility,
+		&i.DefaultSensitive,
+		&i.DefaultLanguage,
 	)
 	return i, err
 }
 
 const userGetForUpdate = `-- name: UserGetForUpdate :one
-SELECT id, username, email, password_hash, display_name, bio, is_admin, created_at, email_mentions, sessions_valid_after, email_verified_at FROM users WHERE id = $1 FOR NO KEY UPDATE
+SELECT id, username, email, password_hash, display_name, bio, is_admin, created_at, email_mentions, sessions_valid_after, email_verified_at, bot, discoverable, fields, default_visibility, default_sensitive, default_language FROM users WHERE id = $1 FOR NO KEY UPDATE
 `
 
 // Locks the account row until the transaction ends (without blocking rows that refer to
@@ -419,6 +469,12 @@ func (q *Queries) UserGetForUpdate(ctx context.Context, id int64) (User, error) 
 		&i.EmailMentions,
 		&i.SessionsValidAfter,
 		&i.EmailVerifiedAt,
+		&i.Bot,
+		&i.Discoverable,
+		&i.Fields,
+		&i.DefaultVisibility,
+		&i.DefaultSensitive,
+		&i.DefaultLanguage,
 	)
 	return i, err
 }
@@ -524,6 +580,71 @@ func (q *Queries) UserStatsMany(ctx context.Context, ids []int64) ([]UserStatsMa
 	return items, nil
 }
 
+const userUpdateProfile = `-- name: UserUpdateProfile :one
+UPDATE users SET
+    display_name       = coalesce($1::text, display_name),
+    bio                = coalesce($2::text, bio),
+    bot                = coalesce($3::boolean, bot),
+    discoverable       = coalesce($4::boolean, discoverable),
+    fields             = coalesce($5::jsonb, fields),
+    default_visibility = coalesce($6::text, default_visibility),
+    default_sensitive  = coalesce($7::boolean, default_sensitive),
+    default_language   = CASE WHEN $8::boolean THEN $9::text
+                              ELSE default_language END
+WHERE id = $10
+RETURNING id, username, email, password_hash, display_name, bio, is_admin, created_at, email_mentions, sessions_valid_after, email_verified_at, bot, discoverable, fields, default_visibility, default_sensitive, default_language
+`
+
+type UserUpdateProfileParams struct {
+	DisplayName       *string
+	Bio               *string
+	Bot               pgtype.Bool
+	Discoverable      pgtype.Bool
+	Fields            []byte
+	DefaultVisibility *string
+	DefaultSensitive  pgtype.Bool
+	SetLanguage       bool
+	DefaultLanguage   *string
+	ID                int64
+}
+
+// Changes the given parts of @id's profile; a NULL leaves its part as it is.
+func (q *Queries) UserUpdateProfile(ctx context.Context, arg UserUpdateProfileParams) (User, error) {
+	row := q.db.QueryRow(ctx, userUpdateProfile,
+		arg.DisplayName,
+		arg.Bio,
+		arg.Bot,
+		arg.Discoverable,
+		arg.Fields,
+		arg.DefaultVisibility,
+		arg.DefaultSensitive,
+		arg.SetLanguage,
+		arg.DefaultLanguage,
+		arg.ID,
+	)
+	var i User
+	err := row.Scan(
+		&i.ID,
+		&i.Username,
+		&i.Email,
+		&i.PasswordHash,
+		&i.DisplayName,
+		&i.Bio,
+		&i.IsAdmin,
+		&i.CreatedAt,
+		&i.EmailMentions,
+		&i.SessionsValidAfter,
+		&i.EmailVerifiedAt,
+		&i.Bot,
+		&i.Discoverable,
+		&i.Fields,
+		&i.DefaultVisibility,
+		&i.DefaultSensitive,
+		&i.DefaultLanguage,
+	)
+	return i, err
+}
+
 const userUpdateSettings = `-- name: UserUpdateSettings :exec
 UPDATE users SET display_name = $1, bio = $2, email_mentions = $3
 WHERE id = $4
@@ -547,7 +668,7 @@ func (q *Queries) UserUpdateSettings(ctx context.Context, arg UserUpdateSettings
 }
 
 const usersByIDs = `-- name: UsersByIDs :many
-SELECT id, username, email, password_hash, display_name, bio, is_admin, created_at, email_mentions, sessions_valid_after, email_verified_at FROM users WHERE id = ANY($1::bigint[])
+SELECT id, username, email, password_hash, display_name, bio, is_admin, created_at, email_mentions, sessions_valid_after, email_verified_at, bot, discoverable, fields, default_visibility, default_sensitive, default_language FROM users WHERE id = ANY($1::bigint[])
 `
 
 func (q *Queries) UsersByIDs(ctx context.Context, ids []int64) ([]User, error) {
@@ -571,6 +692,12 @@ func (q *Queries) UsersByIDs(ctx context.Context, ids []int64) ([]User, error) {
 			&i.EmailMentions,
 			&i.SessionsValidAfter,
 			&i.EmailVerifiedAt,
+			&i.Bot,
+			&i.Discoverable,
+			&i.Fields,
+			&i.DefaultVisibility,
+			&i.DefaultSensitive,
+			&i.DefaultLanguage,
 		); err != nil {
 			return nil, err
 		}
@@ -583,7 +710,7 @@ func (q *Queries) UsersByIDs(ctx context.Context, ids []int64) ([]User, error) {
 }
 
 const usersDirectory = `-- name: UsersDirectory :many
-SELECT id, username, email, password_hash, display_name, bio, is_admin, created_at, email_mentions, sessions_valid_after, email_verified_at FROM users WHERE id < $1 ORDER BY id DESC LIMIT $2
+SELECT id, username, email, password_hash, display_name, bio, is_admin, created_at, email_mentions, sessions_valid_after, email_verified_at, bot, discoverable, fields, default_visibility, default_sensitive, default_language FROM users WHERE id < $1 AND discoverable ORDER BY id DESC LIMIT $2
 `
 
 type UsersDirectoryParams struct {
@@ -591,7 +718,7 @@ type UsersDirectoryParams struct {
 	RowLimit int32
 }
 
-// Every account, the newest first: the people directory.
+// Every account that lists itself (discoverable), the newest first: the people directory.
 func (q *Queries) UsersDirectory(ctx context.Context, arg UsersDirectoryParams) ([]User, error) {
 	rows, err := q.db.Query(ctx, usersDirectory, arg.Before, arg.RowLimit)
 	if err != nil {
@@ -613,6 +740,12 @@ func (q *Queries) UsersDirectory(ctx context.Context, arg UsersDirectoryParams) 
 			&i.EmailMentions,
 			&i.SessionsValidAfter,
 			&i.EmailVerifiedAt,
+			&i.Bot,
+			&i.Discoverable,
+			&i.Fields,
+			&i.DefaultVisibility,
+			&i.DefaultSensitive,
+			&i.DefaultLanguage,
 		); err != nil {
 			return nil, err
 		}
