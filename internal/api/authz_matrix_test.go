@@ -285,7 +285,7 @@ var webAccess = map[string]string{
 	"GET /@{username}/followers": "public", "GET /@{username}/following": "public",
 	"GET /notifications": "user", "POST /notifications/read": "user",
 	"GET /settings": "user", "POST /settings": "user",
-	"POST /settings/password": "user", "POST /settings/logout-everywhere": "user",
+	"POST /settings/password": "user", "POST /settings/profile": "user", "POST /settings/logout-everywhere": "user",
 	"POST /settings/email": "user", "POST /settings/email/verify": "user",
 	"GET /verify-email": "public", "POST /verify-email": "public",
 	"GET /stats":  "public",

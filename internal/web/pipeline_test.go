@@ -64,7 +64,7 @@ func TestSettingsTurnMentionEmailsOff(t *testing.T) {
 	res := c.post("/settings", url.Values{"display_name": {"Alice A."}, "bio": {"Writes <code>."}})
 	require.Equal(t, http.StatusSeeOther, res.status)
 	page = c.get("/settings")
-	require.NotContains(t, page.body, `type="checkbox" checked`)
+	require.NotContains(t, page.body, `name="email_mentions" type="checkbox" checked`)
 	require.Equal(t, 1, s.count(`SELECT count(*) FROM users WHERE NOT email_mentions AND display_name = 'Alice A.'`))
 	require.Contains(t, c.get("/@alice").body, "Writes &lt;code&gt;.")
 

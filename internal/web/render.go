@@ -113,6 +113,13 @@ var funcs = template.FuncMap{
 	"iso":       func(t time.Time) string { return t.UTC().Format(time.RFC3339) },
 	"ago":       ago,
 	"avatar":    avatar.Path,
+	"fieldRows": func() []int { return []int{0, 1, 2, 3} }, // core.MaxProfileFields rows
+	"inc":       func(i int) int { return i + 1 },
+	// fieldValue renders a profile field's value: escaped, its URLs linked.
+	"fieldValue": func(v string) template.HTML {
+		none := func(string) string { return "" }
+		return text.Render(v, none, none)
+	},
 	"canDelete": core.CanDelete,
 	"postView": func(viewer *core.User, p any) postView {
 		switch p := p.(type) {

@@ -89,3 +89,35 @@ func TestDefaultAvatarIsServedImmutable(t *testing.T) {
 	require.Equal(t, http.StatusNotFound, c.get(strings.Replace(path, "-v"+avatar.Version, "-v999", 1)).status, "another drawing's address")
 	require.Contains(t, c.get("/@alice").body, `src="`+path+`"`)
 }
+
+// TestProfileSettings: the profile form (no JavaScript) saves fields, the bot flag, the
+// directory listing and the new posts' defaults; the profile shows the fields with their
+// URLs linked and escaped; a post from the website then takes the default language and
+// visibility is offered as chosen; a bad language is shown next to its field.
+func TestProfileSettings(t *testing.T) {
+	t.Parallel()
+	s := newSite(t)
+	alice := s.client()
+	alice.signup("alice")
+	res := alice.post("/settings/profile", url.Values{"field_name_0": {"Site"}, "field_value_0": {"https://alice.example/ <b>"},
+		"bot": {"on"}, "default_visibility": {"unlisted"}, "default_language": {"de"}})
+	require.Equal(t, http.StatusSeeOther, res.status, res.body)
+	profile := s.client().get("/@alice")
+	require.Contains(t, profile.body, `<dt dir="auto">Site</dt>`)
+	require.Contains(t, profile.body, `<a href="https://alice.example/"`)
+	require.Contains(t, profile.body, "&lt;b&gt;")
+	require.Contains(t, profile.body, "Bot: this account posts automatically")
+	require.NotContains(t, s.client().get("/directory").body, `href="/@alice"`, "not discoverable: the box was left unticked")
+	settings := alice.get("/settings")
+	require.Contains(t, settings.body, `<option value="unlisted" selected>`)
+	require.Contains(t, settings.body, `value="de"`)
+
+	res = alice.post("/posts", url.Values{"body": {"Die Häuser"}, "visibility": {"public"}, "next": {"/home"}})
+	require.Equal(t, http.StatusSeeOther, res.status, res.body)
+	require.Equal(t, 1, s.count(`SELECT count(*) FROM posts WHERE language = 'de'`), "the default language")
+
+	bad := alice.post("/settings/profile", url.Values{"default_language": {"klingon"}, "default_visibility": {"public"}})
+	require.Equal(t, http.StatusUnprocessableEntity, bad.status)
+	require.Contains(t, bad.body, `aria-describedby="default_language-error"`)
+	require.Contains(t, bad.body, "not an ISO 639-1 language code")
+}

@@ -1,7 +1,11 @@
 package web
 
 import (
+	"cmp"
+	"errors"
+	"fmt"
 	"net/http"
+	"strings"
 
 	"github.com/starling-social/starling/internal/core"
 	"github.com/starling-social/starling/internal/problem"
@@ -21,6 +25,22 @@ func (s *Server) renderSettings(w http.ResponseWriter, r *http.Request, status i
 		if u.EmailMentions {
 			f.Values["email_mentions"] = "on"
 		}
+	}
+	if _, ok := f.Values["default_visibility"]; !ok {
+		for i := range core.MaxProfileFields {
+			if i < len(u.Fields) {
+				f.Values[fmt.Sprintf("field_name_%d", i)] = u.Fields[i].Name
+				f.Values[fmt.Sprintf("field_value_%d", i)] = u.Fields[i].Value
+			}
+		}
+		if u.Bot {
+			f.Values["bot"] = "on"
+		}
+		if u.Discoverable {
+			f.Values["discoverable"] = "on"
+		}
+		f.Values["default_visibility"] = cmp.Or(u.DefaultVisibility, core.VisibilityPublic)
+		f.Values["default_language"] = u.DefaultLanguage
 	}
 	v := view{Title: "Settings", Form: f}
 	if s.oauth != nil {
@@ -49,6 +69,43 @@ func (s *Server) settings(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.sessions.Put(r.Context(), "flash", "Settings saved.")
+	http.Redirect(w, r, "/settings", http.StatusSeeOther)
+}
+
+// profileSettings saves the profile form: its fields, whether the account is a bot and
+// listed in the directory, and the defaults of new posts (core.UpdateProfile).
+func (s *Server) profileSettings(w http.ResponseWriter, r *http.Request) {
+	if !s.parseForm(w, r) {
+		return
+	}
+	f := newForm()
+	var fields []core.ProfileField
+	for i := range core.MaxProfileFields {
+		name, value := r.PostForm.Get(fmt.Sprintf("field_name_%d", i)), r.PostForm.Get(fmt.Sprintf("field_value_%d", i))
+		f.Values[fmt.Sprintf("field_name_%d", i)], f.Values[fmt.Sprintf("field_value_%d", i)] = name, value
+		fields = append(fields, core.ProfileField{Name: name, Value: value})
+	}
+	for _, k := range []string{"bot", "discoverable", "default_visibility", "default_language"} {
+		f.Values[k] = r.PostForm.Get(k)
+	}
+	bot, discoverable := f.Values["bot"] == "on", f.Values["discoverable"] == "on"
+	visibility, language := f.Values["default_visibility"], strings.TrimSpace(f.Values["default_language"])
+	_, err := s.core.UpdateProfile(r.Context(), *currentUser(r), core.ProfileUpdate{Fields: &fields, Bot: &bot,
+		Discoverable: &discoverable, DefaultVisibility: &visibility, DefaultLanguage: &language})
+	var verr *core.ValidationError
+	if errors.As(err, &verr) { // core names the API's fields; the form's are these
+		names := map[string]string{"fields_attributes": "fields", "source[privacy]": "default_visibility",
+			"source[language]": "default_language"}
+		renamed := map[string]string{}
+		for k, msg := range verr.Fields {
+			renamed[cmp.Or(names[k], k)] = msg
+		}
+		err = &core.ValidationError{Fields: renamed}
+	}
+	if s.settingsRefused(w, r, f, err) {
+		return
+	}
+	s.sessions.Put(r.Context(), "flash", "Profile saved.")
 	http.Redirect(w, r, "/settings", http.StatusSeeOther)
 }
 

@@ -175,6 +175,7 @@ func (s *Server) Routes() *mux.Router {
 	r.HandleFunc("/notifications/read", s.requireUser(s.notificationsRead)).Methods(http.MethodPost)
 	r.HandleFunc("/settings", s.requireUser(s.settingsForm)).Methods(http.MethodGet, http.MethodHead)
 	r.HandleFunc("/settings", s.requireUser(s.settings)).Methods(http.MethodPost)
+	r.HandleFunc("/settings/profile", s.requireUser(s.profileSettings)).Methods(http.MethodPost)
 	r.HandleFunc("/settings/password", s.requireUser(s.passwordChange)).Methods(http.MethodPost)
 	r.HandleFunc("/settings/logout-everywhere", s.requireUser(s.logoutEverywhere)).Methods(http.MethodPost)
 	r.HandleFunc("/settings/email", s.requireUser(s.emailChange)).Methods(http.MethodPost)
