@@ -110,6 +110,7 @@ func TestProfileSettings(t *testing.T) {
 	require.NotContains(t, s.client().get("/directory").body, `href="/@alice"`, "not discoverable: the box was left unticked")
 	settings := alice.get("/settings")
 	require.Contains(t, settings.body, `<option value="unlisted" selected>`)
+	require.Contains(t, alice.get("/home").body, `<option value="unlisted" selected>`, "the compose box offers the default")
 	require.Contains(t, settings.body, `value="de"`)
 
 	res = alice.post("/posts", url.Values{"body": {"Die Häuser"}, "visibility": {"public"}, "next": {"/home"}})
