@@ -188,6 +188,14 @@ func TestWorkerKilledMidBatchResumesAtOnce(t *testing.T) {
 	require.Eventually(t, func() bool { return applied() > 0 }, 30*time.Second, time.Millisecond)
 	require.NoError(t, first.Process.Signal(syscall.SIGKILL))
 	first.Wait()
+	// A statement the killed worker had sent still runs to its end in its backend, and
+	// commits: a fetch of jobs that lands now marks them running at its own time, after
+	// the kill. Wait for those statements, so that "before the restart" below means the
+	// killed worker's.
+	require.Eventually(t, func() bool {
+		return e.count(`SELECT count(*) FROM pg_stat_activity
+			WHERE datname = current_database() AND pid <> pg_backend_pid() AND state NOT IN ('idle', 'idle in transaction')`) == 0
+	}, 20*time.Second, 10*time.Millisecond, "the killed worker's last statements end")
 	restarted := time.Now()
 	before := applied()
 	second := start()
