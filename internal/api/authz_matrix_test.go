@@ -282,6 +282,7 @@ var webAccess = map[string]string{
 	"POST /posts/{id:[0-9]+}/favourite": "user", "POST /posts/{id:[0-9]+}/unfavourite": "user",
 	"POST /posts/{id:[0-9]+}/reblog": "user", "POST /posts/{id:[0-9]+}/unreblog": "user",
 	"POST /posts/{id:[0-9]+}/bookmark": "user", "POST /posts/{id:[0-9]+}/unbookmark": "user",
+	"POST /posts/{id:[0-9]+}/pin": "user", "POST /posts/{id:[0-9]+}/unpin": "user",
 	"GET /@{username}/followers": "public", "GET /@{username}/following": "public",
 	"GET /notifications": "user", "POST /notifications/read": "user",
 	"GET /settings": "user", "POST /settings": "user",

@@ -64,8 +64,9 @@ type view struct {
 	Search *searchView
 	// Tag is the tag of a tag page.
 	Tag *core.Tag
-	// FeaturedTags are the tags a profile features.
+	// FeaturedTags are the tags a profile features, Pinned the posts it pins.
 	FeaturedTags []core.FeaturedTag
+	Pinned       []core.Post
 }
 
 // postView is what the "post" partial needs: the post shown (for a boost, the boosted

@@ -1,6 +1,7 @@
 package web_test
 
 import (
+	"fmt"
 	"net/http"
 	"net/url"
 	"strings"
@@ -121,4 +122,30 @@ func TestProfileSettings(t *testing.T) {
 	require.Equal(t, http.StatusUnprocessableEntity, bad.status)
 	require.Contains(t, bad.body, `aria-describedby="default_language-error"`)
 	require.Contains(t, bad.body, "not an ISO 639-1 language code")
+}
+
+// TestPinFromTheWebsite: an author pins and unpins a post with a form (no JavaScript);
+// the profile's first page shows it under "Pinned"; nobody else is offered the button.
+func TestPinFromTheWebsite(t *testing.T) {
+	t.Parallel()
+	s := newSite(t)
+	alice := s.client()
+	alice.signup("alice")
+	res := alice.post("/posts", url.Values{"body": {"the post to pin"}, "visibility": {"public"}, "next": {"/home"}})
+	require.Equal(t, http.StatusSeeOther, res.status, res.body)
+	var id int64
+	require.NoError(t, s.pool.QueryRow(t.Context(), `SELECT id FROM posts`).Scan(&id))
+	pin := fmt.Sprintf("/posts/%d/pin", id)
+	require.Contains(t, alice.get("/@alice").body, `action="`+pin+`"`)
+	bob := s.client()
+	bob.signup("bob")
+	require.NotContains(t, bob.get("/@alice").body, `action="`+pin+`"`, "only the author may pin")
+	res = alice.post(pin, url.Values{"next": {"/@alice"}})
+	require.Equal(t, http.StatusSeeOther, res.status, res.body)
+	page := s.client().get("/@alice")
+	require.Contains(t, page.body, `<h2 id="pinned-heading">Pinned</h2>`)
+	require.Equal(t, 1, s.count(`SELECT count(*) FROM pins`))
+	res = alice.post(fmt.Sprintf("/posts/%d/unpin", id), url.Values{"next": {"/@alice"}})
+	require.Equal(t, http.StatusSeeOther, res.status, res.body)
+	require.NotContains(t, s.client().get("/@alice").body, "pinned-heading")
 }

@@ -85,7 +85,14 @@ func (s *Server) userTimeline(w http.ResponseWriter, r *http.Request) {
 		s.answerError(w, r, err)
 		return
 	}
-	s.render(w, r, http.StatusOK, "timeline", view{FeaturedTags: featured,
+	var pinned []core.Post
+	if p.Before == 0 { // the first page shows the pinned posts above the rest
+		if pinned, err = s.core.PinnedPosts(r.Context(), viewerID, prof.User.ID); err != nil {
+			s.answerError(w, r, err)
+			return
+		}
+	}
+	s.render(w, r, http.StatusOK, "timeline", view{FeaturedTags: featured, Pinned: pinned,
 		Title: isolate(prof.User.Name()) + " (@" + prof.User.Username + ")", Profile: &prof, Timeline: t,
 		Next: nextURL("/@"+prof.User.Username, t), Compose: viewerID == prof.User.ID, Form: newForm(),
 		Stream: s.liveStream(p, "user:"+prof.User.Username),

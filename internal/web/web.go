@@ -171,6 +171,8 @@ func (s *Server) Routes() *mux.Router {
 	r.HandleFunc("/posts/{id:[0-9]+}/unreblog", s.requireUser(s.postAction(s.core.Unreblog))).Methods(http.MethodPost)
 	r.HandleFunc("/posts/{id:[0-9]+}/bookmark", s.requireUser(s.postAction(s.core.Bookmark))).Methods(http.MethodPost)
 	r.HandleFunc("/posts/{id:[0-9]+}/unbookmark", s.requireUser(s.postAction(s.core.Unbookmark))).Methods(http.MethodPost)
+	r.HandleFunc("/posts/{id:[0-9]+}/pin", s.requireUser(s.postAction(s.core.Pin))).Methods(http.MethodPost)
+	r.HandleFunc("/posts/{id:[0-9]+}/unpin", s.requireUser(s.postAction(s.core.Unpin))).Methods(http.MethodPost)
 	r.HandleFunc("/notifications", s.requireUser(s.notifications)).Methods(http.MethodGet, http.MethodHead)
 	r.HandleFunc("/notifications/read", s.requireUser(s.notificationsRead)).Methods(http.MethodPost)
 	r.HandleFunc("/settings", s.requireUser(s.settingsForm)).Methods(http.MethodGet, http.MethodHead)
