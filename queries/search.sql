@@ -92,6 +92,9 @@ LIMIT @row_limit OFFSET @row_offset;
 
 -- name: SearchPostsFiltered :many
 -- The posts within the filters of SearchPosts when the search has no words, newest first.
+-- The visibility and scope conditions repeat SearchPosts' on purpose: moved into a SQL
+-- function (with its EXISTS subqueries) they are not inlined, and a search of a common
+-- word went from 24 ms to 390 ms.
 SELECT s.post_id
 FROM post_search s
 WHERE s.post_id < @before AND s.post_id > @after

@@ -441,10 +441,13 @@ func (h *Hub) build(ctx context.Context, recs []events.Record, homeUsers []int64
 	if err != nil {
 		return nil, err
 	}
+	// The tags of the listed posts, parsed once for all their deliveries.
+	tagsOf := map[int64][]string{}
 	var keys []string
-	for _, p := range posts {
+	for id, p := range posts {
 		if core.Listed(p) {
 			for _, t := range p.PostTags() {
+				tagsOf[id] = append(tagsOf[id], t.Key)
 				keys = append(keys, t.Key)
 			}
 		}
@@ -458,11 +461,9 @@ func (h *Hub) build(ctx context.Context, recs []events.Record, homeUsers []int64
 		case events.PostCreated, events.PostUpdated:
 			if p, ok := posts[d.PostID]; ok {
 				d.Post = &p
-				if core.Listed(p) {
-					for _, t := range p.PostTags() {
-						d.tags = append(d.tags, t.Key)
-						d.tagFollowers = append(d.tagFollowers, tagFollowers[t.Key]...)
-					}
+				d.tags = tagsOf[d.PostID]
+				for _, key := range d.tags {
+					d.tagFollowers = append(d.tagFollowers, tagFollowers[key]...)
 				}
 			}
 			d.followers = followers[d.AuthorID]

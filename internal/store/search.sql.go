@@ -417,6 +417,9 @@ type SearchPostsFilteredParams struct {
 }
 
 // The posts within the filters of SearchPosts when the search has no words, newest first.
+// The visibility and scope conditions repeat SearchPosts' on purpose: moved into a SQL
+// function (with its EXISTS subqueries) they are not inlined, and a search of a common
+// word went from 24 ms to 390 ms.
 func (q *Queries) SearchPostsFiltered(ctx context.Context, arg SearchPostsFilteredParams) ([]int64, error) {
 	rows, err := q.db.Query(ctx, searchPostsFiltered,
 		arg.Before,
