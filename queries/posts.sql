@@ -63,6 +63,7 @@ WHERE p.author_id = @author_id AND p.deleted_at IS NULL AND p.id < @before AND p
   AND NOT (@exclude_reblogs::boolean AND p.reblog_of_id IS NOT NULL)
   AND NOT (@exclude_direct::boolean AND p.visibility = 'direct')
   AND (@tagged_id::bigint = 0 OR p.id IN (SELECT pt.post_id FROM post_tags pt WHERE pt.tag_id = @tagged_id))
+  AND (NOT @only_media::boolean OR EXISTS (SELECT 1 FROM media m WHERE m.post_id = p.id))
 ORDER BY p.id DESC
 LIMIT @row_limit;
 
@@ -162,6 +163,7 @@ WHERE p.author_id = @author_id AND p.deleted_at IS NULL AND p.id > @after AND p.
   AND NOT (@exclude_reblogs::boolean AND p.reblog_of_id IS NOT NULL)
   AND NOT (@exclude_direct::boolean AND p.visibility = 'direct')
   AND (@tagged_id::bigint = 0 OR p.id IN (SELECT pt.post_id FROM post_tags pt WHERE pt.tag_id = @tagged_id))
+  AND (NOT @only_media::boolean OR EXISTS (SELECT 1 FROM media m WHERE m.post_id = p.id))
 ORDER BY p.id
 LIMIT @row_limit;
 
@@ -195,3 +197,23 @@ WHERE p.id = @id AND p.deleted_at IS NULL AND may_see(@viewer_id, p.author_id, p
 -- name: ReblogOf :one
 -- The id of @author_id's boost of @reblog_of_id.
 SELECT id FROM posts WHERE author_id = @author_id AND reblog_of_id = @reblog_of_id;
+
+-- name: PostListPublicMedia :many
+-- Public posts (no boosts) with attachments, newest first, keyset-paginated by id: rows with id < @before.
+SELECT sqlc.embed(p), sqlc.embed(u)
+FROM posts p JOIN users u ON u.id = p.author_id
+WHERE p.deleted_at IS NULL AND p.visibility = 'public' AND p.reblog_of_id IS NULL
+  AND p.id < @before AND p.id > @after
+  AND EXISTS (SELECT 1 FROM media m WHERE m.post_id = p.id)
+ORDER BY p.id DESC
+LIMIT @row_limit;
+
+-- name: PostListPublicMediaAfter :many
+-- The posts just newer than @after, oldest first (Mastodon's min_id).
+SELECT sqlc.embed(p), sqlc.embed(u)
+FROM posts p JOIN users u ON u.id = p.author_id
+WHERE p.deleted_at IS NULL AND p.visibility = 'public' AND p.reblog_of_id IS NULL
+  AND p.id > @after AND p.id < @before
+  AND EXISTS (SELECT 1 FROM media m WHERE m.post_id = p.id)
+ORDER BY p.id
+LIMIT @row_limit;

@@ -73,6 +73,8 @@ matches AS (
       AND (NOT @only_replies::boolean OR s.reply)
       AND (NOT @only_sensitive::boolean OR s.sensitive)
       AND (NOT @only_links::boolean OR s.has_link)
+  AND (NOT @only_media::boolean OR EXISTS (SELECT 1 FROM media md WHERE md.post_id = s.post_id))
+      AND (NOT @only_media::boolean OR EXISTS (SELECT 1 FROM media md WHERE md.post_id = s.post_id))
       AND (@language::text = '' OR s.language = @language)
       AND (s.visibility = 'public' OR s.author_id = @viewer_id
            OR (@viewer_id <> 0 AND s.visibility IN ('private', 'direct')
@@ -103,6 +105,7 @@ WHERE s.post_id < @before AND s.post_id > @after
   AND (NOT @only_replies::boolean OR s.reply)
   AND (NOT @only_sensitive::boolean OR s.sensitive)
   AND (NOT @only_links::boolean OR s.has_link)
+  AND (NOT @only_media::boolean OR EXISTS (SELECT 1 FROM media md WHERE md.post_id = s.post_id))
   AND (@language::text = '' OR s.language = @language)
   AND (s.visibility = 'public' OR s.author_id = @viewer_id
        OR (@viewer_id <> 0 AND s.visibility IN ('private', 'direct')

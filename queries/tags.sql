@@ -126,6 +126,7 @@ WHERE p.id IN (SELECT pt.post_id FROM post_tags pt
   AND p.deleted_at IS NULL AND p.visibility = 'public'
   AND (SELECT count(*) FROM post_tags a WHERE a.post_id = p.id AND a.tag_id = ANY(@all_ids::bigint[])) = cardinality(@all_ids::bigint[])
   AND NOT EXISTS (SELECT 1 FROM post_tags n WHERE n.post_id = p.id AND n.tag_id = ANY(@none_ids::bigint[]))
+  AND (NOT @only_media::boolean OR EXISTS (SELECT 1 FROM media m WHERE m.post_id = p.id))
 ORDER BY p.id DESC
 LIMIT @row_limit;
 
@@ -137,5 +138,6 @@ WHERE p.id IN (SELECT pt.post_id FROM post_tags pt
   AND p.deleted_at IS NULL AND p.visibility = 'public'
   AND (SELECT count(*) FROM post_tags a WHERE a.post_id = p.id AND a.tag_id = ANY(@all_ids::bigint[])) = cardinality(@all_ids::bigint[])
   AND NOT EXISTS (SELECT 1 FROM post_tags n WHERE n.post_id = p.id AND n.tag_id = ANY(@none_ids::bigint[]))
+  AND (NOT @only_media::boolean OR EXISTS (SELECT 1 FROM media m WHERE m.post_id = p.id))
 ORDER BY p.id
 LIMIT @row_limit;

@@ -50,7 +50,7 @@ func runSuite(args []string) error {
 	bin := fs.String("bin", "bin/starling", "the starling binary to measure")
 	out := fs.String("out", "docs/benchmarks.md", "where to write the report (charts go beside it)")
 	dataDir := fs.String("data-dir", ".data", "where the bench database lives")
-	only := fs.String("only", "", "run only these scenarios, comma-separated: writes, reads, fanout, pipeline, sustained, hotrows, e2e, login, favourites, search (default: all of them, in this order)")
+	only := fs.String("only", "", "run only these scenarios, comma-separated: writes, reads, fanout, pipeline, sustained, hotrows, e2e, login, favourites, search, media (default: all of them, in this order)")
 	fs.Parse(args)
 	raiseFileLimit()
 	ctx := context.Background()
@@ -84,6 +84,7 @@ func runSuite(args []string) error {
 		{"login", "failed logins", s.login},
 		{"favourites", "favourites", s.favourites},
 		{"search", "search", s.search},
+		{"media", "media", s.media},
 	} {
 		if *only != "" && !slices.Contains(strings.Split(*only, ","), step.key) {
 			continue

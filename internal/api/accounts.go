@@ -73,17 +73,16 @@ func (s *Server) accountStatuses(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	// No post has media yet, so that list is empty.
-	none := f.Bool("only_media")
 	pinned := f.Bool("pinned")
 	filter := core.AuthorFilter{ExcludeReplies: f.Bool("exclude_replies"), ExcludeReblogs: f.Bool("exclude_reblogs"),
-		ExcludeDirect: f.Bool("exclude_direct"), Tagged: f.String("tagged")}
+		ExcludeDirect: f.Bool("exclude_direct"), Tagged: f.String("tagged"), OnlyMedia: f.Bool("only_media")}
+	if pinned && filter.OnlyMedia {
+		f.Fail("only_media", "cannot be combined with pinned")
+	}
 	if !s.checkFields(w, f) {
 		return
 	}
 	switch {
-	case none:
-		writeJSON(w, http.StatusOK, []Status{})
 	case pinned: // a handful of posts (core.MaxPins): one page, no paging
 		posts, err := s.core.PinnedPosts(r.Context(), viewerID(r), u.ID)
 		s.writeTimeline(w, r, core.Timeline{Posts: posts}, err)

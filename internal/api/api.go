@@ -185,6 +185,12 @@ func (s *Server) routes() *mux.Router {
 	h("/api/v1/accounts/{id}/follow", post, s.user("write:follows", s.accountFollow))
 	h("/api/v1/accounts/{id}/unfollow", post, s.user("write:follows", s.accountUnfollow))
 
+	// Media (media.go).
+	h("/api/v1/media", post, s.user("write:media", s.mediaCreate(true)))
+	h("/api/v2/media", post, s.user("write:media", s.mediaCreate(false)))
+	h("/api/v1/media/{id}", get, s.user("write:media", s.mediaGet))
+	h("/api/v1/media/{id}", http.MethodPut, s.user("write:media", s.mediaUpdate))
+
 	// Statuses and timelines.
 	h("/api/v1/statuses", post, s.user("write:statuses", s.statusCreate))
 	h("/api/v1/statuses/{id}", get, s.optional(s.statusGet))
@@ -294,12 +300,25 @@ func (s *Server) Handler() http.Handler {
 	h = refuseBadText(h)
 	h = s.rateLimit(h)
 	h = cors(h)
-	h = httpx.LimitBody(MaxBodyBytes)(h)
+	h = s.limitBody(h)
 	h = apiHeaders(h)
 	h = httpx.Recover(s.log)(h)
 	h = httpx.Log(s.log)(h)
 	h = httpx.RequestID(h)
 	return h
+}
+
+// limitBody bounds request bodies: MaxBodyBytes, or room for one upload on the routes
+// that take one.
+func (s *Server) limitBody(next http.Handler) http.Handler {
+	small, large := httpx.LimitBody(MaxBodyBytes)(next), httpx.LimitBody(s.uploadBodyBytes())(next)
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if uploadRoutes[r.URL.Path] {
+			large.ServeHTTP(w, r)
+			return
+		}
+		small.ServeHTTP(w, r)
+	})
 }
 
 func apiHeaders(next http.Handler) http.Handler {
@@ -418,6 +437,8 @@ func (s *Server) problem(w http.ResponseWriter, r *http.Request, p problem.Probl
 		writeError(w, p.Status, "This action is not allowed")
 	case problem.Invalid:
 		writeValidation(w, p.Fields)
+	case problem.TooLarge:
+		writeError(w, p.Status, "File too large: "+strings.TrimPrefix(p.Err.Error(), core.ErrTooLarge.Error()+": "))
 	case problem.TooMany:
 		if p.What != "" {
 			writeError(w, p.Status, "Too many "+p.What+"; wait a little and try again")

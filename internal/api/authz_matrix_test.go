@@ -171,6 +171,10 @@ var apiAccess = map[string]access{
 	"PATCH /api/v1/accounts/update_credentials": {who: "user", scope: "write:accounts"},
 	"DELETE /api/v1/profile/avatar":             {who: "user", scope: "write:accounts"},
 	"DELETE /api/v1/profile/header":             {who: "user", scope: "write:accounts"},
+	"POST /api/v1/media":                        {who: "user", scope: "write:media"},
+	"POST /api/v2/media":                        {who: "user", scope: "write:media"},
+	"GET /api/v1/media/{id}":                    {who: "user", scope: "write:media"},
+	"PUT /api/v1/media/{id}":                    {who: "user", scope: "write:media"},
 	"GET /api/v1/accounts/lookup":               {who: "optional"},
 	"GET /api/v1/accounts/relationships":        {who: "user", scope: "read:follows"},
 	"GET /api/v1/accounts/familiar_followers":   {who: "user", scope: "read:follows"},
@@ -274,6 +278,7 @@ var apiAccess = map[string]access{
 var webAccess = map[string]string{
 	"GET /healthz": "public", "GET /readyz": "public", "GET /static/": "public",
 	"GET /avatars/{id:[0-9]+}-v{version:[0-9]+}.png": "public",
+	"GET /media/{id:[0-9]+}/{file}":                   "public",
 	"GET /": "public", "GET /home": "user",
 	"GET /signup": "public", "POST /signup": "public",
 	"GET /login": "public", "POST /login": "public", "POST /logout": "public",
@@ -370,7 +375,7 @@ func TestAuthorizationMatrixCoversEveryRoute(t *testing.T) {
 		}
 		path = strings.Replace(path, "{version:[0-9]+}", "1", 1)
 		path = strings.Replace(path, "{id:[0-9]+}", postID, 1)
-		path = strings.NewReplacer("{name}", "go", "{hashtag}", "go", "{tag}", "go").Replace(path)
+		path = strings.NewReplacer("{name}", "go", "{hashtag}", "go", "{tag}", "go", "{file}", "original").Replace(path)
 		return strings.Replace(strings.Replace(path, "{id}", postID, 1), "{username}", "bob", 1)
 	}
 	// answer is the status and the start of the body of one request; streams are cut off

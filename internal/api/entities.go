@@ -7,7 +7,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/starling-social/starling/internal/avatar"
 	"github.com/starling-social/starling/internal/core"
 )
 
@@ -72,37 +71,37 @@ type Application struct {
 
 // Status is Mastodon's Status entity.
 type Status struct {
-	ID                 string       `json:"id"`
-	URI                string       `json:"uri"`
-	URL                string       `json:"url"`
-	CreatedAt          string       `json:"created_at"`
-	EditedAt           *string      `json:"edited_at"`
-	Account            Account      `json:"account"`
-	Content            string       `json:"content"`
-	Text               *string      `json:"text,omitempty"`
-	Visibility         string       `json:"visibility"`
-	Sensitive          bool         `json:"sensitive"`
-	SpoilerText        string       `json:"spoiler_text"`
-	MediaAttachments   []any        `json:"media_attachments"`
-	Application        *Application `json:"application"`
-	Mentions           []Mention    `json:"mentions"`
-	Tags               []StatusTag  `json:"tags"`
-	Emojis             []any        `json:"emojis"`
-	ReblogsCount       int          `json:"reblogs_count"`
-	FavouritesCount    int          `json:"favourites_count"`
-	RepliesCount       int          `json:"replies_count"`
-	InReplyToID        *string      `json:"in_reply_to_id"`
-	InReplyToAccountID *string      `json:"in_reply_to_account_id"`
-	Reblog             *Status      `json:"reblog"`
-	Poll               any          `json:"poll"`
-	Card               any          `json:"card"`
-	Language           *string      `json:"language"`
-	Favourited         bool         `json:"favourited"`
-	Reblogged          bool         `json:"reblogged"`
-	Muted              bool         `json:"muted"`
-	Bookmarked         bool         `json:"bookmarked"`
-	Pinned             bool         `json:"pinned"`
-	Filtered           []any        `json:"filtered"`
+	ID                 string            `json:"id"`
+	URI                string            `json:"uri"`
+	URL                string            `json:"url"`
+	CreatedAt          string            `json:"created_at"`
+	EditedAt           *string           `json:"edited_at"`
+	Account            Account           `json:"account"`
+	Content            string            `json:"content"`
+	Text               *string           `json:"text,omitempty"`
+	Visibility         string            `json:"visibility"`
+	Sensitive          bool              `json:"sensitive"`
+	SpoilerText        string            `json:"spoiler_text"`
+	MediaAttachments   []MediaAttachment `json:"media_attachments"`
+	Application        *Application      `json:"application"`
+	Mentions           []Mention         `json:"mentions"`
+	Tags               []StatusTag       `json:"tags"`
+	Emojis             []any             `json:"emojis"`
+	ReblogsCount       int               `json:"reblogs_count"`
+	FavouritesCount    int               `json:"favourites_count"`
+	RepliesCount       int               `json:"replies_count"`
+	InReplyToID        *string           `json:"in_reply_to_id"`
+	InReplyToAccountID *string           `json:"in_reply_to_account_id"`
+	Reblog             *Status           `json:"reblog"`
+	Poll               any               `json:"poll"`
+	Card               any               `json:"card"`
+	Language           *string           `json:"language"`
+	Favourited         bool              `json:"favourited"`
+	Reblogged          bool              `json:"reblogged"`
+	Muted              bool              `json:"muted"`
+	Bookmarked         bool              `json:"bookmarked"`
+	Pinned             bool              `json:"pinned"`
+	Filtered           []any             `json:"filtered"`
 }
 
 // StatusTag is a hashtag of a status: Mastodon's Status::Tag.
@@ -147,8 +146,11 @@ func timestamp(t time.Time) string { return t.UTC().Format("2006-01-02T15:04:05.
 
 func (s *Server) account(u core.User, c core.AccountCounts) Account {
 	profile := s.base + "/@" + u.Username
-	picture := s.base + avatar.Path(u.ID)
+	picture := s.base + u.AvatarPath()
 	header := s.base + "/static/header.png"
+	if p := u.HeaderPath(); p != "" {
+		header = s.base + p
+	}
 	a := Account{
 		ID: id(u.ID), Username: u.Username, Acct: u.Username, DisplayName: u.DisplayName,
 		Bot: u.Bot, Discoverable: u.Discoverable, Indexable: true,
@@ -226,7 +228,7 @@ func (s *Server) status(p core.Post, accounts map[int64]Account) Status {
 	u := s.base + "/posts/" + id(p.ID)
 	st := Status{
 		ID: id(p.ID), URI: u, URL: u, CreatedAt: timestamp(p.CreatedAt), Account: accounts[p.Author.ID],
-		Visibility: p.Visibility, MediaAttachments: []any{}, Mentions: []Mention{}, Tags: []StatusTag{},
+		Visibility: p.Visibility, MediaAttachments: s.attachments(p.Media), Mentions: []Mention{}, Tags: []StatusTag{},
 		Emojis: []any{}, Filtered: []any{},
 	}
 	if p.ReblogOf != nil {

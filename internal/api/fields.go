@@ -8,6 +8,7 @@ import (
 	"io"
 	"mime"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -456,6 +457,59 @@ func (f *fields) Object(k string) *fields {
 	}
 	f.children = append(f.children, child)
 	return child
+}
+
+// Objects returns the items of field k, a list of objects: a JSON array of objects, or a
+// form's indexed objects (k[0][x], k[1][x] …, in index order). Nil when absent; more than
+// max items, or an item that is not an object, is a problem.
+func (f *fields) Objects(k string, max int) []*fields {
+	v, ok := f.take(k)
+	if !ok {
+		return nil
+	}
+	var items []any
+	switch x := v.(type) {
+	case []any:
+		items = x
+	case map[string]any: // k[0][x]=…: keys are indexes
+		keys := make([]int, 0, len(x))
+		for ik := range x {
+			n, err := strconv.Atoi(ik)
+			if err != nil || n < 0 {
+				f.fail(k, "must be a list of objects")
+				return nil
+			}
+			keys = append(keys, n)
+		}
+		slices.Sort(keys)
+		for _, n := range keys {
+			items = append(items, x[strconv.Itoa(n)])
+		}
+	default:
+		f.fail(k, "must be a list of objects")
+		return nil
+	}
+	if len(items) > max {
+		f.fail(k, fmt.Sprintf("can have at most %d items", max))
+		return nil
+	}
+	out := make([]*fields, 0, len(items))
+	for i, it := range items {
+		m, isMap := it.(map[string]any)
+		if !isMap {
+			f.fail(k, "must be a list of objects")
+			return nil
+		}
+		child := &fields{prefix: fmt.Sprintf("%s[%d]", f.name(k), i), m: map[string]any{}, read: map[string]bool{}, errs: f.errs}
+		for ck, cv := range m {
+			if cv != nil {
+				child.m[strings.TrimSuffix(ck, "[]")] = cv
+			}
+		}
+		f.children = append(f.children, child)
+		out = append(out, child)
+	}
+	return out
 }
 
 // Ignore marks fields as read without using them: for fields whose every value means

@@ -48,8 +48,17 @@ func (s *Server) streamingURL() string {
 
 func statusConfig() map[string]any {
 	return map[string]any{
-		"max_characters": text.MaxPostChars, "max_media_attachments": 0, "characters_reserved_per_url": 23,
+		"max_characters": text.MaxPostChars, "max_media_attachments": core.MaxMediaPerPost, "characters_reserved_per_url": 23,
 	}
+}
+
+// mediaConfig is what the instance endpoints say about uploads: pictures only (no video
+// or audio), with the server's real limits.
+func (s *Server) mediaConfig() map[string]any {
+	l := s.core.MediaLimits()
+	return map[string]any{"supported_mime_types": []string{"image/jpeg", "image/png", "image/gif", "image/webp"},
+		"image_size_limit": l.MaxBytes, "image_matrix_limit": l.MaxPixels, "description_limit": core.MaxMediaDescription,
+		"video_size_limit": 0, "video_frame_rate_limit": 0, "video_matrix_limit": 0}
 }
 
 func (s *Server) instanceV1(w http.ResponseWriter, r *http.Request) {
@@ -68,7 +77,7 @@ func (s *Server) instanceV1(w http.ResponseWriter, r *http.Request) {
 		"configuration": map[string]any{
 			"accounts":          map[string]int{"max_featured_tags": 0},
 			"statuses":          statusConfig(),
-			"media_attachments": map[string]any{"supported_mime_types": []string{}, "image_size_limit": 0, "image_matrix_limit": 0, "video_size_limit": 0, "video_frame_rate_limit": 0, "video_matrix_limit": 0},
+			"media_attachments": s.mediaConfig(),
 			"polls":             map[string]int{"max_options": 0, "max_characters_per_option": 0, "min_expiration": 0, "max_expiration": 0},
 		},
 		"contact_account": nil, "rules": []any{},
@@ -94,7 +103,7 @@ func (s *Server) instanceV2(w http.ResponseWriter, r *http.Request) {
 			"urls":              map[string]string{"streaming": s.streamingURL()},
 			"accounts":          map[string]int{"max_featured_tags": 0, "max_pinned_statuses": core.MaxPins},
 			"statuses":          statusConfig(),
-			"media_attachments": map[string]any{"supported_mime_types": []string{}, "image_size_limit": 0},
+			"media_attachments": s.mediaConfig(),
 			"polls":             map[string]int{"max_options": 0},
 			"translation":       map[string]bool{"enabled": false},
 		},

@@ -81,7 +81,8 @@ func (s *Server) statusReblog(w http.ResponseWriter, r *http.Request) {
 }
 
 // statusEdit answers PUT /api/v1/statuses/:id: the new text, content warning, sensitive
-// flag and language. Media and polls do not exist here, so asking for them is refused.
+// flag, language, attachments (media_ids) and their descriptions (media_attributes).
+// Polls do not exist here, so asking for one is refused.
 func (s *Server) statusEdit(w http.ResponseWriter, r *http.Request) {
 	f, ok := s.readFields(w, r)
 	if !ok {
@@ -93,11 +94,21 @@ func (s *Server) statusEdit(w http.ResponseWriter, r *http.Request) {
 	if f.Time("scheduled_at") != nil {
 		f.Fail("scheduled_at", "a post that exists cannot be scheduled")
 	}
-	if len(f.IDs("media_ids", maxListItems)) > 0 {
-		f.Fail("media_ids", "media attachments are not supported by this server yet")
+	if f.Has("media_ids") {
+		e.MediaIDs = f.IDs("media_ids", maxListItems)
+		if e.MediaIDs == nil {
+			e.MediaIDs = []int64{} // an empty list takes every attachment off
+		}
 	}
-	if f.Len("media_attributes") > 0 {
-		f.Fail("media_attributes", "media descriptions are not supported by this server yet")
+	for _, a := range f.Objects("media_attributes", core.MaxMediaPerPost) {
+		if e.MediaAttributes == nil {
+			e.MediaAttributes = map[int64]core.MediaInput{}
+		}
+		mid := a.ID("id")
+		if mid == 0 {
+			a.Fail("id", "is required: the id of one of the post's attachments")
+		}
+		e.MediaAttributes[mid] = mediaInput(a)
 	}
 	if f.Object("poll") != nil {
 		f.Fail("poll", "polls are not supported by this server yet")

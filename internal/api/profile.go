@@ -4,6 +4,7 @@ import (
 	"net/http"
 	"slices"
 	"strconv"
+	"strings"
 
 	"github.com/starling-social/starling/internal/core"
 	"github.com/starling-social/starling/internal/text"
@@ -59,10 +60,10 @@ func (s *Server) credentialAccount(w http.ResponseWriter, r *http.Request, u cor
 // updateCredentials answers PATCH /api/v1/accounts/update_credentials: display_name,
 // note, bot, discoverable, fields_attributes (at most 4, as a list or as Rails' numbered
 // object), source[privacy], source[sensitive], source[language]. What Starling cannot do
-// yet is refused by name when asked for: an uploaded avatar or header, a locked account,
-// hidden collections, being left out of search (indexable false).
+// yet is refused by name when asked for: a locked account, hidden collections, being left
+// out of search (indexable false). avatar and header are pictures, in a multipart body.
 func (s *Server) updateCredentials(w http.ResponseWriter, r *http.Request) {
-	f, ok := s.readFields(w, r)
+	f, ok := s.readUploadFields(w, r)
 	if !ok {
 		return
 	}
@@ -85,10 +86,12 @@ func (s *Server) updateCredentials(w http.ResponseWriter, r *http.Request) {
 	}
 	u.DisplayName, u.Note = str("display_name"), str("note")
 	u.Bot, u.Discoverable = flag("bot"), flag("discoverable")
-	for _, k := range []string{"avatar", "header"} {
-		if f.Has(k) {
-			f.take(k)
-			f.Fail(k, "uploading an image is not supported by this server yet")
+	pictures := map[string][]byte{}
+	for _, k := range []string{core.PurposeAvatar, core.PurposeHeader} {
+		if b := s.fileBytes(r, f, k); b != nil {
+			pictures[k] = b
+		} else if f.Has(k) && r.MultipartForm == nil {
+			f.Fail(k, "must be a file in a multipart/form-data body")
 		}
 	}
 	if v := flag("locked"); v != nil && *v {
@@ -125,7 +128,19 @@ func (s *Server) updateCredentials(w http.ResponseWriter, r *http.Request) {
 	if !s.checkFields(w, f) {
 		return
 	}
-	user, err := s.core.UpdateProfile(r.Context(), *callerOf(r).user, u)
+	user := *callerOf(r).user
+	// The pictures first: they are what is most likely refused (not a picture, too many
+	// pixels), and the text fields were checked already.
+	for _, k := range []string{core.PurposeAvatar, core.PurposeHeader} {
+		if b, ok := pictures[k]; ok {
+			var err error
+			if user, err = s.core.SetPicture(r.Context(), user, k, b); err != nil {
+				s.answerError(w, r, err)
+				return
+			}
+		}
+	}
+	user, err := s.core.UpdateProfile(r.Context(), user, u)
 	if err != nil {
 		s.answerError(w, r, err)
 		return
@@ -173,11 +188,20 @@ func profileFieldsInput(f *fields) ([]core.ProfileField, bool) {
 	return out, true
 }
 
-// profilePictureDelete answers DELETE /api/v1/profile/avatar and /header: nobody can
-// upload one yet, so there is nothing to remove, and the account is answered as it is.
+// profilePictureDelete answers DELETE /api/v1/profile/avatar and /header: back to the
+// generated avatar, or to no header; the account is answered as it is then.
 func (s *Server) profilePictureDelete(w http.ResponseWriter, r *http.Request) {
 	if !s.noFields(w, r) {
 		return
 	}
-	s.credentialAccount(w, r, *callerOf(r).user)
+	purpose := core.PurposeAvatar
+	if strings.HasSuffix(r.URL.Path, "/header") {
+		purpose = core.PurposeHeader
+	}
+	user, err := s.core.RemovePicture(r.Context(), *callerOf(r).user, purpose)
+	if err != nil {
+		s.answerError(w, r, err)
+		return
+	}
+	s.credentialAccount(w, r, user)
 }

@@ -152,34 +152,40 @@ func (s *Server) writePosts(w http.ResponseWriter, r *http.Request, posts []core
 	writeJSON(w, http.StatusOK, sts)
 }
 
-// timelineFilters reads the filters a timeline query may carry and reports whether they
-// leave nothing: every account here is local, so local changes nothing, while remote
-// posts and posts with media do not exist yet.
-func timelineFilters(f *fields) (none bool) {
+// timelineFilters reads the filters a timeline query may carry: every account here is
+// local, so local changes nothing, while remote posts do not exist (remote leaves
+// nothing); only_media keeps the posts with attachments.
+func timelineFilters(f *fields) (none, onlyMedia bool) {
 	f.Bool("local")
-	return f.Bool("remote") || f.Bool("only_media")
+	return f.Bool("remote"), f.Bool("only_media")
 }
 
 func (s *Server) timelineHome(w http.ResponseWriter, r *http.Request) {
-	s.timeline(w, r, func(ctx context.Context, p core.Page) (core.Timeline, error) {
+	s.timeline(w, r, func(ctx context.Context, p core.Page, onlyMedia bool) (core.Timeline, error) {
+		if onlyMedia {
+			return core.Timeline{}, &core.ValidationError{Fields: map[string]string{"only_media": "is not a filter of the home timeline"}}
+		}
 		return s.core.HomeTimeline(ctx, viewerID(r), p)
 	})
 }
 
 func (s *Server) timelinePublic(w http.ResponseWriter, r *http.Request) {
-	s.timeline(w, r, func(ctx context.Context, p core.Page) (core.Timeline, error) {
+	s.timeline(w, r, func(ctx context.Context, p core.Page, onlyMedia bool) (core.Timeline, error) {
+		if onlyMedia {
+			return s.core.PublicMediaTimeline(ctx, viewerID(r), p)
+		}
 		return s.core.PublicTimeline(ctx, viewerID(r), p)
 	})
 }
 
 // timeline answers a timeline endpoint: its page and filters from the query, then the
 // page read reads (nothing when the filters leave nothing).
-func (s *Server) timeline(w http.ResponseWriter, r *http.Request, read func(context.Context, core.Page) (core.Timeline, error)) {
+func (s *Server) timeline(w http.ResponseWriter, r *http.Request, read func(context.Context, core.Page, bool) (core.Timeline, error)) {
 	p, f, ok := s.listQuery(w, r)
 	if !ok {
 		return
 	}
-	none := timelineFilters(f)
+	none, onlyMedia := timelineFilters(f)
 	if !s.checkFields(w, f) {
 		return
 	}
@@ -187,6 +193,6 @@ func (s *Server) timeline(w http.ResponseWriter, r *http.Request, read func(cont
 		writeJSON(w, http.StatusOK, []Status{})
 		return
 	}
-	t, err := read(r.Context(), p)
+	t, err := read(r.Context(), p, onlyMedia)
 	s.writeTimeline(w, r, t, err)
 }

@@ -247,8 +247,8 @@ func (s *Server) timelineTag(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	none := timelineFilters(f)
-	filter := core.TagFilter{Tag: mux.Vars(r)["hashtag"],
+	none, onlyMedia := timelineFilters(f)
+	filter := core.TagFilter{Tag: mux.Vars(r)["hashtag"], OnlyMedia: onlyMedia,
 		Any: f.Strings("any", 10), All: f.Strings("all", 10), None: f.Strings("none", 10)}
 	if !s.checkFields(w, f) {
 		return

@@ -216,10 +216,15 @@ func visibilityMatrix(t *testing.T, membersOnly bool) {
 	root, _, err := s.core.Publish(ctx, alice, core.NewPost{Body: "the root of the thread"})
 	require.NoError(t, err)
 	ids := map[string]string{}
+	pictures := map[string]core.Media{}
 	for _, vis := range []string{core.VisibilityPublic, core.VisibilityUnlisted, core.VisibilityPrivate, core.VisibilityDirect} {
-		p, _, err := s.core.Publish(ctx, alice, core.NewPost{Body: "a " + vis + " post for @mia #matrix", Visibility: vis, InReplyTo: root.ID})
+		m, err := s.core.Upload(ctx, alice, pngOf(t, picture(8, 6)), core.MediaInput{Description: vis}, true)
+		require.NoError(t, err)
+		p, _, err := s.core.Publish(ctx, alice, core.NewPost{Body: "a " + vis + " post for @mia #matrix", Visibility: vis, InReplyTo: root.ID,
+			MediaIDs: []int64{m.ID}})
 		require.NoError(t, err)
 		ids[vis] = fmt.Sprint(p.ID)
+		pictures[vis] = m
 		_, err = s.core.Favourite(ctx, alice, p.ID)
 		require.NoError(t, err)
 	}
@@ -300,8 +305,23 @@ func visibilityMatrix(t *testing.T, membersOnly bool) {
 				checked++
 				require.Equal(t, want, got, "%s post, viewer %s, %s", vis, v.name, surface)
 			}
-			code, _, _ := s.call(http.MethodGet, "/api/v1/statuses/"+id, v.token, nil)
+			code, status, _ := s.call(http.MethodGet, "/api/v1/statuses/"+id, v.token, nil)
 			expect("GET status", may, code == http.StatusOK)
+			// The post's picture: by the browser's session at its plain address, and at the
+			// address the API showed the viewer (signed when not public), with no session.
+			res, _ := v.web.do(http.MethodGet, pictures[vis].Path(core.VariantSmall), nil)
+			expect("picture by session", may, res.StatusCode == http.StatusOK)
+			var st struct {
+				Media []struct {
+					URL string `json:"url"`
+				} `json:"media_attachments"`
+			}
+			shown := false
+			if code == http.StatusOK && json.Unmarshal([]byte(status), &st) == nil && len(st.Media) == 1 {
+				pc, _, _ := fetch(t, s, st.Media[0].URL)
+				shown = pc == http.StatusOK
+			}
+			expect("picture at the API's address", may, shown)
 			code, _, _ = s.call(http.MethodGet, "/api/v1/statuses/"+id+"/favourited_by", v.token, nil)
 			expect("favourited_by", may, code == http.StatusOK)
 			expect("context", may, slices.Contains(contextIDs[v.name], id))
@@ -330,7 +350,7 @@ func visibilityMatrix(t *testing.T, membersOnly bool) {
 				expect("SSE public stream", listed, live[v.name].sse.has("update", id))
 				expect("WebSocket public stream", listed, live[v.name].ws.has("update", id))
 			}
-			res, _ := v.web.do(http.MethodGet, "/posts/"+id, nil)
+			res, _ = v.web.do(http.MethodGet, "/posts/"+id, nil)
 			expect("web post page", may, res.StatusCode == http.StatusOK)
 			_, profile := v.web.do(http.MethodGet, "/@alice", nil)
 			expect("web profile", may, strings.Contains(profile, "a "+vis+" post for"))

@@ -23,6 +23,7 @@ import (
 	"github.com/starling-social/starling/internal/live"
 	"github.com/starling-social/starling/internal/logging"
 	"github.com/starling-social/starling/internal/mail"
+	"github.com/starling-social/starling/internal/media"
 	"github.com/starling-social/starling/internal/metrics"
 	"github.com/starling-social/starling/internal/migrate"
 	"github.com/starling-social/starling/internal/oauth"
@@ -215,6 +216,8 @@ func Build(ctx context.Context, pool *pgxpool.Pool, dsn string, opts Options) (a
 		},
 		SignupsOpen:          cfg.SignupsOpen,
 		MembersOnly:          cfg.MembersOnly,
+		MediaDir:             cfg.MediaDir,
+		MediaLimits:          media.Limits{MaxBytes: int64(cfg.MediaMaxBytes), MaxPixels: int64(cfg.MediaMaxPixels)},
 		PostLimit:            allowance(postLimit(cfg, opts)),
 		InstanceCountsMaxAge: opts.InstanceCountsMaxAge,
 		Log:                  log,

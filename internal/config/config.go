@@ -104,6 +104,17 @@ type Config struct {
 	// to false: http only on loopback addresses (127.0.0.1, [::1], localhost); elsewhere
 	// https or an app's own scheme, as Mastodon requires.
 	OAuthAllowHTTPRedirects bool
+	// MediaDir, when set, keeps uploaded pictures' bytes in this directory instead of the
+	// database. Set by STARLING_MEDIA_DIR. Defaults to "" (in the database, in the same
+	// backup as the posts).
+	MediaDir string
+	// MediaMaxBytes is the largest upload accepted, in bytes. Set by
+	// STARLING_MEDIA_MAX_BYTES. Defaults to 16 MiB.
+	MediaMaxBytes int
+	// MediaMaxPixels is the most pixels (width × height) an uploaded picture may have;
+	// larger ones are refused from their header, before decoding. Set by
+	// STARLING_MEDIA_MAX_PIXELS. Defaults to 33,177,600 (7680 × 4320).
+	MediaMaxPixels int
 }
 
 // Rate is an allowance of N events per window of length Per. The zero Rate is "off": no
@@ -327,6 +338,12 @@ var settings = []setting{
 		duration(func(c *Config) *time.Duration { return &c.JobRescueAfter })},
 	{"oauth-password-grant", "STARLING_OAUTH_PASSWORD_GRANT", "true", "offer the OAuth password grant (apps log in with a username and password, within the login limits): true or false",
 		boolean(func(c *Config) *bool { return &c.OAuthPasswordGrant })},
+	{"media-dir", "STARLING_MEDIA_DIR", "", "keep uploaded pictures' bytes in this directory; empty keeps them in the database",
+		str(func(c *Config) *string { return &c.MediaDir })},
+	{"media-max-bytes", "STARLING_MEDIA_MAX_BYTES", "16777216", "largest upload accepted, in bytes",
+		integer(func(c *Config) *int { return &c.MediaMaxBytes })},
+	{"media-max-pixels", "STARLING_MEDIA_MAX_PIXELS", "33177600", "most pixels (width × height) of an uploaded picture; checked before decoding",
+		integer(func(c *Config) *int { return &c.MediaMaxPixels })},
 	{"oauth-allow-http-redirects", "STARLING_OAUTH_ALLOW_HTTP_REDIRECTS", "false", "let apps register http redirect URIs on any host (false: http only on 127.0.0.1, [::1] and localhost): true or false",
 		boolean(func(c *Config) *bool { return &c.OAuthAllowHTTPRedirects })},
 }
@@ -454,6 +471,12 @@ func (c Config) Validate() error {
 	}
 	if c.MaxStreamsPerUser < 1 {
 		bad("STARLING_MAX_STREAMS_PER_USER", "must be at least 1, got %d", c.MaxStreamsPerUser)
+	}
+	if c.MediaMaxBytes < 1024 || c.MediaMaxBytes > 1<<30 {
+		bad("STARLING_MEDIA_MAX_BYTES", "must be between 1024 and 1073741824, got %d", c.MediaMaxBytes)
+	}
+	if c.MediaMaxPixels < 1 || c.MediaMaxPixels > 1<<28 {
+		bad("STARLING_MEDIA_MAX_PIXELS", "must be between 1 and 268435456, got %d", c.MediaMaxPixels)
 	}
 	if c.MailFrom != "" {
 		if _, err := mail.ParseAddress(c.MailFrom); err != nil {

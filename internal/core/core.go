@@ -9,14 +9,19 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"runtime"
 	"sort"
+	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/riverqueue/river"
 	"github.com/riverqueue/river/rivertype"
 
+	"github.com/starling-social/starling/internal/avatar"
+	"github.com/starling-social/starling/internal/media"
 	"github.com/starling-social/starling/internal/password"
 	"github.com/starling-social/starling/internal/store"
 )
@@ -102,6 +107,17 @@ type Options struct {
 	// matches it ranks. They default to 2 and SearchCandidates; tests narrow them.
 	SearchWindow     int64
 	SearchCandidates int
+	// MediaLimits bound uploads. Zero fields take media.DefaultLimits'.
+	MediaLimits media.Limits
+	// MediaDir, when set, keeps media bytes in this directory instead of the database
+	// (their shapes and who may see them stay in the database).
+	MediaDir string
+	// MediaWorkers is how many pictures this process processes at a time, in requests and
+	// jobs together. Defaults to the number of CPUs.
+	MediaWorkers int
+	// MediaCacheBytes bounds the memory that keeps recently served media bytes. Defaults
+	// to 64 MiB.
+	MediaCacheBytes int
 }
 
 // Service is the domain layer. It is safe for concurrent use.
@@ -113,6 +129,13 @@ type Service struct {
 	dummyHash string
 	// counts caches InstanceCounts and ActiveMonth.
 	counts instanceCounts
+	// mediaSlots bounds the pictures processed at a time; files is the media directory
+	// (nil: bytes in the database); blobs caches served bytes; key signs media addresses.
+	mediaSlots chan struct{}
+	files      *diskFiles
+	blobs      *blobCache
+	keyMu      sync.Mutex
+	key        []byte
 }
 
 // New returns a Service that runs its queries and transactions on db: a pool, or in
@@ -139,7 +162,19 @@ func New(db store.Conn, opts Options) *Service {
 	if err != nil {
 		panic("core: " + err.Error())
 	}
-	return &Service{db: db, q: store.New(db), opts: opts, log: opts.Log, dummyHash: dummy}
+	opts.MediaLimits = mediaLimits(opts.MediaLimits)
+	if opts.MediaWorkers <= 0 {
+		opts.MediaWorkers = runtime.NumCPU()
+	}
+	if opts.MediaCacheBytes <= 0 {
+		opts.MediaCacheBytes = 64 << 20
+	}
+	s := &Service{db: db, q: store.New(db), opts: opts, log: opts.Log, dummyHash: dummy,
+		mediaSlots: make(chan struct{}, opts.MediaWorkers), blobs: newBlobCache(opts.MediaCacheBytes)}
+	if opts.MediaDir != "" {
+		s.files = &diskFiles{dir: opts.MediaDir}
+	}
+	return s
 }
 
 // SignupsOpen reports whether anyone may sign up.
@@ -179,6 +214,25 @@ type User struct {
 	DefaultVisibility string
 	DefaultSensitive  bool
 	DefaultLanguage   string
+	// AvatarMediaID and HeaderMediaID are the chosen pictures, 0 for none.
+	AvatarMediaID, HeaderMediaID int64
+}
+
+// AvatarPath is the address of the account's avatar on this site: the uploaded one, or
+// the generated one.
+func (u User) AvatarPath() string {
+	if u.AvatarMediaID != 0 {
+		return "/media/" + strconv.FormatInt(u.AvatarMediaID, 10) + "/original"
+	}
+	return avatar.Path(u.ID)
+}
+
+// HeaderPath is the address of the account's header picture, "" for none.
+func (u User) HeaderPath() string {
+	if u.HeaderMediaID != 0 {
+		return "/media/" + strconv.FormatInt(u.HeaderMediaID, 10) + "/original"
+	}
+	return ""
 }
 
 // Name returns the display name, or the username when no display name is set.
@@ -195,6 +249,12 @@ func userFrom(u store.User) User {
 		SessionsValidAfter: u.SessionsValidAfter, EmailVerified: u.EmailVerifiedAt != nil,
 		Bot: u.Bot, Discoverable: u.Discoverable, DefaultVisibility: u.DefaultVisibility,
 		DefaultSensitive: u.DefaultSensitive}
+	if u.AvatarMediaID != nil {
+		out.AvatarMediaID = *u.AvatarMediaID
+	}
+	if u.HeaderMediaID != nil {
+		out.HeaderMediaID = *u.HeaderMediaID
+	}
 	if u.DefaultLanguage != nil {
 		out.DefaultLanguage = *u.DefaultLanguage
 	}

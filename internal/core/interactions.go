@@ -4,14 +4,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
-	"unicode/utf8"
 
 	"github.com/jackc/pgx/v5"
 
 	"github.com/starling-social/starling/internal/events"
 	"github.com/starling-social/starling/internal/store"
-	"github.com/starling-social/starling/internal/text"
 )
 
 // MaySee reports whether viewerID (0: nobody logged in) may see p, given whether viewerID
@@ -439,6 +438,12 @@ type PostEdit struct {
 	Language    string
 	// Visibility, when set, must be the post's own (apps send it back with every edit).
 	Visibility string
+	// MediaIDs, when not nil, is the post's new list of attachments: ids it has already,
+	// and the author's unattached uploads. Nil keeps the attachments as they are.
+	MediaIDs []int64
+	// MediaAttributes change the description and focus of attachments the edited post
+	// has, by media id (Mastodon's media_attributes).
+	MediaAttributes map[int64]MediaInput
 }
 
 // EditPost changes post id, which must be editor's own, keeping the version it replaces
@@ -472,12 +477,13 @@ func (s *Service) EditPost(ctx context.Context, editor User, id int64, e PostEdi
 		if err := in.check(); err != nil {
 			return err
 		}
-		body, err := text.NormalizePost(in.Body)
+		mediaIDs, err := s.editMedia(ctx, q, editor.ID, id, e)
 		if err != nil {
-			return invalid("body", postProblem(err))
+			return err
 		}
-		if utf8.RuneCountInString(body)+utf8.RuneCountInString(in.SpoilerText) > text.MaxPostChars {
-			return invalid("spoiler_text", fmt.Sprintf("The content warning and the text together can be at most %d characters.", text.MaxPostChars))
+		body, err := postBody(in.Body, in.SpoilerText, len(mediaIDs) > 0)
+		if err != nil {
+			return err
 		}
 		if err := q.PostEditSave(ctx, id); err != nil {
 			return err
@@ -505,6 +511,57 @@ func (s *Service) EditPost(ctx context.Context, editor User, id int64, e PostEdi
 	s.woke(events.TopicPostUpdated, eventID)
 	s.log.InfoContext(ctx, "post edited", "post_id", id)
 	return s.PostFor(ctx, editor.ID, id)
+}
+
+// editMedia applies e's attachments to post id in the edit's transaction and answers
+// the post's attachments after it.
+func (s *Service) editMedia(ctx context.Context, q *store.Queries, authorID, id int64, e PostEdit) ([]int64, error) {
+	ids, err := q.MediaIDsOfPost(ctx, &id)
+	if err != nil {
+		return nil, err
+	}
+	if e.MediaIDs != nil {
+		problems := map[string]string{}
+		if checkMediaIDs(e.MediaIDs, problems); len(problems) > 0 {
+			return nil, &ValidationError{Fields: problems}
+		}
+		if err := q.MediaDetach(ctx, &id); err != nil {
+			return nil, err
+		}
+		if err := attachMedia(ctx, q, authorID, id, e.MediaIDs); err != nil {
+			return nil, err
+		}
+		ids = e.MediaIDs
+	}
+	for mid, in := range e.MediaAttributes {
+		fx, fy, err := in.check()
+		if err != nil {
+			return nil, renameAll(err, "media_attributes")
+		}
+		n, err := q.MediaDescribeAttached(ctx, store.MediaDescribeAttachedParams{ID: mid, PostID: &id,
+			Description: in.Description, FocusX: float32(fx), FocusY: float32(fy),
+			KeepDescription: in.KeepDescription, KeepFocus: in.KeepFocus})
+		if err != nil {
+			return nil, err
+		}
+		if n == 0 {
+			return nil, invalid("media_attributes", fmt.Sprintf("Media %d is not an attachment of this post.", mid))
+		}
+	}
+	return ids, nil
+}
+
+// renameAll reports a ValidationError's problems under one field, keeping the messages.
+func renameAll(err error, field string) error {
+	var v *ValidationError
+	if !errors.As(err, &v) {
+		return err
+	}
+	msgs := make([]string, 0, len(v.Fields))
+	for k, m := range v.Fields {
+		msgs = append(msgs, k+" "+m)
+	}
+	return invalid(field, strings.Join(msgs, "; "))
 }
 
 // PostVersion is one version of a post, for its history.

@@ -49,6 +49,8 @@ type Post struct {
 	Counts PostCounts
 	// Viewer is what the reader did to the post; all false for nobody logged in.
 	Viewer ViewerState
+	// Media are its attachments, in order.
+	Media []Media
 
 	reblogOfID int64
 }
@@ -183,9 +185,7 @@ func (p *NewPost) check() error {
 	if p.ScheduledAt != nil {
 		problems["scheduled_at"] = "scheduled posts " + notYet[3:]
 	}
-	if len(p.MediaIDs) > 0 {
-		problems["media_ids"] = "media attachments " + notYet[3:]
-	}
+	checkMediaIDs(p.MediaIDs, problems)
 	if p.QuoteOf != 0 {
 		problems["quoted_status_id"] = "quotes " + notYet[3:]
 	}
@@ -253,12 +253,9 @@ func (s *Service) postForKey(ctx context.Context, authorID int64, key string) (P
 }
 
 func (s *Service) createPost(ctx context.Context, author User, in NewPost) (Post, error) {
-	body, err := text.NormalizePost(in.Body)
+	body, err := postBody(in.Body, in.SpoilerText, len(in.MediaIDs) > 0)
 	if err != nil {
-		return Post{}, invalid("body", postProblem(err))
-	}
-	if utf8.RuneCountInString(body)+utf8.RuneCountInString(in.SpoilerText) > text.MaxPostChars {
-		return Post{}, invalid("spoiler_text", fmt.Sprintf("The content warning and the text together can be at most %d characters.", text.MaxPostChars))
+		return Post{}, err
 	}
 	authorID := author.ID
 	var p store.Post
@@ -287,6 +284,9 @@ func (s *Service) createPost(ctx context.Context, author User, in NewPost) (Post
 		var err error
 		p, err = q.PostCreate(ctx, params)
 		if err != nil {
+			return err
+		}
+		if err := attachMedia(ctx, q, authorID, p.ID, in.MediaIDs); err != nil {
 			return err
 		}
 		if hasAudience(in.Visibility) {
@@ -323,7 +323,27 @@ func (s *Service) createPost(ctx context.Context, author User, in NewPost) (Post
 	} else if err := s.resolveApps(ctx, posts); err != nil {
 		return Post{}, err
 	}
+	if len(in.MediaIDs) > 0 {
+		if err := s.resolveMedia(ctx, []*Post{&posts[0]}); err != nil {
+			return Post{}, err
+		}
+	}
 	return posts[0], nil
+}
+
+// postBody normalises a post's text: it may be empty only when the post has media.
+func postBody(raw, spoiler string, hasMedia bool) (string, error) {
+	body, err := text.NormalizePost(raw)
+	if errors.Is(err, text.ErrEmpty) && hasMedia {
+		body, err = "", nil
+	}
+	if err != nil {
+		return "", invalid("body", postProblem(err))
+	}
+	if utf8.RuneCountInString(body)+utf8.RuneCountInString(spoiler) > text.MaxPostChars {
+		return "", invalid("spoiler_text", fmt.Sprintf("The content warning and the text together can be at most %d characters.", text.MaxPostChars))
+	}
+	return body, nil
 }
 
 // createdEvent is the post.created event of p.
@@ -546,6 +566,9 @@ func (s *Service) fill(ctx context.Context, viewerID int64, posts []*Post) error
 	}
 	for i, p := range posts {
 		p.Mentioned, p.App = flat[i].Mentioned, flat[i].App
+	}
+	if err := s.resolveMedia(ctx, posts); err != nil {
+		return err
 	}
 	stats, err := s.q.PostStatsOf(ctx, ids)
 	if err != nil {
@@ -797,11 +820,29 @@ func (s *Service) PublicTimeline(ctx context.Context, viewerID int64, page Page)
 		})
 }
 
+// PublicMediaTimeline is PublicTimeline with only the posts that have attachments
+// (only_media).
+func (s *Service) PublicMediaTimeline(ctx context.Context, viewerID int64, page Page) (Timeline, error) {
+	split := func(r store.PostListPublicMediaRow) (store.Post, store.User) { return r.Post, r.User }
+	splitAfter := func(r store.PostListPublicMediaAfterRow) (store.Post, store.User) { return r.Post, r.User }
+	return s.timeline(ctx, "public", viewerID, page,
+		func(before, after int64, limit int32) ([]Post, error) {
+			rows, err := s.q.PostListPublicMedia(ctx, store.PostListPublicMediaParams{Before: before, After: after, RowLimit: limit})
+			return postRows(rows, err, split)
+		},
+		func(after, before int64, limit int32) ([]Post, error) {
+			rows, err := s.q.PostListPublicMediaAfter(ctx, store.PostListPublicMediaAfterParams{After: after, Before: before, RowLimit: limit})
+			return postRows(rows, err, splitAfter)
+		})
+}
+
 // AuthorFilter narrows an account's posts: without replies to others, without boosts,
 // without direct posts, only those with the hashtag Tagged ("" for any).
 type AuthorFilter struct {
 	ExcludeReplies, ExcludeReblogs, ExcludeDirect bool
 	Tagged                                        string
+	// OnlyMedia keeps only posts with attachments.
+	OnlyMedia bool
 }
 
 // UserTimeline returns the live posts and boosts of authorID that viewerID may see,
@@ -828,13 +869,13 @@ func (s *Service) UserTimeline(ctx context.Context, viewerID, authorID int64, f 
 		func(before, after int64, limit int32) ([]Post, error) {
 			rows, err := s.q.PostListByAuthor(ctx, store.PostListByAuthorParams{AuthorID: authorID, Before: before, After: after, RowLimit: limit,
 				ViewerID: viewerID, ExcludeReplies: f.ExcludeReplies, ExcludeReblogs: f.ExcludeReblogs, ExcludeDirect: f.ExcludeDirect,
-				TaggedID: tagged})
+				TaggedID: tagged, OnlyMedia: f.OnlyMedia})
 			return postRows(rows, err, split)
 		},
 		func(after, before int64, limit int32) ([]Post, error) {
 			rows, err := s.q.PostListByAuthorAfter(ctx, store.PostListByAuthorAfterParams{AuthorID: authorID, After: after, Before: before, RowLimit: limit,
 				ViewerID: viewerID, ExcludeReplies: f.ExcludeReplies, ExcludeReblogs: f.ExcludeReblogs, ExcludeDirect: f.ExcludeDirect,
-				TaggedID: tagged})
+				TaggedID: tagged, OnlyMedia: f.OnlyMedia})
 			return postRows(rows, err, splitAfter)
 		})
 }

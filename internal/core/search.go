@@ -265,8 +265,9 @@ type SearchQuery struct {
 	Since, Until time.Time
 	// Replies and Sensitive keep only replies (is:reply) and sensitive posts (is:sensitive).
 	Replies, Sensitive bool
-	// Links keeps only posts with a link (has:link); Media only those with media (has:media
-	// and its kinds), of which there are none until media exist; Polls (has:poll) likewise.
+	// Links keeps only posts with a link (has:link); Media only those with pictures
+	// (has:media, has:image); Polls (has:poll, and has:video, has:audio, has:gifv) those
+	// with what this server does not store, which are none.
 	Links, Media, Polls bool
 	// Language keeps only posts in that ISO 639-1 language (language:).
 	Language string
@@ -335,9 +336,9 @@ func ParseSearch(field, s string) (SearchQuery, error) {
 			switch strings.ToLower(value) {
 			case "link":
 				q.Links = true
-			case "media", "image", "video", "audio", "gifv":
+			case "media", "image":
 				q.Media = true
-			case "poll":
+			case "poll", "video", "audio", "gifv":
 				q.Polls = true
 			default:
 				return q, bad("is one of link, media, image, video, audio, gifv, poll")
@@ -416,7 +417,7 @@ type PostSearch struct {
 // unlisted posts, which stay out of discovery.
 func (s *Service) SearchPosts(ctx context.Context, viewerID int64, ps PostSearch) ([]Post, error) {
 	q := ps.Query
-	if q.Media || q.Polls { // Starling stores neither yet
+	if q.Polls { // Starling stores no polls, video or audio
 		return nil, nil
 	}
 	if strings.TrimSpace(q.Words) == "" && !q.HasOperators() && ps.AccountID == 0 {
@@ -471,14 +472,14 @@ func (s *Service) SearchPosts(ctx context.Context, viewerID int64, ps PostSearch
 		if strings.TrimSpace(q.Words) != "" {
 			ids, err = searchWindows(ctx, qq, store.SearchPostsParams{Query: q.Words, Before: before, After: ps.After,
 				CreatedBefore: until, CreatedAfter: since, AuthorID: author, OnlyReplies: q.Replies,
-				OnlySensitive: q.Sensitive, OnlyLinks: q.Links, Language: q.Language, ViewerID: viewerID,
+				OnlySensitive: q.Sensitive, OnlyLinks: q.Links, OnlyMedia: q.Media, Language: q.Language, ViewerID: viewerID,
 				Scope: int32(q.Scope), Candidates: int32(s.opts.SearchCandidates), RowLimit: int32(limit), RowOffset: int32(ps.Offset)},
 				newest, s.opts.SearchWindow)
 			return err
 		}
 		ids, err = qq.SearchPostsFiltered(ctx, store.SearchPostsFilteredParams{Before: before, After: ps.After,
 			CreatedBefore: until, CreatedAfter: since, AuthorID: author, OnlyReplies: q.Replies,
-			OnlySensitive: q.Sensitive, OnlyLinks: q.Links, Language: q.Language, ViewerID: viewerID,
+			OnlySensitive: q.Sensitive, OnlyLinks: q.Links, OnlyMedia: q.Media, Language: q.Language, ViewerID: viewerID,
 			Scope: int32(q.Scope), RowLimit: int32(limit), RowOffset: int32(ps.Offset)})
 		return err
 	})

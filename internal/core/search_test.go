@@ -103,13 +103,16 @@ func TestSearchOperators(t *testing.T) {
 	a2 := publish(t, s, alice, core.NewPost{Body: "more coffee", InReplyTo: a1.ID})
 	b1 := publish(t, s, bob, core.NewPost{Body: "coffee is bitter", SpoilerText: "drinks", Sensitive: true, Language: "en"})
 	b2 := publish(t, s, bob, core.NewPost{Body: "tea, not coffee", Language: "fr"})
+	pic, err := s.Upload(ctx, bob, testPNG(t, 20, 10), core.MediaInput{}, true)
+	require.NoError(t, err)
+	b3 := publish(t, s, bob, core.NewPost{Body: "coffee, pictured", MediaIDs: []int64{pic.ID}})
 	drainSearch(t, s, pool)
-	_, err := pool.Exec(ctx, `UPDATE post_search SET created_at = '2026-01-15 12:00Z' WHERE post_id = $1`, b2.ID)
+	_, err = pool.Exec(ctx, `UPDATE post_search SET created_at = '2026-01-15 12:00Z' WHERE post_id = $1`, b2.ID)
 	require.NoError(t, err)
 
 	require.ElementsMatch(t, []int64{a1.ID, a2.ID}, searchIDs(t, s, 0, "coffee from:alice"))
 	require.ElementsMatch(t, []int64{a1.ID, a2.ID}, searchIDs(t, s, 0, "coffee from:@alice@whatever"))
-	require.ElementsMatch(t, []int64{b1.ID, b2.ID}, searchIDs(t, s, bob.ID, "from:me"), "operators alone")
+	require.ElementsMatch(t, []int64{b1.ID, b2.ID, b3.ID}, searchIDs(t, s, bob.ID, "from:me"), "operators alone")
 	require.Equal(t, []int64{a1.ID}, searchIDs(t, s, 0, "coffee has:link"))
 	require.Equal(t, []int64{a2.ID}, searchIDs(t, s, 0, "coffee is:reply"))
 	require.Equal(t, []int64{b1.ID}, searchIDs(t, s, 0, "coffee is:sensitive"))
@@ -118,8 +121,10 @@ func TestSearchOperators(t *testing.T) {
 	require.Equal(t, []int64{b2.ID}, searchIDs(t, s, 0, "coffee during:2026-01-15"))
 	require.Equal(t, []int64{b2.ID}, searchIDs(t, s, 0, "coffee before:2026-01-16"))
 	require.Empty(t, searchIDs(t, s, 0, "coffee before:2026-01-15"))
-	require.ElementsMatch(t, []int64{a1.ID, a2.ID, b1.ID}, searchIDs(t, s, 0, "coffee after:2026-01-15"))
-	require.Empty(t, searchIDs(t, s, 0, "coffee has:media"), "no media exist")
+	require.ElementsMatch(t, []int64{a1.ID, a2.ID, b1.ID, b3.ID}, searchIDs(t, s, 0, "coffee after:2026-01-15"))
+	require.Equal(t, []int64{b3.ID}, searchIDs(t, s, 0, "coffee has:media"))
+	require.Equal(t, []int64{b3.ID}, searchIDs(t, s, 0, "has:image"), "an operator alone")
+	require.Empty(t, searchIDs(t, s, 0, "coffee has:video"), "no video exists")
 	require.Empty(t, searchIDs(t, s, 0, "coffee from:nobody"))
 	require.Empty(t, searchIDs(t, s, 0, "coffee -coffee"))
 
@@ -130,8 +135,8 @@ func TestSearchOperators(t *testing.T) {
 	require.Equal(t, []int64{b1.ID}, searchIDs(t, s, alice.ID, "coffee in:bookmarks"))
 	require.Equal(t, []int64{b2.ID}, searchIDs(t, s, alice.ID, "coffee in:favourites"))
 	require.ElementsMatch(t, []int64{a1.ID, a2.ID, b1.ID, b2.ID}, searchIDs(t, s, alice.ID, "coffee in:library"))
-	require.ElementsMatch(t, []int64{a1.ID, a2.ID, b1.ID, b2.ID}, searchIDs(t, s, alice.ID, "coffee in:all"))
-	require.ElementsMatch(t, []int64{b1.ID, b2.ID}, searchIDs(t, s, bob.ID, "coffee in:library"))
+	require.ElementsMatch(t, []int64{a1.ID, a2.ID, b1.ID, b2.ID, b3.ID}, searchIDs(t, s, alice.ID, "coffee in:all"))
+	require.ElementsMatch(t, []int64{b1.ID, b2.ID, b3.ID}, searchIDs(t, s, bob.ID, "coffee in:library"))
 
 	for q, field := range map[string]string{
 		"coffee before:yesterday": "before:", "has:smell": "has:", "is:happy": "is:", "in:space": "in:",

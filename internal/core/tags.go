@@ -389,6 +389,8 @@ func (s *Service) SearchTags(ctx context.Context, viewerID int64, q string, limi
 type TagFilter struct {
 	Tag            string
 	Any, All, None []string
+	// OnlyMedia keeps only posts with attachments.
+	OnlyMedia bool
 }
 
 // TagTimeline returns the listed (public, not boosts) live posts of a tag timeline,
@@ -462,12 +464,12 @@ func (s *Service) TagTimeline(ctx context.Context, viewerID int64, f TagFilter, 
 	return s.timeline(ctx, "tag", viewerID, page,
 		func(before, after int64, limit int32) ([]Post, error) {
 			rows, err := s.q.PostListTag(ctx, store.PostListTagParams{AnyIds: anyIDs, AllIds: allIDs, NoneIds: noneIDs,
-				Before: before, After: after, RowLimit: limit})
+				Before: before, After: after, RowLimit: limit, OnlyMedia: f.OnlyMedia})
 			return postRows(rows, err, split)
 		},
 		func(after, before int64, limit int32) ([]Post, error) {
 			rows, err := s.q.PostListTagAfter(ctx, store.PostListTagAfterParams{AnyIds: anyIDs, AllIds: allIDs, NoneIds: noneIDs,
-				After: after, Before: before, RowLimit: limit})
+				After: after, Before: before, RowLimit: limit, OnlyMedia: f.OnlyMedia})
 			return postRows(rows, err, splitAfter)
 		})
 }

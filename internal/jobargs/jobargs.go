@@ -121,3 +121,32 @@ func (BackfillSearch) Kind() string { return "backfill_search" }
 func (BackfillSearch) InsertOpts() river.InsertOpts {
 	return river.InsertOpts{Queue: QueueMaintenance, MaxAttempts: 5, UniqueOpts: river.UniqueOpts{ByPeriod: time.Minute}}
 }
+
+// QueueMedia is the queue of media processing: CPU-heavy work kept apart from the rest.
+const QueueMedia = "media"
+
+// ProcessMedia asks for an upload made with POST /api/v2/media to be processed
+// (core.ProcessMedia).
+type ProcessMedia struct {
+	MediaID int64 `json:"media_id"`
+}
+
+// Kind implements river.JobArgs.
+func (ProcessMedia) Kind() string { return "process_media" }
+
+// InsertOpts implements river.JobArgsWithInsertOpts.
+func (ProcessMedia) InsertOpts() river.InsertOpts {
+	return river.InsertOpts{Queue: QueueMedia, MaxAttempts: 10}
+}
+
+// CleanMedia asks for the media nobody uses any more to be removed (core.CleanMedia):
+// periodic.
+type CleanMedia struct{}
+
+// Kind implements river.JobArgs.
+func (CleanMedia) Kind() string { return "clean_media" }
+
+// InsertOpts implements river.JobArgsWithInsertOpts.
+func (CleanMedia) InsertOpts() river.InsertOpts {
+	return river.InsertOpts{Queue: QueueMaintenance, MaxAttempts: 3}
+}

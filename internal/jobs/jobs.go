@@ -21,6 +21,7 @@ import (
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
+	"runtime"
 	"strings"
 	"time"
 
@@ -194,11 +195,15 @@ func New(pool *pgxpool.Pool, cfg Config) (*Runner, error) {
 		river.AddWorker(ws, &dailyStatsWorker{w: w})
 		river.AddWorker(ws, &pruneEventsWorker{w: w, retention: cfg.EventRetention})
 		river.AddWorker(ws, &backfillSearchWorker{w: w})
+		river.AddWorker(ws, &processMediaWorker{w: w})
+		river.AddWorker(ws, &cleanMediaWorker{w: w})
 		rc.Workers = ws
 		rc.Queues = map[string]river.QueueConfig{
 			jobargs.QueuePipeline:    {MaxWorkers: cfg.PipelineWorkers},
 			jobargs.QueueEmail:       {MaxWorkers: cfg.EmailWorkers},
 			jobargs.QueueMaintenance: {MaxWorkers: 1},
+			// Processing is bounded by core's media slots (one per CPU) too.
+			jobargs.QueueMedia: {MaxWorkers: max(1, runtime.NumCPU())},
 		}
 		rc.PeriodicJobs = []*river.PeriodicJob{
 			river.NewPeriodicJob(river.PeriodicInterval(cfg.DailyStatsEvery),
@@ -209,6 +214,9 @@ func New(pool *pgxpool.Pool, cfg Config) (*Runner, error) {
 				&river.PeriodicJobOpts{RunOnStart: true}),
 			river.NewPeriodicJob(river.PeriodicInterval(time.Minute),
 				func() (river.JobArgs, *river.InsertOpts) { return jobargs.BackfillSearch{}, nil },
+				&river.PeriodicJobOpts{RunOnStart: true}),
+			river.NewPeriodicJob(river.PeriodicInterval(time.Hour),
+				func() (river.JobArgs, *river.InsertOpts) { return jobargs.CleanMedia{}, nil },
 				&river.PeriodicJobOpts{RunOnStart: true}),
 		}
 	}

@@ -174,3 +174,33 @@ func (bw *backfillSearchWorker) Work(ctx context.Context, job *river.Job[jobargs
 	bw.w.log.InfoContext(ctx, "search backfill goes on in a second", "chunks", chunks, "job_id", job.ID)
 	return river.JobSnooze(time.Second)
 }
+
+// processMediaWorker processes an upload of POST /api/v2/media.
+type processMediaWorker struct {
+	river.WorkerDefaults[jobargs.ProcessMedia]
+	w *workers
+}
+
+func (pw *processMediaWorker) Work(ctx context.Context, job *river.Job[jobargs.ProcessMedia]) error {
+	if job.Args.MediaID <= 0 {
+		return badArgs("process_media: media_id %d", job.Args.MediaID)
+	}
+	return pw.w.core.ProcessMedia(ctx, job.Args.MediaID, complete(job))
+}
+
+// cleanMediaWorker removes the media nobody uses any more.
+type cleanMediaWorker struct {
+	river.WorkerDefaults[jobargs.CleanMedia]
+	w *workers
+}
+
+func (cw *cleanMediaWorker) Work(ctx context.Context, job *river.Job[jobargs.CleanMedia]) error {
+	n, err := cw.w.core.CleanMedia(ctx, time.Now(), 100)
+	if err != nil {
+		return err
+	}
+	if n > 0 {
+		cw.w.log.InfoContext(ctx, "unused media removed", "removed", n, "job_id", job.ID)
+	}
+	return nil
+}

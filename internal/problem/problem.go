@@ -39,6 +39,8 @@ const (
 	Unavailable
 	// Canceled means the client went away (context.Canceled): there is no one to answer.
 	Canceled
+	// TooLarge is core.ErrTooLarge: an upload over the limit (413).
+	TooLarge
 )
 
 // unavailableRetry is the Retry-After, in seconds, of an Unavailable answer.
@@ -72,6 +74,8 @@ func Of(err error) Problem {
 		p.Kind, p.Status = NotFound, http.StatusNotFound
 	case errors.Is(err, core.ErrForbidden):
 		p.Kind, p.Status = Forbidden, http.StatusForbidden
+	case errors.Is(err, core.ErrTooLarge):
+		p.Kind, p.Status = TooLarge, http.StatusRequestEntityTooLarge
 	case errors.As(err, &verr):
 		p.Kind, p.Status, p.Fields = Invalid, http.StatusUnprocessableEntity, verr.Fields
 	case errors.As(err, &rerr):

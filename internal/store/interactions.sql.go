@@ -39,7 +39,7 @@ func (q *Queries) BookmarkDelete(ctx context.Context, arg BookmarkDeleteParams) 
 }
 
 const bookmarksOf = `-- name: BookmarksOf :many
-SELECT b.id AS bookmark_id, p.id, p.author_id, p.body, p.created_at, p.deleted_at, p.language, p.app_id, p.visibility, p.spoiler_text, p.sensitive, p.in_reply_to_id, p.in_reply_to_account_id, p.reblog_of_id, p.edited_at, u.id, u.username, u.email, u.password_hash, u.display_name, u.bio, u.is_admin, u.created_at, u.email_mentions, u.sessions_valid_after, u.email_verified_at, u.bot, u.discoverable, u.fields, u.default_visibility, u.default_sensitive, u.default_language
+SELECT b.id AS bookmark_id, p.id, p.author_id, p.body, p.created_at, p.deleted_at, p.language, p.app_id, p.visibility, p.spoiler_text, p.sensitive, p.in_reply_to_id, p.in_reply_to_account_id, p.reblog_of_id, p.edited_at, u.id, u.username, u.email, u.password_hash, u.display_name, u.bio, u.is_admin, u.created_at, u.email_mentions, u.sessions_valid_after, u.email_verified_at, u.bot, u.discoverable, u.fields, u.default_visibility, u.default_sensitive, u.default_language, u.avatar_media_id, u.header_media_id
 FROM bookmarks b JOIN posts p ON p.id = b.post_id AND p.deleted_at IS NULL JOIN users u ON u.id = p.author_id
 WHERE b.user_id = $1 AND b.id < $2 AND b.id > $3
   AND may_see($1, p.author_id, p.visibility, p.id)
@@ -108,6 +108,8 @@ func (q *Queries) BookmarksOf(ctx context.Context, arg BookmarksOfParams) ([]Boo
 			&i.User.DefaultVisibility,
 			&i.User.DefaultSensitive,
 			&i.User.DefaultLanguage,
+			&i.User.AvatarMediaID,
+			&i.User.HeaderMediaID,
 		); err != nil {
 			return nil, err
 		}
@@ -120,7 +122,7 @@ func (q *Queries) BookmarksOf(ctx context.Context, arg BookmarksOfParams) ([]Boo
 }
 
 const bookmarksOfAfter = `-- name: BookmarksOfAfter :many
-SELECT b.id AS bookmark_id, p.id, p.author_id, p.body, p.created_at, p.deleted_at, p.language, p.app_id, p.visibility, p.spoiler_text, p.sensitive, p.in_reply_to_id, p.in_reply_to_account_id, p.reblog_of_id, p.edited_at, u.id, u.username, u.email, u.password_hash, u.display_name, u.bio, u.is_admin, u.created_at, u.email_mentions, u.sessions_valid_after, u.email_verified_at, u.bot, u.discoverable, u.fields, u.default_visibility, u.default_sensitive, u.default_language
+SELECT b.id AS bookmark_id, p.id, p.author_id, p.body, p.created_at, p.deleted_at, p.language, p.app_id, p.visibility, p.spoiler_text, p.sensitive, p.in_reply_to_id, p.in_reply_to_account_id, p.reblog_of_id, p.edited_at, u.id, u.username, u.email, u.password_hash, u.display_name, u.bio, u.is_admin, u.created_at, u.email_mentions, u.sessions_valid_after, u.email_verified_at, u.bot, u.discoverable, u.fields, u.default_visibility, u.default_sensitive, u.default_language, u.avatar_media_id, u.header_media_id
 FROM bookmarks b JOIN posts p ON p.id = b.post_id AND p.deleted_at IS NULL JOIN users u ON u.id = p.author_id
 WHERE b.user_id = $1 AND b.id > $2 AND b.id < $3
   AND may_see($1, p.author_id, p.visibility, p.id)
@@ -188,6 +190,8 @@ func (q *Queries) BookmarksOfAfter(ctx context.Context, arg BookmarksOfAfterPara
 			&i.User.DefaultVisibility,
 			&i.User.DefaultSensitive,
 			&i.User.DefaultLanguage,
+			&i.User.AvatarMediaID,
+			&i.User.HeaderMediaID,
 		); err != nil {
 			return nil, err
 		}
@@ -236,7 +240,7 @@ func (q *Queries) FavouriteDelete(ctx context.Context, arg FavouriteDeleteParams
 }
 
 const favouritedBy = `-- name: FavouritedBy :many
-SELECT f.id AS favourite_id, u.id, u.username, u.email, u.password_hash, u.display_name, u.bio, u.is_admin, u.created_at, u.email_mentions, u.sessions_valid_after, u.email_verified_at, u.bot, u.discoverable, u.fields, u.default_visibility, u.default_sensitive, u.default_language
+SELECT f.id AS favourite_id, u.id, u.username, u.email, u.password_hash, u.display_name, u.bio, u.is_admin, u.created_at, u.email_mentions, u.sessions_valid_after, u.email_verified_at, u.bot, u.discoverable, u.fields, u.default_visibility, u.default_sensitive, u.default_language, u.avatar_media_id, u.header_media_id
 FROM favourites f JOIN users u ON u.id = f.user_id
 WHERE f.post_id = $1 AND f.id < $2 AND f.id > $3
 ORDER BY f.id DESC
@@ -289,6 +293,8 @@ func (q *Queries) FavouritedBy(ctx context.Context, arg FavouritedByParams) ([]F
 			&i.User.DefaultVisibility,
 			&i.User.DefaultSensitive,
 			&i.User.DefaultLanguage,
+			&i.User.AvatarMediaID,
+			&i.User.HeaderMediaID,
 		); err != nil {
 			return nil, err
 		}
@@ -301,7 +307,7 @@ func (q *Queries) FavouritedBy(ctx context.Context, arg FavouritedByParams) ([]F
 }
 
 const favouritedByAfter = `-- name: FavouritedByAfter :many
-SELECT f.id AS favourite_id, u.id, u.username, u.email, u.password_hash, u.display_name, u.bio, u.is_admin, u.created_at, u.email_mentions, u.sessions_valid_after, u.email_verified_at, u.bot, u.discoverable, u.fields, u.default_visibility, u.default_sensitive, u.default_language
+SELECT f.id AS favourite_id, u.id, u.username, u.email, u.password_hash, u.display_name, u.bio, u.is_admin, u.created_at, u.email_mentions, u.sessions_valid_after, u.email_verified_at, u.bot, u.discoverable, u.fields, u.default_visibility, u.default_sensitive, u.default_language, u.avatar_media_id, u.header_media_id
 FROM favourites f JOIN users u ON u.id = f.user_id
 WHERE f.post_id = $1 AND f.id > $2 AND f.id < $3
 ORDER BY f.id
@@ -353,6 +359,8 @@ func (q *Queries) FavouritedByAfter(ctx context.Context, arg FavouritedByAfterPa
 			&i.User.DefaultVisibility,
 			&i.User.DefaultSensitive,
 			&i.User.DefaultLanguage,
+			&i.User.AvatarMediaID,
+			&i.User.HeaderMediaID,
 		); err != nil {
 			return nil, err
 		}
@@ -365,7 +373,7 @@ func (q *Queries) FavouritedByAfter(ctx context.Context, arg FavouritedByAfterPa
 }
 
 const favouritesOf = `-- name: FavouritesOf :many
-SELECT f.id AS favourite_id, p.id, p.author_id, p.body, p.created_at, p.deleted_at, p.language, p.app_id, p.visibility, p.spoiler_text, p.sensitive, p.in_reply_to_id, p.in_reply_to_account_id, p.reblog_of_id, p.edited_at, u.id, u.username, u.email, u.password_hash, u.display_name, u.bio, u.is_admin, u.created_at, u.email_mentions, u.sessions_valid_after, u.email_verified_at, u.bot, u.discoverable, u.fields, u.default_visibility, u.default_sensitive, u.default_language
+SELECT f.id AS favourite_id, p.id, p.author_id, p.body, p.created_at, p.deleted_at, p.language, p.app_id, p.visibility, p.spoiler_text, p.sensitive, p.in_reply_to_id, p.in_reply_to_account_id, p.reblog_of_id, p.edited_at, u.id, u.username, u.email, u.password_hash, u.display_name, u.bio, u.is_admin, u.created_at, u.email_mentions, u.sessions_valid_after, u.email_verified_at, u.bot, u.discoverable, u.fields, u.default_visibility, u.default_sensitive, u.default_language, u.avatar_media_id, u.header_media_id
 FROM favourites f JOIN posts p ON p.id = f.post_id AND p.deleted_at IS NULL JOIN users u ON u.id = p.author_id
 WHERE f.user_id = $1 AND f.id < $2 AND f.id > $3
   AND may_see($1, p.author_id, p.visibility, p.id)
@@ -434,6 +442,8 @@ func (q *Queries) FavouritesOf(ctx context.Context, arg FavouritesOfParams) ([]F
 			&i.User.DefaultVisibility,
 			&i.User.DefaultSensitive,
 			&i.User.DefaultLanguage,
+			&i.User.AvatarMediaID,
+			&i.User.HeaderMediaID,
 		); err != nil {
 			return nil, err
 		}
@@ -446,7 +456,7 @@ func (q *Queries) FavouritesOf(ctx context.Context, arg FavouritesOfParams) ([]F
 }
 
 const favouritesOfAfter = `-- name: FavouritesOfAfter :many
-SELECT f.id AS favourite_id, p.id, p.author_id, p.body, p.created_at, p.deleted_at, p.language, p.app_id, p.visibility, p.spoiler_text, p.sensitive, p.in_reply_to_id, p.in_reply_to_account_id, p.reblog_of_id, p.edited_at, u.id, u.username, u.email, u.password_hash, u.display_name, u.bio, u.is_admin, u.created_at, u.email_mentions, u.sessions_valid_after, u.email_verified_at, u.bot, u.discoverable, u.fields, u.default_visibility, u.default_sensitive, u.default_language
+SELECT f.id AS favourite_id, p.id, p.author_id, p.body, p.created_at, p.deleted_at, p.language, p.app_id, p.visibility, p.spoiler_text, p.sensitive, p.in_reply_to_id, p.in_reply_to_account_id, p.reblog_of_id, p.edited_at, u.id, u.username, u.email, u.password_hash, u.display_name, u.bio, u.is_admin, u.created_at, u.email_mentions, u.sessions_valid_after, u.email_verified_at, u.bot, u.discoverable, u.fields, u.default_visibility, u.default_sensitive, u.default_language, u.avatar_media_id, u.header_media_id
 FROM favourites f JOIN posts p ON p.id = f.post_id AND p.deleted_at IS NULL JOIN users u ON u.id = p.author_id
 WHERE f.user_id = $1 AND f.id > $2 AND f.id < $3
   AND may_see($1, p.author_id, p.visibility, p.id)
@@ -514,6 +524,8 @@ func (q *Queries) FavouritesOfAfter(ctx context.Context, arg FavouritesOfAfterPa
 			&i.User.DefaultVisibility,
 			&i.User.DefaultSensitive,
 			&i.User.DefaultLanguage,
+			&i.User.AvatarMediaID,
+			&i.User.HeaderMediaID,
 		); err != nil {
 			return nil, err
 		}
@@ -594,7 +606,7 @@ func (q *Queries) PinDelete(ctx context.Context, arg PinDeleteParams) error {
 }
 
 const pinnedOf = `-- name: PinnedOf :many
-SELECT p.id, p.author_id, p.body, p.created_at, p.deleted_at, p.language, p.app_id, p.visibility, p.spoiler_text, p.sensitive, p.in_reply_to_id, p.in_reply_to_account_id, p.reblog_of_id, p.edited_at, u.id, u.username, u.email, u.password_hash, u.display_name, u.bio, u.is_admin, u.created_at, u.email_mentions, u.sessions_valid_after, u.email_verified_at, u.bot, u.discoverable, u.fields, u.default_visibility, u.default_sensitive, u.default_language
+SELECT p.id, p.author_id, p.body, p.created_at, p.deleted_at, p.language, p.app_id, p.visibility, p.spoiler_text, p.sensitive, p.in_reply_to_id, p.in_reply_to_account_id, p.reblog_of_id, p.edited_at, u.id, u.username, u.email, u.password_hash, u.display_name, u.bio, u.is_admin, u.created_at, u.email_mentions, u.sessions_valid_after, u.email_verified_at, u.bot, u.discoverable, u.fields, u.default_visibility, u.default_sensitive, u.default_language, u.avatar_media_id, u.header_media_id
 FROM pins n JOIN posts p ON p.id = n.post_id AND p.deleted_at IS NULL JOIN users u ON u.id = p.author_id
 WHERE n.user_id = $1 AND may_see($2, p.author_id, p.visibility, p.id)
 ORDER BY n.created_at DESC, p.id DESC
@@ -652,6 +664,8 @@ func (q *Queries) PinnedOf(ctx context.Context, arg PinnedOfParams) ([]PinnedOfR
 			&i.User.DefaultVisibility,
 			&i.User.DefaultSensitive,
 			&i.User.DefaultLanguage,
+			&i.User.AvatarMediaID,
+			&i.User.HeaderMediaID,
 		); err != nil {
 			return nil, err
 		}
@@ -677,7 +691,7 @@ func (q *Queries) PinsCount(ctx context.Context, userID int64) (int64, error) {
 }
 
 const rebloggedBy = `-- name: RebloggedBy :many
-SELECT r.id AS reblog_id, u.id, u.username, u.email, u.password_hash, u.display_name, u.bio, u.is_admin, u.created_at, u.email_mentions, u.sessions_valid_after, u.email_verified_at, u.bot, u.discoverable, u.fields, u.default_visibility, u.default_sensitive, u.default_language
+SELECT r.id AS reblog_id, u.id, u.username, u.email, u.password_hash, u.display_name, u.bio, u.is_admin, u.created_at, u.email_mentions, u.sessions_valid_after, u.email_verified_at, u.bot, u.discoverable, u.fields, u.default_visibility, u.default_sensitive, u.default_language, u.avatar_media_id, u.header_media_id
 FROM posts r JOIN users u ON u.id = r.author_id
 WHERE r.reblog_of_id = $1 AND r.id < $2 AND r.id > $3
   AND may_see($4, r.author_id, r.visibility, r.id)
@@ -733,6 +747,8 @@ func (q *Queries) RebloggedBy(ctx context.Context, arg RebloggedByParams) ([]Reb
 			&i.User.DefaultVisibility,
 			&i.User.DefaultSensitive,
 			&i.User.DefaultLanguage,
+			&i.User.AvatarMediaID,
+			&i.User.HeaderMediaID,
 		); err != nil {
 			return nil, err
 		}
@@ -745,7 +761,7 @@ func (q *Queries) RebloggedBy(ctx context.Context, arg RebloggedByParams) ([]Reb
 }
 
 const rebloggedByAfter = `-- name: RebloggedByAfter :many
-SELECT r.id AS reblog_id, u.id, u.username, u.email, u.password_hash, u.display_name, u.bio, u.is_admin, u.created_at, u.email_mentions, u.sessions_valid_after, u.email_verified_at, u.bot, u.discoverable, u.fields, u.default_visibility, u.default_sensitive, u.default_language
+SELECT r.id AS reblog_id, u.id, u.username, u.email, u.password_hash, u.display_name, u.bio, u.is_admin, u.created_at, u.email_mentions, u.sessions_valid_after, u.email_verified_at, u.bot, u.discoverable, u.fields, u.default_visibility, u.default_sensitive, u.default_language, u.avatar_media_id, u.header_media_id
 FROM posts r JOIN users u ON u.id = r.author_id
 WHERE r.reblog_of_id = $1 AND r.id > $2 AND r.id < $3
   AND may_see($4, r.author_id, r.visibility, r.id)
@@ -800,6 +816,8 @@ func (q *Queries) RebloggedByAfter(ctx context.Context, arg RebloggedByAfterPara
 			&i.User.DefaultVisibility,
 			&i.User.DefaultSensitive,
 			&i.User.DefaultLanguage,
+			&i.User.AvatarMediaID,
+			&i.User.HeaderMediaID,
 		); err != nil {
 			return nil, err
 		}

@@ -8,6 +8,8 @@ import (
 	"database/sql/driver"
 	"fmt"
 	"time"
+
+	"github.com/jackc/pgx/v5/pgtype"
 )
 
 type RiverJobState string
@@ -154,6 +156,35 @@ type Marker struct {
 	UpdatedAt  time.Time
 }
 
+type MediaFile struct {
+	MediaID     int64
+	Variant     string
+	ContentType string
+	Width       int32
+	Height      int32
+	Size        int32
+	Sha256      []byte
+	Data        []byte
+}
+
+type Medium struct {
+	ID          int64
+	AccountID   int64
+	Purpose     string
+	PostID      *int64
+	Position    pgtype.Int2
+	State       string
+	Failure     *string
+	UploadType  string
+	Description string
+	FocusX      float32
+	FocusY      float32
+	Blurhash    *string
+	Animated    bool
+	CreatedAt   time.Time
+	ProcessedAt *time.Time
+}
+
 type Mention struct {
 	PostID  int64
 	UserID  int64
@@ -295,6 +326,11 @@ type SearchConfig struct {
 	Config interface{}
 }
 
+type ServerKey struct {
+	Name  string
+	Value []byte
+}
+
 type Session struct {
 	Token  string
 	Data   []byte
@@ -340,6 +376,8 @@ type User struct {
 	DefaultVisibility  string
 	DefaultSensitive   bool
 	DefaultLanguage    *string
+	AvatarMediaID      *int64
+	HeaderMediaID      *int64
 }
 
 type UserStat struct {

@@ -48,7 +48,7 @@ WITH RECURSIVE up (id, parent, depth) AS (
     FROM up JOIN posts p ON p.id = up.parent
     WHERE up.depth < $3::int
 )
-SELECT p.id, p.author_id, p.body, p.created_at, p.deleted_at, p.language, p.app_id, p.visibility, p.spoiler_text, p.sensitive, p.in_reply_to_id, p.in_reply_to_account_id, p.reblog_of_id, p.edited_at, u.id, u.username, u.email, u.password_hash, u.display_name, u.bio, u.is_admin, u.created_at, u.email_mentions, u.sessions_valid_after, u.email_verified_at, u.bot, u.discoverable, u.fields, u.default_visibility, u.default_sensitive, u.default_language
+SELECT p.id, p.author_id, p.body, p.created_at, p.deleted_at, p.language, p.app_id, p.visibility, p.spoiler_text, p.sensitive, p.in_reply_to_id, p.in_reply_to_account_id, p.reblog_of_id, p.edited_at, u.id, u.username, u.email, u.password_hash, u.display_name, u.bio, u.is_admin, u.created_at, u.email_mentions, u.sessions_valid_after, u.email_verified_at, u.bot, u.discoverable, u.fields, u.default_visibility, u.default_sensitive, u.default_language, u.avatar_media_id, u.header_media_id
 FROM up JOIN posts p ON p.id = up.id JOIN users u ON u.id = p.author_id
 WHERE up.depth > 0 AND p.deleted_at IS NULL AND may_see($1, p.author_id, p.visibility, p.id)
 ORDER BY up.depth
@@ -108,6 +108,8 @@ func (q *Queries) PostAncestors(ctx context.Context, arg PostAncestorsParams) ([
 			&i.User.DefaultVisibility,
 			&i.User.DefaultSensitive,
 			&i.User.DefaultLanguage,
+			&i.User.AvatarMediaID,
+			&i.User.HeaderMediaID,
 		); err != nil {
 			return nil, err
 		}
@@ -211,7 +213,7 @@ WITH RECURSIVE down (id, depth) AS (
     WHERE down.depth < $3::int
       AND may_see($4, c.author_id, c.visibility, c.id)
 )
-SELECT p.id, p.author_id, p.body, p.created_at, p.deleted_at, p.language, p.app_id, p.visibility, p.spoiler_text, p.sensitive, p.in_reply_to_id, p.in_reply_to_account_id, p.reblog_of_id, p.edited_at, u.id, u.username, u.email, u.password_hash, u.display_name, u.bio, u.is_admin, u.created_at, u.email_mentions, u.sessions_valid_after, u.email_verified_at, u.bot, u.discoverable, u.fields, u.default_visibility, u.default_sensitive, u.default_language
+SELECT p.id, p.author_id, p.body, p.created_at, p.deleted_at, p.language, p.app_id, p.visibility, p.spoiler_text, p.sensitive, p.in_reply_to_id, p.in_reply_to_account_id, p.reblog_of_id, p.edited_at, u.id, u.username, u.email, u.password_hash, u.display_name, u.bio, u.is_admin, u.created_at, u.email_mentions, u.sessions_valid_after, u.email_verified_at, u.bot, u.discoverable, u.fields, u.default_visibility, u.default_sensitive, u.default_language, u.avatar_media_id, u.header_media_id
 FROM (SELECT down.id, down.depth FROM down WHERE down.depth > 0 LIMIT $1) AS d
 JOIN posts p ON p.id = d.id JOIN users u ON u.id = p.author_id
 ORDER BY d.depth, p.id
@@ -279,6 +281,8 @@ func (q *Queries) PostDescendants(ctx context.Context, arg PostDescendantsParams
 			&i.User.DefaultVisibility,
 			&i.User.DefaultSensitive,
 			&i.User.DefaultLanguage,
+			&i.User.AvatarMediaID,
+			&i.User.HeaderMediaID,
 		); err != nil {
 			return nil, err
 		}
@@ -406,7 +410,7 @@ func (q *Queries) PostForUpdate(ctx context.Context, id int64) (Post, error) {
 }
 
 const postGetByID = `-- name: PostGetByID :one
-SELECT p.id, p.author_id, p.body, p.created_at, p.deleted_at, p.language, p.app_id, p.visibility, p.spoiler_text, p.sensitive, p.in_reply_to_id, p.in_reply_to_account_id, p.reblog_of_id, p.edited_at, u.id, u.username, u.email, u.password_hash, u.display_name, u.bio, u.is_admin, u.created_at, u.email_mentions, u.sessions_valid_after, u.email_verified_at, u.bot, u.discoverable, u.fields, u.default_visibility, u.default_sensitive, u.default_language
+SELECT p.id, p.author_id, p.body, p.created_at, p.deleted_at, p.language, p.app_id, p.visibility, p.spoiler_text, p.sensitive, p.in_reply_to_id, p.in_reply_to_account_id, p.reblog_of_id, p.edited_at, u.id, u.username, u.email, u.password_hash, u.display_name, u.bio, u.is_admin, u.created_at, u.email_mentions, u.sessions_valid_after, u.email_verified_at, u.bot, u.discoverable, u.fields, u.default_visibility, u.default_sensitive, u.default_language, u.avatar_media_id, u.header_media_id
 FROM posts p JOIN users u ON u.id = p.author_id
 WHERE p.id = $1 AND p.deleted_at IS NULL
 `
@@ -451,12 +455,14 @@ func (q *Queries) PostGetByID(ctx context.Context, id int64) (PostGetByIDRow, er
 		&i.User.DefaultVisibility,
 		&i.User.DefaultSensitive,
 		&i.User.DefaultLanguage,
+		&i.User.AvatarMediaID,
+		&i.User.HeaderMediaID,
 	)
 	return i, err
 }
 
 const postGetSeenBy = `-- name: PostGetSeenBy :one
-SELECT p.id, p.author_id, p.body, p.created_at, p.deleted_at, p.language, p.app_id, p.visibility, p.spoiler_text, p.sensitive, p.in_reply_to_id, p.in_reply_to_account_id, p.reblog_of_id, p.edited_at, u.id, u.username, u.email, u.password_hash, u.display_name, u.bio, u.is_admin, u.created_at, u.email_mentions, u.sessions_valid_after, u.email_verified_at, u.bot, u.discoverable, u.fields, u.default_visibility, u.default_sensitive, u.default_language
+SELECT p.id, p.author_id, p.body, p.created_at, p.deleted_at, p.language, p.app_id, p.visibility, p.spoiler_text, p.sensitive, p.in_reply_to_id, p.in_reply_to_account_id, p.reblog_of_id, p.edited_at, u.id, u.username, u.email, u.password_hash, u.display_name, u.bio, u.is_admin, u.created_at, u.email_mentions, u.sessions_valid_after, u.email_verified_at, u.bot, u.discoverable, u.fields, u.default_visibility, u.default_sensitive, u.default_language, u.avatar_media_id, u.header_media_id
 FROM posts p JOIN users u ON u.id = p.author_id
 WHERE p.id = $1 AND p.deleted_at IS NULL AND may_see($2, p.author_id, p.visibility, p.id)
 `
@@ -507,12 +513,14 @@ func (q *Queries) PostGetSeenBy(ctx context.Context, arg PostGetSeenByParams) (P
 		&i.User.DefaultVisibility,
 		&i.User.DefaultSensitive,
 		&i.User.DefaultLanguage,
+		&i.User.AvatarMediaID,
+		&i.User.HeaderMediaID,
 	)
 	return i, err
 }
 
 const postListByAuthor = `-- name: PostListByAuthor :many
-SELECT p.id, p.author_id, p.body, p.created_at, p.deleted_at, p.language, p.app_id, p.visibility, p.spoiler_text, p.sensitive, p.in_reply_to_id, p.in_reply_to_account_id, p.reblog_of_id, p.edited_at, u.id, u.username, u.email, u.password_hash, u.display_name, u.bio, u.is_admin, u.created_at, u.email_mentions, u.sessions_valid_after, u.email_verified_at, u.bot, u.discoverable, u.fields, u.default_visibility, u.default_sensitive, u.default_language
+SELECT p.id, p.author_id, p.body, p.created_at, p.deleted_at, p.language, p.app_id, p.visibility, p.spoiler_text, p.sensitive, p.in_reply_to_id, p.in_reply_to_account_id, p.reblog_of_id, p.edited_at, u.id, u.username, u.email, u.password_hash, u.display_name, u.bio, u.is_admin, u.created_at, u.email_mentions, u.sessions_valid_after, u.email_verified_at, u.bot, u.discoverable, u.fields, u.default_visibility, u.default_sensitive, u.default_language, u.avatar_media_id, u.header_media_id
 FROM posts p JOIN users u ON u.id = p.author_id
 WHERE p.author_id = $1 AND p.deleted_at IS NULL AND p.id < $2 AND p.id > $3
   AND may_see($4, p.author_id, p.visibility, p.id)
@@ -520,8 +528,9 @@ WHERE p.author_id = $1 AND p.deleted_at IS NULL AND p.id < $2 AND p.id > $3
   AND NOT ($6::boolean AND p.reblog_of_id IS NOT NULL)
   AND NOT ($7::boolean AND p.visibility = 'direct')
   AND ($8::bigint = 0 OR p.id IN (SELECT pt.post_id FROM post_tags pt WHERE pt.tag_id = $8))
+  AND (NOT $9::boolean OR EXISTS (SELECT 1 FROM media m WHERE m.post_id = p.id))
 ORDER BY p.id DESC
-LIMIT $9
+LIMIT $10
 `
 
 type PostListByAuthorParams struct {
@@ -533,6 +542,7 @@ type PostListByAuthorParams struct {
 	ExcludeReblogs bool
 	ExcludeDirect  bool
 	TaggedID       int64
+	OnlyMedia      bool
 	RowLimit       int32
 }
 
@@ -551,6 +561,7 @@ func (q *Queries) PostListByAuthor(ctx context.Context, arg PostListByAuthorPara
 		arg.ExcludeReblogs,
 		arg.ExcludeDirect,
 		arg.TaggedID,
+		arg.OnlyMedia,
 		arg.RowLimit,
 	)
 	if err != nil {
@@ -592,6 +603,8 @@ func (q *Queries) PostListByAuthor(ctx context.Context, arg PostListByAuthorPara
 			&i.User.DefaultVisibility,
 			&i.User.DefaultSensitive,
 			&i.User.DefaultLanguage,
+			&i.User.AvatarMediaID,
+			&i.User.HeaderMediaID,
 		); err != nil {
 			return nil, err
 		}
@@ -604,7 +617,7 @@ func (q *Queries) PostListByAuthor(ctx context.Context, arg PostListByAuthorPara
 }
 
 const postListByAuthorAfter = `-- name: PostListByAuthorAfter :many
-SELECT p.id, p.author_id, p.body, p.created_at, p.deleted_at, p.language, p.app_id, p.visibility, p.spoiler_text, p.sensitive, p.in_reply_to_id, p.in_reply_to_account_id, p.reblog_of_id, p.edited_at, u.id, u.username, u.email, u.password_hash, u.display_name, u.bio, u.is_admin, u.created_at, u.email_mentions, u.sessions_valid_after, u.email_verified_at, u.bot, u.discoverable, u.fields, u.default_visibility, u.default_sensitive, u.default_language
+SELECT p.id, p.author_id, p.body, p.created_at, p.deleted_at, p.language, p.app_id, p.visibility, p.spoiler_text, p.sensitive, p.in_reply_to_id, p.in_reply_to_account_id, p.reblog_of_id, p.edited_at, u.id, u.username, u.email, u.password_hash, u.display_name, u.bio, u.is_admin, u.created_at, u.email_mentions, u.sessions_valid_after, u.email_verified_at, u.bot, u.discoverable, u.fields, u.default_visibility, u.default_sensitive, u.default_language, u.avatar_media_id, u.header_media_id
 FROM posts p JOIN users u ON u.id = p.author_id
 WHERE p.author_id = $1 AND p.deleted_at IS NULL AND p.id > $2 AND p.id < $3
   AND may_see($4, p.author_id, p.visibility, p.id)
@@ -612,8 +625,9 @@ WHERE p.author_id = $1 AND p.deleted_at IS NULL AND p.id > $2 AND p.id < $3
   AND NOT ($6::boolean AND p.reblog_of_id IS NOT NULL)
   AND NOT ($7::boolean AND p.visibility = 'direct')
   AND ($8::bigint = 0 OR p.id IN (SELECT pt.post_id FROM post_tags pt WHERE pt.tag_id = $8))
+  AND (NOT $9::boolean OR EXISTS (SELECT 1 FROM media m WHERE m.post_id = p.id))
 ORDER BY p.id
-LIMIT $9
+LIMIT $10
 `
 
 type PostListByAuthorAfterParams struct {
@@ -625,6 +639,7 @@ type PostListByAuthorAfterParams struct {
 	ExcludeReblogs bool
 	ExcludeDirect  bool
 	TaggedID       int64
+	OnlyMedia      bool
 	RowLimit       int32
 }
 
@@ -643,6 +658,7 @@ func (q *Queries) PostListByAuthorAfter(ctx context.Context, arg PostListByAutho
 		arg.ExcludeReblogs,
 		arg.ExcludeDirect,
 		arg.TaggedID,
+		arg.OnlyMedia,
 		arg.RowLimit,
 	)
 	if err != nil {
@@ -684,6 +700,8 @@ func (q *Queries) PostListByAuthorAfter(ctx context.Context, arg PostListByAutho
 			&i.User.DefaultVisibility,
 			&i.User.DefaultSensitive,
 			&i.User.DefaultLanguage,
+			&i.User.AvatarMediaID,
+			&i.User.HeaderMediaID,
 		); err != nil {
 			return nil, err
 		}
@@ -696,7 +714,7 @@ func (q *Queries) PostListByAuthorAfter(ctx context.Context, arg PostListByAutho
 }
 
 const postListHome = `-- name: PostListHome :many
-SELECT p.id, p.author_id, p.body, p.created_at, p.deleted_at, p.language, p.app_id, p.visibility, p.spoiler_text, p.sensitive, p.in_reply_to_id, p.in_reply_to_account_id, p.reblog_of_id, p.edited_at, u.id, u.username, u.email, u.password_hash, u.display_name, u.bio, u.is_admin, u.created_at, u.email_mentions, u.sessions_valid_after, u.email_verified_at, u.bot, u.discoverable, u.fields, u.default_visibility, u.default_sensitive, u.default_language
+SELECT p.id, p.author_id, p.body, p.created_at, p.deleted_at, p.language, p.app_id, p.visibility, p.spoiler_text, p.sensitive, p.in_reply_to_id, p.in_reply_to_account_id, p.reblog_of_id, p.edited_at, u.id, u.username, u.email, u.password_hash, u.display_name, u.bio, u.is_admin, u.created_at, u.email_mentions, u.sessions_valid_after, u.email_verified_at, u.bot, u.discoverable, u.fields, u.default_visibility, u.default_sensitive, u.default_language, u.avatar_media_id, u.header_media_id
 FROM posts p JOIN users u ON u.id = p.author_id
 WHERE p.deleted_at IS NULL AND p.id < $1 AND p.id > $2
   AND (p.author_id = $3
@@ -768,6 +786,8 @@ func (q *Queries) PostListHome(ctx context.Context, arg PostListHomeParams) ([]P
 			&i.User.DefaultVisibility,
 			&i.User.DefaultSensitive,
 			&i.User.DefaultLanguage,
+			&i.User.AvatarMediaID,
+			&i.User.HeaderMediaID,
 		); err != nil {
 			return nil, err
 		}
@@ -780,7 +800,7 @@ func (q *Queries) PostListHome(ctx context.Context, arg PostListHomeParams) ([]P
 }
 
 const postListHomeAfter = `-- name: PostListHomeAfter :many
-SELECT p.id, p.author_id, p.body, p.created_at, p.deleted_at, p.language, p.app_id, p.visibility, p.spoiler_text, p.sensitive, p.in_reply_to_id, p.in_reply_to_account_id, p.reblog_of_id, p.edited_at, u.id, u.username, u.email, u.password_hash, u.display_name, u.bio, u.is_admin, u.created_at, u.email_mentions, u.sessions_valid_after, u.email_verified_at, u.bot, u.discoverable, u.fields, u.default_visibility, u.default_sensitive, u.default_language
+SELECT p.id, p.author_id, p.body, p.created_at, p.deleted_at, p.language, p.app_id, p.visibility, p.spoiler_text, p.sensitive, p.in_reply_to_id, p.in_reply_to_account_id, p.reblog_of_id, p.edited_at, u.id, u.username, u.email, u.password_hash, u.display_name, u.bio, u.is_admin, u.created_at, u.email_mentions, u.sessions_valid_after, u.email_verified_at, u.bot, u.discoverable, u.fields, u.default_visibility, u.default_sensitive, u.default_language, u.avatar_media_id, u.header_media_id
 FROM posts p JOIN users u ON u.id = p.author_id
 WHERE p.deleted_at IS NULL AND p.id > $1 AND p.id < $2
   AND (p.author_id = $3
@@ -850,6 +870,8 @@ func (q *Queries) PostListHomeAfter(ctx context.Context, arg PostListHomeAfterPa
 			&i.User.DefaultVisibility,
 			&i.User.DefaultSensitive,
 			&i.User.DefaultLanguage,
+			&i.User.AvatarMediaID,
+			&i.User.HeaderMediaID,
 		); err != nil {
 			return nil, err
 		}
@@ -862,7 +884,7 @@ func (q *Queries) PostListHomeAfter(ctx context.Context, arg PostListHomeAfterPa
 }
 
 const postListPublic = `-- name: PostListPublic :many
-SELECT p.id, p.author_id, p.body, p.created_at, p.deleted_at, p.language, p.app_id, p.visibility, p.spoiler_text, p.sensitive, p.in_reply_to_id, p.in_reply_to_account_id, p.reblog_of_id, p.edited_at, u.id, u.username, u.email, u.password_hash, u.display_name, u.bio, u.is_admin, u.created_at, u.email_mentions, u.sessions_valid_after, u.email_verified_at, u.bot, u.discoverable, u.fields, u.default_visibility, u.default_sensitive, u.default_language
+SELECT p.id, p.author_id, p.body, p.created_at, p.deleted_at, p.language, p.app_id, p.visibility, p.spoiler_text, p.sensitive, p.in_reply_to_id, p.in_reply_to_account_id, p.reblog_of_id, p.edited_at, u.id, u.username, u.email, u.password_hash, u.display_name, u.bio, u.is_admin, u.created_at, u.email_mentions, u.sessions_valid_after, u.email_verified_at, u.bot, u.discoverable, u.fields, u.default_visibility, u.default_sensitive, u.default_language, u.avatar_media_id, u.header_media_id
 FROM posts p JOIN users u ON u.id = p.author_id
 WHERE p.deleted_at IS NULL AND p.visibility = 'public' AND p.reblog_of_id IS NULL
   AND p.id < $1 AND p.id > $2
@@ -923,6 +945,8 @@ func (q *Queries) PostListPublic(ctx context.Context, arg PostListPublicParams) 
 			&i.User.DefaultVisibility,
 			&i.User.DefaultSensitive,
 			&i.User.DefaultLanguage,
+			&i.User.AvatarMediaID,
+			&i.User.HeaderMediaID,
 		); err != nil {
 			return nil, err
 		}
@@ -935,7 +959,7 @@ func (q *Queries) PostListPublic(ctx context.Context, arg PostListPublicParams) 
 }
 
 const postListPublicAfter = `-- name: PostListPublicAfter :many
-SELECT p.id, p.author_id, p.body, p.created_at, p.deleted_at, p.language, p.app_id, p.visibility, p.spoiler_text, p.sensitive, p.in_reply_to_id, p.in_reply_to_account_id, p.reblog_of_id, p.edited_at, u.id, u.username, u.email, u.password_hash, u.display_name, u.bio, u.is_admin, u.created_at, u.email_mentions, u.sessions_valid_after, u.email_verified_at, u.bot, u.discoverable, u.fields, u.default_visibility, u.default_sensitive, u.default_language
+SELECT p.id, p.author_id, p.body, p.created_at, p.deleted_at, p.language, p.app_id, p.visibility, p.spoiler_text, p.sensitive, p.in_reply_to_id, p.in_reply_to_account_id, p.reblog_of_id, p.edited_at, u.id, u.username, u.email, u.password_hash, u.display_name, u.bio, u.is_admin, u.created_at, u.email_mentions, u.sessions_valid_after, u.email_verified_at, u.bot, u.discoverable, u.fields, u.default_visibility, u.default_sensitive, u.default_language, u.avatar_media_id, u.header_media_id
 FROM posts p JOIN users u ON u.id = p.author_id
 WHERE p.deleted_at IS NULL AND p.visibility = 'public' AND p.reblog_of_id IS NULL
   AND p.id > $1 AND p.id < $2
@@ -996,6 +1020,160 @@ func (q *Queries) PostListPublicAfter(ctx context.Context, arg PostListPublicAft
 			&i.User.DefaultVisibility,
 			&i.User.DefaultSensitive,
 			&i.User.DefaultLanguage,
+			&i.User.AvatarMediaID,
+			&i.User.HeaderMediaID,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
+const postListPublicMedia = `-- name: PostListPublicMedia :many
+SELECT p.id, p.author_id, p.body, p.created_at, p.deleted_at, p.language, p.app_id, p.visibility, p.spoiler_text, p.sensitive, p.in_reply_to_id, p.in_reply_to_account_id, p.reblog_of_id, p.edited_at, u.id, u.username, u.email, u.password_hash, u.display_name, u.bio, u.is_admin, u.created_at, u.email_mentions, u.sessions_valid_after, u.email_verified_at, u.bot, u.discoverable, u.fields, u.default_visibility, u.default_sensitive, u.default_language, u.avatar_media_id, u.header_media_id
+FROM posts p JOIN users u ON u.id = p.author_id
+WHERE p.deleted_at IS NULL AND p.visibility = 'public' AND p.reblog_of_id IS NULL
+  AND p.id < $1 AND p.id > $2
+  AND EXISTS (SELECT 1 FROM media m WHERE m.post_id = p.id)
+ORDER BY p.id DESC
+LIMIT $3
+`
+
+type PostListPublicMediaParams struct {
+	Before   int64
+	After    int64
+	RowLimit int32
+}
+
+type PostListPublicMediaRow struct {
+	Post Post
+	User User
+}
+
+// Public posts (no boosts) with attachments, newest first, keyset-paginated by id: rows with id < @before.
+func (q *Queries) PostListPublicMedia(ctx context.Context, arg PostListPublicMediaParams) ([]PostListPublicMediaRow, error) {
+	rows, err := q.db.Query(ctx, postListPublicMedia, arg.Before, arg.After, arg.RowLimit)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []PostListPublicMediaRow{}
+	for rows.Next() {
+		var i PostListPublicMediaRow
+		if err := rows.Scan(
+			&i.Post.ID,
+			&i.Post.AuthorID,
+			&i.Post.Body,
+			&i.Post.CreatedAt,
+			&i.Post.DeletedAt,
+			&i.Post.Language,
+			&i.Post.AppID,
+			&i.Post.Visibility,
+			&i.Post.SpoilerText,
+			&i.Post.Sensitive,
+			&i.Post.InReplyToID,
+			&i.Post.InReplyToAccountID,
+			&i.Post.ReblogOfID,
+			&i.Post.EditedAt,
+			&i.User.ID,
+			&i.User.Username,
+			&i.User.Email,
+			&i.User.PasswordHash,
+			&i.User.DisplayName,
+			&i.User.Bio,
+			&i.User.IsAdmin,
+			&i.User.CreatedAt,
+			&i.User.EmailMentions,
+			&i.User.SessionsValidAfter,
+			&i.User.EmailVerifiedAt,
+			&i.User.Bot,
+			&i.User.Discoverable,
+			&i.User.Fields,
+			&i.User.DefaultVisibility,
+			&i.User.DefaultSensitive,
+			&i.User.DefaultLanguage,
+			&i.User.AvatarMediaID,
+			&i.User.HeaderMediaID,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
+const postListPublicMediaAfter = `-- name: PostListPublicMediaAfter :many
+SELECT p.id, p.author_id, p.body, p.created_at, p.deleted_at, p.language, p.app_id, p.visibility, p.spoiler_text, p.sensitive, p.in_reply_to_id, p.in_reply_to_account_id, p.reblog_of_id, p.edited_at, u.id, u.username, u.email, u.password_hash, u.display_name, u.bio, u.is_admin, u.created_at, u.email_mentions, u.sessions_valid_after, u.email_verified_at, u.bot, u.discoverable, u.fields, u.default_visibility, u.default_sensitive, u.default_language, u.avatar_media_id, u.header_media_id
+FROM posts p JOIN users u ON u.id = p.author_id
+WHERE p.deleted_at IS NULL AND p.visibility = 'public' AND p.reblog_of_id IS NULL
+  AND p.id > $1 AND p.id < $2
+  AND EXISTS (SELECT 1 FROM media m WHERE m.post_id = p.id)
+ORDER BY p.id
+LIMIT $3
+`
+
+type PostListPublicMediaAfterParams struct {
+	After    int64
+	Before   int64
+	RowLimit int32
+}
+
+type PostListPublicMediaAfterRow struct {
+	Post Post
+	User User
+}
+
+// The posts just newer than @after, oldest first (Mastodon's min_id).
+func (q *Queries) PostListPublicMediaAfter(ctx context.Context, arg PostListPublicMediaAfterParams) ([]PostListPublicMediaAfterRow, error) {
+	rows, err := q.db.Query(ctx, postListPublicMediaAfter, arg.After, arg.Before, arg.RowLimit)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []PostListPublicMediaAfterRow{}
+	for rows.Next() {
+		var i PostListPublicMediaAfterRow
+		if err := rows.Scan(
+			&i.Post.ID,
+			&i.Post.AuthorID,
+			&i.Post.Body,
+			&i.Post.CreatedAt,
+			&i.Post.DeletedAt,
+			&i.Post.Language,
+			&i.Post.AppID,
+			&i.Post.Visibility,
+			&i.Post.SpoilerText,
+			&i.Post.Sensitive,
+			&i.Post.InReplyToID,
+			&i.Post.InReplyToAccountID,
+			&i.Post.ReblogOfID,
+			&i.Post.EditedAt,
+			&i.User.ID,
+			&i.User.Username,
+			&i.User.Email,
+			&i.User.PasswordHash,
+			&i.User.DisplayName,
+			&i.User.Bio,
+			&i.User.IsAdmin,
+			&i.User.CreatedAt,
+			&i.User.EmailMentions,
+			&i.User.SessionsValidAfter,
+			&i.User.EmailVerifiedAt,
+			&i.User.Bot,
+			&i.User.Discoverable,
+			&i.User.Fields,
+			&i.User.DefaultVisibility,
+			&i.User.DefaultSensitive,
+			&i.User.DefaultLanguage,
+			&i.User.AvatarMediaID,
+			&i.User.HeaderMediaID,
 		); err != nil {
 			return nil, err
 		}
@@ -1082,7 +1260,7 @@ func (q *Queries) PostStatsOf(ctx context.Context, ids []int64) ([]PostStat, err
 }
 
 const postsByIDs = `-- name: PostsByIDs :many
-SELECT p.id, p.author_id, p.body, p.created_at, p.deleted_at, p.language, p.app_id, p.visibility, p.spoiler_text, p.sensitive, p.in_reply_to_id, p.in_reply_to_account_id, p.reblog_of_id, p.edited_at, u.id, u.username, u.email, u.password_hash, u.display_name, u.bio, u.is_admin, u.created_at, u.email_mentions, u.sessions_valid_after, u.email_verified_at, u.bot, u.discoverable, u.fields, u.default_visibility, u.default_sensitive, u.default_language
+SELECT p.id, p.author_id, p.body, p.created_at, p.deleted_at, p.language, p.app_id, p.visibility, p.spoiler_text, p.sensitive, p.in_reply_to_id, p.in_reply_to_account_id, p.reblog_of_id, p.edited_at, u.id, u.username, u.email, u.password_hash, u.display_name, u.bio, u.is_admin, u.created_at, u.email_mentions, u.sessions_valid_after, u.email_verified_at, u.bot, u.discoverable, u.fields, u.default_visibility, u.default_sensitive, u.default_language, u.avatar_media_id, u.header_media_id
 FROM posts p JOIN users u ON u.id = p.author_id
 WHERE p.id = ANY($1::bigint[]) AND p.deleted_at IS NULL
 `
@@ -1134,6 +1312,8 @@ func (q *Queries) PostsByIDs(ctx context.Context, ids []int64) ([]PostsByIDsRow,
 			&i.User.DefaultVisibility,
 			&i.User.DefaultSensitive,
 			&i.User.DefaultLanguage,
+			&i.User.AvatarMediaID,
+			&i.User.HeaderMediaID,
 		); err != nil {
 			return nil, err
 		}
@@ -1146,7 +1326,7 @@ func (q *Queries) PostsByIDs(ctx context.Context, ids []int64) ([]PostsByIDsRow,
 }
 
 const postsVisibleByIDs = `-- name: PostsVisibleByIDs :many
-SELECT p.id, p.author_id, p.body, p.created_at, p.deleted_at, p.language, p.app_id, p.visibility, p.spoiler_text, p.sensitive, p.in_reply_to_id, p.in_reply_to_account_id, p.reblog_of_id, p.edited_at, u.id, u.username, u.email, u.password_hash, u.display_name, u.bio, u.is_admin, u.created_at, u.email_mentions, u.sessions_valid_after, u.email_verified_at, u.bot, u.discoverable, u.fields, u.default_visibility, u.default_sensitive, u.default_language
+SELECT p.id, p.author_id, p.body, p.created_at, p.deleted_at, p.language, p.app_id, p.visibility, p.spoiler_text, p.sensitive, p.in_reply_to_id, p.in_reply_to_account_id, p.reblog_of_id, p.edited_at, u.id, u.username, u.email, u.password_hash, u.display_name, u.bio, u.is_admin, u.created_at, u.email_mentions, u.sessions_valid_after, u.email_verified_at, u.bot, u.discoverable, u.fields, u.default_visibility, u.default_sensitive, u.default_language, u.avatar_media_id, u.header_media_id
 FROM posts p JOIN users u ON u.id = p.author_id
 WHERE p.id = ANY($1::bigint[]) AND p.deleted_at IS NULL
   AND may_see($2, p.author_id, p.visibility, p.id)
@@ -1204,6 +1384,8 @@ func (q *Queries) PostsVisibleByIDs(ctx context.Context, arg PostsVisibleByIDsPa
 			&i.User.DefaultVisibility,
 			&i.User.DefaultSensitive,
 			&i.User.DefaultLanguage,
+			&i.User.AvatarMediaID,
+			&i.User.HeaderMediaID,
 		); err != nil {
 			return nil, err
 		}

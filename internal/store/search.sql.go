@@ -11,7 +11,7 @@ import (
 )
 
 const accountsSearch = `-- name: AccountsSearch :many
-SELECT u.id, u.username, u.email, u.password_hash, u.display_name, u.bio, u.is_admin, u.created_at, u.email_mentions, u.sessions_valid_after, u.email_verified_at, u.bot, u.discoverable, u.fields, u.default_visibility, u.default_sensitive, u.default_language
+SELECT u.id, u.username, u.email, u.password_hash, u.display_name, u.bio, u.is_admin, u.created_at, u.email_mentions, u.sessions_valid_after, u.email_verified_at, u.bot, u.discoverable, u.fields, u.default_visibility, u.default_sensitive, u.default_language, u.avatar_media_id, u.header_media_id
 FROM users u
 WHERE (lower(u.username) LIKE $1 OR lower(u.display_name) LIKE $1
        OR lower(u.display_name) LIKE '% ' || $1
@@ -76,6 +76,8 @@ func (q *Queries) AccountsSearch(ctx context.Context, arg AccountsSearchParams) 
 			&i.User.DefaultVisibility,
 			&i.User.DefaultSensitive,
 			&i.User.DefaultLanguage,
+			&i.User.AvatarMediaID,
+			&i.User.HeaderMediaID,
 		); err != nil {
 			return nil, err
 		}
@@ -290,17 +292,19 @@ matches AS (
       AND (NOT $11::boolean OR s.reply)
       AND (NOT $12::boolean OR s.sensitive)
       AND (NOT $13::boolean OR s.has_link)
-      AND ($14::text = '' OR s.language = $14)
-      AND (s.visibility = 'public' OR s.author_id = $15
-           OR ($15 <> 0 AND s.visibility IN ('private', 'direct')
-               AND may_see($15, s.author_id, s.visibility, s.post_id)))
-      AND ($16::int = 0
-           OR ($16 IN (1, 3) AND EXISTS (SELECT 1 FROM bookmarks b WHERE b.user_id = $15 AND b.post_id = s.post_id))
-           OR ($16 IN (2, 3) AND EXISTS (SELECT 1 FROM favourites f WHERE f.user_id = $15 AND f.post_id = s.post_id))
-           OR ($16 = 3 AND (s.author_id = $15
-               OR EXISTS (SELECT 1 FROM mentions m WHERE m.user_id = $15 AND m.post_id = s.post_id))))
+  AND (NOT $14::boolean OR EXISTS (SELECT 1 FROM media md WHERE md.post_id = s.post_id))
+      AND (NOT $14::boolean OR EXISTS (SELECT 1 FROM media md WHERE md.post_id = s.post_id))
+      AND ($15::text = '' OR s.language = $15)
+      AND (s.visibility = 'public' OR s.author_id = $16
+           OR ($16 <> 0 AND s.visibility IN ('private', 'direct')
+               AND may_see($16, s.author_id, s.visibility, s.post_id)))
+      AND ($17::int = 0
+           OR ($17 IN (1, 3) AND EXISTS (SELECT 1 FROM bookmarks b WHERE b.user_id = $16 AND b.post_id = s.post_id))
+           OR ($17 IN (2, 3) AND EXISTS (SELECT 1 FROM favourites f WHERE f.user_id = $16 AND f.post_id = s.post_id))
+           OR ($17 = 3 AND (s.author_id = $16
+               OR EXISTS (SELECT 1 FROM mentions m WHERE m.user_id = $16 AND m.post_id = s.post_id))))
     ORDER BY s.post_id + 0 DESC
-    LIMIT $17
+    LIMIT $18
 )
 SELECT m.post_id, count(*) OVER () AS candidates
 FROM matches m, q
@@ -322,6 +326,7 @@ type SearchPostsParams struct {
 	OnlyReplies   bool
 	OnlySensitive bool
 	OnlyLinks     bool
+	OnlyMedia     bool
 	Language      string
 	ViewerID      int64
 	Scope         int32
@@ -355,6 +360,7 @@ func (q *Queries) SearchPosts(ctx context.Context, arg SearchPostsParams) ([]Sea
 		arg.OnlyReplies,
 		arg.OnlySensitive,
 		arg.OnlyLinks,
+		arg.OnlyMedia,
 		arg.Language,
 		arg.ViewerID,
 		arg.Scope,
@@ -387,17 +393,18 @@ WHERE s.post_id < $1 AND s.post_id > $2
   AND (NOT $6::boolean OR s.reply)
   AND (NOT $7::boolean OR s.sensitive)
   AND (NOT $8::boolean OR s.has_link)
-  AND ($9::text = '' OR s.language = $9)
-  AND (s.visibility = 'public' OR s.author_id = $10
-       OR ($10 <> 0 AND s.visibility IN ('private', 'direct')
-           AND may_see($10, s.author_id, s.visibility, s.post_id)))
-  AND ($11::int = 0
-       OR ($11 IN (1, 3) AND EXISTS (SELECT 1 FROM bookmarks b WHERE b.user_id = $10 AND b.post_id = s.post_id))
-       OR ($11 IN (2, 3) AND EXISTS (SELECT 1 FROM favourites f WHERE f.user_id = $10 AND f.post_id = s.post_id))
-       OR ($11 = 3 AND (s.author_id = $10
-           OR EXISTS (SELECT 1 FROM mentions m WHERE m.user_id = $10 AND m.post_id = s.post_id))))
+  AND (NOT $9::boolean OR EXISTS (SELECT 1 FROM media md WHERE md.post_id = s.post_id))
+  AND ($10::text = '' OR s.language = $10)
+  AND (s.visibility = 'public' OR s.author_id = $11
+       OR ($11 <> 0 AND s.visibility IN ('private', 'direct')
+           AND may_see($11, s.author_id, s.visibility, s.post_id)))
+  AND ($12::int = 0
+       OR ($12 IN (1, 3) AND EXISTS (SELECT 1 FROM bookmarks b WHERE b.user_id = $11 AND b.post_id = s.post_id))
+       OR ($12 IN (2, 3) AND EXISTS (SELECT 1 FROM favourites f WHERE f.user_id = $11 AND f.post_id = s.post_id))
+       OR ($12 = 3 AND (s.author_id = $11
+           OR EXISTS (SELECT 1 FROM mentions m WHERE m.user_id = $11 AND m.post_id = s.post_id))))
 ORDER BY s.post_id DESC
-LIMIT $13 OFFSET $12
+LIMIT $14 OFFSET $13
 `
 
 type SearchPostsFilteredParams struct {
@@ -409,6 +416,7 @@ type SearchPostsFilteredParams struct {
 	OnlyReplies   bool
 	OnlySensitive bool
 	OnlyLinks     bool
+	OnlyMedia     bool
 	Language      string
 	ViewerID      int64
 	Scope         int32
@@ -430,6 +438,7 @@ func (q *Queries) SearchPostsFiltered(ctx context.Context, arg SearchPostsFilter
 		arg.OnlyReplies,
 		arg.OnlySensitive,
 		arg.OnlyLinks,
+		arg.OnlyMedia,
 		arg.Language,
 		arg.ViewerID,
 		arg.Scope,

@@ -208,24 +208,26 @@ func (q *Queries) FollowedTagsAfter(ctx context.Context, arg FollowedTagsAfterPa
 }
 
 const postListTag = `-- name: PostListTag :many
-SELECT p.id, p.author_id, p.body, p.created_at, p.deleted_at, p.language, p.app_id, p.visibility, p.spoiler_text, p.sensitive, p.in_reply_to_id, p.in_reply_to_account_id, p.reblog_of_id, p.edited_at, u.id, u.username, u.email, u.password_hash, u.display_name, u.bio, u.is_admin, u.created_at, u.email_mentions, u.sessions_valid_after, u.email_verified_at, u.bot, u.discoverable, u.fields, u.default_visibility, u.default_sensitive, u.default_language
+SELECT p.id, p.author_id, p.body, p.created_at, p.deleted_at, p.language, p.app_id, p.visibility, p.spoiler_text, p.sensitive, p.in_reply_to_id, p.in_reply_to_account_id, p.reblog_of_id, p.edited_at, u.id, u.username, u.email, u.password_hash, u.display_name, u.bio, u.is_admin, u.created_at, u.email_mentions, u.sessions_valid_after, u.email_verified_at, u.bot, u.discoverable, u.fields, u.default_visibility, u.default_sensitive, u.default_language, u.avatar_media_id, u.header_media_id
 FROM posts p JOIN users u ON u.id = p.author_id
 WHERE p.id IN (SELECT pt.post_id FROM post_tags pt
                WHERE pt.tag_id = ANY($1::bigint[]) AND pt.listed AND pt.post_id < $2 AND pt.post_id > $3)
   AND p.deleted_at IS NULL AND p.visibility = 'public'
   AND (SELECT count(*) FROM post_tags a WHERE a.post_id = p.id AND a.tag_id = ANY($4::bigint[])) = cardinality($4::bigint[])
   AND NOT EXISTS (SELECT 1 FROM post_tags n WHERE n.post_id = p.id AND n.tag_id = ANY($5::bigint[]))
+  AND (NOT $6::boolean OR EXISTS (SELECT 1 FROM media m WHERE m.post_id = p.id))
 ORDER BY p.id DESC
-LIMIT $6
+LIMIT $7
 `
 
 type PostListTagParams struct {
-	AnyIds   []int64
-	Before   int64
-	After    int64
-	AllIds   []int64
-	NoneIds  []int64
-	RowLimit int32
+	AnyIds    []int64
+	Before    int64
+	After     int64
+	AllIds    []int64
+	NoneIds   []int64
+	OnlyMedia bool
+	RowLimit  int32
 }
 
 type PostListTagRow struct {
@@ -242,6 +244,7 @@ func (q *Queries) PostListTag(ctx context.Context, arg PostListTagParams) ([]Pos
 		arg.After,
 		arg.AllIds,
 		arg.NoneIds,
+		arg.OnlyMedia,
 		arg.RowLimit,
 	)
 	if err != nil {
@@ -283,6 +286,8 @@ func (q *Queries) PostListTag(ctx context.Context, arg PostListTagParams) ([]Pos
 			&i.User.DefaultVisibility,
 			&i.User.DefaultSensitive,
 			&i.User.DefaultLanguage,
+			&i.User.AvatarMediaID,
+			&i.User.HeaderMediaID,
 		); err != nil {
 			return nil, err
 		}
@@ -295,24 +300,26 @@ func (q *Queries) PostListTag(ctx context.Context, arg PostListTagParams) ([]Pos
 }
 
 const postListTagAfter = `-- name: PostListTagAfter :many
-SELECT p.id, p.author_id, p.body, p.created_at, p.deleted_at, p.language, p.app_id, p.visibility, p.spoiler_text, p.sensitive, p.in_reply_to_id, p.in_reply_to_account_id, p.reblog_of_id, p.edited_at, u.id, u.username, u.email, u.password_hash, u.display_name, u.bio, u.is_admin, u.created_at, u.email_mentions, u.sessions_valid_after, u.email_verified_at, u.bot, u.discoverable, u.fields, u.default_visibility, u.default_sensitive, u.default_language
+SELECT p.id, p.author_id, p.body, p.created_at, p.deleted_at, p.language, p.app_id, p.visibility, p.spoiler_text, p.sensitive, p.in_reply_to_id, p.in_reply_to_account_id, p.reblog_of_id, p.edited_at, u.id, u.username, u.email, u.password_hash, u.display_name, u.bio, u.is_admin, u.created_at, u.email_mentions, u.sessions_valid_after, u.email_verified_at, u.bot, u.discoverable, u.fields, u.default_visibility, u.default_sensitive, u.default_language, u.avatar_media_id, u.header_media_id
 FROM posts p JOIN users u ON u.id = p.author_id
 WHERE p.id IN (SELECT pt.post_id FROM post_tags pt
                WHERE pt.tag_id = ANY($1::bigint[]) AND pt.listed AND pt.post_id > $2 AND pt.post_id < $3)
   AND p.deleted_at IS NULL AND p.visibility = 'public'
   AND (SELECT count(*) FROM post_tags a WHERE a.post_id = p.id AND a.tag_id = ANY($4::bigint[])) = cardinality($4::bigint[])
   AND NOT EXISTS (SELECT 1 FROM post_tags n WHERE n.post_id = p.id AND n.tag_id = ANY($5::bigint[]))
+  AND (NOT $6::boolean OR EXISTS (SELECT 1 FROM media m WHERE m.post_id = p.id))
 ORDER BY p.id
-LIMIT $6
+LIMIT $7
 `
 
 type PostListTagAfterParams struct {
-	AnyIds   []int64
-	After    int64
-	Before   int64
-	AllIds   []int64
-	NoneIds  []int64
-	RowLimit int32
+	AnyIds    []int64
+	After     int64
+	Before    int64
+	AllIds    []int64
+	NoneIds   []int64
+	OnlyMedia bool
+	RowLimit  int32
 }
 
 type PostListTagAfterRow struct {
@@ -327,6 +334,7 @@ func (q *Queries) PostListTagAfter(ctx context.Context, arg PostListTagAfterPara
 		arg.Before,
 		arg.AllIds,
 		arg.NoneIds,
+		arg.OnlyMedia,
 		arg.RowLimit,
 	)
 	if err != nil {
@@ -368,6 +376,8 @@ func (q *Queries) PostListTagAfter(ctx context.Context, arg PostListTagAfterPara
 			&i.User.DefaultVisibility,
 			&i.User.DefaultSensitive,
 			&i.User.DefaultLanguage,
+			&i.User.AvatarMediaID,
+			&i.User.HeaderMediaID,
 		); err != nil {
 			return nil, err
 		}

@@ -13,7 +13,7 @@ import (
 )
 
 const followersOf = `-- name: FollowersOf :many
-SELECT u.id, u.username, u.email, u.password_hash, u.display_name, u.bio, u.is_admin, u.created_at, u.email_mentions, u.sessions_valid_after, u.email_verified_at, u.bot, u.discoverable, u.fields, u.default_visibility, u.default_sensitive, u.default_language FROM follows f JOIN users u ON u.id = f.follower_id
+SELECT u.id, u.username, u.email, u.password_hash, u.display_name, u.bio, u.is_admin, u.created_at, u.email_mentions, u.sessions_valid_after, u.email_verified_at, u.bot, u.discoverable, u.fields, u.default_visibility, u.default_sensitive, u.default_language, u.avatar_media_id, u.header_media_id FROM follows f JOIN users u ON u.id = f.follower_id
 WHERE f.followee_id = $1 AND u.id < $2 AND u.id > $3
 ORDER BY u.id DESC LIMIT $4
 `
@@ -57,6 +57,8 @@ func (q *Queries) FollowersOf(ctx context.Context, arg FollowersOfParams) ([]Use
 			&i.DefaultVisibility,
 			&i.DefaultSensitive,
 			&i.DefaultLanguage,
+			&i.AvatarMediaID,
+			&i.HeaderMediaID,
 		); err != nil {
 			return nil, err
 		}
@@ -69,7 +71,7 @@ func (q *Queries) FollowersOf(ctx context.Context, arg FollowersOfParams) ([]Use
 }
 
 const followersOfAfter = `-- name: FollowersOfAfter :many
-SELECT u.id, u.username, u.email, u.password_hash, u.display_name, u.bio, u.is_admin, u.created_at, u.email_mentions, u.sessions_valid_after, u.email_verified_at, u.bot, u.discoverable, u.fields, u.default_visibility, u.default_sensitive, u.default_language FROM follows f JOIN users u ON u.id = f.follower_id
+SELECT u.id, u.username, u.email, u.password_hash, u.display_name, u.bio, u.is_admin, u.created_at, u.email_mentions, u.sessions_valid_after, u.email_verified_at, u.bot, u.discoverable, u.fields, u.default_visibility, u.default_sensitive, u.default_language, u.avatar_media_id, u.header_media_id FROM follows f JOIN users u ON u.id = f.follower_id
 WHERE f.followee_id = $1 AND u.id > $2 AND u.id < $3
 ORDER BY u.id LIMIT $4
 `
@@ -114,6 +116,8 @@ func (q *Queries) FollowersOfAfter(ctx context.Context, arg FollowersOfAfterPara
 			&i.DefaultVisibility,
 			&i.DefaultSensitive,
 			&i.DefaultLanguage,
+			&i.AvatarMediaID,
+			&i.HeaderMediaID,
 		); err != nil {
 			return nil, err
 		}
@@ -126,7 +130,7 @@ func (q *Queries) FollowersOfAfter(ctx context.Context, arg FollowersOfAfterPara
 }
 
 const followingOf = `-- name: FollowingOf :many
-SELECT u.id, u.username, u.email, u.password_hash, u.display_name, u.bio, u.is_admin, u.created_at, u.email_mentions, u.sessions_valid_after, u.email_verified_at, u.bot, u.discoverable, u.fields, u.default_visibility, u.default_sensitive, u.default_language FROM follows f JOIN users u ON u.id = f.followee_id
+SELECT u.id, u.username, u.email, u.password_hash, u.display_name, u.bio, u.is_admin, u.created_at, u.email_mentions, u.sessions_valid_after, u.email_verified_at, u.bot, u.discoverable, u.fields, u.default_visibility, u.default_sensitive, u.default_language, u.avatar_media_id, u.header_media_id FROM follows f JOIN users u ON u.id = f.followee_id
 WHERE f.follower_id = $1 AND u.id < $2 AND u.id > $3
 ORDER BY u.id DESC LIMIT $4
 `
@@ -170,6 +174,8 @@ func (q *Queries) FollowingOf(ctx context.Context, arg FollowingOfParams) ([]Use
 			&i.DefaultVisibility,
 			&i.DefaultSensitive,
 			&i.DefaultLanguage,
+			&i.AvatarMediaID,
+			&i.HeaderMediaID,
 		); err != nil {
 			return nil, err
 		}
@@ -182,7 +188,7 @@ func (q *Queries) FollowingOf(ctx context.Context, arg FollowingOfParams) ([]Use
 }
 
 const followingOfAfter = `-- name: FollowingOfAfter :many
-SELECT u.id, u.username, u.email, u.password_hash, u.display_name, u.bio, u.is_admin, u.created_at, u.email_mentions, u.sessions_valid_after, u.email_verified_at, u.bot, u.discoverable, u.fields, u.default_visibility, u.default_sensitive, u.default_language FROM follows f JOIN users u ON u.id = f.followee_id
+SELECT u.id, u.username, u.email, u.password_hash, u.display_name, u.bio, u.is_admin, u.created_at, u.email_mentions, u.sessions_valid_after, u.email_verified_at, u.bot, u.discoverable, u.fields, u.default_visibility, u.default_sensitive, u.default_language, u.avatar_media_id, u.header_media_id FROM follows f JOIN users u ON u.id = f.followee_id
 WHERE f.follower_id = $1 AND u.id > $2 AND u.id < $3
 ORDER BY u.id LIMIT $4
 `
@@ -226,6 +232,8 @@ func (q *Queries) FollowingOfAfter(ctx context.Context, arg FollowingOfAfterPara
 			&i.DefaultVisibility,
 			&i.DefaultSensitive,
 			&i.DefaultLanguage,
+			&i.AvatarMediaID,
+			&i.HeaderMediaID,
 		); err != nil {
 			return nil, err
 		}
@@ -307,7 +315,7 @@ func (q *Queries) Relationships(ctx context.Context, arg RelationshipsParams) ([
 const userCreate = `-- name: UserCreate :one
 INSERT INTO users (username, email, password_hash, display_name)
 VALUES ($1, $2, $3, $4)
-RETURNING id, username, email, password_hash, display_name, bio, is_admin, created_at, email_mentions, sessions_valid_after, email_verified_at, bot, discoverable, fields, default_visibility, default_sensitive, default_language
+RETURNING id, username, email, password_hash, display_name, bio, is_admin, created_at, email_mentions, sessions_valid_after, email_verified_at, bot, discoverable, fields, default_visibility, default_sensitive, default_language, avatar_media_id, header_media_id
 `
 
 type UserCreateParams struct {
@@ -343,6 +351,8 @@ func (q *Queries) UserCreate(ctx context.Context, arg UserCreateParams) (User, e
 		&i.DefaultVisibility,
 		&i.DefaultSensitive,
 		&i.DefaultLanguage,
+		&i.AvatarMediaID,
+		&i.HeaderMediaID,
 	)
 	return i, err
 }
@@ -357,7 +367,7 @@ func (q *Queries) UserEndSessions(ctx context.Context, id int64) error {
 }
 
 const userGetByID = `-- name: UserGetByID :one
-SELECT id, username, email, password_hash, display_name, bio, is_admin, created_at, email_mentions, sessions_valid_after, email_verified_at, bot, discoverable, fields, default_visibility, default_sensitive, default_language FROM users WHERE id = $1
+SELECT id, username, email, password_hash, display_name, bio, is_admin, created_at, email_mentions, sessions_valid_after, email_verified_at, bot, discoverable, fields, default_visibility, default_sensitive, default_language, avatar_media_id, header_media_id FROM users WHERE id = $1
 `
 
 func (q *Queries) UserGetByID(ctx context.Context, id int64) (User, error) {
@@ -381,12 +391,14 @@ func (q *Queries) UserGetByID(ctx context.Context, id int64) (User, error) {
 		&i.DefaultVisibility,
 		&i.DefaultSensitive,
 		&i.DefaultLanguage,
+		&i.AvatarMediaID,
+		&i.HeaderMediaID,
 	)
 	return i, err
 }
 
 const userGetByLogin = `-- name: UserGetByLogin :one
-SELECT id, username, email, password_hash, display_name, bio, is_admin, created_at, email_mentions, sessions_valid_after, email_verified_at, bot, discoverable, fields, default_visibility, default_sensitive, default_language FROM users
+SELECT id, username, email, password_hash, display_name, bio, is_admin, created_at, email_mentions, sessions_valid_after, email_verified_at, bot, discoverable, fields, default_visibility, default_sensitive, default_language, avatar_media_id, header_media_id FROM users
 WHERE lower(username) = lower($1) OR lower(email) = lower($1)
 ORDER BY id
 LIMIT 1
@@ -414,12 +426,14 @@ func (q *Queries) UserGetByLogin(ctx context.Context, login string) (User, error
 		&i.DefaultVisibility,
 		&i.DefaultSensitive,
 		&i.DefaultLanguage,
+		&i.AvatarMediaID,
+		&i.HeaderMediaID,
 	)
 	return i, err
 }
 
 const userGetByUsername = `-- name: UserGetByUsername :one
-SELECT id, username, email, password_hash, display_name, bio, is_admin, created_at, email_mentions, sessions_valid_after, email_verified_at, bot, discoverable, fields, default_visibility, default_sensitive, default_language FROM users WHERE lower(username) = lower($1)
+SELECT id, username, email, password_hash, display_name, bio, is_admin, created_at, email_mentions, sessions_valid_after, email_verified_at, bot, discoverable, fields, default_visibility, default_sensitive, default_language, avatar_media_id, header_media_id FROM users WHERE lower(username) = lower($1)
 `
 
 func (q *Queries) UserGetByUsername(ctx context.Context, username string) (User, error) {
@@ -443,12 +457,14 @@ func (q *Queries) UserGetByUsername(ctx context.Context, username string) (User,
 		&i.DefaultVisibility,
 		&i.DefaultSensitive,
 		&i.DefaultLanguage,
+		&i.AvatarMediaID,
+		&i.HeaderMediaID,
 	)
 	return i, err
 }
 
 const userGetForUpdate = `-- name: UserGetForUpdate :one
-SELECT id, username, email, password_hash, display_name, bio, is_admin, created_at, email_mentions, sessions_valid_after, email_verified_at, bot, discoverable, fields, default_visibility, default_sensitive, default_language FROM users WHERE id = $1 FOR NO KEY UPDATE
+SELECT id, username, email, password_hash, display_name, bio, is_admin, created_at, email_mentions, sessions_valid_after, email_verified_at, bot, discoverable, fields, default_visibility, default_sensitive, default_language, avatar_media_id, header_media_id FROM users WHERE id = $1 FOR NO KEY UPDATE
 `
 
 // Locks the account row until the transaction ends (without blocking rows that refer to
@@ -475,6 +491,8 @@ func (q *Queries) UserGetForUpdate(ctx context.Context, id int64) (User, error) 
 		&i.DefaultVisibility,
 		&i.DefaultSensitive,
 		&i.DefaultLanguage,
+		&i.AvatarMediaID,
+		&i.HeaderMediaID,
 	)
 	return i, err
 }
@@ -592,7 +610,7 @@ UPDATE users SET
     default_language   = CASE WHEN $8::boolean THEN $9::text
                               ELSE default_language END
 WHERE id = $10
-RETURNING id, username, email, password_hash, display_name, bio, is_admin, created_at, email_mentions, sessions_valid_after, email_verified_at, bot, discoverable, fields, default_visibility, default_sensitive, default_language
+RETURNING id, username, email, password_hash, display_name, bio, is_admin, created_at, email_mentions, sessions_valid_after, email_verified_at, bot, discoverable, fields, default_visibility, default_sensitive, default_language, avatar_media_id, header_media_id
 `
 
 type UserUpdateProfileParams struct {
@@ -641,6 +659,8 @@ func (q *Queries) UserUpdateProfile(ctx context.Context, arg UserUpdateProfilePa
 		&i.DefaultVisibility,
 		&i.DefaultSensitive,
 		&i.DefaultLanguage,
+		&i.AvatarMediaID,
+		&i.HeaderMediaID,
 	)
 	return i, err
 }
@@ -668,7 +688,7 @@ func (q *Queries) UserUpdateSettings(ctx context.Context, arg UserUpdateSettings
 }
 
 const usersByIDs = `-- name: UsersByIDs :many
-SELECT id, username, email, password_hash, display_name, bio, is_admin, created_at, email_mentions, sessions_valid_after, email_verified_at, bot, discoverable, fields, default_visibility, default_sensitive, default_language FROM users WHERE id = ANY($1::bigint[])
+SELECT id, username, email, password_hash, display_name, bio, is_admin, created_at, email_mentions, sessions_valid_after, email_verified_at, bot, discoverable, fields, default_visibility, default_sensitive, default_language, avatar_media_id, header_media_id FROM users WHERE id = ANY($1::bigint[])
 `
 
 func (q *Queries) UsersByIDs(ctx context.Context, ids []int64) ([]User, error) {
@@ -698,6 +718,8 @@ func (q *Queries) UsersByIDs(ctx context.Context, ids []int64) ([]User, error) {
 			&i.DefaultVisibility,
 			&i.DefaultSensitive,
 			&i.DefaultLanguage,
+			&i.AvatarMediaID,
+			&i.HeaderMediaID,
 		); err != nil {
 			return nil, err
 		}
@@ -710,7 +732,7 @@ func (q *Queries) UsersByIDs(ctx context.Context, ids []int64) ([]User, error) {
 }
 
 const usersDirectory = `-- name: UsersDirectory :many
-SELECT id, username, email, password_hash, display_name, bio, is_admin, created_at, email_mentions, sessions_valid_after, email_verified_at, bot, discoverable, fields, default_visibility, default_sensitive, default_language FROM users WHERE id < $1 AND discoverable ORDER BY id DESC LIMIT $2
+SELECT id, username, email, password_hash, display_name, bio, is_admin, created_at, email_mentions, sessions_valid_after, email_verified_at, bot, discoverable, fields, default_visibility, default_sensitive, default_language, avatar_media_id, header_media_id FROM users WHERE id < $1 AND discoverable ORDER BY id DESC LIMIT $2
 `
 
 type UsersDirectoryParams struct {
@@ -746,6 +768,8 @@ func (q *Queries) UsersDirectory(ctx context.Context, arg UsersDirectoryParams) 
 			&i.DefaultVisibility,
 			&i.DefaultSensitive,
 			&i.DefaultLanguage,
+			&i.AvatarMediaID,
+			&i.HeaderMediaID,
 		); err != nil {
 			return nil, err
 		}

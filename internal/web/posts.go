@@ -2,10 +2,16 @@ package web
 
 import (
 	"bytes"
+	"cmp"
 	"context"
+	"errors"
+	"fmt"
+	"io"
+	"mime/multipart"
 	"net/http"
 	"net/url"
 	"strconv"
+	"strings"
 
 	"github.com/gorilla/mux"
 
@@ -18,10 +24,12 @@ func (s *Server) postCreate(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	f := newForm()
-	for _, k := range []string{"body", "spoiler_text", "visibility", "in_reply_to_id"} {
+	for _, k := range []string{"body", "spoiler_text", "visibility", "in_reply_to_id", "sensitive"} {
 		f.Values[k] = r.PostForm.Get(k)
 	}
-	in := core.NewPost{Body: f.Values["body"], SpoilerText: f.Values["spoiler_text"], Visibility: f.Values["visibility"]}
+	user := *currentUser(r)
+	in := core.NewPost{Body: f.Values["body"], SpoilerText: f.Values["spoiler_text"], Visibility: f.Values["visibility"],
+		Sensitive: f.Values["sensitive"] == "on"}
 	if v := f.Values["in_reply_to_id"]; v != "" {
 		id, err := strconv.ParseInt(v, 10, 64)
 		if err != nil || id <= 0 {
@@ -29,7 +37,25 @@ func (s *Server) postCreate(w http.ResponseWriter, r *http.Request) {
 		}
 		in.InReplyTo = id
 	}
-	_, _, err := s.core.Publish(r.Context(), *currentUser(r), in)
+	media, undescribed, err := s.composeMedia(r, user, f)
+	if err != nil {
+		s.answerError(w, r, err)
+		return
+	}
+	f.Media = media
+	for _, m := range media {
+		in.MediaIDs = append(in.MediaIDs, m.ID)
+	}
+	if len(f.Errors) == 0 && undescribed && r.PostForm.Get("without_descriptions") == "" {
+		// Ask once for what people who cannot see the pictures will hear instead.
+		f.Errors["media"] = "Describe each picture for people who cannot see it, then post. (Or post without descriptions.)"
+		f.Values["ask_descriptions"] = "1"
+	}
+	if len(f.Errors) > 0 {
+		s.render(w, r, http.StatusUnprocessableEntity, "compose", view{Title: "New post", Form: f})
+		return
+	}
+	_, _, err = s.core.Publish(r.Context(), user, in)
 	if p := problem.Of(err); p.Kind == problem.Invalid {
 		f.Errors = p.Fields
 		s.render(w, r, p.Status, "compose", view{Title: "New post", Form: f})
@@ -41,6 +67,79 @@ func (s *Server) postCreate(w http.ResponseWriter, r *http.Request) {
 	}
 	s.sessions.Put(r.Context(), "flash", "Posted.")
 	http.Redirect(w, r, localPath(r.PostForm.Get("next")), http.StatusSeeOther)
+}
+
+// composeMedia stores the pictures of a compose form (image1 … image4, described by alt1 …
+// alt4) and updates the descriptions of those uploaded by an earlier try of the same form
+// (media_id, described by alt_ID). It answers them all, in order, and whether one has no
+// description. A picture refused is a form error, named "media".
+func (s *Server) composeMedia(r *http.Request, user core.User, f form) ([]core.Media, bool, error) {
+	var out []core.Media
+	undescribed := false
+	for _, raw := range r.PostForm["media_id"] {
+		id, err := strconv.ParseInt(raw, 10, 64)
+		if err != nil {
+			f.Errors["media"] = "An earlier picture of this form is gone; attach it again."
+			continue
+		}
+		m, err := s.core.DescribeMedia(r.Context(), user, id, core.MediaInput{Description: strings.TrimSpace(r.PostForm.Get("alt_" + raw))})
+		if errors.Is(err, core.ErrNotFound) {
+			f.Errors["media"] = "An earlier picture of this form is gone; attach it again."
+			continue
+		}
+		if p := problem.Of(err); p.Kind == problem.Invalid {
+			f.Errors["media"] = "Description: " + p.Fields["description"]
+			continue
+		}
+		if err != nil {
+			return nil, false, err
+		}
+		out = append(out, m)
+		undescribed = undescribed || m.Description == ""
+	}
+	if r.MultipartForm == nil {
+		return out, undescribed, nil
+	}
+	for i := 1; i <= core.MaxMediaPerPost; i++ {
+		hs := r.MultipartForm.File["image"+strconv.Itoa(i)]
+		if len(hs) == 0 || hs[0].Size == 0 {
+			continue
+		}
+		if len(out) >= core.MaxMediaPerPost {
+			f.Errors["media"] = fmt.Sprintf("A post can have at most %d pictures.", core.MaxMediaPerPost)
+			break
+		}
+		data, err := readUpload(hs[0])
+		if err != nil {
+			return nil, false, err
+		}
+		alt := strings.TrimSpace(r.PostForm.Get("alt" + strconv.Itoa(i)))
+		m, err := s.core.Upload(r.Context(), user, data, core.MediaInput{Description: alt}, true)
+		if p := problem.Of(err); p.Kind == problem.Invalid || p.Kind == problem.TooLarge {
+			msg := p.Fields["file"]
+			if msg == "" {
+				msg = cmp.Or(p.Fields["description"], strings.TrimPrefix(err.Error(), core.ErrTooLarge.Error()+": "))
+			}
+			f.Errors["media"] = fmt.Sprintf("Picture %d (%s): %s", i, hs[0].Filename, msg)
+			continue
+		}
+		if err != nil {
+			return nil, false, err
+		}
+		out = append(out, m)
+		undescribed = undescribed || alt == ""
+	}
+	return out, undescribed, nil
+}
+
+// readUpload reads one uploaded file of a multipart form.
+func readUpload(h *multipart.FileHeader) ([]byte, error) {
+	file, err := h.Open()
+	if err != nil {
+		return nil, err
+	}
+	defer file.Close()
+	return io.ReadAll(file)
 }
 
 func postID(r *http.Request) int64 {

@@ -6,11 +6,11 @@ import (
 	"fmt"
 	"html/template"
 	"io/fs"
+	"mime"
 	"net/http"
 	"strings"
 	"time"
 
-	"github.com/starling-social/starling/internal/avatar"
 	"github.com/starling-social/starling/internal/core"
 	"github.com/starling-social/starling/internal/httpx"
 	"github.com/starling-social/starling/internal/oauth"
@@ -28,6 +28,9 @@ type pages struct {
 type form struct {
 	Values map[string]string
 	Errors map[string]string
+	// Media are pictures uploaded with the form and waiting for it (the compose form asks
+	// for their descriptions).
+	Media []core.Media
 }
 
 func newForm() form { return form{Values: map[string]string{}, Errors: map[string]string{}} }
@@ -113,9 +116,18 @@ var funcs = template.FuncMap{
 	"day":       func(t time.Time) string { return t.UTC().Format("Mon Jan 2") },
 	"iso":       func(t time.Time) string { return t.UTC().Format(time.RFC3339) },
 	"ago":       ago,
-	"avatar":    avatar.Path,
+	"avatar":    func(u core.User) string { return u.AvatarPath() },
+	"media":     func(m core.Media, variant string) string { return m.Path(variant) },
 	"fieldRows": func() []int { return []int{0, 1, 2, 3} }, // core.MaxProfileFields rows
 	"inc":       func(i int) int { return i + 1 },
+	// uploadSlots numbers the empty picture inputs of a compose form that has n already.
+	"uploadSlots": func(n int) []int {
+		var out []int
+		for i := n + 1; i <= core.MaxMediaPerPost; i++ {
+			out = append(out, i-n)
+		}
+		return out
+	},
 	// fieldValue renders a profile field's value: escaped, its URLs linked.
 	"fieldValue": func(v string) template.HTML {
 		none := func(string) string { return "" }
@@ -259,6 +271,8 @@ func (s *Server) problem(w http.ResponseWriter, r *http.Request, p problem.Probl
 		s.notFound(w, r)
 	case problem.Forbidden:
 		s.forbidden(w, r)
+	case problem.TooLarge:
+		s.clientError(w, r, p.Status, "Too large", "The picture is too large: "+strings.TrimPrefix(p.Err.Error(), core.ErrTooLarge.Error()+": ")+".")
 	case problem.TooMany:
 		s.clientError(w, r, p.Status, "Too many attempts", "Please wait a little and try again.")
 	case problem.Invalid: // handlers re-render their form; this is for one that did not
@@ -281,7 +295,11 @@ func (s *Server) problem(w http.ResponseWriter, r *http.Request, p problem.Probl
 // parseForm reads a form body, answering 413 or 400 itself when it cannot, and 422 when a
 // field is not text (a NUL character, bytes that are not UTF-8: see text.Storable).
 func (s *Server) parseForm(w http.ResponseWriter, r *http.Request) bool {
-	if err := r.ParseForm(); err != nil {
+	parse := r.ParseForm
+	if ct, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type")); ct == "multipart/form-data" {
+		parse = func() error { return r.ParseMultipartForm(1 << 20) } // larger files wait on disk, for the request
+	}
+	if err := parse(); err != nil {
 		var tooBig *http.MaxBytesError
 		if errors.As(err, &tooBig) {
 			s.clientError(w, r, http.StatusRequestEntityTooLarge, "Too large", "The form you sent is too large.")

@@ -90,7 +90,11 @@ func (s *Server) profileSettings(w http.ResponseWriter, r *http.Request) {
 	}
 	bot, discoverable := f.Values["bot"] == "on", f.Values["discoverable"] == "on"
 	visibility, language := f.Values["default_visibility"], strings.TrimSpace(f.Values["default_language"])
-	_, err := s.core.UpdateProfile(r.Context(), *currentUser(r), core.ProfileUpdate{Fields: &fields, Bot: &bot,
+	user, err := s.profilePictures(r, *currentUser(r))
+	if s.settingsRefused(w, r, f, err) {
+		return
+	}
+	_, err = s.core.UpdateProfile(r.Context(), user, core.ProfileUpdate{Fields: &fields, Bot: &bot,
 		Discoverable: &discoverable, DefaultVisibility: &visibility, DefaultLanguage: &language})
 	var verr *core.ValidationError
 	if errors.As(err, &verr) { // core names the API's fields; the form's are these
@@ -107,6 +111,27 @@ func (s *Server) profileSettings(w http.ResponseWriter, r *http.Request) {
 	}
 	s.sessions.Put(r.Context(), "flash", "Profile saved.")
 	http.Redirect(w, r, "/settings", http.StatusSeeOther)
+}
+
+// profilePictures applies the profile form's avatar and header: a new picture, or the
+// removal of the one set.
+func (s *Server) profilePictures(r *http.Request, user core.User) (core.User, error) {
+	for _, purpose := range []string{core.PurposeAvatar, core.PurposeHeader} {
+		var err error
+		if r.MultipartForm != nil && len(r.MultipartForm.File[purpose]) > 0 && r.MultipartForm.File[purpose][0].Size > 0 {
+			data, rerr := readUpload(r.MultipartForm.File[purpose][0])
+			if rerr != nil {
+				return user, rerr
+			}
+			user, err = s.core.SetPicture(r.Context(), user, purpose, data)
+		} else if r.PostForm.Get("remove_"+purpose) == "on" {
+			user, err = s.core.RemovePicture(r.Context(), user, purpose)
+		}
+		if err != nil {
+			return user, err
+		}
+	}
+	return user, nil
 }
 
 // settingsRefused answers a settings form whose change failed with err: the settings page

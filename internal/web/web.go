@@ -152,6 +152,7 @@ func (s *Server) Routes() *mux.Router {
 	r.HandleFunc("/readyz", s.readyz).Methods(http.MethodGet, http.MethodHead)
 	r.PathPrefix("/static/").Handler(staticHandler())
 	r.HandleFunc("/avatars/{id:[0-9]+}-v{version:[0-9]+}.png", defaultAvatar).Methods(http.MethodGet, http.MethodHead)
+	r.HandleFunc("/media/{id:[0-9]+}/{file}", s.serveMedia).Methods(http.MethodGet, http.MethodHead)
 
 	r.HandleFunc("/", s.readable(s.publicTimeline)).Methods(http.MethodGet, http.MethodHead)
 	r.HandleFunc("/home", s.requireUser(s.homeTimeline)).Methods(http.MethodGet, http.MethodHead)
@@ -229,13 +230,32 @@ func (s *Server) Handler() http.Handler {
 	h = s.loadUser(h)
 	h = csrf.Handler(h)
 	h = s.sessions.LoadAndSave(h)
-	h = httpx.LimitBody(MaxFormBytes)(h)
+	h = s.limitBody(h)
 	h = keepOpener(h)
 	h = httpx.SecureHeaders(h)
 	h = httpx.Recover(s.log)(h)
 	h = httpx.Log(s.log)(h)
 	h = httpx.RequestID(h)
 	return h
+}
+
+// limitBody bounds request bodies: MaxFormBytes, or room for a post's pictures on the
+// forms that take them.
+func (s *Server) limitBody(next http.Handler) http.Handler {
+	maxFile := s.core.MediaLimits().MaxBytes
+	small := httpx.LimitBody(MaxFormBytes)(next)
+	compose := httpx.LimitBody(core.MaxMediaPerPost*maxFile + MaxFormBytes)(next)
+	profile := httpx.LimitBody(2*maxFile + MaxFormBytes)(next)
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch {
+		case r.URL.Path == "/posts" && r.Method == http.MethodPost:
+			compose.ServeHTTP(w, r)
+		case r.URL.Path == "/settings/profile" && r.Method == http.MethodPost:
+			profile.ServeHTTP(w, r)
+		default:
+			small.ServeHTTP(w, r)
+		}
+	})
 }
 
 // HealthHandler serves only /healthz and /readyz: what a worker process exposes.
