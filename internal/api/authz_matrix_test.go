@@ -278,8 +278,8 @@ var apiAccess = map[string]access{
 var webAccess = map[string]string{
 	"GET /healthz": "public", "GET /readyz": "public", "GET /static/": "public",
 	"GET /avatars/{id:[0-9]+}-v{version:[0-9]+}.png": "public",
-	"GET /media/{id:[0-9]+}/{file}":                   "public",
-	"GET /": "public", "GET /home": "user",
+	"GET /media/{id:[0-9]+}/{file}":                  "public",
+	"GET /":                                          "public", "GET /home": "user",
 	"GET /signup": "public", "POST /signup": "public",
 	"GET /login": "public", "POST /login": "public", "POST /logout": "public",
 	"POST /posts": "user", "GET /posts/{id:[0-9]+}": "public", "POST /posts/{id:[0-9]+}/delete": "user",
