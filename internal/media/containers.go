@@ -149,3 +149,60 @@ func webpAnimated(b []byte) bool {
 	}
 	return false
 }
+
+// stripJPEG copies a JPEG keeping only what draws it: the tables, frame and scans (and
+// the Adobe segment that says how its colours are coded), without any metadata segment
+// (EXIF, XMP, IPTC, ICC profile, comments) and without anything after its end. It reports
+// false for a structure it does not know, for the caller to re-encode instead.
+func stripJPEG(b []byte) ([]byte, bool) {
+	out := make([]byte, 0, len(b))
+	out = append(out, 0xff, 0xd8)
+	i := 2
+	for i+2 <= len(b) {
+		if b[i] != 0xff {
+			return nil, false
+		}
+		m := b[i+1]
+		switch {
+		case m == 0xff:
+			i++
+			continue
+		case m == 0xd9:
+			return append(out, 0xff, 0xd9), true
+		case i+4 > len(b):
+			return nil, false
+		}
+		n := int(binary.BigEndian.Uint16(b[i+2:]))
+		if n < 2 || i+2+n > len(b) {
+			return nil, false
+		}
+		seg := b[i : i+2+n]
+		switch {
+		case m == 0xda: // start of scan: the segment, then entropy-coded data up to the next marker
+			out = append(out, seg...)
+			j := i + 2 + n
+			for j+1 < len(b) {
+				if b[j] == 0xff && b[j+1] != 0 && (b[j+1] < 0xd0 || b[j+1] > 0xd7) {
+					break
+				}
+				j++
+			}
+			if j+1 >= len(b) {
+				return nil, false
+			}
+			out = append(out, b[i+2+n:j]...)
+			i = j
+			continue
+		case m == 0xdb, m == 0xc4, m == 0xdd, m >= 0xc0 && m <= 0xcf && m != 0xc8 && m != 0xcc:
+			out = append(out, seg...) // tables, restart interval, frame headers
+		case m == 0xee && n >= 7 && string(seg[4:9]) == "Adobe":
+			out = append(out, seg...)
+		case m >= 0xe0 && m <= 0xef, m == 0xfe:
+			// APPn and comments: metadata, dropped
+		default:
+			return nil, false
+		}
+		i += 2 + n
+	}
+	return nil, false
+}

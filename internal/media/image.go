@@ -149,8 +149,9 @@ type Variant struct {
 
 // Result is a processed upload.
 type Result struct {
-	// Original is the picture served in full: re-encoded from its pixels, upright, scaled
-	// down only above OriginalMaxPixels.
+	// Original is the picture served in full, upright, scaled down only above
+	// OriginalMaxPixels: re-encoded from its pixels, or for a JPEG that needs no turning
+	// or scaling, its image data copied without any metadata segment or trailing bytes.
 	Original Variant
 	// Small is the thumbnail: at most SmallPixels, the aspect kept, never enlarged.
 	Small    Variant
@@ -190,7 +191,15 @@ func Process(b []byte, lim Limits) (res Result, err error) {
 			format = PNG
 		}
 	}
-	if res.Original, err = encode(orig, format, 85); err != nil {
+	stripped, copied := []byte(nil), false
+	if format == JPEG && info.ContentType == JPEG && info.Orientation == 1 && orig == img {
+		stripped, copied = stripJPEG(b)
+	}
+	if copied {
+		// Upright and small enough: the image data as it came, without its metadata, is
+		// what the decoder just read in full; re-encoding would only lose quality and time.
+		res.Original = Variant{ContentType: JPEG, Width: info.Width, Height: info.Height, Data: stripped}
+	} else if res.Original, err = encode(orig, format, 85); err != nil {
 		return Result{}, err
 	}
 	small := scaleToPixels(orig, SmallPixels)
