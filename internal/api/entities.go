@@ -146,10 +146,11 @@ func timestamp(t time.Time) string { return t.UTC().Format("2006-01-02T15:04:05.
 
 func (s *Server) account(u core.User, c core.AccountCounts) Account {
 	profile := s.base + "/@" + u.Username
-	picture := s.base + u.AvatarPath()
+	avatarPath, headerPath := s.core.PicturePaths(u)
+	picture := s.base + avatarPath
 	header := s.base + "/static/header.png"
-	if p := u.HeaderPath(); p != "" {
-		header = s.base + p
+	if headerPath != "" {
+		header = s.base + headerPath
 	}
 	a := Account{
 		ID: id(u.ID), Username: u.Username, Acct: u.Username, DisplayName: u.DisplayName,

@@ -24,6 +24,9 @@ import (
 
 	"github.com/mattn/go-mastodon"
 	"github.com/stretchr/testify/require"
+
+	"github.com/starling-social/starling/internal/api"
+	"github.com/starling-social/starling/internal/app"
 )
 
 // picture is a w×h test image: a red left half, a blue right half.
@@ -589,4 +592,38 @@ func TestAvatarAndHeaderUpload(t *testing.T) {
 	require.Equal(t, http.StatusOK, code, resp)
 	require.Contains(t, resp, fmt.Sprintf("/avatars/%d-v", alice.ID))
 	require.Contains(t, resp, acct.Header, "the header stays")
+}
+
+// TestPicturesOnAMembersOnlyServer: nothing is served to nobody at a plain address, an
+// avatar included; the API's addresses of the pictures are signed, so that apps' image
+// loaders (which send no token) show them to members.
+func TestPicturesOnAMembersOnlyServer(t *testing.T) {
+	t.Parallel()
+	s := newServerApp(t, func(*api.Options) {}, func(o *app.Options) { o.Config.MembersOnly = true })
+	alice := s.user("alice")
+	tok := s.personalToken(alice, "read write")
+	var body bytes.Buffer
+	mw := multipart.NewWriter(&body)
+	fw, err := mw.CreateFormFile("avatar", "me.png")
+	require.NoError(t, err)
+	fw.Write(pngOf(t, picture(50, 50)))
+	require.NoError(t, mw.Close())
+	code, resp := rawJSON(s, http.MethodPatch, "/api/v1/accounts/update_credentials", tok, mw.FormDataContentType(), body.Bytes())
+	require.Equal(t, http.StatusOK, code, resp)
+	var acct struct {
+		Avatar string `json:"avatar"`
+	}
+	require.NoError(t, json.Unmarshal([]byte(resp), &acct))
+	require.Contains(t, acct.Avatar, "?e=", "signed")
+	code, _, _ = fetch(t, s, acct.Avatar)
+	require.Equal(t, http.StatusOK, code)
+	plain, _, _ := strings.Cut(acct.Avatar, "?")
+	code, _, _ = fetch(t, s, plain)
+	require.Equal(t, http.StatusNotFound, code, "nobody, no signature")
+
+	code, up := upload(s, "/api/v1/media", tok, "p.png", pngOf(t, picture(20, 20)), nil)
+	require.Equal(t, http.StatusOK, code, up)
+	code, st := rawJSON(s, http.MethodPost, "/api/v1/statuses", tok, "application/json", []byte(`{"status":"public, yet members only","media_ids":["`+decodeAttachment(t, up).ID+`"]}`))
+	require.Equal(t, http.StatusOK, code, st)
+	require.Contains(t, st, `original.png?e=`, "a public post's picture is signed too")
 }

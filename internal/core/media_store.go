@@ -183,13 +183,34 @@ func (s *Service) MediaPath(m Media, variant string) string {
 	if p == "" || m.Public {
 		return p
 	}
+	return s.signPath(p, m.ID)
+}
+
+// signPath adds a ticket for media id to its address p.
+func (s *Service) signPath(p string, id int64) string {
 	key, err := s.mediaKey()
 	if err != nil {
 		s.log.Error("media key", "err", err)
 		return p // served only to a logged-in viewer, then
 	}
 	exp := time.Now().UTC().Truncate(24*time.Hour).AddDate(0, 0, mediaTicketDays+1).Unix()
-	return fmt.Sprintf("%s?e=%d&s=%s", p, exp, ticketSig(key, m.ID, exp))
+	return fmt.Sprintf("%s?e=%d&s=%s", p, exp, ticketSig(key, id, exp))
+}
+
+// PicturePaths are the addresses of u's avatar and header ("" for none) for API clients:
+// signed on a members-only server, where only members may see them and image loaders
+// send no token.
+func (s *Service) PicturePaths(u User) (avatarPath, headerPath string) {
+	avatarPath, headerPath = u.AvatarPath(), u.HeaderPath()
+	if s.opts.MembersOnly {
+		if u.AvatarMediaID != 0 {
+			avatarPath = s.signPath(avatarPath, u.AvatarMediaID)
+		}
+		if u.HeaderMediaID != 0 {
+			headerPath = s.signPath(headerPath, u.HeaderMediaID)
+		}
+	}
+	return avatarPath, headerPath
 }
 
 // MediaBlob is one media file to serve.
