@@ -130,12 +130,12 @@ ON CONFLICT (reblog_id) DO NOTHING
 RETURNING id, recipient_id, coalesce(post_id, 0)::bigint AS post_id, coalesce(reblog_id, 0)::bigint AS activity_id;
 
 -- name: NotificationsInsertFollows :many
--- One follow notification per follow of @follow_ids that still stands; returns those
--- created now.
+-- One follow notification per follow of @follow_ids that still stands, but for those the
+-- followed account accepted (from a request); returns those created now.
 INSERT INTO notifications (recipient_id, actor_id, kind, follow_id)
 SELECT f.followee_id, f.follower_id, 'follow', f.id
 FROM follows f
-WHERE f.id = ANY(@follow_ids::bigint[])
+WHERE f.id = ANY(@follow_ids::bigint[]) AND NOT f.from_request
 ORDER BY f.id
 ON CONFLICT (follow_id) DO NOTHING
 RETURNING id, recipient_id, coalesce(post_id, 0)::bigint AS post_id, coalesce(follow_id, 0)::bigint AS activity_id;

@@ -78,6 +78,7 @@ WHERE p.deleted_at IS NULL AND p.id < @before AND p.id > @after
        OR p.id IN (SELECT pt.post_id FROM post_tags pt JOIN tag_follows tf ON tf.tag_id = pt.tag_id
                    WHERE tf.user_id = @viewer_id AND pt.listed))
   AND may_see(@viewer_id, p.author_id, p.visibility, p.id)
+  AND (NOT @only_media::boolean OR EXISTS (SELECT 1 FROM media m WHERE m.post_id = coalesce(p.reblog_of_id, p.id)))
 ORDER BY p.id DESC
 LIMIT @row_limit;
 
@@ -176,6 +177,7 @@ WHERE p.deleted_at IS NULL AND p.id > @after AND p.id < @before
        OR p.id IN (SELECT pt.post_id FROM post_tags pt JOIN tag_follows tf ON tf.tag_id = pt.tag_id
                    WHERE tf.user_id = @viewer_id AND pt.listed))
   AND may_see(@viewer_id, p.author_id, p.visibility, p.id)
+  AND (NOT @only_media::boolean OR EXISTS (SELECT 1 FROM media m WHERE m.post_id = coalesce(p.reblog_of_id, p.id)))
 ORDER BY p.id
 LIMIT @row_limit;
 

@@ -58,7 +58,9 @@ ORDER BY u.id LIMIT @row_limit;
 -- name: Relationships :many
 SELECT u.id,
     EXISTS (SELECT 1 FROM follows f WHERE f.follower_id = @viewer_id AND f.followee_id = u.id) AS following,
-    EXISTS (SELECT 1 FROM follows f WHERE f.follower_id = u.id AND f.followee_id = @viewer_id) AS followed_by
+    EXISTS (SELECT 1 FROM follows f WHERE f.follower_id = u.id AND f.followee_id = @viewer_id) AS followed_by,
+    EXISTS (SELECT 1 FROM follow_requests r WHERE r.requester_id = @viewer_id AND r.target_id = u.id) AS requested,
+    EXISTS (SELECT 1 FROM follow_requests r WHERE r.requester_id = u.id AND r.target_id = @viewer_id) AS requested_by
 FROM users u WHERE u.id = ANY(@ids::bigint[]);
 
 -- name: InstanceCounts :one

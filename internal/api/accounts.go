@@ -135,7 +135,8 @@ func (s *Server) relationshipOf(w http.ResponseWriter, r *http.Request, target i
 }
 
 func relationship(r core.Relationship) Relationship {
-	return Relationship{ID: id(r.ID), Following: r.Following, ShowingReblogs: r.Following, FollowedBy: r.FollowedBy, Languages: nil}
+	return Relationship{ID: id(r.ID), Following: r.Following, ShowingReblogs: r.Following, FollowedBy: r.FollowedBy, Languages: nil,
+		Requested: r.Requested, RequestedBy: r.RequestedBy}
 }
 
 func (s *Server) accountFollow(w http.ResponseWriter, r *http.Request) {

@@ -184,6 +184,9 @@ func (s *Server) routes() *mux.Router {
 	h("/api/v1/accounts/{id}/featured_tags", get, s.optional(s.accountFeaturedTags))
 	h("/api/v1/accounts/{id}/follow", post, s.user("write:follows", s.accountFollow))
 	h("/api/v1/accounts/{id}/unfollow", post, s.user("write:follows", s.accountUnfollow))
+	h("/api/v1/follow_requests", get, s.user("read:follows", s.followRequests))
+	h("/api/v1/follow_requests/{id}/authorize", post, s.user("write:follows", s.followRequestAnswer(true)))
+	h("/api/v1/follow_requests/{id}/reject", post, s.user("write:follows", s.followRequestAnswer(false)))
 
 	// Media (media.go).
 	h("/api/v1/media", post, s.user("write:media", s.mediaCreate(true)))

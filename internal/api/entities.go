@@ -154,7 +154,7 @@ func (s *Server) account(u core.User, c core.AccountCounts) Account {
 	}
 	a := Account{
 		ID: id(u.ID), Username: u.Username, Acct: u.Username, DisplayName: u.DisplayName,
-		Bot: u.Bot, Discoverable: u.Discoverable, Indexable: true,
+		Bot: u.Bot, Discoverable: u.Discoverable, Indexable: true, Locked: u.Locked,
 		CreatedAt: timestamp(u.CreatedAt.UTC().Truncate(24 * time.Hour)),
 		Note:      noteHTML(u.Bio), URL: profile, URI: profile,
 		Avatar: picture, AvatarStatic: picture, Header: header, HeaderStatic: header,

@@ -52,16 +52,21 @@ func (s *Server) credentialAccount(w http.ResponseWriter, r *http.Request, u cor
 	if privacy == "" {
 		privacy = core.VisibilityPublic
 	}
+	requests, err := s.core.FollowRequestCount(r.Context(), u.ID)
+	if err != nil {
+		s.answerError(w, r, err)
+		return
+	}
 	a.Source = &Source{Privacy: privacy, Sensitive: u.DefaultSensitive, Language: u.DefaultLanguage,
-		Note: u.Bio, Fields: fields}
+		Note: u.Bio, Fields: fields, FollowRequestsCount: int(requests)}
 	writeJSON(w, http.StatusOK, a)
 }
 
 // updateCredentials answers PATCH /api/v1/accounts/update_credentials: display_name,
 // note, bot, discoverable, fields_attributes (at most 4, as a list or as Rails' numbered
 // object), source[privacy], source[sensitive], source[language]. What Starling cannot do
-// yet is refused by name when asked for: a locked account, hidden collections, being left
-// out of search (indexable false). avatar and header are pictures, in a multipart body.
+// yet is refused by name when asked for: hidden collections, being left out of search
+// (indexable false). locked makes follows requests (follow_requests.go). avatar and header are pictures, in a multipart body.
 func (s *Server) updateCredentials(w http.ResponseWriter, r *http.Request) {
 	f, ok := s.readUploadFields(w, r)
 	if !ok {
@@ -94,9 +99,7 @@ func (s *Server) updateCredentials(w http.ResponseWriter, r *http.Request) {
 			f.Fail(k, "must be a file in a multipart/form-data body")
 		}
 	}
-	if v := flag("locked"); v != nil && *v {
-		f.Fail("locked", "locked accounts (follow requests) are not supported by this server yet")
-	}
+	u.Locked = flag("locked")
 	if v := flag("hide_collections"); v != nil && *v {
 		f.Fail("hide_collections", "hiding followers and follows is not supported by this server yet")
 	}

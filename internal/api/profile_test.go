@@ -64,7 +64,7 @@ func TestUpdateCredentials(t *testing.T) {
 	require.Equal(t, "Alice A.", me.DisplayName, "what was not sent stays")
 
 	for _, bad := range []struct{ body, field string }{
-		{`{"locked":true}`, "locked"},
+		{`{"locked":"perhaps"}`, "locked"},
 		{`{"avatar":"data:image/png;base64,AAAA"}`, "avatar"},
 		{`{"hide_collections":true}`, "hide_collections"},
 		{`{"indexable":false}`, "indexable"},

@@ -162,8 +162,8 @@ func timelineFilters(f *fields) (none, onlyMedia bool) {
 
 func (s *Server) timelineHome(w http.ResponseWriter, r *http.Request) {
 	s.timeline(w, r, func(ctx context.Context, p core.Page, onlyMedia bool) (core.Timeline, error) {
-		if onlyMedia {
-			return core.Timeline{}, &core.ValidationError{Fields: map[string]string{"only_media": "is not a filter of the home timeline"}}
+		if onlyMedia { // not Mastodon's, but apps send it
+			return s.core.HomeMediaTimeline(ctx, viewerID(r), p)
 		}
 		return s.core.HomeTimeline(ctx, viewerID(r), p)
 	})

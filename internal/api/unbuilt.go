@@ -25,7 +25,6 @@ var unbuilt = []struct {
 	{path: "/api/v2/filters", scope: "read:filters"},
 	{path: "/api/v1/trends/statuses", public: true},
 	{path: "/api/v1/trends/links", public: true},
-	{path: "/api/v1/follow_requests", scope: "read:follows"}, // issue 18
 	{path: "/api/v1/scheduled_statuses", scope: "read:statuses"},
 	{path: "/api/v1/announcements"},
 	{path: "/api/v1/suggestions", scope: "read"},

@@ -46,6 +46,8 @@ var defaults = config.Config{
 	AppRegistrationLimit: config.Rate{N: 10, Per: time.Hour},
 	JobRescueAfter:       2 * time.Minute,
 	OAuthPasswordGrant:   true,
+	MediaMaxBytes:        16 << 20,
+	MediaMaxPixels:       7680 * 4320,
 }
 
 // allSettings lists every setting as flag, environment variable and default, as --help
@@ -78,6 +80,9 @@ var allSettings = []struct{ flag, env, def string }{
 	{"app-registration-limit", "STARLING_APP_REGISTRATION_LIMIT", "10/1h"},
 	{"job-rescue-after", "STARLING_JOB_RESCUE_AFTER", "2m"},
 	{"oauth-password-grant", "STARLING_OAUTH_PASSWORD_GRANT", "true"},
+	{"media-dir", "STARLING_MEDIA_DIR", `""`},
+	{"media-max-bytes", "STARLING_MEDIA_MAX_BYTES", "16777216"},
+	{"media-max-pixels", "STARLING_MEDIA_MAX_PIXELS", "33177600"},
 	{"oauth-allow-http-redirects", "STARLING_OAUTH_ALLOW_HTTP_REDIRECTS", "false"},
 }
 
@@ -132,6 +137,9 @@ var customEnv = map[string]string{
 	"STARLING_JOB_RESCUE_AFTER":           "30s",
 	"STARLING_OAUTH_PASSWORD_GRANT":       "false",
 	"STARLING_OAUTH_ALLOW_HTTP_REDIRECTS": "true",
+	"STARLING_MEDIA_DIR":                  "/var/lib/starling/media",
+	"STARLING_MEDIA_MAX_BYTES":            "8388608",
+	"STARLING_MEDIA_MAX_PIXELS":           "20000000",
 }
 
 var customConfig = config.Config{
@@ -163,6 +171,9 @@ var customConfig = config.Config{
 	JobRescueAfter:          30 * time.Second,
 	OAuthPasswordGrant:      false,
 	OAuthAllowHTTPRedirects: true,
+	MediaDir:                "/var/lib/starling/media",
+	MediaMaxBytes:           8 << 20,
+	MediaMaxPixels:          20_000_000,
 }
 
 func TestEnvOverridesDefault(t *testing.T) {
@@ -496,7 +507,7 @@ func TestValidateZeroConfigReportsEverything(t *testing.T) {
 		"STARLING_MAIL_FROM": true, "STARLING_MENTION_EMAIL_DELAY": true, "STARLING_MENTION_EMAIL_LIMIT": true,
 		"STARLING_METRICS_LISTEN": true, "STARLING_TRUSTED_PROXIES": true, "STARLING_RATE_LIMIT": true,
 		"STARLING_APP_REGISTRATION_LIMIT": true, "STARLING_OAUTH_PASSWORD_GRANT": true,
-		"STARLING_OAUTH_ALLOW_HTTP_REDIRECTS": true, "STARLING_MEMBERS_ONLY": true,
+		"STARLING_OAUTH_ALLOW_HTTP_REDIRECTS": true, "STARLING_MEMBERS_ONLY": true, "STARLING_MEDIA_DIR": true,
 	}
 	for _, s := range allSettings {
 		if valid[s.env] {

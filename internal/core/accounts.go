@@ -82,6 +82,8 @@ type Relationship struct {
 	ID         int64
 	Following  bool
 	FollowedBy bool
+	// Requested: the viewer asked to follow them; RequestedBy: they asked to follow the viewer.
+	Requested, RequestedBy bool
 }
 
 // RelationshipsOf returns viewerID's relationships with each user in ids (unknown ids are
@@ -93,7 +95,8 @@ func (s *Service) RelationshipsOf(ctx context.Context, viewerID int64, ids []int
 	}
 	byID := map[int64]Relationship{}
 	for _, r := range rows {
-		byID[r.ID] = Relationship{ID: r.ID, Following: r.Following, FollowedBy: r.FollowedBy}
+		byID[r.ID] = Relationship{ID: r.ID, Following: r.Following, FollowedBy: r.FollowedBy,
+			Requested: r.Requested, RequestedBy: r.RequestedBy}
 	}
 	var out []Relationship
 	for _, id := range ids {

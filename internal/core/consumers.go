@@ -38,7 +38,7 @@ var consumers = []consumer{
 	{name: "counters", topics: []string{events.TopicPostCreated, events.TopicPostDeleted,
 		events.TopicFavouriteCreated, events.TopicFavouriteDeleted}, apply: (*Service).applyCounters},
 	{name: "mentions", topics: []string{events.TopicPostCreated, events.TopicPostUpdated, events.TopicPostDeleted}, apply: (*Service).applyMentions},
-	{name: "interactions", topics: []string{events.TopicPostCreated, events.TopicFavouriteCreated, events.TopicFollowCreated},
+	{name: "interactions", topics: []string{events.TopicPostCreated, events.TopicFavouriteCreated, events.TopicFollowCreated, events.TopicFollowRequested},
 		apply: (*Service).applyInteractions},
 	{name: "conversations", topics: []string{events.TopicPostCreated}, apply: (*Service).applyConversations},
 	{name: "search", topics: []string{events.TopicPostCreated, events.TopicPostUpdated, events.TopicPostDeleted}, apply: (*Service).applySearch},

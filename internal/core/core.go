@@ -216,6 +216,8 @@ type User struct {
 	DefaultLanguage   string
 	// AvatarMediaID and HeaderMediaID are the chosen pictures, 0 for none.
 	AvatarMediaID, HeaderMediaID int64
+	// Locked makes follows of the account requests it answers.
+	Locked bool
 }
 
 // AvatarPath is the address of the account's avatar on this site: the uploaded one, or
@@ -248,7 +250,7 @@ func userFrom(u store.User) User {
 		Bio: u.Bio, IsAdmin: u.IsAdmin, CreatedAt: u.CreatedAt, EmailMentions: u.EmailMentions,
 		SessionsValidAfter: u.SessionsValidAfter, EmailVerified: u.EmailVerifiedAt != nil,
 		Bot: u.Bot, Discoverable: u.Discoverable, DefaultVisibility: u.DefaultVisibility,
-		DefaultSensitive: u.DefaultSensitive}
+		DefaultSensitive: u.DefaultSensitive, Locked: u.Locked}
 	if u.AvatarMediaID != nil {
 		out.AvatarMediaID = *u.AvatarMediaID
 	}

@@ -10,8 +10,9 @@ import (
 	"github.com/starling-social/starling/internal/store"
 )
 
-// Follow makes followerID follow the user named username. Following someone twice is not
-// an error; following oneself is.
+// Follow makes followerID follow the user named username, or, when that account is
+// locked, asks to (see FollowRequests). Following someone twice is not an error;
+// following oneself is.
 func (s *Service) Follow(ctx context.Context, followerID int64, username string) (User, error) {
 	target, err := s.UserByUsername(ctx, username)
 	if err != nil {
@@ -19,6 +20,9 @@ func (s *Service) Follow(ctx context.Context, followerID int64, username string)
 	}
 	if target.ID == followerID {
 		return User{}, invalid("username", "You cannot follow yourself.")
+	}
+	if target.Locked {
+		return target, s.requestFollow(ctx, followerID, target)
 	}
 	var eventID int64
 	err = store.WithTx(ctx, s.db, func(tx pgx.Tx, q *store.Queries) error {
@@ -36,8 +40,8 @@ func (s *Service) Follow(ctx context.Context, followerID int64, username string)
 	return target, nil
 }
 
-// Unfollow makes followerID stop following the user named username. Unfollowing someone
-// not followed is not an error.
+// Unfollow makes followerID stop following the user named username, or withdraws their
+// request to. Unfollowing someone not followed is not an error.
 func (s *Service) Unfollow(ctx context.Context, followerID int64, username string) (User, error) {
 	target, err := s.UserByUsername(ctx, username)
 	if err != nil {
@@ -45,6 +49,10 @@ func (s *Service) Unfollow(ctx context.Context, followerID int64, username strin
 	}
 	var eventID int64
 	err = store.WithTx(ctx, s.db, func(tx pgx.Tx, q *store.Queries) error {
+		// A pending request is withdrawn (its notification goes with it).
+		if _, err := q.FollowRequestTake(ctx, store.FollowRequestTakeParams{RequesterID: followerID, TargetID: target.ID}); err != nil {
+			return err
+		}
 		n, err := q.FollowDelete(ctx, store.FollowDeleteParams{FollowerID: followerID, FolloweeID: target.ID})
 		if err != nil || n == 0 {
 			return err

@@ -10,8 +10,8 @@ import (
 	"github.com/starling-social/starling/internal/store"
 )
 
-// applyInteractions is the interactions consumer: one notification per favourite, boost
-// and follow that still stands when its event is applied, to the favourited or boosted
+// applyInteractions is the interactions consumer: one notification per favourite, boost,
+// follow and follow request that still stands when its event is applied, to the favourited or boosted
 // post's author or the followed account, each with its notification.created event. A
 // favourite, boost or follow undone before that gets none; undone after, its notification
 // is deleted with it (the notification row depends on it), and doing it again makes a new
@@ -40,10 +40,12 @@ func (s *Service) applyInteractions(ctx context.Context, _ pgx.Tx, q *store.Quer
 			if e.FollowID != 0 { // follows made before version 2 of the event have no row id
 				note(KindFollow, e.FollowID, r)
 			}
+		case events.FollowRequested:
+			note(KindFollowRequest, e.RequestID, r)
 		}
 	}
 	var ns []notified
-	for _, kind := range []string{KindFavourite, KindReblog, KindFollow} {
+	for _, kind := range []string{KindFavourite, KindReblog, KindFollow, KindFollowRequest} {
 		ids := activities[kind]
 		if len(ids) == 0 {
 			continue
@@ -76,6 +78,11 @@ func insertInteractionNotifications(ctx context.Context, q *store.Queries, kind 
 	case KindReblog:
 		rows, err := q.NotificationsInsertReblogs(ctx, ids)
 		return mapRows(rows, err, func(r store.NotificationsInsertReblogsRow) interactionNotification {
+			return interactionNotification{r.ID, r.RecipientID, r.PostID, r.ActivityID}
+		})
+	case KindFollowRequest:
+		rows, err := q.NotificationsInsertFollowRequests(ctx, ids)
+		return mapRows(rows, err, func(r store.NotificationsInsertFollowRequestsRow) interactionNotification {
 			return interactionNotification{r.ID, r.RecipientID, r.PostID, r.ActivityID}
 		})
 	default:

@@ -17,10 +17,12 @@ const (
 	KindFavourite = "favourite"
 	KindReblog    = "reblog"
 	KindFollow    = "follow"
+	// KindFollowRequest is a request to follow a locked account, until it is answered.
+	KindFollowRequest = "follow_request"
 )
 
 // NotificationKinds lists every kind of notification, as the Mastodon API names them.
-var NotificationKinds = []string{KindMention, KindFavourite, KindReblog, KindFollow}
+var NotificationKinds = []string{KindMention, KindFavourite, KindReblog, KindFollow, KindFollowRequest}
 
 // Notification is one entry of a user's notifications.
 type Notification struct {

@@ -883,15 +883,27 @@ func (s *Service) UserTimeline(ctx context.Context, viewerID, authorID int64, f 
 // HomeTimeline returns the posts and boosts of viewerID and of everyone they follow that
 // viewerID may see, newest first.
 func (s *Service) HomeTimeline(ctx context.Context, viewerID int64, page Page) (Timeline, error) {
+	return s.homeTimeline(ctx, viewerID, page, false)
+}
+
+// HomeMediaTimeline is HomeTimeline with only the posts (and boosts of posts) that have
+// attachments (only_media).
+func (s *Service) HomeMediaTimeline(ctx context.Context, viewerID int64, page Page) (Timeline, error) {
+	return s.homeTimeline(ctx, viewerID, page, true)
+}
+
+func (s *Service) homeTimeline(ctx context.Context, viewerID int64, page Page, onlyMedia bool) (Timeline, error) {
 	split := func(r store.PostListHomeRow) (store.Post, store.User) { return r.Post, r.User }
 	splitAfter := func(r store.PostListHomeAfterRow) (store.Post, store.User) { return r.Post, r.User }
 	return s.timeline(ctx, "home", viewerID, page,
 		func(before, after int64, limit int32) ([]Post, error) {
-			rows, err := s.q.PostListHome(ctx, store.PostListHomeParams{ViewerID: viewerID, Before: before, After: after, RowLimit: limit})
+			rows, err := s.q.PostListHome(ctx, store.PostListHomeParams{ViewerID: viewerID, Before: before, After: after, RowLimit: limit,
+				OnlyMedia: onlyMedia})
 			return postRows(rows, err, split)
 		},
 		func(after, before int64, limit int32) ([]Post, error) {
-			rows, err := s.q.PostListHomeAfter(ctx, store.PostListHomeAfterParams{ViewerID: viewerID, After: after, Before: before, RowLimit: limit})
+			rows, err := s.q.PostListHomeAfter(ctx, store.PostListHomeAfterParams{ViewerID: viewerID, After: after, Before: before, RowLimit: limit,
+				OnlyMedia: onlyMedia})
 			return postRows(rows, err, splitAfter)
 		})
 }

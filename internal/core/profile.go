@@ -11,6 +11,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgtype"
 
+	"github.com/starling-social/starling/internal/events"
 	"github.com/starling-social/starling/internal/store"
 	"github.com/starling-social/starling/internal/text"
 )
@@ -37,6 +38,9 @@ type ProfileUpdate struct {
 	DefaultVisibility *string
 	DefaultSensitive  *bool
 	DefaultLanguage   *string
+	// Locked makes follows of the account requests it answers; unlocking accepts every
+	// pending request.
+	Locked *bool
 }
 
 // UpdateProfile applies u to user's profile and returns the account as it now is. Every
@@ -112,12 +116,27 @@ func (s *Service) UpdateProfile(ctx context.Context, user User, u ProfileUpdate)
 	if len(problems) > 0 {
 		return User{}, &ValidationError{Fields: problems}
 	}
-	row, err := s.q.UserUpdateProfile(ctx, p)
+	var row store.User
+	var eventID int64
+	err := store.WithTx(ctx, s.db, func(tx pgx.Tx, q *store.Queries) error {
+		var err error
+		if row, err = q.UserUpdateProfile(ctx, p); err != nil {
+			return err
+		}
+		if u.Locked != nil && *u.Locked != row.Locked {
+			if eventID, err = s.setLocked(ctx, q, user.ID, *u.Locked); err != nil {
+				return err
+			}
+			row.Locked = *u.Locked
+		}
+		return nil
+	})
 	if errors.Is(err, pgx.ErrNoRows) {
 		return User{}, ErrNotFound
 	}
 	if err != nil {
 		return User{}, fmt.Errorf("update profile: %w", err)
 	}
+	s.woke(events.TopicFollowCreated, eventID)
 	return userFrom(row), nil
 }

@@ -243,8 +243,9 @@ type Profile struct {
 	Posts     int64
 	Followers int64
 	Following int64
-	// ViewerFollows is true when the viewer follows this user.
-	ViewerFollows bool
+	// ViewerFollows is true when the viewer follows this user; ViewerRequested when the
+	// viewer asked to follow this locked account and waits for an answer.
+	ViewerFollows, ViewerRequested bool
 }
 
 // ProfileOf returns the profile of username as seen by viewerID (0 for anonymous).
@@ -260,9 +261,12 @@ func (s *Service) ProfileOf(ctx context.Context, username string, viewerID int64
 	st := counts[u.ID]
 	p := Profile{User: u, Posts: st.Posts, Followers: st.Followers, Following: st.Following}
 	if viewerID != 0 && viewerID != u.ID {
-		p.ViewerFollows, err = s.q.FollowExists(ctx, store.FollowExistsParams{FollowerID: viewerID, FolloweeID: u.ID})
+		rels, err := s.RelationshipsOf(ctx, viewerID, []int64{u.ID})
 		if err != nil {
 			return Profile{}, fmt.Errorf("profile: %w", err)
+		}
+		if len(rels) == 1 {
+			p.ViewerFollows, p.ViewerRequested = rels[0].Following, rels[0].Requested
 		}
 	}
 	return p, nil

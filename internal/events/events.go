@@ -33,6 +33,7 @@ const (
 	TopicConversationUpdated = "conversation.updated"
 	TopicFollowCreated       = "follow.created"
 	TopicFollowDeleted       = "follow.deleted"
+	TopicFollowRequested     = "follow.requested"
 	// TopicNotificationCreated is written by the mentions and interactions consumers for
 	// each notification.
 	TopicNotificationCreated = "notification.created"
@@ -119,6 +120,17 @@ type FollowCreated struct {
 	// FollowID is the follow's row, 0 in events written before version 2.
 	FollowID int64 `json:"follow_id,omitempty"`
 }
+
+// FollowRequested is written when a user asks to follow a locked account.
+type FollowRequested struct {
+	RequesterID int64 `json:"requester_id"`
+	TargetID    int64 `json:"target_id"`
+	// RequestID is the request's row.
+	RequestID int64 `json:"request_id"`
+}
+
+// Topic implements Event.
+func (FollowRequested) Topic() string { return TopicFollowRequested }
 
 // FollowDeleted is written when a user stops following another.
 type FollowDeleted struct {

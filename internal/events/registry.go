@@ -52,6 +52,7 @@ var Registry = []TopicInfo{
 	topic[FavouriteDeleted](1),
 	topic[FollowCreated](2),
 	topic[FollowDeleted](1),
+	topic[FollowRequested](1),
 	topic[NotificationCreated](2),
 	topic[ConversationUpdated](1),
 }

@@ -44,6 +44,12 @@ func TestEveryEventMatchesItsSchema(t *testing.T) {
 	require.NoError(t, err)
 	_, err = e.core.EditPost(ctx, bob, p.ID, core.PostEdit{Body: "hello again @alice"})
 	require.NoError(t, err)
+	locked := true
+	carol := e.user("carol")
+	_, err = e.core.UpdateProfile(ctx, carol, core.ProfileUpdate{Locked: &locked})
+	require.NoError(t, err)
+	_, err = e.core.Follow(ctx, alice.ID, "carol") // a request, and its notification
+	require.NoError(t, err)
 	e.waitIdle(20 * time.Second)
 	_, err = e.core.Unfavourite(ctx, alice, p.ID)
 	require.NoError(t, err)

@@ -346,7 +346,7 @@ const notificationsInsertFollows = `-- name: NotificationsInsertFollows :many
 INSERT INTO notifications (recipient_id, actor_id, kind, follow_id)
 SELECT f.followee_id, f.follower_id, 'follow', f.id
 FROM follows f
-WHERE f.id = ANY($1::bigint[])
+WHERE f.id = ANY($1::bigint[]) AND NOT f.from_request
 ORDER BY f.id
 ON CONFLICT (follow_id) DO NOTHING
 RETURNING id, recipient_id, coalesce(post_id, 0)::bigint AS post_id, coalesce(follow_id, 0)::bigint AS activity_id
@@ -359,8 +359,8 @@ type NotificationsInsertFollowsRow struct {
 	ActivityID  int64
 }
 
-// One follow notification per follow of @follow_ids that still stands; returns those
-// created now.
+// One follow notification per follow of @follow_ids that still stands, but for those the
+// followed account accepted (from a request); returns those created now.
 func (q *Queries) NotificationsInsertFollows(ctx context.Context, followIds []int64) ([]NotificationsInsertFollowsRow, error) {
 	rows, err := q.db.Query(ctx, notificationsInsertFollows, followIds)
 	if err != nil {

@@ -135,10 +135,18 @@ type FeaturedTag struct {
 }
 
 type Follow struct {
-	FollowerID int64
-	FolloweeID int64
-	CreatedAt  time.Time
-	ID         int64
+	FollowerID  int64
+	FolloweeID  int64
+	CreatedAt   time.Time
+	ID          int64
+	FromRequest bool
+}
+
+type FollowRequest struct {
+	ID          int64
+	RequesterID int64
+	TargetID    int64
+	CreatedAt   time.Time
 }
 
 type IdempotencyKey struct {
@@ -200,16 +208,17 @@ type MentionEmailPlan struct {
 }
 
 type Notification struct {
-	ID          int64
-	RecipientID int64
-	ActorID     int64
-	Kind        string
-	PostID      *int64
-	CreatedAt   time.Time
-	ReadAt      *time.Time
-	FavouriteID *int64
-	ReblogID    *int64
-	FollowID    *int64
+	ID              int64
+	RecipientID     int64
+	ActorID         int64
+	Kind            string
+	PostID          *int64
+	CreatedAt       time.Time
+	ReadAt          *time.Time
+	FavouriteID     *int64
+	ReblogID        *int64
+	FollowID        *int64
+	FollowRequestID *int64
 }
 
 type OauthApp struct {
@@ -378,6 +387,7 @@ type User struct {
 	DefaultLanguage    *string
 	AvatarMediaID      *int64
 	HeaderMediaID      *int64
+	Locked             bool
 }
 
 type UserStat struct {

@@ -101,7 +101,7 @@ func (q *Queries) NotificationForEmail(ctx context.Context, id int64) (Notificat
 }
 
 const notificationGet = `-- name: NotificationGet :one
-SELECT n.id, n.kind, n.created_at, n.read_at, n.post_id, a.id, a.username, a.email, a.password_hash, a.display_name, a.bio, a.is_admin, a.created_at, a.email_mentions, a.sessions_valid_after, a.email_verified_at, a.bot, a.discoverable, a.fields, a.default_visibility, a.default_sensitive, a.default_language, a.avatar_media_id, a.header_media_id
+SELECT n.id, n.kind, n.created_at, n.read_at, n.post_id, a.id, a.username, a.email, a.password_hash, a.display_name, a.bio, a.is_admin, a.created_at, a.email_mentions, a.sessions_valid_after, a.email_verified_at, a.bot, a.discoverable, a.fields, a.default_visibility, a.default_sensitive, a.default_language, a.avatar_media_id, a.header_media_id, a.locked
 FROM notifications n
 JOIN users a ON a.id = n.actor_id
 WHERE n.id = $1 AND n.recipient_id = $2
@@ -150,6 +150,7 @@ func (q *Queries) NotificationGet(ctx context.Context, arg NotificationGetParams
 		&i.User.DefaultLanguage,
 		&i.User.AvatarMediaID,
 		&i.User.HeaderMediaID,
+		&i.User.Locked,
 	)
 	return i, err
 }
@@ -167,7 +168,7 @@ func (q *Queries) NotificationsClear(ctx context.Context, recipientID int64) (in
 }
 
 const notificationsList = `-- name: NotificationsList :many
-SELECT n.id, n.kind, n.created_at, n.read_at, n.post_id, a.id, a.username, a.email, a.password_hash, a.display_name, a.bio, a.is_admin, a.created_at, a.email_mentions, a.sessions_valid_after, a.email_verified_at, a.bot, a.discoverable, a.fields, a.default_visibility, a.default_sensitive, a.default_language, a.avatar_media_id, a.header_media_id
+SELECT n.id, n.kind, n.created_at, n.read_at, n.post_id, a.id, a.username, a.email, a.password_hash, a.display_name, a.bio, a.is_admin, a.created_at, a.email_mentions, a.sessions_valid_after, a.email_verified_at, a.bot, a.discoverable, a.fields, a.default_visibility, a.default_sensitive, a.default_language, a.avatar_media_id, a.header_media_id, a.locked
 FROM notifications n
 JOIN users a ON a.id = n.actor_id
 WHERE n.recipient_id = $1 AND n.id < $2 AND n.id > $3
@@ -239,6 +240,7 @@ func (q *Queries) NotificationsList(ctx context.Context, arg NotificationsListPa
 			&i.User.DefaultLanguage,
 			&i.User.AvatarMediaID,
 			&i.User.HeaderMediaID,
+			&i.User.Locked,
 		); err != nil {
 			return nil, err
 		}
@@ -251,7 +253,7 @@ func (q *Queries) NotificationsList(ctx context.Context, arg NotificationsListPa
 }
 
 const notificationsListAfter = `-- name: NotificationsListAfter :many
-SELECT n.id, n.kind, n.created_at, n.read_at, n.post_id, a.id, a.username, a.email, a.password_hash, a.display_name, a.bio, a.is_admin, a.created_at, a.email_mentions, a.sessions_valid_after, a.email_verified_at, a.bot, a.discoverable, a.fields, a.default_visibility, a.default_sensitive, a.default_language, a.avatar_media_id, a.header_media_id
+SELECT n.id, n.kind, n.created_at, n.read_at, n.post_id, a.id, a.username, a.email, a.password_hash, a.display_name, a.bio, a.is_admin, a.created_at, a.email_mentions, a.sessions_valid_after, a.email_verified_at, a.bot, a.discoverable, a.fields, a.default_visibility, a.default_sensitive, a.default_language, a.avatar_media_id, a.header_media_id, a.locked
 FROM notifications n
 JOIN users a ON a.id = n.actor_id
 WHERE n.recipient_id = $1 AND n.id > $2 AND n.id < $3
@@ -322,6 +324,7 @@ func (q *Queries) NotificationsListAfter(ctx context.Context, arg NotificationsL
 			&i.User.DefaultLanguage,
 			&i.User.AvatarMediaID,
 			&i.User.HeaderMediaID,
+			&i.User.Locked,
 		); err != nil {
 			return nil, err
 		}

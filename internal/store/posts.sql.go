@@ -48,7 +48,7 @@ WITH RECURSIVE up (id, parent, depth) AS (
     FROM up JOIN posts p ON p.id = up.parent
     WHERE up.depth < $3::int
 )
-SELECT p.id, p.author_id, p.body, p.created_at, p.deleted_at, p.language, p.app_id, p.visibility, p.spoiler_text, p.sensitive, p.in_reply_to_id, p.in_reply_to_account_id, p.reblog_of_id, p.edited_at, u.id, u.username, u.email, u.password_hash, u.display_name, u.bio, u.is_admin, u.created_at, u.email_mentions, u.sessions_valid_after, u.email_verified_at, u.bot, u.discoverable, u.fields, u.default_visibility, u.default_sensitive, u.default_language, u.avatar_media_id, u.header_media_id
+SELECT p.id, p.author_id, p.body, p.created_at, p.deleted_at, p.language, p.app_id, p.visibility, p.spoiler_text, p.sensitive, p.in_reply_to_id, p.in_reply_to_account_id, p.reblog_of_id, p.edited_at, u.id, u.username, u.email, u.password_hash, u.display_name, u.bio, u.is_admin, u.created_at, u.email_mentions, u.sessions_valid_after, u.email_verified_at, u.bot, u.discoverable, u.fields, u.default_visibility, u.default_sensitive, u.default_language, u.avatar_media_id, u.header_media_id, u.locked
 FROM up JOIN posts p ON p.id = up.id JOIN users u ON u.id = p.author_id
 WHERE up.depth > 0 AND p.deleted_at IS NULL AND may_see($1, p.author_id, p.visibility, p.id)
 ORDER BY up.depth
@@ -110,6 +110,7 @@ func (q *Queries) PostAncestors(ctx context.Context, arg PostAncestorsParams) ([
 			&i.User.DefaultLanguage,
 			&i.User.AvatarMediaID,
 			&i.User.HeaderMediaID,
+			&i.User.Locked,
 		); err != nil {
 			return nil, err
 		}
@@ -213,7 +214,7 @@ WITH RECURSIVE down (id, depth) AS (
     WHERE down.depth < $3::int
       AND may_see($4, c.author_id, c.visibility, c.id)
 )
-SELECT p.id, p.author_id, p.body, p.created_at, p.deleted_at, p.language, p.app_id, p.visibility, p.spoiler_text, p.sensitive, p.in_reply_to_id, p.in_reply_to_account_id, p.reblog_of_id, p.edited_at, u.id, u.username, u.email, u.password_hash, u.display_name, u.bio, u.is_admin, u.created_at, u.email_mentions, u.sessions_valid_after, u.email_verified_at, u.bot, u.discoverable, u.fields, u.default_visibility, u.default_sensitive, u.default_language, u.avatar_media_id, u.header_media_id
+SELECT p.id, p.author_id, p.body, p.created_at, p.deleted_at, p.language, p.app_id, p.visibility, p.spoiler_text, p.sensitive, p.in_reply_to_id, p.in_reply_to_account_id, p.reblog_of_id, p.edited_at, u.id, u.username, u.email, u.password_hash, u.display_name, u.bio, u.is_admin, u.created_at, u.email_mentions, u.sessions_valid_after, u.email_verified_at, u.bot, u.discoverable, u.fields, u.default_visibility, u.default_sensitive, u.default_language, u.avatar_media_id, u.header_media_id, u.locked
 FROM (SELECT down.id, down.depth FROM down WHERE down.depth > 0 LIMIT $1) AS d
 JOIN posts p ON p.id = d.id JOIN users u ON u.id = p.author_id
 ORDER BY d.depth, p.id
@@ -283,6 +284,7 @@ func (q *Queries) PostDescendants(ctx context.Context, arg PostDescendantsParams
 			&i.User.DefaultLanguage,
 			&i.User.AvatarMediaID,
 			&i.User.HeaderMediaID,
+			&i.User.Locked,
 		); err != nil {
 			return nil, err
 		}
@@ -410,7 +412,7 @@ func (q *Queries) PostForUpdate(ctx context.Context, id int64) (Post, error) {
 }
 
 const postGetByID = `-- name: PostGetByID :one
-SELECT p.id, p.author_id, p.body, p.created_at, p.deleted_at, p.language, p.app_id, p.visibility, p.spoiler_text, p.sensitive, p.in_reply_to_id, p.in_reply_to_account_id, p.reblog_of_id, p.edited_at, u.id, u.username, u.email, u.password_hash, u.display_name, u.bio, u.is_admin, u.created_at, u.email_mentions, u.sessions_valid_after, u.email_verified_at, u.bot, u.discoverable, u.fields, u.default_visibility, u.default_sensitive, u.default_language, u.avatar_media_id, u.header_media_id
+SELECT p.id, p.author_id, p.body, p.created_at, p.deleted_at, p.language, p.app_id, p.visibility, p.spoiler_text, p.sensitive, p.in_reply_to_id, p.in_reply_to_account_id, p.reblog_of_id, p.edited_at, u.id, u.username, u.email, u.password_hash, u.display_name, u.bio, u.is_admin, u.created_at, u.email_mentions, u.sessions_valid_after, u.email_verified_at, u.bot, u.discoverable, u.fields, u.default_visibility, u.default_sensitive, u.default_language, u.avatar_media_id, u.header_media_id, u.locked
 FROM posts p JOIN users u ON u.id = p.author_id
 WHERE p.id = $1 AND p.deleted_at IS NULL
 `
@@ -457,12 +459,13 @@ func (q *Queries) PostGetByID(ctx context.Context, id int64) (PostGetByIDRow, er
 		&i.User.DefaultLanguage,
 		&i.User.AvatarMediaID,
 		&i.User.HeaderMediaID,
+		&i.User.Locked,
 	)
 	return i, err
 }
 
 const postGetSeenBy = `-- name: PostGetSeenBy :one
-SELECT p.id, p.author_id, p.body, p.created_at, p.deleted_at, p.language, p.app_id, p.visibility, p.spoiler_text, p.sensitive, p.in_reply_to_id, p.in_reply_to_account_id, p.reblog_of_id, p.edited_at, u.id, u.username, u.email, u.password_hash, u.display_name, u.bio, u.is_admin, u.created_at, u.email_mentions, u.sessions_valid_after, u.email_verified_at, u.bot, u.discoverable, u.fields, u.default_visibility, u.default_sensitive, u.default_language, u.avatar_media_id, u.header_media_id
+SELECT p.id, p.author_id, p.body, p.created_at, p.deleted_at, p.language, p.app_id, p.visibility, p.spoiler_text, p.sensitive, p.in_reply_to_id, p.in_reply_to_account_id, p.reblog_of_id, p.edited_at, u.id, u.username, u.email, u.password_hash, u.display_name, u.bio, u.is_admin, u.created_at, u.email_mentions, u.sessions_valid_after, u.email_verified_at, u.bot, u.discoverable, u.fields, u.default_visibility, u.default_sensitive, u.default_language, u.avatar_media_id, u.header_media_id, u.locked
 FROM posts p JOIN users u ON u.id = p.author_id
 WHERE p.id = $1 AND p.deleted_at IS NULL AND may_see($2, p.author_id, p.visibility, p.id)
 `
@@ -515,12 +518,13 @@ func (q *Queries) PostGetSeenBy(ctx context.Context, arg PostGetSeenByParams) (P
 		&i.User.DefaultLanguage,
 		&i.User.AvatarMediaID,
 		&i.User.HeaderMediaID,
+		&i.User.Locked,
 	)
 	return i, err
 }
 
 const postListByAuthor = `-- name: PostListByAuthor :many
-SELECT p.id, p.author_id, p.body, p.created_at, p.deleted_at, p.language, p.app_id, p.visibility, p.spoiler_text, p.sensitive, p.in_reply_to_id, p.in_reply_to_account_id, p.reblog_of_id, p.edited_at, u.id, u.username, u.email, u.password_hash, u.display_name, u.bio, u.is_admin, u.created_at, u.email_mentions, u.sessions_valid_after, u.email_verified_at, u.bot, u.discoverable, u.fields, u.default_visibility, u.default_sensitive, u.default_language, u.avatar_media_id, u.header_media_id
+SELECT p.id, p.author_id, p.body, p.created_at, p.deleted_at, p.language, p.app_id, p.visibility, p.spoiler_text, p.sensitive, p.in_reply_to_id, p.in_reply_to_account_id, p.reblog_of_id, p.edited_at, u.id, u.username, u.email, u.password_hash, u.display_name, u.bio, u.is_admin, u.created_at, u.email_mentions, u.sessions_valid_after, u.email_verified_at, u.bot, u.discoverable, u.fields, u.default_visibility, u.default_sensitive, u.default_language, u.avatar_media_id, u.header_media_id, u.locked
 FROM posts p JOIN users u ON u.id = p.author_id
 WHERE p.author_id = $1 AND p.deleted_at IS NULL AND p.id < $2 AND p.id > $3
   AND may_see($4, p.author_id, p.visibility, p.id)
@@ -605,6 +609,7 @@ func (q *Queries) PostListByAuthor(ctx context.Context, arg PostListByAuthorPara
 			&i.User.DefaultLanguage,
 			&i.User.AvatarMediaID,
 			&i.User.HeaderMediaID,
+			&i.User.Locked,
 		); err != nil {
 			return nil, err
 		}
@@ -617,7 +622,7 @@ func (q *Queries) PostListByAuthor(ctx context.Context, arg PostListByAuthorPara
 }
 
 const postListByAuthorAfter = `-- name: PostListByAuthorAfter :many
-SELECT p.id, p.author_id, p.body, p.created_at, p.deleted_at, p.language, p.app_id, p.visibility, p.spoiler_text, p.sensitive, p.in_reply_to_id, p.in_reply_to_account_id, p.reblog_of_id, p.edited_at, u.id, u.username, u.email, u.password_hash, u.display_name, u.bio, u.is_admin, u.created_at, u.email_mentions, u.sessions_valid_after, u.email_verified_at, u.bot, u.discoverable, u.fields, u.default_visibility, u.default_sensitive, u.default_language, u.avatar_media_id, u.header_media_id
+SELECT p.id, p.author_id, p.body, p.created_at, p.deleted_at, p.language, p.app_id, p.visibility, p.spoiler_text, p.sensitive, p.in_reply_to_id, p.in_reply_to_account_id, p.reblog_of_id, p.edited_at, u.id, u.username, u.email, u.password_hash, u.display_name, u.bio, u.is_admin, u.created_at, u.email_mentions, u.sessions_valid_after, u.email_verified_at, u.bot, u.discoverable, u.fields, u.default_visibility, u.default_sensitive, u.default_language, u.avatar_media_id, u.header_media_id, u.locked
 FROM posts p JOIN users u ON u.id = p.author_id
 WHERE p.author_id = $1 AND p.deleted_at IS NULL AND p.id > $2 AND p.id < $3
   AND may_see($4, p.author_id, p.visibility, p.id)
@@ -702,6 +707,7 @@ func (q *Queries) PostListByAuthorAfter(ctx context.Context, arg PostListByAutho
 			&i.User.DefaultLanguage,
 			&i.User.AvatarMediaID,
 			&i.User.HeaderMediaID,
+			&i.User.Locked,
 		); err != nil {
 			return nil, err
 		}
@@ -714,7 +720,7 @@ func (q *Queries) PostListByAuthorAfter(ctx context.Context, arg PostListByAutho
 }
 
 const postListHome = `-- name: PostListHome :many
-SELECT p.id, p.author_id, p.body, p.created_at, p.deleted_at, p.language, p.app_id, p.visibility, p.spoiler_text, p.sensitive, p.in_reply_to_id, p.in_reply_to_account_id, p.reblog_of_id, p.edited_at, u.id, u.username, u.email, u.password_hash, u.display_name, u.bio, u.is_admin, u.created_at, u.email_mentions, u.sessions_valid_after, u.email_verified_at, u.bot, u.discoverable, u.fields, u.default_visibility, u.default_sensitive, u.default_language, u.avatar_media_id, u.header_media_id
+SELECT p.id, p.author_id, p.body, p.created_at, p.deleted_at, p.language, p.app_id, p.visibility, p.spoiler_text, p.sensitive, p.in_reply_to_id, p.in_reply_to_account_id, p.reblog_of_id, p.edited_at, u.id, u.username, u.email, u.password_hash, u.display_name, u.bio, u.is_admin, u.created_at, u.email_mentions, u.sessions_valid_after, u.email_verified_at, u.bot, u.discoverable, u.fields, u.default_visibility, u.default_sensitive, u.default_language, u.avatar_media_id, u.header_media_id, u.locked
 FROM posts p JOIN users u ON u.id = p.author_id
 WHERE p.deleted_at IS NULL AND p.id < $1 AND p.id > $2
   AND (p.author_id = $3
@@ -722,15 +728,17 @@ WHERE p.deleted_at IS NULL AND p.id < $1 AND p.id > $2
        OR p.id IN (SELECT pt.post_id FROM post_tags pt JOIN tag_follows tf ON tf.tag_id = pt.tag_id
                    WHERE tf.user_id = $3 AND pt.listed))
   AND may_see($3, p.author_id, p.visibility, p.id)
+  AND (NOT $4::boolean OR EXISTS (SELECT 1 FROM media m WHERE m.post_id = coalesce(p.reblog_of_id, p.id)))
 ORDER BY p.id DESC
-LIMIT $4
+LIMIT $5
 `
 
 type PostListHomeParams struct {
-	Before   int64
-	After    int64
-	ViewerID int64
-	RowLimit int32
+	Before    int64
+	After     int64
+	ViewerID  int64
+	OnlyMedia bool
+	RowLimit  int32
 }
 
 type PostListHomeRow struct {
@@ -745,6 +753,7 @@ func (q *Queries) PostListHome(ctx context.Context, arg PostListHomeParams) ([]P
 		arg.Before,
 		arg.After,
 		arg.ViewerID,
+		arg.OnlyMedia,
 		arg.RowLimit,
 	)
 	if err != nil {
@@ -788,6 +797,7 @@ func (q *Queries) PostListHome(ctx context.Context, arg PostListHomeParams) ([]P
 			&i.User.DefaultLanguage,
 			&i.User.AvatarMediaID,
 			&i.User.HeaderMediaID,
+			&i.User.Locked,
 		); err != nil {
 			return nil, err
 		}
@@ -800,7 +810,7 @@ func (q *Queries) PostListHome(ctx context.Context, arg PostListHomeParams) ([]P
 }
 
 const postListHomeAfter = `-- name: PostListHomeAfter :many
-SELECT p.id, p.author_id, p.body, p.created_at, p.deleted_at, p.language, p.app_id, p.visibility, p.spoiler_text, p.sensitive, p.in_reply_to_id, p.in_reply_to_account_id, p.reblog_of_id, p.edited_at, u.id, u.username, u.email, u.password_hash, u.display_name, u.bio, u.is_admin, u.created_at, u.email_mentions, u.sessions_valid_after, u.email_verified_at, u.bot, u.discoverable, u.fields, u.default_visibility, u.default_sensitive, u.default_language, u.avatar_media_id, u.header_media_id
+SELECT p.id, p.author_id, p.body, p.created_at, p.deleted_at, p.language, p.app_id, p.visibility, p.spoiler_text, p.sensitive, p.in_reply_to_id, p.in_reply_to_account_id, p.reblog_of_id, p.edited_at, u.id, u.username, u.email, u.password_hash, u.display_name, u.bio, u.is_admin, u.created_at, u.email_mentions, u.sessions_valid_after, u.email_verified_at, u.bot, u.discoverable, u.fields, u.default_visibility, u.default_sensitive, u.default_language, u.avatar_media_id, u.header_media_id, u.locked
 FROM posts p JOIN users u ON u.id = p.author_id
 WHERE p.deleted_at IS NULL AND p.id > $1 AND p.id < $2
   AND (p.author_id = $3
@@ -808,15 +818,17 @@ WHERE p.deleted_at IS NULL AND p.id > $1 AND p.id < $2
        OR p.id IN (SELECT pt.post_id FROM post_tags pt JOIN tag_follows tf ON tf.tag_id = pt.tag_id
                    WHERE tf.user_id = $3 AND pt.listed))
   AND may_see($3, p.author_id, p.visibility, p.id)
+  AND (NOT $4::boolean OR EXISTS (SELECT 1 FROM media m WHERE m.post_id = coalesce(p.reblog_of_id, p.id)))
 ORDER BY p.id
-LIMIT $4
+LIMIT $5
 `
 
 type PostListHomeAfterParams struct {
-	After    int64
-	Before   int64
-	ViewerID int64
-	RowLimit int32
+	After     int64
+	Before    int64
+	ViewerID  int64
+	OnlyMedia bool
+	RowLimit  int32
 }
 
 type PostListHomeAfterRow struct {
@@ -829,6 +841,7 @@ func (q *Queries) PostListHomeAfter(ctx context.Context, arg PostListHomeAfterPa
 		arg.After,
 		arg.Before,
 		arg.ViewerID,
+		arg.OnlyMedia,
 		arg.RowLimit,
 	)
 	if err != nil {
@@ -872,6 +885,7 @@ func (q *Queries) PostListHomeAfter(ctx context.Context, arg PostListHomeAfterPa
 			&i.User.DefaultLanguage,
 			&i.User.AvatarMediaID,
 			&i.User.HeaderMediaID,
+			&i.User.Locked,
 		); err != nil {
 			return nil, err
 		}
@@ -884,7 +898,7 @@ func (q *Queries) PostListHomeAfter(ctx context.Context, arg PostListHomeAfterPa
 }
 
 const postListPublic = `-- name: PostListPublic :many
-SELECT p.id, p.author_id, p.body, p.created_at, p.deleted_at, p.language, p.app_id, p.visibility, p.spoiler_text, p.sensitive, p.in_reply_to_id, p.in_reply_to_account_id, p.reblog_of_id, p.edited_at, u.id, u.username, u.email, u.password_hash, u.display_name, u.bio, u.is_admin, u.created_at, u.email_mentions, u.sessions_valid_after, u.email_verified_at, u.bot, u.discoverable, u.fields, u.default_visibility, u.default_sensitive, u.default_language, u.avatar_media_id, u.header_media_id
+SELECT p.id, p.author_id, p.body, p.created_at, p.deleted_at, p.language, p.app_id, p.visibility, p.spoiler_text, p.sensitive, p.in_reply_to_id, p.in_reply_to_account_id, p.reblog_of_id, p.edited_at, u.id, u.username, u.email, u.password_hash, u.display_name, u.bio, u.is_admin, u.created_at, u.email_mentions, u.sessions_valid_after, u.email_verified_at, u.bot, u.discoverable, u.fields, u.default_visibility, u.default_sensitive, u.default_language, u.avatar_media_id, u.header_media_id, u.locked
 FROM posts p JOIN users u ON u.id = p.author_id
 WHERE p.deleted_at IS NULL AND p.visibility = 'public' AND p.reblog_of_id IS NULL
   AND p.id < $1 AND p.id > $2
@@ -947,6 +961,7 @@ func (q *Queries) PostListPublic(ctx context.Context, arg PostListPublicParams) 
 			&i.User.DefaultLanguage,
 			&i.User.AvatarMediaID,
 			&i.User.HeaderMediaID,
+			&i.User.Locked,
 		); err != nil {
 			return nil, err
 		}
@@ -959,7 +974,7 @@ func (q *Queries) PostListPublic(ctx context.Context, arg PostListPublicParams) 
 }
 
 const postListPublicAfter = `-- name: PostListPublicAfter :many
-SELECT p.id, p.author_id, p.body, p.created_at, p.deleted_at, p.language, p.app_id, p.visibility, p.spoiler_text, p.sensitive, p.in_reply_to_id, p.in_reply_to_account_id, p.reblog_of_id, p.edited_at, u.id, u.username, u.email, u.password_hash, u.display_name, u.bio, u.is_admin, u.created_at, u.email_mentions, u.sessions_valid_after, u.email_verified_at, u.bot, u.discoverable, u.fields, u.default_visibility, u.default_sensitive, u.default_language, u.avatar_media_id, u.header_media_id
+SELECT p.id, p.author_id, p.body, p.created_at, p.deleted_at, p.language, p.app_id, p.visibility, p.spoiler_text, p.sensitive, p.in_reply_to_id, p.in_reply_to_account_id, p.reblog_of_id, p.edited_at, u.id, u.username, u.email, u.password_hash, u.display_name, u.bio, u.is_admin, u.created_at, u.email_mentions, u.sessions_valid_after, u.email_verified_at, u.bot, u.discoverable, u.fields, u.default_visibility, u.default_sensitive, u.default_language, u.avatar_media_id, u.header_media_id, u.locked
 FROM posts p JOIN users u ON u.id = p.author_id
 WHERE p.deleted_at IS NULL AND p.visibility = 'public' AND p.reblog_of_id IS NULL
   AND p.id > $1 AND p.id < $2
@@ -1022,6 +1037,7 @@ func (q *Queries) PostListPublicAfter(ctx context.Context, arg PostListPublicAft
 			&i.User.DefaultLanguage,
 			&i.User.AvatarMediaID,
 			&i.User.HeaderMediaID,
+			&i.User.Locked,
 		); err != nil {
 			return nil, err
 		}
@@ -1034,7 +1050,7 @@ func (q *Queries) PostListPublicAfter(ctx context.Context, arg PostListPublicAft
 }
 
 const postListPublicMedia = `-- name: PostListPublicMedia :many
-SELECT p.id, p.author_id, p.body, p.created_at, p.deleted_at, p.language, p.app_id, p.visibility, p.spoiler_text, p.sensitive, p.in_reply_to_id, p.in_reply_to_account_id, p.reblog_of_id, p.edited_at, u.id, u.username, u.email, u.password_hash, u.display_name, u.bio, u.is_admin, u.created_at, u.email_mentions, u.sessions_valid_after, u.email_verified_at, u.bot, u.discoverable, u.fields, u.default_visibility, u.default_sensitive, u.default_language, u.avatar_media_id, u.header_media_id
+SELECT p.id, p.author_id, p.body, p.created_at, p.deleted_at, p.language, p.app_id, p.visibility, p.spoiler_text, p.sensitive, p.in_reply_to_id, p.in_reply_to_account_id, p.reblog_of_id, p.edited_at, u.id, u.username, u.email, u.password_hash, u.display_name, u.bio, u.is_admin, u.created_at, u.email_mentions, u.sessions_valid_after, u.email_verified_at, u.bot, u.discoverable, u.fields, u.default_visibility, u.default_sensitive, u.default_language, u.avatar_media_id, u.header_media_id, u.locked
 FROM posts p JOIN users u ON u.id = p.author_id
 WHERE p.deleted_at IS NULL AND p.visibility = 'public' AND p.reblog_of_id IS NULL
   AND p.id < $1 AND p.id > $2
@@ -1098,6 +1114,7 @@ func (q *Queries) PostListPublicMedia(ctx context.Context, arg PostListPublicMed
 			&i.User.DefaultLanguage,
 			&i.User.AvatarMediaID,
 			&i.User.HeaderMediaID,
+			&i.User.Locked,
 		); err != nil {
 			return nil, err
 		}
@@ -1110,7 +1127,7 @@ func (q *Queries) PostListPublicMedia(ctx context.Context, arg PostListPublicMed
 }
 
 const postListPublicMediaAfter = `-- name: PostListPublicMediaAfter :many
-SELECT p.id, p.author_id, p.body, p.created_at, p.deleted_at, p.language, p.app_id, p.visibility, p.spoiler_text, p.sensitive, p.in_reply_to_id, p.in_reply_to_account_id, p.reblog_of_id, p.edited_at, u.id, u.username, u.email, u.password_hash, u.display_name, u.bio, u.is_admin, u.created_at, u.email_mentions, u.sessions_valid_after, u.email_verified_at, u.bot, u.discoverable, u.fields, u.default_visibility, u.default_sensitive, u.default_language, u.avatar_media_id, u.header_media_id
+SELECT p.id, p.author_id, p.body, p.created_at, p.deleted_at, p.language, p.app_id, p.visibility, p.spoiler_text, p.sensitive, p.in_reply_to_id, p.in_reply_to_account_id, p.reblog_of_id, p.edited_at, u.id, u.username, u.email, u.password_hash, u.display_name, u.bio, u.is_admin, u.created_at, u.email_mentions, u.sessions_valid_after, u.email_verified_at, u.bot, u.discoverable, u.fields, u.default_visibility, u.default_sensitive, u.default_language, u.avatar_media_id, u.header_media_id, u.locked
 FROM posts p JOIN users u ON u.id = p.author_id
 WHERE p.deleted_at IS NULL AND p.visibility = 'public' AND p.reblog_of_id IS NULL
   AND p.id > $1 AND p.id < $2
@@ -1174,6 +1191,7 @@ func (q *Queries) PostListPublicMediaAfter(ctx context.Context, arg PostListPubl
 			&i.User.DefaultLanguage,
 			&i.User.AvatarMediaID,
 			&i.User.HeaderMediaID,
+			&i.User.Locked,
 		); err != nil {
 			return nil, err
 		}
@@ -1260,7 +1278,7 @@ func (q *Queries) PostStatsOf(ctx context.Context, ids []int64) ([]PostStat, err
 }
 
 const postsByIDs = `-- name: PostsByIDs :many
-SELECT p.id, p.author_id, p.body, p.created_at, p.deleted_at, p.language, p.app_id, p.visibility, p.spoiler_text, p.sensitive, p.in_reply_to_id, p.in_reply_to_account_id, p.reblog_of_id, p.edited_at, u.id, u.username, u.email, u.password_hash, u.display_name, u.bio, u.is_admin, u.created_at, u.email_mentions, u.sessions_valid_after, u.email_verified_at, u.bot, u.discoverable, u.fields, u.default_visibility, u.default_sensitive, u.default_language, u.avatar_media_id, u.header_media_id
+SELECT p.id, p.author_id, p.body, p.created_at, p.deleted_at, p.language, p.app_id, p.visibility, p.spoiler_text, p.sensitive, p.in_reply_to_id, p.in_reply_to_account_id, p.reblog_of_id, p.edited_at, u.id, u.username, u.email, u.password_hash, u.display_name, u.bio, u.is_admin, u.created_at, u.email_mentions, u.sessions_valid_after, u.email_verified_at, u.bot, u.discoverable, u.fields, u.default_visibility, u.default_sensitive, u.default_language, u.avatar_media_id, u.header_media_id, u.locked
 FROM posts p JOIN users u ON u.id = p.author_id
 WHERE p.id = ANY($1::bigint[]) AND p.deleted_at IS NULL
 `
@@ -1314,6 +1332,7 @@ func (q *Queries) PostsByIDs(ctx context.Context, ids []int64) ([]PostsByIDsRow,
 			&i.User.DefaultLanguage,
 			&i.User.AvatarMediaID,
 			&i.User.HeaderMediaID,
+			&i.User.Locked,
 		); err != nil {
 			return nil, err
 		}
@@ -1326,7 +1345,7 @@ func (q *Queries) PostsByIDs(ctx context.Context, ids []int64) ([]PostsByIDsRow,
 }
 
 const postsVisibleByIDs = `-- name: PostsVisibleByIDs :many
-SELECT p.id, p.author_id, p.body, p.created_at, p.deleted_at, p.language, p.app_id, p.visibility, p.spoiler_text, p.sensitive, p.in_reply_to_id, p.in_reply_to_account_id, p.reblog_of_id, p.edited_at, u.id, u.username, u.email, u.password_hash, u.display_name, u.bio, u.is_admin, u.created_at, u.email_mentions, u.sessions_valid_after, u.email_verified_at, u.bot, u.discoverable, u.fields, u.default_visibility, u.default_sensitive, u.default_language, u.avatar_media_id, u.header_media_id
+SELECT p.id, p.author_id, p.body, p.created_at, p.deleted_at, p.language, p.app_id, p.visibility, p.spoiler_text, p.sensitive, p.in_reply_to_id, p.in_reply_to_account_id, p.reblog_of_id, p.edited_at, u.id, u.username, u.email, u.password_hash, u.display_name, u.bio, u.is_admin, u.created_at, u.email_mentions, u.sessions_valid_after, u.email_verified_at, u.bot, u.discoverable, u.fields, u.default_visibility, u.default_sensitive, u.default_language, u.avatar_media_id, u.header_media_id, u.locked
 FROM posts p JOIN users u ON u.id = p.author_id
 WHERE p.id = ANY($1::bigint[]) AND p.deleted_at IS NULL
   AND may_see($2, p.author_id, p.visibility, p.id)
@@ -1386,6 +1405,7 @@ func (q *Queries) PostsVisibleByIDs(ctx context.Context, arg PostsVisibleByIDsPa
 			&i.User.DefaultLanguage,
 			&i.User.AvatarMediaID,
 			&i.User.HeaderMediaID,
+			&i.User.Locked,
 		); err != nil {
 			return nil, err
 		}

@@ -13,7 +13,7 @@ import (
 )
 
 const followersOf = `-- name: FollowersOf :many
-SELECT u.id, u.username, u.email, u.password_hash, u.display_name, u.bio, u.is_admin, u.created_at, u.email_mentions, u.sessions_valid_after, u.email_verified_at, u.bot, u.discoverable, u.fields, u.default_visibility, u.default_sensitive, u.default_language, u.avatar_media_id, u.header_media_id FROM follows f JOIN users u ON u.id = f.follower_id
+SELECT u.id, u.username, u.email, u.password_hash, u.display_name, u.bio, u.is_admin, u.created_at, u.email_mentions, u.sessions_valid_after, u.email_verified_at, u.bot, u.discoverable, u.fields, u.default_visibility, u.default_sensitive, u.default_language, u.avatar_media_id, u.header_media_id, u.locked FROM follows f JOIN users u ON u.id = f.follower_id
 WHERE f.followee_id = $1 AND u.id < $2 AND u.id > $3
 ORDER BY u.id DESC LIMIT $4
 `
@@ -59,6 +59,7 @@ func (q *Queries) FollowersOf(ctx context.Context, arg FollowersOfParams) ([]Use
 			&i.DefaultLanguage,
 			&i.AvatarMediaID,
 			&i.HeaderMediaID,
+			&i.Locked,
 		); err != nil {
 			return nil, err
 		}
@@ -71,7 +72,7 @@ func (q *Queries) FollowersOf(ctx context.Context, arg FollowersOfParams) ([]Use
 }
 
 const followersOfAfter = `-- name: FollowersOfAfter :many
-SELECT u.id, u.username, u.email, u.password_hash, u.display_name, u.bio, u.is_admin, u.created_at, u.email_mentions, u.sessions_valid_after, u.email_verified_at, u.bot, u.discoverable, u.fields, u.default_visibility, u.default_sensitive, u.default_language, u.avatar_media_id, u.header_media_id FROM follows f JOIN users u ON u.id = f.follower_id
+SELECT u.id, u.username, u.email, u.password_hash, u.display_name, u.bio, u.is_admin, u.created_at, u.email_mentions, u.sessions_valid_after, u.email_verified_at, u.bot, u.discoverable, u.fields, u.default_visibility, u.default_sensitive, u.default_language, u.avatar_media_id, u.header_media_id, u.locked FROM follows f JOIN users u ON u.id = f.follower_id
 WHERE f.followee_id = $1 AND u.id > $2 AND u.id < $3
 ORDER BY u.id LIMIT $4
 `
@@ -118,6 +119,7 @@ func (q *Queries) FollowersOfAfter(ctx context.Context, arg FollowersOfAfterPara
 			&i.DefaultLanguage,
 			&i.AvatarMediaID,
 			&i.HeaderMediaID,
+			&i.Locked,
 		); err != nil {
 			return nil, err
 		}
@@ -130,7 +132,7 @@ func (q *Queries) FollowersOfAfter(ctx context.Context, arg FollowersOfAfterPara
 }
 
 const followingOf = `-- name: FollowingOf :many
-SELECT u.id, u.username, u.email, u.password_hash, u.display_name, u.bio, u.is_admin, u.created_at, u.email_mentions, u.sessions_valid_after, u.email_verified_at, u.bot, u.discoverable, u.fields, u.default_visibility, u.default_sensitive, u.default_language, u.avatar_media_id, u.header_media_id FROM follows f JOIN users u ON u.id = f.followee_id
+SELECT u.id, u.username, u.email, u.password_hash, u.display_name, u.bio, u.is_admin, u.created_at, u.email_mentions, u.sessions_valid_after, u.email_verified_at, u.bot, u.discoverable, u.fields, u.default_visibility, u.default_sensitive, u.default_language, u.avatar_media_id, u.header_media_id, u.locked FROM follows f JOIN users u ON u.id = f.followee_id
 WHERE f.follower_id = $1 AND u.id < $2 AND u.id > $3
 ORDER BY u.id DESC LIMIT $4
 `
@@ -176,6 +178,7 @@ func (q *Queries) FollowingOf(ctx context.Context, arg FollowingOfParams) ([]Use
 			&i.DefaultLanguage,
 			&i.AvatarMediaID,
 			&i.HeaderMediaID,
+			&i.Locked,
 		); err != nil {
 			return nil, err
 		}
@@ -188,7 +191,7 @@ func (q *Queries) FollowingOf(ctx context.Context, arg FollowingOfParams) ([]Use
 }
 
 const followingOfAfter = `-- name: FollowingOfAfter :many
-SELECT u.id, u.username, u.email, u.password_hash, u.display_name, u.bio, u.is_admin, u.created_at, u.email_mentions, u.sessions_valid_after, u.email_verified_at, u.bot, u.discoverable, u.fields, u.default_visibility, u.default_sensitive, u.default_language, u.avatar_media_id, u.header_media_id FROM follows f JOIN users u ON u.id = f.followee_id
+SELECT u.id, u.username, u.email, u.password_hash, u.display_name, u.bio, u.is_admin, u.created_at, u.email_mentions, u.sessions_valid_after, u.email_verified_at, u.bot, u.discoverable, u.fields, u.default_visibility, u.default_sensitive, u.default_language, u.avatar_media_id, u.header_media_id, u.locked FROM follows f JOIN users u ON u.id = f.followee_id
 WHERE f.follower_id = $1 AND u.id > $2 AND u.id < $3
 ORDER BY u.id LIMIT $4
 `
@@ -234,6 +237,7 @@ func (q *Queries) FollowingOfAfter(ctx context.Context, arg FollowingOfAfterPara
 			&i.DefaultLanguage,
 			&i.AvatarMediaID,
 			&i.HeaderMediaID,
+			&i.Locked,
 		); err != nil {
 			return nil, err
 		}
@@ -277,7 +281,9 @@ func (q *Queries) InstanceCounts(ctx context.Context) (InstanceCountsRow, error)
 const relationships = `-- name: Relationships :many
 SELECT u.id,
     EXISTS (SELECT 1 FROM follows f WHERE f.follower_id = $1 AND f.followee_id = u.id) AS following,
-    EXISTS (SELECT 1 FROM follows f WHERE f.follower_id = u.id AND f.followee_id = $1) AS followed_by
+    EXISTS (SELECT 1 FROM follows f WHERE f.follower_id = u.id AND f.followee_id = $1) AS followed_by,
+    EXISTS (SELECT 1 FROM follow_requests r WHERE r.requester_id = $1 AND r.target_id = u.id) AS requested,
+    EXISTS (SELECT 1 FROM follow_requests r WHERE r.requester_id = u.id AND r.target_id = $1) AS requested_by
 FROM users u WHERE u.id = ANY($2::bigint[])
 `
 
@@ -287,9 +293,11 @@ type RelationshipsParams struct {
 }
 
 type RelationshipsRow struct {
-	ID         int64
-	Following  bool
-	FollowedBy bool
+	ID          int64
+	Following   bool
+	FollowedBy  bool
+	Requested   bool
+	RequestedBy bool
 }
 
 func (q *Queries) Relationships(ctx context.Context, arg RelationshipsParams) ([]RelationshipsRow, error) {
@@ -301,7 +309,13 @@ func (q *Queries) Relationships(ctx context.Context, arg RelationshipsParams) ([
 	items := []RelationshipsRow{}
 	for rows.Next() {
 		var i RelationshipsRow
-		if err := rows.Scan(&i.ID, &i.Following, &i.FollowedBy); err != nil {
+		if err := rows.Scan(
+			&i.ID,
+			&i.Following,
+			&i.FollowedBy,
+			&i.Requested,
+			&i.RequestedBy,
+		); err != nil {
 			return nil, err
 		}
 		items = append(items, i)
@@ -315,7 +329,7 @@ func (q *Queries) Relationships(ctx context.Context, arg RelationshipsParams) ([
 const userCreate = `-- name: UserCreate :one
 INSERT INTO users (username, email, password_hash, display_name)
 VALUES ($1, $2, $3, $4)
-RETURNING id, username, email, password_hash, display_name, bio, is_admin, created_at, email_mentions, sessions_valid_after, email_verified_at, bot, discoverable, fields, default_visibility, default_sensitive, default_language, avatar_media_id, header_media_id
+RETURNING id, username, email, password_hash, display_name, bio, is_admin, created_at, email_mentions, sessions_valid_after, email_verified_at, bot, discoverable, fields, default_visibility, default_sensitive, default_language, avatar_media_id, header_media_id, locked
 `
 
 type UserCreateParams struct {
@@ -353,6 +367,7 @@ func (q *Queries) UserCreate(ctx context.Context, arg UserCreateParams) (User, e
 		&i.DefaultLanguage,
 		&i.AvatarMediaID,
 		&i.HeaderMediaID,
+		&i.Locked,
 	)
 	return i, err
 }
@@ -367,7 +382,7 @@ func (q *Queries) UserEndSessions(ctx context.Context, id int64) error {
 }
 
 const userGetByID = `-- name: UserGetByID :one
-SELECT id, username, email, password_hash, display_name, bio, is_admin, created_at, email_mentions, sessions_valid_after, email_verified_at, bot, discoverable, fields, default_visibility, default_sensitive, default_language, avatar_media_id, header_media_id FROM users WHERE id = $1
+SELECT id, username, email, password_hash, display_name, bio, is_admin, created_at, email_mentions, sessions_valid_after, email_verified_at, bot, discoverable, fields, default_visibility, default_sensitive, default_language, avatar_media_id, header_media_id, locked FROM users WHERE id = $1
 `
 
 func (q *Queries) UserGetByID(ctx context.Context, id int64) (User, error) {
@@ -393,12 +408,13 @@ func (q *Queries) UserGetByID(ctx context.Context, id int64) (User, error) {
 		&i.DefaultLanguage,
 		&i.AvatarMediaID,
 		&i.HeaderMediaID,
+		&i.Locked,
 	)
 	return i, err
 }
 
 const userGetByLogin = `-- name: UserGetByLogin :one
-SELECT id, username, email, password_hash, display_name, bio, is_admin, created_at, email_mentions, sessions_valid_after, email_verified_at, bot, discoverable, fields, default_visibility, default_sensitive, default_language, avatar_media_id, header_media_id FROM users
+SELECT id, username, email, password_hash, display_name, bio, is_admin, created_at, email_mentions, sessions_valid_after, email_verified_at, bot, discoverable, fields, default_visibility, default_sensitive, default_language, avatar_media_id, header_media_id, locked FROM users
 WHERE lower(username) = lower($1) OR lower(email) = lower($1)
 ORDER BY id
 LIMIT 1
@@ -428,12 +444,13 @@ func (q *Queries) UserGetByLogin(ctx context.Context, login string) (User, error
 		&i.DefaultLanguage,
 		&i.AvatarMediaID,
 		&i.HeaderMediaID,
+		&i.Locked,
 	)
 	return i, err
 }
 
 const userGetByUsername = `-- name: UserGetByUsername :one
-SELECT id, username, email, password_hash, display_name, bio, is_admin, created_at, email_mentions, sessions_valid_after, email_verified_at, bot, discoverable, fields, default_visibility, default_sensitive, default_language, avatar_media_id, header_media_id FROM users WHERE lower(username) = lower($1)
+SELECT id, username, email, password_hash, display_name, bio, is_admin, created_at, email_mentions, sessions_valid_after, email_verified_at, bot, discoverable, fields, default_visibility, default_sensitive, default_language, avatar_media_id, header_media_id, locked FROM users WHERE lower(username) = lower($1)
 `
 
 func (q *Queries) UserGetByUsername(ctx context.Context, username string) (User, error) {
@@ -459,12 +476,13 @@ func (q *Queries) UserGetByUsername(ctx context.Context, username string) (User,
 		&i.DefaultLanguage,
 		&i.AvatarMediaID,
 		&i.HeaderMediaID,
+		&i.Locked,
 	)
 	return i, err
 }
 
 const userGetForUpdate = `-- name: UserGetForUpdate :one
-SELECT id, username, email, password_hash, display_name, bio, is_admin, created_at, email_mentions, sessions_valid_after, email_verified_at, bot, discoverable, fields, default_visibility, default_sensitive, default_language, avatar_media_id, header_media_id FROM users WHERE id = $1 FOR NO KEY UPDATE
+SELECT id, username, email, password_hash, display_name, bio, is_admin, created_at, email_mentions, sessions_valid_after, email_verified_at, bot, discoverable, fields, default_visibility, default_sensitive, default_language, avatar_media_id, header_media_id, locked FROM users WHERE id = $1 FOR NO KEY UPDATE
 `
 
 // Locks the account row until the transaction ends (without blocking rows that refer to
@@ -493,6 +511,7 @@ func (q *Queries) UserGetForUpdate(ctx context.Context, id int64) (User, error) 
 		&i.DefaultLanguage,
 		&i.AvatarMediaID,
 		&i.HeaderMediaID,
+		&i.Locked,
 	)
 	return i, err
 }
@@ -610,7 +629,7 @@ UPDATE users SET
     default_language   = CASE WHEN $8::boolean THEN $9::text
                               ELSE default_language END
 WHERE id = $10
-RETURNING id, username, email, password_hash, display_name, bio, is_admin, created_at, email_mentions, sessions_valid_after, email_verified_at, bot, discoverable, fields, default_visibility, default_sensitive, default_language, avatar_media_id, header_media_id
+RETURNING id, username, email, password_hash, display_name, bio, is_admin, created_at, email_mentions, sessions_valid_after, email_verified_at, bot, discoverable, fields, default_visibility, default_sensitive, default_language, avatar_media_id, header_media_id, locked
 `
 
 type UserUpdateProfileParams struct {
@@ -661,6 +680,7 @@ func (q *Queries) UserUpdateProfile(ctx context.Context, arg UserUpdateProfilePa
 		&i.DefaultLanguage,
 		&i.AvatarMediaID,
 		&i.HeaderMediaID,
+		&i.Locked,
 	)
 	return i, err
 }
@@ -688,7 +708,7 @@ func (q *Queries) UserUpdateSettings(ctx context.Context, arg UserUpdateSettings
 }
 
 const usersByIDs = `-- name: UsersByIDs :many
-SELECT id, username, email, password_hash, display_name, bio, is_admin, created_at, email_mentions, sessions_valid_after, email_verified_at, bot, discoverable, fields, default_visibility, default_sensitive, default_language, avatar_media_id, header_media_id FROM users WHERE id = ANY($1::bigint[])
+SELECT id, username, email, password_hash, display_name, bio, is_admin, created_at, email_mentions, sessions_valid_after, email_verified_at, bot, discoverable, fields, default_visibility, default_sensitive, default_language, avatar_media_id, header_media_id, locked FROM users WHERE id = ANY($1::bigint[])
 `
 
 func (q *Queries) UsersByIDs(ctx context.Context, ids []int64) ([]User, error) {
@@ -720,6 +740,7 @@ func (q *Queries) UsersByIDs(ctx context.Context, ids []int64) ([]User, error) {
 			&i.DefaultLanguage,
 			&i.AvatarMediaID,
 			&i.HeaderMediaID,
+			&i.Locked,
 		); err != nil {
 			return nil, err
 		}
@@ -732,7 +753,7 @@ func (q *Queries) UsersByIDs(ctx context.Context, ids []int64) ([]User, error) {
 }
 
 const usersDirectory = `-- name: UsersDirectory :many
-SELECT id, username, email, password_hash, display_name, bio, is_admin, created_at, email_mentions, sessions_valid_after, email_verified_at, bot, discoverable, fields, default_visibility, default_sensitive, default_language, avatar_media_id, header_media_id FROM users WHERE id < $1 AND discoverable ORDER BY id DESC LIMIT $2
+SELECT id, username, email, password_hash, display_name, bio, is_admin, created_at, email_mentions, sessions_valid_after, email_verified_at, bot, discoverable, fields, default_visibility, default_sensitive, default_language, avatar_media_id, header_media_id, locked FROM users WHERE id < $1 AND discoverable ORDER BY id DESC LIMIT $2
 `
 
 type UsersDirectoryParams struct {
@@ -770,6 +791,7 @@ func (q *Queries) UsersDirectory(ctx context.Context, arg UsersDirectoryParams) 
 			&i.DefaultLanguage,
 			&i.AvatarMediaID,
 			&i.HeaderMediaID,
+			&i.Locked,
 		); err != nil {
 			return nil, err
 		}

@@ -24,7 +24,11 @@ func (s *Server) follow(w http.ResponseWriter, r *http.Request) {
 		s.answerError(w, r, err)
 		return
 	}
-	s.sessions.Put(r.Context(), "flash", "You follow @"+target.Username+" now.")
+	if target.Locked {
+		s.sessions.Put(r.Context(), "flash", "You asked to follow @"+target.Username+"; they will answer.")
+	} else {
+		s.sessions.Put(r.Context(), "flash", "You follow @"+target.Username+" now.")
+	}
 	http.Redirect(w, r, "/@"+target.Username, http.StatusSeeOther)
 }
 
@@ -37,7 +41,7 @@ func (s *Server) unfollow(w http.ResponseWriter, r *http.Request) {
 		s.answerError(w, r, err)
 		return
 	}
-	s.sessions.Put(r.Context(), "flash", "You no longer follow @"+target.Username+".")
+	s.sessions.Put(r.Context(), "flash", "You no longer follow @"+target.Username+" (nor ask to).")
 	http.Redirect(w, r, "/@"+target.Username, http.StatusSeeOther)
 }
 
@@ -75,5 +79,49 @@ func (s *Server) followList(followers bool) http.HandlerFunc {
 			v.Next = fmt.Sprintf("/@%s%s?before=%d", prof.User.Username, path, users[len(users)-1].ID)
 		}
 		s.render(w, r, http.StatusOK, "accounts", v)
+	}
+}
+
+// followRequests is the page of the accounts asking to follow the logged-in user, with a
+// form to accept or decline each.
+func (s *Server) followRequests(w http.ResponseWriter, r *http.Request) {
+	p, ok := s.page(w, r)
+	if !ok {
+		return
+	}
+	reqs, err := s.core.FollowRequests(r.Context(), currentUser(r).ID, p)
+	if err != nil {
+		s.answerError(w, r, err)
+		return
+	}
+	users := make([]core.User, len(reqs))
+	for i, q := range reqs {
+		users[i] = q.User
+	}
+	v := view{Title: "Follow requests", Accounts: users}
+	if len(reqs) == core.DefaultPageSize {
+		v.Next = fmt.Sprintf("/follow_requests?before=%d", reqs[len(reqs)-1].RequestID)
+	}
+	s.render(w, r, http.StatusOK, "follow_requests", v)
+}
+
+// followRequestAnswer accepts or declines the request of the account in the path.
+func (s *Server) followRequestAnswer(accept bool) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		id, err := strconv.ParseInt(mux.Vars(r)["id"], 10, 64)
+		if err != nil {
+			s.notFound(w, r)
+			return
+		}
+		answer, done := s.core.RejectFollowRequest, "Declined."
+		if accept {
+			answer, done = s.core.AuthorizeFollowRequest, "Accepted: they follow you now."
+		}
+		if err := answer(r.Context(), *currentUser(r), id); err != nil {
+			s.answerError(w, r, err)
+			return
+		}
+		s.sessions.Put(r.Context(), "flash", done)
+		http.Redirect(w, r, "/follow_requests", http.StatusSeeOther)
 	}
 }

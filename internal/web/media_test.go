@@ -140,3 +140,44 @@ func TestAvatarFromSettings(t *testing.T) {
 	require.Equal(t, http.StatusUnprocessableEntity, res.status)
 	require.Contains(t, res.body, `id="e-avatar"`)
 }
+
+// TestFollowRequestsOnTheWebsite: with "Approve followers manually" set, following from
+// the profile page asks instead ("Requested — withdraw"), the request waits on
+// /follow_requests with Accept and Decline forms (no JavaScript), and accepting makes a
+// follower.
+func TestFollowRequestsOnTheWebsite(t *testing.T) {
+	t.Parallel()
+	s := newSite(t)
+	alice, bob, carol := s.client(), s.client(), s.client()
+	alice.signup("alice")
+	bob.signup("bob")
+	carol.signup("carol")
+	res := alice.post("/settings/profile", map[string][]string{"locked": {"on"}, "discoverable": {"on"}, "default_visibility": {"public"}})
+	require.Equal(t, http.StatusSeeOther, res.status, res.body)
+	require.Contains(t, alice.get("/settings").body, `name="locked" type="checkbox" checked`)
+	require.Contains(t, bob.get("/@alice").body, "Request to follow")
+	for _, c := range []*client{bob, carol} {
+		res = c.post("/@alice/follow", nil)
+		require.Equal(t, http.StatusSeeOther, res.status)
+	}
+	require.Contains(t, bob.get("/@alice").body, "Requested — withdraw")
+	require.Zero(t, s.count("SELECT count(*) FROM follows"))
+	page := alice.get("/follow_requests")
+	require.Equal(t, http.StatusOK, page.status)
+	require.Contains(t, page.body, "@bob")
+	require.Contains(t, page.body, "@carol")
+	var bobID, carolID int64
+	require.NoError(t, s.pool.QueryRow(t.Context(), "SELECT id FROM users WHERE username = 'bob'").Scan(&bobID))
+	require.NoError(t, s.pool.QueryRow(t.Context(), "SELECT id FROM users WHERE username = 'carol'").Scan(&carolID))
+	res = alice.post(fmt.Sprintf("/follow_requests/%d/authorize", bobID), nil)
+	require.Equal(t, http.StatusSeeOther, res.status, res.body)
+	res = alice.post(fmt.Sprintf("/follow_requests/%d/reject", carolID), nil)
+	require.Equal(t, http.StatusSeeOther, res.status, res.body)
+	require.Equal(t, 1, s.count("SELECT count(*) FROM follows"))
+	require.Contains(t, bob.get("/@alice").body, ">Unfollow<")
+	require.Contains(t, carol.get("/@alice").body, "Request to follow")
+	require.Contains(t, alice.get("/follow_requests").body, "Nobody is waiting")
+	require.Equal(t, http.StatusNotFound, alice.post(fmt.Sprintf("/follow_requests/%d/authorize", carolID), nil).status)
+	require.Equal(t, http.StatusOK, bob.get("/follow_requests").status, "everyone has the page (empty unless locked)")
+	require.Equal(t, http.StatusSeeOther, s.client().get("/follow_requests").status, "nobody logged in: to the login page")
+}

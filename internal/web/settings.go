@@ -39,6 +39,9 @@ func (s *Server) renderSettings(w http.ResponseWriter, r *http.Request, status i
 		if u.Discoverable {
 			f.Values["discoverable"] = "on"
 		}
+		if u.Locked {
+			f.Values["locked"] = "on"
+		}
 		f.Values["default_visibility"] = cmp.Or(u.DefaultVisibility, core.VisibilityPublic)
 		f.Values["default_language"] = u.DefaultLanguage
 	}
@@ -85,16 +88,16 @@ func (s *Server) profileSettings(w http.ResponseWriter, r *http.Request) {
 		f.Values[fmt.Sprintf("field_name_%d", i)], f.Values[fmt.Sprintf("field_value_%d", i)] = name, value
 		fields = append(fields, core.ProfileField{Name: name, Value: value})
 	}
-	for _, k := range []string{"bot", "discoverable", "default_visibility", "default_language"} {
+	for _, k := range []string{"bot", "discoverable", "locked", "default_visibility", "default_language"} {
 		f.Values[k] = r.PostForm.Get(k)
 	}
-	bot, discoverable := f.Values["bot"] == "on", f.Values["discoverable"] == "on"
+	bot, discoverable, locked := f.Values["bot"] == "on", f.Values["discoverable"] == "on", f.Values["locked"] == "on"
 	visibility, language := f.Values["default_visibility"], strings.TrimSpace(f.Values["default_language"])
 	user, err := s.profilePictures(r, *currentUser(r))
 	if s.settingsRefused(w, r, f, err) {
 		return
 	}
-	_, err = s.core.UpdateProfile(r.Context(), user, core.ProfileUpdate{Fields: &fields, Bot: &bot,
+	_, err = s.core.UpdateProfile(r.Context(), user, core.ProfileUpdate{Fields: &fields, Bot: &bot, Locked: &locked,
 		Discoverable: &discoverable, DefaultVisibility: &visibility, DefaultLanguage: &language})
 	var verr *core.ValidationError
 	if errors.As(err, &verr) { // core names the API's fields; the form's are these
