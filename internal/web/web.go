@@ -7,6 +7,7 @@ import (
 	"context"
 	"log/slog"
 	"net/http"
+	"strings"
 	"sync/atomic"
 	"time"
 
@@ -243,14 +244,17 @@ func (s *Server) Handler() http.Handler {
 }
 
 // limitBody bounds request bodies: MaxFormBytes, or room for a post's pictures on the
-// forms that take them.
+// forms that take them when they come as multipart.
 func (s *Server) limitBody(next http.Handler) http.Handler {
 	maxFile := s.core.MediaLimits().MaxBytes
 	small := httpx.LimitBody(MaxFormBytes)(next)
 	compose := httpx.LimitBody(core.MaxMediaPerPost*maxFile + MaxFormBytes)(next)
 	profile := httpx.LimitBody(2*maxFile + MaxFormBytes)(next)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		multipart := strings.HasPrefix(r.Header.Get("Content-Type"), "multipart/form-data")
 		switch {
+		case !multipart: // only a multipart form carries files
+			small.ServeHTTP(w, r)
 		case r.URL.Path == "/posts" && r.Method == http.MethodPost:
 			compose.ServeHTTP(w, r)
 		case r.URL.Path == "/settings/profile" && r.Method == http.MethodPost:
