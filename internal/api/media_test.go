@@ -27,6 +27,7 @@ import (
 
 	"github.com/starling-social/starling/internal/api"
 	"github.com/starling-social/starling/internal/app"
+	"github.com/starling-social/starling/internal/core"
 )
 
 // picture is a w×h test image: a red left half, a blue right half.
@@ -305,6 +306,20 @@ func TestMediaUploadEachFormat(t *testing.T) {
 	require.Equal(t, http.StatusOK, code)
 	require.Contains(t, body, "our chart")
 	require.NotContains(t, body, "no pictures here")
+
+	// Deleted, the post's picture stops being served within core.PublicMediaTTL (a process
+	// may answer from memory that long), on the plain address as on any other.
+	require.NoError(t, c.DeleteStatus(ctx, st.ID))
+	deleted := time.Now()
+	for {
+		code, _, _ := fetch(t, s, st.MediaAttachments[0].URL)
+		if code == http.StatusNotFound {
+			break
+		}
+		require.Equal(t, http.StatusOK, code)
+		require.Less(t, time.Since(deleted), core.PublicMediaTTL+500*time.Millisecond, "still served after the post was deleted")
+		time.Sleep(20 * time.Millisecond)
+	}
 }
 
 // TestMediaRefusesWhatIsNotAPicture: a decompression bomb (a tiny PNG claiming

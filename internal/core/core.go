@@ -131,11 +131,12 @@ type Service struct {
 	counts instanceCounts
 	// mediaSlots bounds the pictures processed at a time; files is the media directory
 	// (nil: bytes in the database); blobs caches served bytes; key signs media addresses.
-	mediaSlots chan struct{}
-	files      *diskFiles
-	blobs      *blobCache
-	keyMu      sync.Mutex
-	key        []byte
+	mediaSlots  chan struct{}
+	files       *diskFiles
+	blobs       *blobCache
+	publicMedia publicCache
+	keyMu       sync.Mutex
+	key         []byte
 }
 
 // New returns a Service that runs its queries and transactions on db: a pool, or in

@@ -235,6 +235,12 @@ func (s *Service) ServeMedia(ctx context.Context, viewerID, id int64, variant st
 	if variant != VariantOriginal && variant != VariantSmall {
 		return MediaBlob{}, ErrNotFound
 	}
+	key := publicKey{id, variant}
+	if !blur {
+		if blob, ok := s.publicMedia.get(key, time.Now()); ok {
+			return blob, nil
+		}
+	}
 	ticketed := false
 	if t != nil {
 		key, err := s.mediaKey()
@@ -267,7 +273,53 @@ func (s *Service) ServeMedia(ctx context.Context, viewerID, id int64, variant st
 	if err != nil {
 		return MediaBlob{}, err
 	}
-	return MediaBlob{ContentType: row.ContentType, ETag: fmt.Sprintf(`"%x"`, row.Sha256), Public: public, Data: data}, nil
+	blob := MediaBlob{ContentType: row.ContentType, ETag: fmt.Sprintf(`"%x"`, row.Sha256), Public: public, Data: data}
+	if public && row.Visible {
+		s.publicMedia.put(key, blob, time.Now())
+	}
+	return blob, nil
+}
+
+// PublicMediaTTL bounds how long a process serves a public picture without asking the
+// database again: a picture whose post was deleted stops being served within it.
+const PublicMediaTTL = time.Second
+
+// publicKey names one variant of one media.
+type publicKey struct {
+	id      int64
+	variant string
+}
+
+// publicCache remembers, for PublicMediaTTL, the public pictures just served (those anyone
+// may see), so that a picture in demand costs one query per second per process, not one
+// per request. Who may see any other picture is asked every time.
+type publicCache struct {
+	mu sync.Mutex
+	m  map[publicKey]publicEntry
+}
+
+type publicEntry struct {
+	blob MediaBlob
+	at   time.Time
+}
+
+func (c *publicCache) get(k publicKey, now time.Time) (MediaBlob, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	e, ok := c.m[k]
+	if !ok || now.Sub(e.at) >= PublicMediaTTL {
+		return MediaBlob{}, false
+	}
+	return e.blob, true
+}
+
+func (c *publicCache) put(k publicKey, b MediaBlob, now time.Time) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.m == nil || len(c.m) >= 4096 { // entries live a second: start afresh rather than sweep
+		c.m = make(map[publicKey]publicEntry, 64)
+	}
+	c.m[k] = publicEntry{blob: b, at: now}
 }
 
 // blurPNG draws a blurhash as a small PNG: the placeholder the website shows in place of
