@@ -4,6 +4,7 @@ import (
 	"context"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
@@ -192,4 +193,63 @@ func TestBrowserLiveTimelineAndBadge(t *testing.T) {
 	_, err = chromedp.Run(bob, chromedp.Poll[bool](`document.getElementById("post-`+strconv.FormatInt(id, 10)+`") === null`,
 		chromedp.WithPollingTimeout(10*time.Second)))
 	require.NoError(t, err, "the deleted post disappears without a reload")
+}
+
+// TestBrowserComposeWithAPicture: in Chromium, a picture chosen in the compose form's
+// file input, with its description, is posted; the post shows it (loaded by the browser)
+// with the description as its alt text. A sensitive post shows only its blurhash until
+// its summary is clicked.
+func TestBrowserComposeWithAPicture(t *testing.T) {
+	t.Parallel()
+	s := newSite(t)
+	ctx := newBrowser(t)
+	base := s.srv.URL
+	_, err := s.core.SignUp(context.Background(), core.SignUpInput{Username: "alice", Email: "alice@example.com", Password: testPassword})
+	require.NoError(t, err)
+	file := filepath.Join(t.TempDir(), "valley.jpg")
+	require.NoError(t, os.WriteFile(file, photoJPEG(t, 240, 160), 0o644))
+	css := func(sel string) chromedp.CSS { return chromedp.CSS(sel) }
+	require.NoError(t, chromedp.Do(ctx,
+		chromedp.Navigate(base+"/login"),
+		chromedp.WaitVisible(css(`#f-login`)),
+		chromedp.SendKeys(css(`#f-login`), "alice"),
+		chromedp.SendKeys(css(`#f-password`), testPassword),
+		chromedp.Submit(css(`#f-password`)),
+		chromedp.WaitVisible(css(`a[href="/home"]`)),
+		chromedp.Navigate(base+"/home"),
+		chromedp.WaitVisible(css(`textarea[name=body]`)),
+		chromedp.SendKeys(css(`textarea[name=body]`), "the valley"),
+		chromedp.Click(css(`details.media summary`)),
+		chromedp.WaitVisible(css(`#image1`)),
+		chromedp.SetUploadFiles(css(`#image1`), []string{file}),
+		chromedp.SendKeys(css(`#alt1`), "A green valley at dawn"),
+		chromedp.Click(css(`form.compose button[type=submit]`)),
+		chromedp.WaitVisible(css(`article.post figure.picture img`)),
+	))
+	alt, err := chromedp.Run(ctx, chromedp.AttributeValue(css(`article.post figure.picture img`), "alt"))
+	require.NoError(t, err)
+	require.Equal(t, "A green valley at dawn", alt.Value)
+	require.Eventually(t, func() bool {
+		w, err := chromedp.Run(ctx, chromedp.Evaluate[int](`document.querySelector('article.post figure.picture img').naturalWidth`))
+		return err == nil && w > 0
+	}, 10*time.Second, 50*time.Millisecond, "the browser loaded the picture")
+
+	// Sensitive: hidden behind the blurhash until clicked.
+	require.NoError(t, chromedp.Do(ctx,
+		chromedp.SendKeys(css(`textarea[name=body]`), "careful"),
+		chromedp.Click(css(`details.media summary`)),
+		chromedp.WaitVisible(css(`#image1`)),
+		chromedp.SetUploadFiles(css(`#image1`), []string{file}),
+		chromedp.SendKeys(css(`#alt1`), "The same valley"),
+		chromedp.Click(css(`input[name=sensitive]`)),
+		chromedp.Click(css(`form.compose button[type=submit]`)),
+		chromedp.WaitVisible(css(`details.attachments.sensitive summary img.blur`)),
+	))
+	hidden, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`(() => { const img = document.querySelector('details.attachments.sensitive figure img'); return !img.checkVisibility() && !img.closest('details').open })()`))
+	require.NoError(t, err)
+	require.True(t, hidden, "the sensitive picture is not shown before the click")
+	require.NoError(t, chromedp.Do(ctx,
+		chromedp.Click(css(`details.attachments.sensitive summary`)),
+		chromedp.WaitVisible(css(`details.attachments.sensitive figure img`)),
+	))
 }
