@@ -264,6 +264,16 @@ func TestMediaUploadEachFormat(t *testing.T) {
 		}
 	}
 
+	// The instance endpoints say what is accepted.
+	for _, path := range []string{"/api/v1/instance", "/api/v2/instance"} {
+		code, body, _ := s.call(http.MethodGet, path, "", nil)
+		require.Equal(t, http.StatusOK, code)
+		require.Contains(t, body, `"image_size_limit":16777216`, path)
+		require.Contains(t, body, `"image_matrix_limit":33177600`, path)
+		require.Contains(t, body, `"image/webp"`, path)
+		require.Contains(t, body, `"max_media_attachments":4`, path)
+	}
+
 	// go-mastodon: /api/v2/media, then polling.
 	c := mastodon.NewClient(&mastodon.Config{Server: s.base, AccessToken: tok})
 	ctx := context.Background()
