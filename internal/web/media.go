@@ -2,6 +2,7 @@ package web
 
 import (
 	"bytes"
+	"errors"
 	"net/http"
 	"strconv"
 	"strings"
@@ -22,25 +23,32 @@ func (s *Server) serveMedia(w http.ResponseWriter, r *http.Request) {
 	id, err := strconv.ParseInt(v["id"], 10, 64)
 	variant, ext, _ := strings.Cut(v["file"], ".")
 	if err != nil || id <= 0 {
-		s.notFound(w, r)
+		http.Error(w, "Not found", http.StatusNotFound)
 		return
 	}
 	var ticket *core.MediaTicket
 	if q := r.URL.Query(); q.Has("s") || q.Has("e") {
 		exp, err := strconv.ParseInt(q.Get("e"), 10, 64)
 		if err != nil {
-			s.notFound(w, r)
+			http.Error(w, "Not found", http.StatusNotFound)
 			return
 		}
 		ticket = &core.MediaTicket{Expires: exp, Sig: q.Get("s")}
 	}
 	blob, err := s.core.ServeMedia(r.Context(), viewerOf(r), id, variant, ticket)
+	if errors.Is(err, core.ErrNotFound) {
+		// Plain text: an image's address has no page around it (and mediaFastPath serves
+		// it without the session a page needs).
+		w.Header().Set("X-Content-Type-Options", "nosniff")
+		http.Error(w, "Not found", http.StatusNotFound)
+		return
+	}
 	if err != nil {
 		s.answerError(w, r, err)
 		return
 	}
 	if ext != "" && (core.MediaFile{ContentType: blob.ContentType}).Ext() != "."+ext {
-		s.notFound(w, r)
+		http.Error(w, "Not found", http.StatusNotFound)
 		return
 	}
 	h := w.Header()

@@ -238,9 +238,32 @@ func (s *Server) Handler() http.Handler {
 	h = keepOpener(h)
 	h = httpx.SecureHeaders(h)
 	h = httpx.Recover(s.log)(h)
+	h = s.mediaFastPath(h)
 	h = httpx.Log(s.log)(h)
 	h = httpx.RequestID(h)
 	return h
+}
+
+// mediaFastPath serves a picture to a request without a session cookie (an image loader,
+// an anonymous reader) without the layers only pages and forms need (the session, the
+// user, the cross-origin check, the body bound, the pages' security headers: the picture
+// sets its own): who may see it is core.ServeMedia's, for nobody or a signed address. A
+// request with a session, or for any other address, takes the whole chain, full.
+func (s *Server) mediaFastPath(full http.Handler) http.Handler {
+	r := mux.NewRouter()
+	r.Use(metrics.Routes)
+	r.HandleFunc("/media/{id:[0-9]+}/{file}", s.serveMedia).Methods(http.MethodGet, http.MethodHead)
+	r.NotFoundHandler, r.MethodNotAllowedHandler = full, full
+	fast := httpx.Recover(s.log)(r)
+	return http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		if strings.HasPrefix(req.URL.Path, "/media/") {
+			if _, err := req.Cookie(s.sessions.Cookie.Name); err != nil {
+				fast.ServeHTTP(w, req)
+				return
+			}
+		}
+		full.ServeHTTP(w, req)
+	})
 }
 
 // limitBody bounds request bodies: MaxFormBytes, or room for a post's pictures on the
