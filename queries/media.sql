@@ -41,10 +41,6 @@ FROM unnest(@ids::bigint[]) WITH ORDINALITY AS x(id, pos)
 WHERE m.id = x.id AND m.account_id = @account_id AND m.purpose = 'attachment'
   AND m.post_id IS NULL AND m.state = 'ready';
 
--- name: MediaOfPosts :many
--- The attachments of the posts @post_ids, each post's in order.
-SELECT * FROM media WHERE post_id = ANY(@post_ids::bigint[]) ORDER BY post_id, position;
-
 -- name: MediaFilesOf :many
 -- The served variants' shapes (not their bytes) of the media @ids.
 SELECT media_id, variant, content_type, width, height, size, sha256
@@ -121,3 +117,11 @@ UPDATE media SET description = CASE WHEN @keep_description::boolean THEN descrip
                  focus_x = CASE WHEN @keep_focus::boolean THEN focus_x ELSE @focus_x END,
                  focus_y = CASE WHEN @keep_focus::boolean THEN focus_y ELSE @focus_y END
 WHERE id = @id AND post_id = @post_id;
+
+-- name: MediaOfPostsWithFiles :many
+-- The attachments of the posts @post_ids with their served files' shapes (an attachment
+-- is processed before a post takes it), each post's in order: one row per file.
+SELECT sqlc.embed(m), f.variant, f.content_type, f.width, f.height, f.size, f.sha256
+FROM media m JOIN media_files f ON f.media_id = m.id AND f.variant <> 'upload'
+WHERE m.post_id = ANY(@post_ids::bigint[])
+ORDER BY m.post_id, m.position, f.variant;

@@ -431,7 +431,8 @@ func mediaFrom(m store.Medium) Media {
 	return out
 }
 
-// resolveMedia fills in the attachments of posts (and of the posts they boost).
+// resolveMedia fills in the attachments of posts (and of the posts they boost), with one
+// query for them all.
 func (s *Service) resolveMedia(ctx context.Context, posts []*Post) error {
 	ids := make([]int64, 0, len(posts))
 	public := map[int64]bool{}
@@ -439,17 +440,28 @@ func (s *Service) resolveMedia(ctx context.Context, posts []*Post) error {
 		ids = append(ids, p.ID)
 		public[p.ID] = p.Visibility == VisibilityPublic || p.Visibility == VisibilityUnlisted
 	}
-	rows, err := s.q.MediaOfPosts(ctx, ids)
+	rows, err := s.q.MediaOfPostsWithFiles(ctx, ids)
 	if err != nil {
 		return fmt.Errorf("media of posts: %w", err)
 	}
-	all, err := s.mediaWithFiles(ctx, rows, public)
-	if err != nil {
-		return err
-	}
 	byPost := map[int64][]Media{}
-	for _, m := range all {
-		byPost[m.PostID] = append(byPost[m.PostID], m)
+	for _, r := range rows {
+		pid := *r.Medium.PostID
+		list := byPost[pid]
+		if len(list) == 0 || list[len(list)-1].ID != r.Medium.ID {
+			m := mediaFrom(r.Medium)
+			m.Public = !s.opts.MembersOnly && public[pid]
+			list = append(list, m)
+		}
+		f := &MediaFile{ContentType: r.ContentType, Width: int(r.Width), Height: int(r.Height),
+			Size: int(r.Size), ETag: fmt.Sprintf(`"%x"`, r.Sha256)}
+		switch last := &list[len(list)-1]; r.Variant {
+		case VariantOriginal:
+			last.Original = f
+		case VariantSmall:
+			last.Small = f
+		}
+		byPost[pid] = list
 	}
 	for _, p := range posts {
 		p.Media = byPost[p.ID]

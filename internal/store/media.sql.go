@@ -409,36 +409,56 @@ func (q *Queries) MediaInsert(ctx context.Context, arg MediaInsertParams) (Mediu
 	return i, err
 }
 
-const mediaOfPosts = `-- name: MediaOfPosts :many
-SELECT id, account_id, purpose, post_id, position, state, failure, upload_type, description, focus_x, focus_y, blurhash, animated, created_at, processed_at FROM media WHERE post_id = ANY($1::bigint[]) ORDER BY post_id, position
+const mediaOfPostsWithFiles = `-- name: MediaOfPostsWithFiles :many
+SELECT m.id, m.account_id, m.purpose, m.post_id, m.position, m.state, m.failure, m.upload_type, m.description, m.focus_x, m.focus_y, m.blurhash, m.animated, m.created_at, m.processed_at, f.variant, f.content_type, f.width, f.height, f.size, f.sha256
+FROM media m JOIN media_files f ON f.media_id = m.id AND f.variant <> 'upload'
+WHERE m.post_id = ANY($1::bigint[])
+ORDER BY m.post_id, m.position, f.variant
 `
 
-// The attachments of the posts @post_ids, each post's in order.
-func (q *Queries) MediaOfPosts(ctx context.Context, postIds []int64) ([]Medium, error) {
-	rows, err := q.db.Query(ctx, mediaOfPosts, postIds)
+type MediaOfPostsWithFilesRow struct {
+	Medium      Medium
+	Variant     string
+	ContentType string
+	Width       int32
+	Height      int32
+	Size        int32
+	Sha256      []byte
+}
+
+// The attachments of the posts @post_ids with their served files' shapes (an attachment
+// is processed before a post takes it), each post's in order: one row per file.
+func (q *Queries) MediaOfPostsWithFiles(ctx context.Context, postIds []int64) ([]MediaOfPostsWithFilesRow, error) {
+	rows, err := q.db.Query(ctx, mediaOfPostsWithFiles, postIds)
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
-	items := []Medium{}
+	items := []MediaOfPostsWithFilesRow{}
 	for rows.Next() {
-		var i Medium
+		var i MediaOfPostsWithFilesRow
 		if err := rows.Scan(
-			&i.ID,
-			&i.AccountID,
-			&i.Purpose,
-			&i.PostID,
-			&i.Position,
-			&i.State,
-			&i.Failure,
-			&i.UploadType,
-			&i.Description,
-			&i.FocusX,
-			&i.FocusY,
-			&i.Blurhash,
-			&i.Animated,
-			&i.CreatedAt,
-			&i.ProcessedAt,
+			&i.Medium.ID,
+			&i.Medium.AccountID,
+			&i.Medium.Purpose,
+			&i.Medium.PostID,
+			&i.Medium.Position,
+			&i.Medium.State,
+			&i.Medium.Failure,
+			&i.Medium.UploadType,
+			&i.Medium.Description,
+			&i.Medium.FocusX,
+			&i.Medium.FocusY,
+			&i.Medium.Blurhash,
+			&i.Medium.Animated,
+			&i.Medium.CreatedAt,
+			&i.Medium.ProcessedAt,
+			&i.Variant,
+			&i.ContentType,
+			&i.Width,
+			&i.Height,
+			&i.Size,
+			&i.Sha256,
 		); err != nil {
 			return nil, err
 		}
