@@ -217,6 +217,22 @@ func (srv *server) stop() {
 	}
 }
 
+// cpu returns the CPU time (user + system) the server process has used.
+func (srv *server) cpu() time.Duration {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", srv.cmd.Process.Pid))
+	if err != nil {
+		return 0
+	}
+	// The fields after the command's name, which is in parentheses and may hold spaces.
+	f := strings.Fields(string(b[strings.LastIndexByte(string(b), ')')+1:]))
+	if len(f) < 13 {
+		return 0
+	}
+	utime, _ := strconv.ParseInt(f[11], 10, 64)
+	stime, _ := strconv.ParseInt(f[12], 10, 64)
+	return time.Duration(utime+stime) * time.Second / 100 // clock ticks of 1/100 s
+}
+
 // rss returns the resident memory of the server process in bytes.
 func (srv *server) rss() int64 {
 	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", srv.cmd.Process.Pid))
@@ -309,6 +325,9 @@ type load struct {
 	latencies []time.Duration // of the successful calls, sorted
 	errors    int64
 	elapsed   time.Duration // from the first call's start to the last call's end
+	// genCPU is the load generator's CPU time over the run's wall time, in cores (2.0 is
+	// all of a 2-core machine); 0 when not measured.
+	genCPU float64
 }
 
 func (l load) pct(p float64) time.Duration {
@@ -475,11 +494,16 @@ func (s *suite) writes(ctx context.Context) error {
 	if s.quick {
 		levels = []int{8, 32}
 	}
+	host := hostOf(srv.base)
+	post := postFormRequest(host, "/api/v1/statuses", token, func(i int) string {
+		return url.Values{"status": {postBody(i)}}.Encode()
+	})
 	type row struct {
 		c                 int
 		api, pg, pgNotify float64
 		p50, p99          time.Duration
 		errors            int64
+		genCPU            float64
 	}
 	var rows []row
 	var cdf []time.Duration
@@ -489,9 +513,7 @@ func (s *suite) writes(ctx context.Context) error {
 		var best load
 		for r := range s.runs {
 			progress("writes: %d clients, run %d/%d", c, r+1, s.runs)
-			l := closedLoop(c, s.seconds, func(client *http.Client, i int) error {
-				return postStatus(client, srv.base, token, postBody(i))
-			})
+			l := rawLoop(host, c, s.seconds, http.StatusOK, post)
 			apiRates = append(apiRates, l.rate)
 			if l.rate >= median(apiRates) {
 				best = l
@@ -508,7 +530,7 @@ func (s *suite) writes(ctx context.Context) error {
 			pgnRates = append(pgnRates, pgn)
 		}
 		rows = append(rows, row{c: c, api: median(apiRates), pg: median(pgRates), pgNotify: median(pgnRates),
-			p50: best.pct(0.5), p99: best.pct(0.99), errors: best.errors})
+			p50: best.pct(0.5), p99: best.pct(0.99), errors: best.errors, genCPU: best.genCPU})
 		if c == 8 {
 			s.writes8 = median(apiRates)
 		}
@@ -520,12 +542,12 @@ func (s *suite) writes(ctx context.Context) error {
 		"What it measures: the write transaction alone, which now holds the post and its `post.created` event only; the effects (notification, counters, email job) are the consumers' (sections 4–7). " +
 		"Baseline: pgbench running that exact transaction (post + event, no job rows) at the same concurrency, and the same transaction with `pg_notify` inside it, " +
 		"which Starling does not do (it sends one coalesced wake-up after the commit).\n\n")
-	s.printf("| clients | Starling posts/s | p50 | p99 | pgbench tx/s | ratio | pgbench with NOTIFY in tx | errors |\n")
-	s.printf("| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n")
+	s.printf("| clients | Starling posts/s | p50 | p99 | pgbench tx/s | ratio | pgbench with NOTIFY in tx | errors | generator CPU |\n")
+	s.printf("| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n")
 	var xs []float64
 	var api, pg, pgn []float64
 	for _, r := range rows {
-		s.printf("| %d | %.0f | %s | %s | %.0f | %.2f× | %.0f | %d |\n", r.c, r.api, ms(r.p50), ms(r.p99), r.pg, r.api/r.pg, r.pgNotify, r.errors)
+		s.printf("| %d | %.0f | %s | %s | %.0f | %.2f× | %.0f | %d | %.2f |\n", r.c, r.api, ms(r.p50), ms(r.p99), r.pg, r.api/r.pg, r.pgNotify, r.errors, r.genCPU)
 		xs = append(xs, float64(r.c))
 		api, pg, pgn = append(api, r.api), append(pg, r.pg), append(pgn, r.pgNotify)
 	}
@@ -577,25 +599,26 @@ func (s *suite) reads(ctx context.Context) error {
 		return err
 	}
 	defer srv.stop()
-	s.printf("## 2. Timeline reads\n\n32 connections, closed loop. Baseline: pgbench on the timeline query (the page of 20 plus one, with authors).\n\n")
-	s.printf("| posts | API req/s | API p50 | API p99 | web page req/s | web p99 | pgbench q/s | API ratio |\n")
-	s.printf("| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n")
+	host := hostOf(srv.base)
+	api := getRequest(host, "/api/v1/timelines/public?limit=20")
+	web := getRequest(host, "/")
+	s.printf("## 2. Timeline reads\n\n32 connections, closed loop, anonymous (what a shared link or an app before login asks). Baseline: pgbench on the timeline query (the page of 20 plus one, with authors), same run. " +
+		"The load generator is a lean HTTP/1.1 client (keep-alive connections, one reused buffer each); its CPU share is the generator's CPU time over the run's wall time, in cores of the 2.\n\n")
+	s.printf("| posts | API req/s | API p50 | API p99 | web page req/s | web p50 | web p99 | pgbench q/s | API ratio | web ratio | generator CPU (API run) | server CPU (API run) |\n")
+	s.printf("| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n")
 	for _, n := range sizes {
 		if err := s.seed(ctx, n); err != nil {
 			return err
 		}
 		var apiR, webR, pgR []float64
 		var apiL, webL load
+		var serverCPU float64
 		for r := range s.runs {
 			progress("reads: %d posts, run %d/%d", n, r+1, s.runs)
-			a := closedLoop(32, s.seconds, func(c *http.Client, _ int) error {
-				res, err := c.Get(srv.base + "/api/v1/timelines/public?limit=20")
-				return discard(res, err, http.StatusOK)
-			})
-			w := closedLoop(32, s.seconds, func(c *http.Client, _ int) error {
-				res, err := c.Get(srv.base + "/")
-				return discard(res, err, http.StatusOK)
-			})
+			cpu0 := srv.cpu()
+			a := rawLoop(host, 32, s.seconds, http.StatusOK, api)
+			serverCPU = (srv.cpu() - cpu0).Seconds() / a.elapsed.Seconds()
+			w := rawLoop(host, 32, s.seconds, http.StatusOK, web)
 			pg, err := s.pgbench(ctx, timelineScript, 32, s.seconds)
 			if err != nil {
 				return err
@@ -603,8 +626,41 @@ func (s *suite) reads(ctx context.Context) error {
 			apiR, webR, pgR = append(apiR, a.rate), append(webR, w.rate), append(pgR, pg)
 			apiL, webL = a, w
 		}
-		s.printf("| %d | %.0f | %s | %s | %.0f | %s | %.0f | %.2f× |\n", n, median(apiR), ms(apiL.pct(.5)), ms(apiL.pct(.99)),
-			median(webR), ms(webL.pct(.99)), median(pgR), median(apiR)/median(pgR))
+		s.printf("| %d | %.0f | %s | %s | %.0f | %s | %s | %.0f | %.2f× | %.2f× | %.2f | %.2f |\n", n, median(apiR), ms(apiL.pct(.5)), ms(apiL.pct(.99)),
+			median(webR), ms(webL.pct(.5)), ms(webL.pct(.99)), median(pgR), median(apiR)/median(pgR), median(webR)/median(pgR), apiL.genCPU, serverCPU)
+	}
+	// What apps send: compression, and revalidation of a page they already have.
+	var etag string
+	if res, err := http.Get(srv.base + "/api/v1/timelines/public?limit=20"); err == nil {
+		etag = res.Header.Get("ETag")
+		io.Copy(io.Discard, res.Body)
+		res.Body.Close()
+	}
+	type variant struct {
+		name string
+		req  request
+		want int
+	}
+	variants := []variant{
+		{"API, `Accept-Encoding: gzip`", getRequest(host, "/api/v1/timelines/public?limit=20", "Accept-Encoding: gzip"), http.StatusOK},
+		{"web `/`, `Accept-Encoding: gzip`", getRequest(host, "/", "Accept-Encoding: gzip"), http.StatusOK},
+	}
+	if etag != "" {
+		variants = append(variants, variant{"API, `If-None-Match` of the current page (304)", getRequest(host, "/api/v1/timelines/public?limit=20", "If-None-Match: "+etag), http.StatusNotModified})
+	}
+	s.printf("\nAt %d posts, the same 32 connections asking as apps and browsers do:\n\n| request | req/s | p50 | p99 | errors |\n| --- | ---: | ---: | ---: | ---: |\n", sizes[len(sizes)-1])
+	for _, v := range variants {
+		var rates []float64
+		var last load
+		for r := range s.runs {
+			progress("reads: %s, run %d/%d", v.name, r+1, s.runs)
+			last = rawLoop(host, 32, s.seconds, v.want, v.req)
+			rates = append(rates, last.rate)
+		}
+		s.printf("| %s | %.0f | %s | %s | %d |\n", v.name, median(rates), ms(last.pct(.5)), ms(last.pct(.99)), last.errors)
+	}
+	if etag == "" {
+		s.printf("\nThe API's page carries no `ETag`: no revalidation run.\n")
 	}
 	s.printf("\nTarget ≥ 0.5× the baseline with p99 ≤ 10 ms, flat in the number of posts.\n\n")
 	return nil
