@@ -31,12 +31,14 @@ SELECT t.*, coalesce(a.name, '') AS app_name, coalesce(a.website, '') AS app_web
 FROM oauth_tokens t LEFT JOIN oauth_apps a ON a.id = t.app_id
 WHERE t.token_hash = @token_hash AND t.revoked_at IS NULL;
 
--- name: OAuthTokenRevokeByHash :execrows
+-- name: OAuthTokenRevokeByHash :many
 UPDATE oauth_tokens SET revoked_at = now()
-WHERE token_hash = @token_hash AND revoked_at IS NULL AND (app_id = @app_id OR @app_id = 0);
+WHERE token_hash = @token_hash AND revoked_at IS NULL AND (app_id = @app_id OR @app_id = 0)
+RETURNING id, user_id;
 
--- name: OAuthTokenRevokeRevokeForCode :exec
-UPDATE oauth_tokens SET revoked_at = now() WHERE app_id = @app_id AND user_id = @user_id AND revoked_at IS NULL;
+-- name: OAuthTokenRevokeRevokeForCode :many
+UPDATE oauth_tokens SET revoked_at = now() WHERE app_id = @app_id AND user_id = @user_id AND revoked_at IS NULL
+RETURNING id;
 
 -- name: OAuthTokensOfUser :many
 SELECT t.id, t.name, t.scopes, t.created_at, t.last_used_at, coalesce(a.name, '') AS app_name,
@@ -45,12 +47,14 @@ FROM oauth_tokens t LEFT JOIN oauth_apps a ON a.id = t.app_id
 WHERE t.user_id = @user_id AND t.revoked_at IS NULL
 ORDER BY t.id DESC;
 
--- name: OAuthTokenRevokeForUser :execrows
-UPDATE oauth_tokens SET revoked_at = now() WHERE id = @id AND user_id = @user_id AND revoked_at IS NULL;
+-- name: OAuthTokenRevokeForUser :many
+UPDATE oauth_tokens SET revoked_at = now() WHERE id = @id AND user_id = @user_id AND revoked_at IS NULL
+RETURNING id;
 
 -- name: OAuthTokenTouch :exec
 UPDATE oauth_tokens SET last_used_at = now()
 WHERE id = @id AND (last_used_at IS NULL OR last_used_at < now() - interval '1 minute');
 
--- name: OAuthTokensRevokeAllOfUser :execrows
-UPDATE oauth_tokens SET revoked_at = now() WHERE user_id = @user_id AND revoked_at IS NULL;
+-- name: OAuthTokensRevokeAllOfUser :many
+UPDATE oauth_tokens SET revoked_at = now() WHERE user_id = @user_id AND revoked_at IS NULL
+RETURNING id;

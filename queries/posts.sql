@@ -219,3 +219,26 @@ WHERE p.deleted_at IS NULL AND p.visibility = 'public' AND p.reblog_of_id IS NUL
   AND EXISTS (SELECT 1 FROM media m WHERE m.post_id = p.id)
 ORDER BY p.id
 LIMIT @row_limit;
+
+-- name: PostCreateWithEvent :one
+-- A post with its post.created event (and its idempotency key, when given) in one
+-- statement: one round trip, atomic as its own transaction. The event's payload is the
+-- caller's (events.Prepare), with the new post's id put in.
+WITH p AS (
+    INSERT INTO posts (author_id, body, language, app_id, visibility, spoiler_text, sensitive,
+                       in_reply_to_id, in_reply_to_account_id)
+    VALUES (@author_id, @body, sqlc.narg('language'), sqlc.narg('app_id'), @visibility, @spoiler_text, @sensitive,
+            sqlc.narg('in_reply_to_id'), sqlc.narg('in_reply_to_account_id'))
+    RETURNING *
+), k AS (
+    INSERT INTO idempotency_keys (user_id, key, post_id)
+    SELECT p.author_id, @idempotency_key::text, p.id FROM p WHERE @idempotency_key::text <> ''
+), e AS (
+    INSERT INTO events (topic, payload, request_id, trace)
+    SELECT @topic::text, jsonb_set(@payload::jsonb, '{post_id}', to_jsonb(p.id)), @request_id::text, @trace::text FROM p
+    RETURNING id
+)
+SELECT p.id, p.author_id, p.body, p.created_at, p.deleted_at, p.language, p.app_id, p.visibility,
+       p.spoiler_text, p.sensitive, p.in_reply_to_id, p.in_reply_to_account_id, p.reblog_of_id,
+       p.edited_at, e.id AS event_id
+FROM p, e;

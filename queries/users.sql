@@ -16,8 +16,8 @@ WHERE lower(username) = lower(@login) OR lower(email) = lower(@login)
 ORDER BY id
 LIMIT 1;
 
--- name: UserSetAdmin :execrows
-UPDATE users SET is_admin = @is_admin WHERE lower(username) = lower(@username);
+-- name: UserSetAdmin :many
+UPDATE users SET is_admin = @is_admin WHERE lower(username) = lower(@username) RETURNING id;
 
 -- name: UserUpdateSettings :exec
 UPDATE users SET display_name = @display_name, bio = @bio, email_mentions = @email_mentions

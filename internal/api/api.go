@@ -11,12 +11,14 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
+	"regexp"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/gorilla/mux"
 
+	"github.com/starling-social/starling/internal/cache"
 	"github.com/starling-social/starling/internal/core"
 	"github.com/starling-social/starling/internal/httpx"
 	"github.com/starling-social/starling/internal/live"
@@ -80,13 +82,15 @@ type Server struct {
 	grantTypes []string
 	// wsPing is Options.WebSocketPing.
 	wsPing time.Duration
+	// tokens caches who each recently seen token stands for (see resolve).
+	tokens *cache.Tokens[*caller]
 }
 
 // New returns the API.
 func New(opts Options) *Server {
 	s := &Server{core: opts.Core, oauth: opts.OAuth, hub: opts.Hub, log: opts.Log,
 		base: strings.TrimRight(opts.BaseURL, "/"), open: opts.SignupsOpen, limit: opts.RateLimit, apps: opts.AppLimit, proxies: opts.Proxies, shed: opts.Shed,
-		logins: opts.LoginLimits, grantTypes: []string{"authorization_code", "client_credentials"}}
+		logins: opts.LoginLimits, grantTypes: []string{"authorization_code", "client_credentials"}, tokens: &cache.Tokens[*caller]{}}
 	if !opts.NoPasswordGrant {
 		s.grantTypes = append(s.grantTypes, "password")
 	}
@@ -96,6 +100,12 @@ func New(opts Options) *Server {
 	}
 	s.router = s.routes()
 	return s
+}
+
+// TokenCache returns how many token lookups the token cache answered and how many went to
+// the database.
+func (s *Server) TokenCache() (hits, misses int64) {
+	return s.tokens.Hits.Load(), s.tokens.Misses.Load()
 }
 
 // Prefixes are the URL path prefixes the API owns; everything else belongs to the website.
@@ -366,24 +376,41 @@ func (s *Server) rateLimit(next http.Handler) http.Handler {
 		}
 		key := "ip:" + s.proxies.ClientIP(r)
 		if t := bearer(r); t != "" {
-			g, err := s.oauth.Lookup(r.Context(), t)
-			r = r.WithContext(context.WithValue(r.Context(), lookupKey{}, &tokenLookup{grant: g, err: err}))
+			c, err := s.resolve(r.Context(), t)
+			r = r.WithContext(context.WithValue(r.Context(), lookupKey{}, &tokenLookup{caller: c, err: err}))
 			if err == nil {
-				key = "token:" + strconv.FormatInt(g.TokenID, 10)
+				key = "token:" + strconv.FormatInt(c.grant.TokenID, 10)
 			}
 		}
-		now := time.Now()
-		ok, remaining, reset := s.limit.Allow(key, now)
-		h := w.Header()
-		h.Set("X-RateLimit-Limit", strconv.Itoa(s.limit.Limit))
-		h.Set("X-RateLimit-Remaining", strconv.Itoa(remaining))
-		h.Set("X-RateLimit-Reset", reset.UTC().Format("2006-01-02T15:04:05.000Z"))
-		if !ok {
-			tooMany(w, now, reset, "Too many requests")
-			return
+		if s.admit(w, key) {
+			next.ServeHTTP(w, r)
 		}
-		next.ServeHTTP(w, r)
 	})
+}
+
+// admit counts a request against key's allowance, sets the X-RateLimit headers and, when
+// the allowance is used up, answers 429 and returns false.
+func (s *Server) admit(w http.ResponseWriter, key string) bool {
+	now := time.Now()
+	ok, remaining, reset := s.limit.Allow(key, now)
+	h := w.Header()
+	h.Set("X-RateLimit-Limit", strconv.Itoa(s.limit.Limit))
+	h.Set("X-RateLimit-Remaining", strconv.Itoa(remaining))
+	h.Set("X-RateLimit-Reset", reset.UTC().Format("2006-01-02T15:04:05.000Z"))
+	if !ok {
+		tooMany(w, now, reset, "Too many requests")
+	}
+	return ok
+}
+
+// AdmitAnonymous counts a request without a token that is answered before the API's
+// middleware (from the page cache) against its address's allowance, as rateLimit would;
+// it answers 429 itself and returns false when the allowance is used up.
+func (s *Server) AdmitAnonymous(w http.ResponseWriter, r *http.Request) bool {
+	if s.limit == nil {
+		return true
+	}
+	return s.admit(w, "ip:"+s.proxies.ClientIP(r))
 }
 
 // refuseBadText answers 400 for a request whose path or query is not text (see
@@ -460,3 +487,12 @@ func (s *Server) problem(w http.ResponseWriter, r *http.Request, p problem.Probl
 		writeError(w, p.Status, "Internal server error")
 	}
 }
+
+// cacheable are the read endpoints whose anonymous answers are the same for every
+// anonymous caller, so that internal/cache may keep them (see Cacheable).
+var cacheable = regexp.MustCompile(`^/api/(v1/timelines/public|v1/timelines/tag/[^/]+|v1/statuses/[0-9]+(/context)?|v1/accounts/[0-9]+(/statuses)?|v[12]/instance)$`)
+
+// Cacheable reports whether the answer to r, when it is anonymous (cache.Anonymous), is
+// the same for every anonymous caller: a public timeline, a post, an account, the
+// instance.
+func Cacheable(r *http.Request) bool { return cacheable.MatchString(r.URL.Path) }

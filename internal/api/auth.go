@@ -44,20 +44,71 @@ func bearer(r *http.Request) string {
 // that authentication uses it instead of looking the token up a second time.
 type lookupKey struct{}
 
-// tokenLookup is the outcome of oauth.Lookup for the request's token.
+// tokenLookup is the outcome of resolve for the request's token.
 type tokenLookup struct {
-	grant oauth.Grant
-	err   error
+	caller *caller
+	err    error
 }
 
-// lookupToken looks up raw, the request's token, once per request: the rate limiter's
+// lookupToken resolves raw, the request's token, once per request: the rate limiter's
 // lookup when it made one, a new one otherwise.
-func (s *Server) lookupToken(r *http.Request, raw string) (oauth.Grant, error) {
+func (s *Server) lookupToken(r *http.Request, raw string) (*caller, error) {
 	if l, ok := r.Context().Value(lookupKey{}).(*tokenLookup); ok {
-		return l.grant, l.err
+		return l.caller, l.err
 	}
-	return s.oauth.Lookup(r.Context(), raw)
+	return s.resolve(r.Context(), raw)
 }
+
+// resolve returns who calls with raw token: from the token cache when it holds the token
+// (internal/cache: dropped when the token is revoked or its user changes, and after a
+// second at most), else from the database, the token and then its user. A token that is
+// unknown, revoked or whose user is gone gives oauth.ErrNotFound; any other error is not
+// the token's fault. The caller returned is the caller's own copy.
+func (s *Server) resolve(ctx context.Context, raw string) (*caller, error) {
+	key := oauth.Hash(raw)
+	if c, ok := s.tokens.Get(key); ok {
+		return c.copy(), nil
+	}
+	ticket := s.tokens.Ticket()
+	g, err := s.oauth.Lookup(ctx, raw)
+	if err != nil {
+		return nil, err
+	}
+	c := &caller{grant: g}
+	if g.UserID != 0 {
+		u, err := s.core.UserByID(ctx, g.UserID)
+		if errors.Is(err, core.ErrNotFound) {
+			return nil, oauth.ErrNotFound
+		}
+		if err != nil {
+			return nil, err
+		}
+		c.user = &u
+	}
+	s.tokens.Put(ticket, key, g.TokenID, g.UserID, c)
+	return c.copy(), nil
+}
+
+// copy returns a copy of c that a request may change without changing the cached one.
+func (c *caller) copy() *caller {
+	out := *c
+	if c.user != nil {
+		u := *c.user
+		out.user = &u
+	}
+	return &out
+}
+
+// ForgetTokens drops tokens ids from the token cache: they were revoked (the
+// token.revoked event).
+func (s *Server) ForgetTokens(ids []int64) { s.tokens.Revoke(ids) }
+
+// ForgetAllTokens empties the token cache.
+func (s *Server) ForgetAllTokens() { s.tokens.Clear() }
+
+// ForgetUser drops the tokens of userID from the token cache: the account changed (the
+// account.updated event).
+func (s *Server) ForgetUser(userID int64) { s.tokens.ForgetUser(userID) }
 
 // authenticate resolves the request's token. It answers 401 itself for a bad token and
 // returns ok=false; a missing token gives a nil caller.
@@ -66,27 +117,14 @@ func (s *Server) authenticate(w http.ResponseWriter, r *http.Request) (*caller, 
 	if raw == "" {
 		return nil, true
 	}
-	g, err := s.lookupToken(r, raw)
+	c, err := s.lookupToken(r, raw)
 	if errors.Is(err, oauth.ErrNotFound) {
 		writeError(w, http.StatusUnauthorized, "The access token is invalid")
 		return nil, false
 	}
 	if err != nil {
-		s.answerError(w, r, err)
+		s.answerError(w, r, err) // not the token's fault: never a 401 that logs the app out
 		return nil, false
-	}
-	c := &caller{grant: g}
-	if g.UserID != 0 {
-		u, err := s.core.UserByID(r.Context(), g.UserID)
-		if errors.Is(err, core.ErrNotFound) {
-			writeError(w, http.StatusUnauthorized, "The access token is invalid")
-			return nil, false
-		}
-		if err != nil {
-			s.answerError(w, r, err) // not the token's fault: never a 401 that logs the app out
-			return nil, false
-		}
-		c.user = &u
 	}
 	return c, true
 }

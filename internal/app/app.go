@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/http/pprof"
 	"path/filepath"
+	"sync/atomic"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -15,6 +16,7 @@ import (
 	"riverqueue.com/riverui"
 
 	"github.com/starling-social/starling/internal/api"
+	"github.com/starling-social/starling/internal/cache"
 	"github.com/starling-social/starling/internal/config"
 	"github.com/starling-social/starling/internal/core"
 	"github.com/starling-social/starling/internal/events"
@@ -125,6 +127,8 @@ type App struct {
 	Site *web.Server
 	// Hub fans events out to live streams. Nil for RoleWork.
 	Hub *live.Hub
+	// Pages is the cache of anonymous pages in front of Handler.
+	Pages *cache.Responses
 	// Metrics holds the process's figures.
 	Metrics *metrics.Metrics
 
@@ -205,10 +209,23 @@ func Build(ctx context.Context, pool *pgxpool.Pool, dsn string, opts Options) (a
 	// The wake-up NOTIFY after each committed write, coalesced per process.
 	a.notifier = events.NewNotifier(pool, cfg.NotifyWindow, log)
 	go a.notifier.Run(bg)
+	// The API, once built, for the hub's invalidations (the hub starts before it).
+	var apiServer atomic.Pointer[api.Server]
+	// Anonymous pages, kept until the event log says they changed (at most a second).
+	pages := &cache.Responses{Stamp: func(w http.ResponseWriter, r *http.Request) { httpx.StampRequestID(w, r) }, Cacheable: func(r *http.Request) bool {
+		if api.Owns(r.URL.Path) {
+			return api.Cacheable(r)
+		}
+		return web.Cacheable(r)
+	}}
+	a.Pages = pages
 	svc := core.New(pool, core.Options{
-		Jobs:              inserter.Client,
-		Wake:              a.notifier.Wake,
-		OnEvent:           m.EventWritten,
+		Jobs: inserter.Client,
+		Wake: a.notifier.Wake,
+		OnEvent: func(topic string) {
+			m.EventWritten(topic)
+			wrote(topic, pages, apiServer.Load())
+		},
 		MentionEmailDelay: cfg.MentionEmailDelay,
 		Password: password.Params{
 			MemoryKiB:  uint32(cfg.PasswordMemoryKiB),
@@ -227,7 +244,11 @@ func Build(ctx context.Context, pool *pgxpool.Pool, dsn string, opts Options) (a
 	var hub *live.Hub
 	if role.serves() {
 		hub = live.NewHub(events.NewReader(pool), svc, log, live.Options{Observe: m.Fanout, Poll: opts.HubPoll,
-			MaxStreamsPerIP: cfg.MaxStreamsPerIP, MaxStreamsPerUser: cfg.MaxStreamsPerUser})
+			MaxStreamsPerIP: cfg.MaxStreamsPerIP, MaxStreamsPerUser: cfg.MaxStreamsPerUser,
+			OnRead: func(recs []events.Record) { invalidate(recs, pages, apiServer.Load()) }})
+		m.CounterFunc("starling_page_cache_hits_total", "Anonymous requests answered from the page cache.", func() float64 { return float64(pages.Hits.Load()) })
+		m.CounterFunc("starling_page_cache_misses_total", "Anonymous cacheable requests computed by their handler.", func() float64 { return float64(pages.Misses.Load()) })
+		m.CounterFunc("starling_page_cache_invalidations_total", "Times the page cache was emptied by an event.", func() float64 { return float64(pages.Invalidations.Load()) })
 		go hub.Run(bg)
 		m.StreamClients(hub.SubscribersByKind)
 		m.GaugeFunc("starling_events_delivered_id", "Id of the last event this process's hub fanned out.",
@@ -272,6 +293,10 @@ func Build(ctx context.Context, pool *pgxpool.Pool, dsn string, opts Options) (a
 	a.stopSess = stopSessions
 	authz := oauth.New(pool)
 	authz.AllowHTTPRedirects = cfg.OAuthAllowHTTPRedirects
+	authz.Wake = func(id int64) { // its only events are token.revoked
+		a.notifier.Wake(id)
+		wrote(events.TopicTokenRevoked, pages, apiServer.Load())
+	}
 	if opts.OAuthNow != nil {
 		authz.Now = opts.OAuthNow
 	}
@@ -316,11 +341,17 @@ func Build(ctx context.Context, pool *pgxpool.Pool, dsn string, opts Options) (a
 	}
 	a.Site = site
 	a.API = api.New(apiOpts)
+	apiServer.Store(a.API)
+	pages.Admit = func(w http.ResponseWriter, r *http.Request) bool {
+		return !api.Owns(r.URL.Path) || a.API.AdmitAnonymous(w, r)
+	}
 
 	switch {
 	case role.serves():
-		a.Handler = otelhttp.NewHandler(m.HTTP(api.Join(shed(site.Handler()), a.API.Handler())), "http",
-			otelhttp.WithFilter(func(r *http.Request) bool { return r.URL.Path != "/metrics" }))
+		// The page cache answers before tracing and metrics: a hit costs a map lookup and a
+		// write, and is counted by the cache's own counters.
+		a.Handler = pages.Handler(otelhttp.NewHandler(m.HTTP(api.Join(shed(site.Handler()), a.API.Handler())), "http",
+			otelhttp.WithFilter(func(r *http.Request) bool { return r.URL.Path != "/metrics" })))
 	case cfg.MetricsListen == "":
 		// A worker's one address serves nobody but the operator: health checks and metrics.
 		a.Handler = withMetrics(site.HealthHandler(), m.Handler())
@@ -454,4 +485,44 @@ func pipelineStatus(ctx context.Context, svc *core.Service) ([]metrics.ConsumerL
 		md[i] = metrics.QueueDepth{Queue: d.Queue, State: d.State, Jobs: d.Jobs, OldestAge: d.Oldest}
 	}
 	return ml, md, nil
+}
+
+// wrote drops from this process's caches what an event it has just committed changes,
+// before the hub reads it back: whoever wrote a change sees it at once on the process
+// that made it. Other processes drop it when their hub reads the event (invalidate).
+func wrote(topic string, pages *cache.Responses, tokens *api.Server) {
+	if cache.Invalidates(topic) {
+		pages.Invalidate()
+	}
+	if tokens != nil && (topic == events.TopicTokenRevoked || topic == events.TopicAccountUpdated) {
+		tokens.ForgetAllTokens() // rare: one lookup per token in use to make again
+	}
+}
+
+// invalidate drops what a batch of events read by the hub changed from this process's
+// caches: every cache and every topic that changes one is here. The API's token cache
+// forgets revoked tokens and changed accounts; the page cache empties on any event that
+// may change what an anonymous reader sees (cache.Invalidates).
+func invalidate(recs []events.Record, pages *cache.Responses, tokens *api.Server) {
+	changed := false
+	for _, r := range recs {
+		changed = changed || cache.Invalidates(r.Topic)
+		if tokens == nil {
+			continue
+		}
+		switch r.Topic {
+		case events.TopicTokenRevoked, events.TopicAccountUpdated:
+			// An undecodable payload drops nothing: its entries still end within a second.
+			ev, _ := events.Decode(r.Topic, r.Payload)
+			switch e := ev.(type) {
+			case events.TokenRevoked:
+				tokens.ForgetTokens(e.TokenIDs)
+			case events.AccountUpdated:
+				tokens.ForgetUser(e.UserID)
+			}
+		}
+	}
+	if changed {
+		pages.Invalidate()
+	}
 }

@@ -218,14 +218,19 @@ func (s *Service) Pin(ctx context.Context, viewer User, id int64) (Post, error) 
 		if n > MaxPins { // the transaction, and so this pin, is undone
 			return 0, "", invalid("id", fmt.Sprintf("You can pin at most %d posts: unpin one first.", MaxPins))
 		}
-		return 0, "", nil
+		ev, err := events.Append(ctx, q, events.AccountUpdated{UserID: viewer.ID}) // the profile shows its pins
+		return ev, events.TopicAccountUpdated, err
 	})
 }
 
 // Unpin unpins post id from viewer's profile.
 func (s *Service) Unpin(ctx context.Context, viewer User, id int64) (Post, error) {
 	return s.act(ctx, "post unpinned", viewer, id, func(q *store.Queries, p store.Post) (int64, string, error) {
-		return 0, "", q.PinDelete(ctx, store.PinDeleteParams{UserID: viewer.ID, PostID: p.ID})
+		if err := q.PinDelete(ctx, store.PinDeleteParams{UserID: viewer.ID, PostID: p.ID}); err != nil {
+			return 0, "", err
+		}
+		ev, err := events.Append(ctx, q, events.AccountUpdated{UserID: viewer.ID})
+		return ev, events.TopicAccountUpdated, err
 	})
 }
 

@@ -390,7 +390,7 @@ func (s *Service) SetPicture(ctx context.Context, user User, purpose string, dat
 	if err != nil {
 		return User{}, uploadProblem(field, err)
 	}
-	err = store.WithTx(ctx, s.db, func(tx pgx.Tx, q *store.Queries) error {
+	err = s.changeAccount(ctx, user.ID, func(q *store.Queries) error {
 		m, err := q.MediaInsert(ctx, store.MediaInsertParams{AccountID: user.ID, Purpose: purpose, State: MediaReady, UploadType: info.ContentType})
 		if err != nil {
 			return err
@@ -411,7 +411,9 @@ func (s *Service) SetPicture(ctx context.Context, user User, purpose string, dat
 
 // RemovePicture goes back to the generated avatar, or to no header.
 func (s *Service) RemovePicture(ctx context.Context, user User, purpose string) (User, error) {
-	if err := s.setPictureID(ctx, s.q, user.ID, purpose, nil); err != nil {
+	if err := s.changeAccount(ctx, user.ID, func(q *store.Queries) error {
+		return s.setPictureID(ctx, q, user.ID, purpose, nil)
+	}); err != nil {
 		return User{}, fmt.Errorf("remove %s: %w", purpose, err)
 	}
 	return s.UserByID(ctx, user.ID)

@@ -118,7 +118,7 @@ func (s *Service) UpdateProfile(ctx context.Context, user User, u ProfileUpdate)
 	}
 	var row store.User
 	var eventID int64
-	err := store.WithTx(ctx, s.db, func(tx pgx.Tx, q *store.Queries) error {
+	err := s.changeAccount(ctx, user.ID, func(q *store.Queries) error {
 		var err error
 		if row, err = q.UserUpdateProfile(ctx, p); err != nil {
 			return err
@@ -139,4 +139,24 @@ func (s *Service) UpdateProfile(ctx context.Context, user User, u ProfileUpdate)
 	}
 	s.woke(events.TopicFollowCreated, eventID)
 	return userFrom(row), nil
+}
+
+// changeAccount runs change in a transaction that also writes userID's account.updated
+// event, so that every process's caches drop what they keep of the account (see
+// internal/cache), then wakes the readers.
+func (s *Service) changeAccount(ctx context.Context, userID int64, change func(q *store.Queries) error) error {
+	var eventID int64
+	err := store.WithTx(ctx, s.db, func(tx pgx.Tx, q *store.Queries) error {
+		if err := change(q); err != nil {
+			return err
+		}
+		var err error
+		eventID, err = events.Append(ctx, q, events.AccountUpdated{UserID: userID})
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	s.woke(events.TopicAccountUpdated, eventID)
+	return nil
 }

@@ -34,8 +34,10 @@ func (s *Service) UpdateSettings(ctx context.Context, userID int64, in Settings)
 	if len(errs) > 0 {
 		return &ValidationError{Fields: errs}
 	}
-	err = s.q.UserUpdateSettings(ctx, store.UserUpdateSettingsParams{
-		ID: userID, DisplayName: in.DisplayName, Bio: bio, EmailMentions: in.EmailMentions,
+	err = s.changeAccount(ctx, userID, func(q *store.Queries) error {
+		return q.UserUpdateSettings(ctx, store.UserUpdateSettingsParams{
+			ID: userID, DisplayName: in.DisplayName, Bio: bio, EmailMentions: in.EmailMentions,
+		})
 	})
 	if err != nil {
 		return fmt.Errorf("update settings: %w", err)

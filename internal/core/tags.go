@@ -11,6 +11,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/starling-social/starling/internal/events"
 	"github.com/starling-social/starling/internal/store"
 	"github.com/starling-social/starling/internal/text"
 )
@@ -197,7 +198,7 @@ func (s *Service) UnfollowTag(ctx context.Context, user User, name string) (Tag,
 
 // FeatureTag puts the tag name on user's profile (at most MaxFeaturedTags).
 func (s *Service) FeatureTag(ctx context.Context, user User, name string) (FeaturedTag, error) {
-	var id int64
+	var id, eventID int64
 	_, err := s.tagAction(ctx, user, name, func(q *store.Queries, t store.Tag) error {
 		n, err := q.FeaturedTagsCount(ctx, user.ID)
 		if err != nil {
@@ -210,9 +211,13 @@ func (s *Service) FeatureTag(ctx context.Context, user User, name string) (Featu
 		if len(featured) == 0 && n >= MaxFeaturedTags {
 			return invalid("name", fmt.Sprintf("you feature %d tags already, the most there may be", MaxFeaturedTags))
 		}
-		id, err = q.FeaturedTagAdd(ctx, store.FeaturedTagAddParams{UserID: user.ID, TagID: t.ID})
+		if id, err = q.FeaturedTagAdd(ctx, store.FeaturedTagAddParams{UserID: user.ID, TagID: t.ID}); err != nil {
+			return err
+		}
+		eventID, err = events.Append(ctx, q, events.AccountUpdated{UserID: user.ID}) // shown on the profile
 		return err
 	})
+	s.woke(events.TopicAccountUpdated, eventID)
 	if err != nil {
 		return FeaturedTag{}, err
 	}
@@ -231,12 +236,18 @@ func (s *Service) FeatureTag(ctx context.Context, user User, name string) (Featu
 // UnfeatureTag takes the featured tag id off user's profile; ErrNotFound when user has
 // no such featured tag.
 func (s *Service) UnfeatureTag(ctx context.Context, user User, id int64) error {
-	n, err := s.q.FeaturedTagDelete(ctx, store.FeaturedTagDeleteParams{ID: id, UserID: user.ID})
+	err := s.changeAccount(ctx, user.ID, func(q *store.Queries) error {
+		n, err := q.FeaturedTagDelete(ctx, store.FeaturedTagDeleteParams{ID: id, UserID: user.ID})
+		if err == nil && n == 0 {
+			return ErrNotFound
+		}
+		return err
+	})
+	if errors.Is(err, ErrNotFound) {
+		return err
+	}
 	if err != nil {
 		return fmt.Errorf("unfeature tag: %w", err)
-	}
-	if n == 0 {
-		return ErrNotFound
 	}
 	return nil
 }

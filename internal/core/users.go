@@ -14,6 +14,7 @@ import (
 
 	"github.com/starling-social/starling/internal/events"
 	"github.com/starling-social/starling/internal/jobargs"
+	"github.com/starling-social/starling/internal/oauth"
 	"github.com/starling-social/starling/internal/password"
 	"github.com/starling-social/starling/internal/store"
 	"github.com/starling-social/starling/internal/text"
@@ -200,13 +201,25 @@ func (s *Service) Authenticate(ctx context.Context, login, pw string) (User, err
 
 // GrantAdmin gives the admin flag to the named user.
 func (s *Service) GrantAdmin(ctx context.Context, username string) error {
-	n, err := s.q.UserSetAdmin(ctx, store.UserSetAdminParams{Username: username, IsAdmin: true})
+	var eventID int64
+	err := store.WithTx(ctx, s.db, func(tx pgx.Tx, q *store.Queries) error {
+		ids, err := q.UserSetAdmin(ctx, store.UserSetAdminParams{Username: username, IsAdmin: true})
+		if err != nil {
+			return err
+		}
+		if len(ids) == 0 {
+			return ErrNotFound
+		}
+		eventID, err = events.Append(ctx, q, events.AccountUpdated{UserID: ids[0]}) // what the account may do
+		return err
+	})
+	if errors.Is(err, ErrNotFound) {
+		return err
+	}
 	if err != nil {
 		return fmt.Errorf("grant admin: %w", err)
 	}
-	if n == 0 {
-		return ErrNotFound
-	}
+	s.woke(events.TopicAccountUpdated, eventID)
 	return nil
 }
 
@@ -354,31 +367,44 @@ func (s *Service) ChangePassword(ctx context.Context, userID int64, current, nex
 	if err != nil {
 		return err
 	}
-	var revoked int64
+	var revoked []int64
+	var eventID int64
 	err = store.WithTx(ctx, s.db, func(tx pgx.Tx, q *store.Queries) error {
 		if err := q.UserSetPassword(ctx, store.UserSetPasswordParams{ID: userID, PasswordHash: hash}); err != nil {
 			return err
 		}
-		revoked, err = q.OAuthTokensRevokeAllOfUser(ctx, &userID)
+		if revoked, err = q.OAuthTokensRevokeAllOfUser(ctx, &userID); err != nil {
+			return err
+		}
+		eventID, err = oauth.RecordRevoked(ctx, q, userID, revoked)
 		return err
 	})
 	if err != nil {
 		return fmt.Errorf("change password: %w", err)
 	}
-	s.log.InfoContext(ctx, "password changed; other sessions ended and tokens revoked", "user_id", userID, "tokens_revoked", revoked)
+	s.woke(events.TopicTokenRevoked, eventID)
+	s.log.InfoContext(ctx, "password changed; other sessions ended and tokens revoked", "user_id", userID, "tokens_revoked", len(revoked))
 	return nil
 }
 
 // EndSessions ends every website session of userID that logged in before now and revokes
 // every OAuth and personal token of the account: "log out everywhere".
 func (s *Service) EndSessions(ctx context.Context, userID int64) error {
+	var eventID int64
 	err := store.WithTx(ctx, s.db, func(tx pgx.Tx, q *store.Queries) error {
 		if err := q.UserEndSessions(ctx, userID); err != nil {
 			return err
 		}
-		_, err := q.OAuthTokensRevokeAllOfUser(ctx, &userID)
+		ids, err := q.OAuthTokensRevokeAllOfUser(ctx, &userID)
+		if err != nil {
+			return err
+		}
+		eventID, err = oauth.RecordRevoked(ctx, q, userID, ids)
 		return err
 	})
+	if err == nil {
+		s.woke(events.TopicTokenRevoked, eventID)
+	}
 	if err != nil {
 		return fmt.Errorf("end sessions: %w", err)
 	}

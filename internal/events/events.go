@@ -37,7 +37,31 @@ const (
 	// TopicNotificationCreated is written by the mentions and interactions consumers for
 	// each notification.
 	TopicNotificationCreated = "notification.created"
+	// TopicAccountUpdated is written when what an account shows or may do changes: its
+	// profile, pictures, lock, pinned posts, featured tags, settings or role.
+	TopicAccountUpdated = "account.updated"
+	// TopicTokenRevoked is written when access tokens are revoked.
+	TopicTokenRevoked = "token.revoked"
 )
+
+// AccountUpdated is written when what account UserID shows or may do changes (profile,
+// pictures, lock, pins, featured tags, settings, role). Readers drop what they keep of it.
+type AccountUpdated struct {
+	UserID int64 `json:"user_id"`
+}
+
+// Topic implements Event.
+func (AccountUpdated) Topic() string { return TopicAccountUpdated }
+
+// TokenRevoked is written when access tokens TokenIDs are revoked; UserID is their user,
+// 0 for an app's own token.
+type TokenRevoked struct {
+	UserID   int64   `json:"user_id,omitempty"`
+	TokenIDs []int64 `json:"token_ids"`
+}
+
+// Topic implements Event.
+func (TokenRevoked) Topic() string { return TopicTokenRevoked }
 
 // NotificationCreated is written when someone gets a notification.
 type NotificationCreated struct {
@@ -166,24 +190,38 @@ func (FollowDeleted) Topic() string { return TopicFollowDeleted }
 // makes the change e describes. The request id in ctx, if any, is stored with the event.
 // It returns the new event's id.
 func Append(ctx context.Context, q *store.Queries, e Event) (int64, error) {
-	if !registered[e.Topic()] {
-		// Every topic must be in Registry, and so in docs/asyncapi.yaml with a schema.
-		return 0, fmt.Errorf("event topic %q is not registered", e.Topic())
-	}
-	payload, err := json.Marshal(e)
+	p, err := Prepare(ctx, e)
 	if err != nil {
-		return 0, fmt.Errorf("event %s: %w", e.Topic(), err)
+		return 0, err
 	}
-	id, err := q.EventAppend(ctx, store.EventAppendParams{
-		Topic:     e.Topic(),
-		Payload:   payload,
-		RequestID: reqid.From(ctx),
-		Trace:     tracing.Traceparent(ctx),
-	})
+	id, err := q.EventAppend(ctx, store.EventAppendParams{Topic: p.Topic, Payload: p.Payload, RequestID: p.RequestID, Trace: p.Trace})
 	if err != nil {
 		return 0, fmt.Errorf("event %s: %w", e.Topic(), err)
 	}
 	return id, nil
+}
+
+// Prepared is an event encoded for the log: what Append writes, for a statement that
+// writes the event itself together with the change it describes (a post and its
+// post.created in one statement).
+type Prepared struct {
+	Topic     string
+	Payload   []byte
+	RequestID string
+	Trace     string
+}
+
+// Prepare encodes e, with the request id and trace of ctx, as Append writes it.
+func Prepare(ctx context.Context, e Event) (Prepared, error) {
+	if !registered[e.Topic()] {
+		// Every topic must be in Registry, and so in docs/asyncapi.yaml with a schema.
+		return Prepared{}, fmt.Errorf("event topic %q is not registered", e.Topic())
+	}
+	payload, err := json.Marshal(e)
+	if err != nil {
+		return Prepared{}, fmt.Errorf("event %s: %w", e.Topic(), err)
+	}
+	return Prepared{Topic: e.Topic(), Payload: payload, RequestID: reqid.From(ctx), Trace: tracing.Traceparent(ctx)}, nil
 }
 
 var registered = func() map[string]bool {

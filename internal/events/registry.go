@@ -55,6 +55,8 @@ var Registry = []TopicInfo{
 	topic[FollowRequested](1),
 	topic[NotificationCreated](2),
 	topic[ConversationUpdated](1),
+	topic[AccountUpdated](1),
+	topic[TokenRevoked](1),
 }
 
 // byName indexes Registry by topic name.
@@ -95,14 +97,16 @@ type schema struct {
 }
 
 type property struct {
-	Type    string   `json:"type"`
-	Enum    []string `json:"enum"`
-	Minimum *float64 `json:"minimum"`
+	Type     string    `json:"type"`
+	Enum     []string  `json:"enum"`
+	Minimum  *float64  `json:"minimum"`
+	Items    *property `json:"items"`
+	MinItems int       `json:"minItems"`
 }
 
 // Validate checks payload against the schema of topic's current version. It supports the
-// keywords the event schemas use: type (object, integer, string), required, properties,
-// additionalProperties false, enum and minimum.
+// keywords the event schemas use: type (object, integer, string, array), required,
+// properties, additionalProperties false, enum, minimum, items and minItems.
 func Validate(topic string, payload []byte) error {
 	i := slices.IndexFunc(Registry, func(t TopicInfo) bool { return t.Name == topic })
 	if i < 0 {
@@ -135,30 +139,54 @@ func Validate(topic string, payload []byte) error {
 			}
 			continue
 		}
-		switch p.Type {
-		case "integer":
-			n, ok := v.(json.Number)
-			if !ok {
-				return fmt.Errorf("%s: %s is not a number", topic, k)
-			}
-			x, err := strconv.ParseInt(string(n), 10, 64)
-			if err != nil {
-				return fmt.Errorf("%s: %s is not an integer", topic, k)
-			}
-			if p.Minimum != nil && float64(x) < *p.Minimum {
-				return fmt.Errorf("%s: %s is below %v", topic, k, *p.Minimum)
-			}
-		case "string":
-			str, ok := v.(string)
-			if !ok {
-				return fmt.Errorf("%s: %s is not a string", topic, k)
-			}
-			if len(p.Enum) > 0 && !slices.Contains(p.Enum, str) {
-				return fmt.Errorf("%s: %s is not one of %v", topic, k, p.Enum)
-			}
-		default:
-			return fmt.Errorf("%s: schema type %q of %s is not supported", topic, p.Type, k)
+		if err := p.check(v); err != nil {
+			return fmt.Errorf("%s: %s %w", topic, k, err)
 		}
+	}
+	return nil
+}
+
+// check validates one value against p.
+func (p property) check(v any) error {
+	switch p.Type {
+	case "integer":
+		n, ok := v.(json.Number)
+		if !ok {
+			return errors.New("is not a number")
+		}
+		x, err := strconv.ParseInt(string(n), 10, 64)
+		if err != nil {
+			return errors.New("is not an integer")
+		}
+		if p.Minimum != nil && float64(x) < *p.Minimum {
+			return fmt.Errorf("is below %v", *p.Minimum)
+		}
+	case "string":
+		str, ok := v.(string)
+		if !ok {
+			return errors.New("is not a string")
+		}
+		if len(p.Enum) > 0 && !slices.Contains(p.Enum, str) {
+			return fmt.Errorf("is not one of %v", p.Enum)
+		}
+	case "array":
+		list, ok := v.([]any)
+		if !ok {
+			return errors.New("is not an array")
+		}
+		if len(list) < p.MinItems {
+			return fmt.Errorf("has fewer than %d items", p.MinItems)
+		}
+		if p.Items == nil {
+			return errors.New("has no items schema")
+		}
+		for i, item := range list {
+			if err := p.Items.check(item); err != nil {
+				return fmt.Errorf("item %d %w", i, err)
+			}
+		}
+	default:
+		return fmt.Errorf("has schema type %q, which is not supported", p.Type)
 	}
 	return nil
 }

@@ -21,13 +21,21 @@ const RequestIDHeader = "X-Request-ID"
 // in the request context and echoes it in the response.
 func RequestID(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		id := r.Header.Get(RequestIDHeader)
-		if !reqid.Valid(id) {
-			id = reqid.New()
-		}
-		w.Header().Set(RequestIDHeader, id)
+		id := StampRequestID(w, r)
 		next.ServeHTTP(w, r.WithContext(reqid.With(r.Context(), id)))
 	})
+}
+
+// StampRequestID sets the response's X-Request-ID as RequestID does (the client's when
+// well-formed, a new one otherwise) and returns it: for answers that skip the middleware,
+// such as the page cache's.
+func StampRequestID(w http.ResponseWriter, r *http.Request) string {
+	id := r.Header.Get(RequestIDHeader)
+	if !reqid.Valid(id) {
+		id = reqid.New()
+	}
+	w.Header().Set(RequestIDHeader, id)
+	return id
 }
 
 // statusWriter records the status and size of a response.

@@ -15,6 +15,7 @@ import (
 	"github.com/starling-social/starling/internal/core"
 	"github.com/starling-social/starling/internal/events"
 	"github.com/starling-social/starling/internal/mail"
+	"github.com/starling-social/starling/internal/oauth"
 	"github.com/starling-social/starling/internal/pgtest"
 )
 
@@ -50,6 +51,9 @@ func TestEveryEventMatchesItsSchema(t *testing.T) {
 	require.NoError(t, err)
 	_, err = e.core.Follow(ctx, alice.ID, "carol") // a request, and its notification
 	require.NoError(t, err)
+	_, err = oauth.New(e.pool).CreatePersonalToken(ctx, alice.ID, "phone", "read")
+	require.NoError(t, err)
+	require.NoError(t, e.core.EndSessions(ctx, alice.ID)) // its token.revoked
 	e.waitIdle(20 * time.Second)
 	_, err = e.core.Unfavourite(ctx, alice, p.ID)
 	require.NoError(t, err)
@@ -60,6 +64,7 @@ func TestEveryEventMatchesItsSchema(t *testing.T) {
 
 	rows, err := e.pool.Query(ctx, `SELECT topic, payload FROM events ORDER BY id`)
 	require.NoError(t, err)
+	defer rows.Close() // a failure below must not keep the connection from the cleanup
 	seen := map[string]int{}
 	for rows.Next() {
 		var topic string

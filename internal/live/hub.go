@@ -63,6 +63,10 @@ type Options struct {
 	// MaxStreamsPerUser and MaxStreamsPerIP cap concurrent streams (see Admit). Default to
 	// 20 and 100.
 	MaxStreamsPerUser, MaxStreamsPerIP int
+	// OnRead, when set, is called with each batch of events the hub reads, before it is
+	// fanned out: the process's caches drop what the batch changed (internal/cache), so
+	// that a client told of a change and asking again is answered afresh.
+	OnRead func(recs []events.Record)
 	// Observe, when set, is called after each batch is fanned out with the number of
 	// events and the age of the oldest one (write to fan-out): a hook for metrics.
 	Observe func(events int, lag time.Duration)
@@ -298,6 +302,9 @@ func (h *Hub) advance(ctx context.Context) error {
 			return err
 		}
 		h.Reads.Add(1)
+		if h.opts.OnRead != nil {
+			h.opts.OnRead(recs)
+		}
 		ds, err := h.build(ctx, recs, h.readers())
 		if err != nil {
 			return err

@@ -113,6 +113,11 @@ func (m *Metrics) GaugeFunc(name, help string, f func() float64) {
 	m.Registry.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: name, Help: help}, f))
 }
 
+// CounterFunc registers a counter whose value is read at scrape time.
+func (m *Metrics) CounterFunc(name, help string, f func() float64) {
+	m.Registry.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{Name: name, Help: help}, f))
+}
+
 // StreamClients registers starling_stream_clients{kind} read from count at scrape time.
 func (m *Metrics) StreamClients(count func() map[string]int) {
 	m.Registry.MustRegister(&streamCollector{count: count, desc: prometheus.NewDesc(

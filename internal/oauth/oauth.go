@@ -22,6 +22,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/starling-social/starling/internal/events"
 	"github.com/starling-social/starling/internal/store"
 	"github.com/starling-social/starling/internal/text"
 )
@@ -57,6 +58,9 @@ type Service struct {
 	// use https or an app's own scheme, so that codes do not cross the network in clear.
 	// Set it before the service is used.
 	AllowHTTPRedirects bool
+	// Wake, when set, is told of each event the service writes (the token.revoked of a
+	// revocation), so that the event log's readers read it at once. Set it before use.
+	Wake func(eventID int64)
 }
 
 // New returns the service using db.
@@ -347,6 +351,7 @@ func (s *Service) ExchangeCode(ctx context.Context, clientID, secret, code, redi
 	if code == "" {
 		return Token{}, invalid
 	}
+	var revokedEvent int64
 	var tok Token
 	var refused error // the answer when the exchange is refused; the transaction still commits
 	err = store.WithTx(ctx, s.db, func(_ pgx.Tx, q *store.Queries) error {
@@ -365,7 +370,11 @@ func (s *Service) ExchangeCode(ctx context.Context, clientID, secret, code, redi
 		case row.UsedAt != nil:
 			// The same client again, after a successful exchange: the code may have leaked,
 			// so what it was exchanged for is revoked.
-			if err := q.OAuthTokenRevokeRevokeForCode(ctx, store.OAuthTokenRevokeRevokeForCodeParams{AppID: &row.AppID, UserID: &row.UserID}); err != nil {
+			ids, err := q.OAuthTokenRevokeRevokeForCode(ctx, store.OAuthTokenRevokeRevokeForCodeParams{AppID: &row.AppID, UserID: &row.UserID})
+			if err == nil {
+				revokedEvent, err = RecordRevoked(ctx, q, row.UserID, ids)
+			}
+			if err != nil {
 				return fmt.Errorf("revoke the tokens of a reused code: %w", err)
 			}
 			refused = invalid
@@ -392,6 +401,7 @@ func (s *Service) ExchangeCode(ctx context.Context, clientID, secret, code, redi
 	if err != nil {
 		return Token{}, fmt.Errorf("exchange code: %w", err)
 	}
+	s.wake(revokedEvent)
 	if refused != nil {
 		return Token{}, refused
 	}
@@ -513,10 +523,42 @@ func (s *Service) Revoke(ctx context.Context, clientID, secret, token string) er
 	if err != nil {
 		return err
 	}
-	if _, err := s.q.OAuthTokenRevokeByHash(ctx, store.OAuthTokenRevokeByHashParams{TokenHash: Hash(token), AppID: &app.ID}); err != nil {
+	var eventID int64
+	err = store.WithTx(ctx, s.db, func(tx pgx.Tx, q *store.Queries) error {
+		rows, err := q.OAuthTokenRevokeByHash(ctx, store.OAuthTokenRevokeByHashParams{TokenHash: Hash(token), AppID: &app.ID})
+		for _, r := range rows {
+			var user int64
+			if r.UserID != nil {
+				user = *r.UserID
+			}
+			if err == nil {
+				eventID, err = RecordRevoked(ctx, q, user, []int64{r.ID})
+			}
+		}
+		return err
+	})
+	if err != nil {
 		return fmt.Errorf("revoke: %w", err)
 	}
+	s.wake(eventID)
 	return nil
+}
+
+// RecordRevoked appends, through q (in the revoking transaction), the token.revoked event
+// of tokens ids of userID (0 for an app's own token), so that every process drops them
+// from its token cache at once. It writes nothing for no ids.
+func RecordRevoked(ctx context.Context, q *store.Queries, userID int64, ids []int64) (int64, error) {
+	if len(ids) == 0 {
+		return 0, nil
+	}
+	return events.Append(ctx, q, events.TokenRevoked{UserID: userID, TokenIDs: ids})
+}
+
+// wake tells the readers of the event log that event id was written.
+func (s *Service) wake(id int64) {
+	if id > 0 && s.Wake != nil {
+		s.Wake(id)
+	}
 }
 
 // AuthorizedApp is one live token of a user, for the settings page.
@@ -533,12 +575,24 @@ func (s *Service) TokensOf(ctx context.Context, userID int64) ([]AuthorizedApp, 
 
 // RevokeForUser revokes token id if it belongs to userID.
 func (s *Service) RevokeForUser(ctx context.Context, userID, id int64) error {
-	n, err := s.q.OAuthTokenRevokeForUser(ctx, store.OAuthTokenRevokeForUserParams{ID: id, UserID: &userID})
+	var eventID int64
+	err := store.WithTx(ctx, s.db, func(tx pgx.Tx, q *store.Queries) error {
+		ids, err := q.OAuthTokenRevokeForUser(ctx, store.OAuthTokenRevokeForUserParams{ID: id, UserID: &userID})
+		if err != nil {
+			return err
+		}
+		if len(ids) == 0 {
+			return ErrNotFound
+		}
+		eventID, err = RecordRevoked(ctx, q, userID, ids)
+		return err
+	})
+	if errors.Is(err, ErrNotFound) {
+		return err
+	}
 	if err != nil {
 		return fmt.Errorf("revoke: %w", err)
 	}
-	if n == 0 {
-		return ErrNotFound
-	}
+	s.wake(eventID)
 	return nil
 }

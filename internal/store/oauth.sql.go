@@ -223,9 +223,10 @@ func (q *Queries) OAuthTokenCreate(ctx context.Context, arg OAuthTokenCreatePara
 	return i, err
 }
 
-const oAuthTokenRevokeByHash = `-- name: OAuthTokenRevokeByHash :execrows
+const oAuthTokenRevokeByHash = `-- name: OAuthTokenRevokeByHash :many
 UPDATE oauth_tokens SET revoked_at = now()
 WHERE token_hash = $1 AND revoked_at IS NULL AND (app_id = $2 OR $2 = 0)
+RETURNING id, user_id
 `
 
 type OAuthTokenRevokeByHashParams struct {
@@ -233,16 +234,34 @@ type OAuthTokenRevokeByHashParams struct {
 	AppID     *int64
 }
 
-func (q *Queries) OAuthTokenRevokeByHash(ctx context.Context, arg OAuthTokenRevokeByHashParams) (int64, error) {
-	result, err := q.db.Exec(ctx, oAuthTokenRevokeByHash, arg.TokenHash, arg.AppID)
-	if err != nil {
-		return 0, err
-	}
-	return result.RowsAffected(), nil
+type OAuthTokenRevokeByHashRow struct {
+	ID     int64
+	UserID *int64
 }
 
-const oAuthTokenRevokeForUser = `-- name: OAuthTokenRevokeForUser :execrows
+func (q *Queries) OAuthTokenRevokeByHash(ctx context.Context, arg OAuthTokenRevokeByHashParams) ([]OAuthTokenRevokeByHashRow, error) {
+	rows, err := q.db.Query(ctx, oAuthTokenRevokeByHash, arg.TokenHash, arg.AppID)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []OAuthTokenRevokeByHashRow{}
+	for rows.Next() {
+		var i OAuthTokenRevokeByHashRow
+		if err := rows.Scan(&i.ID, &i.UserID); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
+const oAuthTokenRevokeForUser = `-- name: OAuthTokenRevokeForUser :many
 UPDATE oauth_tokens SET revoked_at = now() WHERE id = $1 AND user_id = $2 AND revoked_at IS NULL
+RETURNING id
 `
 
 type OAuthTokenRevokeForUserParams struct {
@@ -250,16 +269,29 @@ type OAuthTokenRevokeForUserParams struct {
 	UserID *int64
 }
 
-func (q *Queries) OAuthTokenRevokeForUser(ctx context.Context, arg OAuthTokenRevokeForUserParams) (int64, error) {
-	result, err := q.db.Exec(ctx, oAuthTokenRevokeForUser, arg.ID, arg.UserID)
+func (q *Queries) OAuthTokenRevokeForUser(ctx context.Context, arg OAuthTokenRevokeForUserParams) ([]int64, error) {
+	rows, err := q.db.Query(ctx, oAuthTokenRevokeForUser, arg.ID, arg.UserID)
 	if err != nil {
-		return 0, err
+		return nil, err
 	}
-	return result.RowsAffected(), nil
+	defer rows.Close()
+	items := []int64{}
+	for rows.Next() {
+		var id int64
+		if err := rows.Scan(&id); err != nil {
+			return nil, err
+		}
+		items = append(items, id)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
 }
 
-const oAuthTokenRevokeRevokeForCode = `-- name: OAuthTokenRevokeRevokeForCode :exec
+const oAuthTokenRevokeRevokeForCode = `-- name: OAuthTokenRevokeRevokeForCode :many
 UPDATE oauth_tokens SET revoked_at = now() WHERE app_id = $1 AND user_id = $2 AND revoked_at IS NULL
+RETURNING id
 `
 
 type OAuthTokenRevokeRevokeForCodeParams struct {
@@ -267,9 +299,24 @@ type OAuthTokenRevokeRevokeForCodeParams struct {
 	UserID *int64
 }
 
-func (q *Queries) OAuthTokenRevokeRevokeForCode(ctx context.Context, arg OAuthTokenRevokeRevokeForCodeParams) error {
-	_, err := q.db.Exec(ctx, oAuthTokenRevokeRevokeForCode, arg.AppID, arg.UserID)
-	return err
+func (q *Queries) OAuthTokenRevokeRevokeForCode(ctx context.Context, arg OAuthTokenRevokeRevokeForCodeParams) ([]int64, error) {
+	rows, err := q.db.Query(ctx, oAuthTokenRevokeRevokeForCode, arg.AppID, arg.UserID)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []int64{}
+	for rows.Next() {
+		var id int64
+		if err := rows.Scan(&id); err != nil {
+			return nil, err
+		}
+		items = append(items, id)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
 }
 
 const oAuthTokenTouch = `-- name: OAuthTokenTouch :exec
@@ -330,14 +377,27 @@ func (q *Queries) OAuthTokensOfUser(ctx context.Context, userID *int64) ([]OAuth
 	return items, nil
 }
 
-const oAuthTokensRevokeAllOfUser = `-- name: OAuthTokensRevokeAllOfUser :execrows
+const oAuthTokensRevokeAllOfUser = `-- name: OAuthTokensRevokeAllOfUser :many
 UPDATE oauth_tokens SET revoked_at = now() WHERE user_id = $1 AND revoked_at IS NULL
+RETURNING id
 `
 
-func (q *Queries) OAuthTokensRevokeAllOfUser(ctx context.Context, userID *int64) (int64, error) {
-	result, err := q.db.Exec(ctx, oAuthTokensRevokeAllOfUser, userID)
+func (q *Queries) OAuthTokensRevokeAllOfUser(ctx context.Context, userID *int64) ([]int64, error) {
+	rows, err := q.db.Query(ctx, oAuthTokensRevokeAllOfUser, userID)
 	if err != nil {
-		return 0, err
+		return nil, err
 	}
-	return result.RowsAffected(), nil
+	defer rows.Close()
+	items := []int64{}
+	for rows.Next() {
+		var id int64
+		if err := rows.Scan(&id); err != nil {
+			return nil, err
+		}
+		items = append(items, id)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
 }

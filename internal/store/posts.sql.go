@@ -7,6 +7,7 @@ package store
 
 import (
 	"context"
+	"time"
 )
 
 const idempotencyKeyInsert = `-- name: IdempotencyKeyInsert :exec
@@ -201,6 +202,103 @@ func (q *Queries) PostCreate(ctx context.Context, arg PostCreateParams) (Post, e
 		&i.InReplyToAccountID,
 		&i.ReblogOfID,
 		&i.EditedAt,
+	)
+	return i, err
+}
+
+const postCreateWithEvent = `-- name: PostCreateWithEvent :one
+WITH p AS (
+    INSERT INTO posts (author_id, body, language, app_id, visibility, spoiler_text, sensitive,
+                       in_reply_to_id, in_reply_to_account_id)
+    VALUES ($1, $2, $3, $4, $5, $6, $7,
+            $8, $9)
+    RETURNING id, author_id, body, created_at, deleted_at, language, app_id, visibility, spoiler_text, sensitive, in_reply_to_id, in_reply_to_account_id, reblog_of_id, edited_at
+), k AS (
+    INSERT INTO idempotency_keys (user_id, key, post_id)
+    SELECT p.author_id, $10::text, p.id FROM p WHERE $10::text <> ''
+), e AS (
+    INSERT INTO events (topic, payload, request_id, trace)
+    SELECT $11::text, jsonb_set($12::jsonb, '{post_id}', to_jsonb(p.id)), $13::text, $14::text FROM p
+    RETURNING id
+)
+SELECT p.id, p.author_id, p.body, p.created_at, p.deleted_at, p.language, p.app_id, p.visibility,
+       p.spoiler_text, p.sensitive, p.in_reply_to_id, p.in_reply_to_account_id, p.reblog_of_id,
+       p.edited_at, e.id AS event_id
+FROM p, e
+`
+
+type PostCreateWithEventParams struct {
+	AuthorID           int64
+	Body               string
+	Language           *string
+	AppID              *int64
+	Visibility         string
+	SpoilerText        string
+	Sensitive          bool
+	InReplyToID        *int64
+	InReplyToAccountID *int64
+	IdempotencyKey     string
+	Topic              string
+	Payload            []byte
+	RequestID          string
+	Trace              string
+}
+
+type PostCreateWithEventRow struct {
+	ID                 int64
+	AuthorID           int64
+	Body               string
+	CreatedAt          time.Time
+	DeletedAt          *time.Time
+	Language           *string
+	AppID              *int64
+	Visibility         string
+	SpoilerText        string
+	Sensitive          bool
+	InReplyToID        *int64
+	InReplyToAccountID *int64
+	ReblogOfID         *int64
+	EditedAt           *time.Time
+	EventID            int64
+}
+
+// A post with its post.created event (and its idempotency key, when given) in one
+// statement: one round trip, atomic as its own transaction. The event's payload is the
+// caller's (events.Prepare), with the new post's id put in.
+func (q *Queries) PostCreateWithEvent(ctx context.Context, arg PostCreateWithEventParams) (PostCreateWithEventRow, error) {
+	row := q.db.QueryRow(ctx, postCreateWithEvent,
+		arg.AuthorID,
+		arg.Body,
+		arg.Language,
+		arg.AppID,
+		arg.Visibility,
+		arg.SpoilerText,
+		arg.Sensitive,
+		arg.InReplyToID,
+		arg.InReplyToAccountID,
+		arg.IdempotencyKey,
+		arg.Topic,
+		arg.Payload,
+		arg.RequestID,
+		arg.Trace,
+	)
+	var i PostCreateWithEventRow
+	err := row.Scan(
+		&i.ID,
+		&i.AuthorID,
+		&i.Body,
+		&i.CreatedAt,
+		&i.DeletedAt,
+		&i.Language,
+		&i.AppID,
+		&i.Visibility,
+		&i.SpoilerText,
+		&i.Sensitive,
+		&i.InReplyToID,
+		&i.InReplyToAccountID,
+		&i.ReblogOfID,
+		&i.EditedAt,
+		&i.EventID,
 	)
 	return i, err
 }

@@ -516,8 +516,8 @@ func (q *Queries) UserGetForUpdate(ctx context.Context, id int64) (User, error) 
 	return i, err
 }
 
-const userSetAdmin = `-- name: UserSetAdmin :execrows
-UPDATE users SET is_admin = $1 WHERE lower(username) = lower($2)
+const userSetAdmin = `-- name: UserSetAdmin :many
+UPDATE users SET is_admin = $1 WHERE lower(username) = lower($2) RETURNING id
 `
 
 type UserSetAdminParams struct {
@@ -525,12 +525,24 @@ type UserSetAdminParams struct {
 	Username string
 }
 
-func (q *Queries) UserSetAdmin(ctx context.Context, arg UserSetAdminParams) (int64, error) {
-	result, err := q.db.Exec(ctx, userSetAdmin, arg.IsAdmin, arg.Username)
+func (q *Queries) UserSetAdmin(ctx context.Context, arg UserSetAdminParams) ([]int64, error) {
+	rows, err := q.db.Query(ctx, userSetAdmin, arg.IsAdmin, arg.Username)
 	if err != nil {
-		return 0, err
+		return nil, err
 	}
-	return result.RowsAffected(), nil
+	defer rows.Close()
+	items := []int64{}
+	for rows.Next() {
+		var id int64
+		if err := rows.Scan(&id); err != nil {
+			return nil, err
+		}
+		items = append(items, id)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
 }
 
 const userSetEmail = `-- name: UserSetEmail :exec

@@ -7,6 +7,7 @@ import (
 	"context"
 	"log/slog"
 	"net/http"
+	"regexp"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -318,3 +319,12 @@ func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
 	}
 	w.Write([]byte("ready\n"))
 }
+
+// cacheable are the pages whose answer to a visitor without a session is the same for
+// every such visitor, so that internal/cache may keep them (see Cacheable).
+var cacheable = regexp.MustCompile(`^(/|/posts/[0-9]+|/@[^/]+|/tags/[^/]+)$`)
+
+// Cacheable reports whether the answer to r, when it carries no cookie
+// (cache.Anonymous), is the same for every such visitor: the public timeline, a post, a
+// profile, a tag.
+func Cacheable(r *http.Request) bool { return cacheable.MatchString(r.URL.Path) }
