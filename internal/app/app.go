@@ -372,6 +372,7 @@ func (a *App) Drain() {
 	}
 	if a.Hub != nil {
 		a.Hub.Shutdown()
+		a.Hub.WaitDetached(2 * time.Second)
 	}
 }
 

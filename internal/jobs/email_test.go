@@ -133,8 +133,11 @@ func TestMentionEmailsOverSMTP(t *testing.T) {
 	quick, err := e.core.CreatePost(ctx, alice.ID, "oops @dave")
 	require.NoError(t, err)
 	waitCount(t, e, `SELECT count(*) FROM notifications`, 3)
-	require.Equal(t, 2, e.count(`SELECT count(*) FROM river_job WHERE kind = 'mention_email' AND state = 'scheduled'`),
-		"bob's and dave's emails wait; carol gets none")
+	// Every state: on a loaded machine the consumer may reach the posts after the delay
+	// has passed, and the jobs are available at once (that they wait is checked below:
+	// nothing sent yet, and bob's sent after the delay).
+	require.Equal(t, 2, e.count(`SELECT count(*) FROM river_job WHERE kind = 'mention_email'`),
+		"bob's and dave's emails; carol gets none")
 	require.NoError(t, e.core.DeletePost(ctx, alice, quick.ID))
 	require.Zero(t, srv.total(), "nothing is sent before the delay")
 	e.waitIdle(30 * time.Second)

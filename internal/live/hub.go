@@ -93,6 +93,8 @@ type Hub struct {
 	watches map[*watch]struct{}
 	// admitted counts the stream slots taken by Admit and not yet released.
 	admitted atomic.Int64
+	// detached counts the streams served after their handler returned (detached.go).
+	detached sync.WaitGroup
 
 	// Delivered counts deliveries handed to subscribers; Dropped counts subscribers cut off
 	// because their buffer was full; WriteFailed counts streams ended because a write to
@@ -100,6 +102,8 @@ type Hub struct {
 	// could not be formatted (to be resumed); Reads counts log reads that returned events;
 	// Ended counts streams closed because their credential ended (see Watch).
 	Delivered, Dropped, WriteFailed, FormatFailed, Reads, Ended atomic.Int64
+	// Detached counts streams that were taken over from their handler (detached.go).
+	Detached atomic.Int64
 }
 
 // NewHub returns a hub reading the event log through evs (events.NewReader(pool), usually)

@@ -163,6 +163,8 @@ func TestSlowClientIsCutOffOthersKeepReceiving(t *testing.T) {
 	fast := &sseClient{url: n.srv.URL}
 	go fast.run(ctx)
 	require.Eventually(t, func() bool { return n.hub.Subscribers() == 2 }, 5*time.Second, 10*time.Millisecond)
+	require.Eventually(t, func() bool { return n.hub.Detached.Load() == 2 }, 5*time.Second, 10*time.Millisecond,
+		"both HTTP/1.1 streams are served detached from their handlers")
 
 	alice := n.user("alice")
 	const total = 600

@@ -67,14 +67,31 @@ func (h *Hub) ResumePoint(r *http.Request) (c events.Cursor, given, expired bool
 // disconnected, to reconnect with its Last-Event-ID; a client whose credential ends (see
 // Watch) gets a final "reset" and is disconnected.
 func (h *Hub) Stream(w http.ResponseWriter, r *http.Request, f Filter, cred core.Credential, resume events.Cursor, resuming, expired bool, format Formatter) {
+	h.stream(w, r, f, cred, resume, resuming, expired, format, func() {})
+}
+
+// stream is Stream, calling release once the stream has ended, whether it ended in the
+// handler or, detached (see detach), after the handler returned.
+func (h *Hub) stream(w http.ResponseWriter, r *http.Request, f Filter, cred core.Credential, resume events.Cursor, resuming, expired bool, format Formatter, release func()) {
 	ctx := r.Context()
 	ended, unwatch := h.Watch(cred)
-	defer unwatch()
 	sub, head, err := h.Subscribe(ctx, f)
 	if err != nil {
+		unwatch()
+		release()
 		return
 	}
-	defer sub.Close()
+	finish := func() {
+		sub.Close()
+		unwatch()
+		release()
+	}
+	detached := false
+	defer func() {
+		if !detached {
+			finish()
+		}
+	}()
 
 	rc := http.NewResponseController(w)
 	_ = rc.SetWriteDeadline(time.Time{}) // streams outlive the server's write timeout
@@ -168,6 +185,19 @@ func (h *Hub) Stream(w http.ResponseWriter, r *http.Request, f Filter, cred core
 	if !flush() {
 		return
 	}
+	if conn := detach(w, r); conn != nil {
+		// From here the stream is a connection, a subscription and a small goroutine: the
+		// server's per-connection goroutine, buffers and request end with this handler.
+		detached = true
+		h.Detached.Add(1)
+		h.detached.Add(1)
+		go func() {
+			defer h.detached.Done()
+			defer finish()
+			h.idle(context.WithoutCancel(ctx), conn, sub, ended, last, format)
+		}()
+		return
+	}
 	heartbeat := time.NewTicker(h.opts.Heartbeat)
 	defer heartbeat.Stop()
 	for {
@@ -220,18 +250,19 @@ func (h *Hub) Serve(w http.ResponseWriter, r *http.Request, userID int64, ip str
 		fail(w, http.StatusTooManyRequests, "Too many open streams")
 		return
 	}
-	defer release()
 	resume, given, expired, err := h.ResumePoint(r)
 	if errors.Is(err, ErrBadLastEventID) {
+		release()
 		fail(w, http.StatusBadRequest, err.Error())
 		return
 	}
 	if err != nil {
+		release()
 		// Most likely the database is out of reach: the client retries after a moment.
 		h.log.WarnContext(r.Context(), "live: checking Last-Event-ID failed", "err", err)
 		w.Header().Set("Retry-After", "2")
 		fail(w, http.StatusServiceUnavailable, "The stream is briefly unavailable; try again in a moment")
 		return
 	}
-	h.Stream(w, r, f, cred, resume, given && !expired, expired, format)
+	h.stream(w, r, f, cred, resume, given && !expired, expired, format, release) // releases when it ends
 }

@@ -1,0 +1,148 @@
+package live
+
+import (
+	"bytes"
+	"context"
+	"net"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/starling-social/starling/internal/events"
+)
+
+// An SSE stream spends almost all its life idle, waiting for the next event. Served by
+// net/http, each one holds the server's goroutine for its connection (with the stack of
+// every middleware it went through), its read and write buffers, its request and its
+// response writer. Once a stream is set up (resumed, flushed), detach takes the raw
+// connection over, and idle serves the rest of the stream from a goroutine of its own that
+// holds only the connection, the subscription and a heartbeat timer: a fraction of the
+// memory per client.
+//
+// The response is HTTP/1.1 chunked, as net/http began it: idle writes each flush as one
+// chunk, and the terminating chunk when the stream ends. Requests over HTTP/2 (which
+// cannot be taken over) and HTTP/1.0 (not chunked) keep the handler's loop.
+
+// detach takes the connection of w over, once everything written so far was flushed, and
+// returns it; nil when it cannot (HTTP/2, HTTP/1.0, a writer without Hijack).
+func detach(w http.ResponseWriter, r *http.Request) net.Conn {
+	if r.ProtoMajor != 1 || r.ProtoMinor < 1 {
+		return nil
+	}
+	conn, brw, err := http.NewResponseController(w).Hijack()
+	if err != nil {
+		return nil
+	}
+	if brw.Writer.Buffered() > 0 {
+		// Not expected after a flush; write it through rather than lose it.
+		if err := brw.Writer.Flush(); err != nil {
+			conn.Close()
+			return nil
+		}
+	}
+	return conn
+}
+
+// idle serves a detached stream until it ends: its events as they come, a heartbeat when
+// there are none, and a last event when the hub cuts it off or its credential ends. A
+// write that fails or takes longer than Options.WriteTimeout ends it (the client resumes
+// with its Last-Event-ID).
+func (h *Hub) idle(ctx context.Context, conn net.Conn, sub *Subscription, ended <-chan struct{}, last events.Cursor, format Formatter) {
+	defer conn.Close()
+	var buf bytes.Buffer
+	// chunk writes what buf holds as one HTTP chunk (and the last chunk when end).
+	chunk := func(end bool) bool {
+		var out []byte
+		if buf.Len() > 0 {
+			out = strconv.AppendInt(out, int64(buf.Len()), 16)
+			out = append(out, "\r\n"...)
+			out = append(out, buf.Bytes()...)
+			out = append(out, "\r\n"...)
+		}
+		if end {
+			out = append(out, "0\r\n\r\n"...)
+		}
+		buf.Reset()
+		if buf.Cap() > 64<<10 {
+			buf = bytes.Buffer{} // a large backlog's buffer is not kept by an idle stream
+		}
+		conn.SetWriteDeadline(time.Now().Add(h.opts.WriteTimeout))
+		if _, err := conn.Write(out); err != nil {
+			h.WriteFailed.Add(1)
+			return false
+		}
+		return true
+	}
+	send := func(d *Delivery) bool {
+		if !last.Less(d.Cursor) {
+			return true
+		}
+		ev, err := format(ctx, d)
+		if err != nil {
+			h.FormatFailed.Add(1)
+			h.log.WarnContext(ctx, "live: formatting an event failed; the client will resume from the one before",
+				"cursor", d.Cursor.String(), "err", err)
+			return false
+		}
+		last = d.Cursor
+		if ev.Name != "" {
+			buf.WriteString("id: ")
+			buf.WriteString(d.Cursor.String())
+			buf.WriteString("\nevent: ")
+			buf.WriteString(ev.Name)
+			buf.WriteString("\ndata: ")
+			buf.Write(ev.Data)
+			buf.WriteString("\n\n")
+		}
+		return true
+	}
+	heartbeat := time.NewTicker(h.opts.Heartbeat)
+	defer heartbeat.Stop()
+	for {
+		select {
+		case <-sub.Cut():
+			buf.WriteString("event: " + sub.Reason() + "\ndata: {}\n\n")
+			chunk(true)
+			return
+		case <-ended:
+			buf.WriteString("event: reset\ndata: {}\n\n")
+			chunk(true)
+			return
+		case <-heartbeat.C:
+			buf.WriteString(": ping\n\n")
+			if !chunk(false) {
+				return
+			}
+		case d := <-sub.C():
+			ok := send(d)
+			for more := ok; more; { // everything already waiting, in one chunk
+				select {
+				case d := <-sub.C():
+					ok = send(d)
+					more = ok
+				default:
+					more = false
+				}
+			}
+			if !ok {
+				// What was formatted goes out; the client resumes after it.
+				chunk(true)
+				return
+			}
+			if buf.Len() > 0 && !chunk(false) {
+				return
+			}
+		}
+	}
+}
+
+// WaitDetached waits, at most timeout, for the detached streams to end: after Shutdown,
+// so that their last "reconnect" events are written before the process exits.
+func (h *Hub) WaitDetached(timeout time.Duration) {
+	done := make(chan struct{})
+	go func() { h.detached.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(timeout):
+	}
+}
