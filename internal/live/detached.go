@@ -47,9 +47,33 @@ func detach(w http.ResponseWriter, r *http.Request) net.Conn {
 // there are none, and a last event when the hub cuts it off or its credential ends. A
 // write that fails or takes longer than Options.WriteTimeout ends it (the client resumes
 // with its Last-Event-ID).
-func (h *Hub) idle(ctx context.Context, conn net.Conn, sub *Subscription, ended <-chan struct{}, last events.Cursor, format Formatter) {
+//
+// hint, when not empty, is written before the stream's first event (see stream). The
+// client going away is noticed at once (a read of the connection ends), as net/http
+// notices it for the handler's loop, so the stream's place under the caps is given back.
+func (h *Hub) idle(ctx context.Context, conn net.Conn, sub *Subscription, ended <-chan struct{}, last events.Cursor, format Formatter, hint string) {
 	defer conn.Close()
+	gone := make(chan struct{})
+	_ = conn.SetReadDeadline(time.Time{}) // the server's read timeout was for the request
+	go func() {
+		// A client sends nothing more on a stream's connection; whatever it sends is
+		// discarded, and the read ends when it closes (or when idle closes conn).
+		defer close(gone)
+		var b [1]byte
+		for {
+			if _, err := conn.Read(b[:]); err != nil {
+				return
+			}
+		}
+	}()
 	var buf bytes.Buffer
+	event := func(s string) {
+		if hint != "" {
+			buf.WriteString(hint)
+			hint = ""
+		}
+		buf.WriteString(s)
+	}
 	// chunk writes what buf holds as one HTTP chunk (and the last chunk when end).
 	chunk := func(end bool) bool {
 		var out []byte
@@ -86,7 +110,7 @@ func (h *Hub) idle(ctx context.Context, conn net.Conn, sub *Subscription, ended 
 		}
 		last = d.Cursor
 		if ev.Name != "" {
-			buf.WriteString("id: ")
+			event("id: ")
 			buf.WriteString(d.Cursor.String())
 			buf.WriteString("\nevent: ")
 			buf.WriteString(ev.Name)
@@ -100,12 +124,14 @@ func (h *Hub) idle(ctx context.Context, conn net.Conn, sub *Subscription, ended 
 	defer heartbeat.Stop()
 	for {
 		select {
+		case <-gone:
+			return
 		case <-sub.Cut():
-			buf.WriteString("event: " + sub.Reason() + "\ndata: {}\n\n")
+			event("event: " + sub.Reason() + "\ndata: {}\n\n")
 			chunk(true)
 			return
 		case <-ended:
-			buf.WriteString("event: reset\ndata: {}\n\n")
+			event("event: reset\ndata: {}\n\n")
 			chunk(true)
 			return
 		case <-heartbeat.C:

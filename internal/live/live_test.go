@@ -183,3 +183,23 @@ func TestSlowClientIsCutOffOthersKeepReceiving(t *testing.T) {
 		require.Less(t, ids[i-1], ids[i], "in order, no duplicates")
 	}
 }
+
+// TestClosedDetachedStreamIsReleasedAtOnce: a client that goes away from a detached stream
+// is noticed without waiting for a heartbeat write, so reconnecting clients never pile up
+// under the stream caps.
+func TestClosedDetachedStreamIsReleasedAtOnce(t *testing.T) {
+	t.Parallel()
+	_, dsn := pgtest.NewDB(t)
+	n := newNode(t, dsn, live.Options{Heartbeat: time.Hour})
+	for range 3 {
+		conn, err := net.Dial("tcp", strings.TrimPrefix(n.srv.URL, "http://"))
+		require.NoError(t, err)
+		_, err = fmt.Fprintf(conn, "GET / HTTP/1.1\r\nHost: test\r\nAccept: text/event-stream\r\n\r\n")
+		require.NoError(t, err)
+		require.Eventually(t, func() bool { return n.hub.Subscribers() == 1 }, 5*time.Second, 5*time.Millisecond)
+		conn.Close()
+		require.Eventually(t, func() bool { return n.hub.Subscribers() == 0 }, 5*time.Second, 5*time.Millisecond,
+			"the closed stream leaves the hub long before its next heartbeat")
+	}
+	require.EqualValues(t, 3, n.hub.Detached.Load())
+}

@@ -194,7 +194,7 @@ func (h *Hub) stream(w http.ResponseWriter, r *http.Request, f Filter, cred core
 		go func() {
 			defer h.detached.Done()
 			defer finish()
-			h.idle(context.WithoutCancel(ctx), conn, sub, ended, last, format)
+			h.idle(context.WithoutCancel(ctx), conn, sub, ended, last, format, hint)
 		}()
 		return
 	}
