@@ -3,9 +3,11 @@ package main
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"errors"
 	"fmt"
 	"net"
+	"net/http"
 	"slices"
 	"strconv"
 	"strings"
@@ -218,4 +220,94 @@ func selfCPU() time.Duration {
 func hostOf(base string) string {
 	_, h, _ := strings.Cut(base, "://")
 	return h
+}
+
+// arrival is one update's receipt by a fan-out client: the status's id and when it came.
+type arrival struct {
+	id int64
+	at time.Time
+}
+
+// sseListen opens the SSE stream of path at addr, calls opened once the response's headers
+// are in (or the attempt failed), and appends every update's status id and time of receipt
+// to *got until ctx ends. It is what 10,000 clients in the harness can afford: one
+// connection, one 4 KiB reader, a prefix test per line and no lock (each client has its
+// own slice, read after it returns).
+func sseListen(ctx context.Context, addr, path string, opened func(error), got *[]arrival) {
+	conn, err := net.Dial("tcp", addr)
+	if err != nil {
+		opened(err)
+		return
+	}
+	defer conn.Close()
+	stop := context.AfterFunc(ctx, func() { conn.Close() })
+	defer stop()
+	req, _ := http.NewRequest(http.MethodGet, "http://"+addr+path, nil)
+	if _, err := fmt.Fprintf(conn, "GET %s HTTP/1.1\r\nHost: %s\r\nAccept: text/event-stream\r\n\r\n", path, addr); err != nil {
+		opened(err)
+		return
+	}
+	res, err := http.ReadResponse(bufio.NewReaderSize(conn, 4096), req)
+	if err == nil && res.StatusCode != http.StatusOK {
+		err = fmt.Errorf("status %d", res.StatusCode)
+	}
+	opened(err)
+	if err != nil {
+		return
+	}
+	defer res.Body.Close()
+	br := bufio.NewReaderSize(res.Body, 4096)
+	prefix := []byte(`data: {"id":"`)
+	inLine := false // in the rest of a line longer than the reader's buffer
+	for {
+		line, err := br.ReadSlice('\n')
+		if err != nil && err != bufio.ErrBufferFull {
+			return
+		}
+		if rest, ok := bytes.CutPrefix(line, prefix); ok && !inLine {
+			if end := bytes.IndexByte(rest, '"'); end > 0 {
+				if id, err := strconv.ParseInt(string(rest[:end]), 10, 64); err == nil {
+					*got = append(*got, arrival{id, time.Now()})
+				}
+			}
+		}
+		inLine = err == bufio.ErrBufferFull
+	}
+}
+
+// wsOpen opens a WebSocket connection to path at addr (subscribed by its query, as
+// ?stream=public) and returns it once the server answered 101; the caller leaves it idle
+// and closes it. The handshake is written by hand: the harness holds thousands of these.
+func wsOpen(addr, path string) (net.Conn, error) {
+	conn, err := net.Dial("tcp", addr)
+	if err != nil {
+		return nil, err
+	}
+	_, err = fmt.Fprintf(conn, "GET %s HTTP/1.1\r\nHost: %s\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"+
+		"Sec-WebSocket-Key: c3RhcmxpbmctYmVuY2gta2V5\r\nSec-WebSocket-Version: 13\r\n\r\n", path, addr)
+	if err != nil {
+		conn.Close()
+		return nil, err
+	}
+	// Read the response's head byte by byte: nothing after it may be taken from the
+	// connection, and it is read once.
+	var head []byte
+	b := make([]byte, 1)
+	for !bytes.HasSuffix(head, []byte("\r\n\r\n")) {
+		if _, err := conn.Read(b); err != nil {
+			conn.Close()
+			return nil, err
+		}
+		head = append(head, b[0])
+		if len(head) > 4096 {
+			conn.Close()
+			return nil, errors.New("websocket: response head too long")
+		}
+	}
+	if !bytes.HasPrefix(head, []byte("HTTP/1.1 101 ")) {
+		conn.Close()
+		line, _, _ := bytes.Cut(head, []byte("\r\n"))
+		return nil, fmt.Errorf("websocket: %s", line)
+	}
+	return conn, nil
 }
