@@ -284,7 +284,7 @@ func wsOpen(addr, path string) (net.Conn, error) {
 		return nil, err
 	}
 	_, err = fmt.Fprintf(conn, "GET %s HTTP/1.1\r\nHost: %s\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"+
-		"Sec-WebSocket-Key: c3RhcmxpbmctYmVuY2gta2V5\r\nSec-WebSocket-Version: 13\r\n\r\n", path, addr)
+		"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n", path, addr)
 	if err != nil {
 		conn.Close()
 		return nil, err

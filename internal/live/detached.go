@@ -1,7 +1,6 @@
 package live
 
 import (
-	"bytes"
 	"context"
 	"net"
 	"net/http"
@@ -66,32 +65,41 @@ func (h *Hub) idle(ctx context.Context, conn net.Conn, sub *Subscription, ended 
 			}
 		}
 	}()
-	var buf bytes.Buffer
-	event := func(s string) {
+	// pending is the next chunk: its framing and the events' data, which every stream of
+	// the event shares (written with writev, never copied into a buffer of the stream's).
+	// Slot 0 is kept for the chunk's size line.
+	pending := net.Buffers{nil}
+	size := 0
+	add := func(b []byte) {
+		pending = append(pending, b)
+		size += len(b)
+	}
+	event := func(b []byte) {
 		if hint != "" {
-			buf.WriteString(hint)
+			add([]byte(hint))
 			hint = ""
 		}
-		buf.WriteString(s)
+		add(b)
 	}
-	// chunk writes what buf holds as one HTTP chunk (and the last chunk when end).
+	// chunk writes what is pending as one HTTP chunk (and the last chunk when end).
 	chunk := func(end bool) bool {
-		var out []byte
-		if buf.Len() > 0 {
-			out = strconv.AppendInt(out, int64(buf.Len()), 16)
-			out = append(out, "\r\n"...)
-			out = append(out, buf.Bytes()...)
-			out = append(out, "\r\n"...)
+		out := pending[1:]
+		if size > 0 {
+			pending[0] = append(strconv.AppendInt(nil, int64(size), 16), "\r\n"...)
+			pending = append(pending, crlf)
+			out = pending
 		}
 		if end {
-			out = append(out, "0\r\n\r\n"...)
-		}
-		buf.Reset()
-		if buf.Cap() > 64<<10 {
-			buf = bytes.Buffer{} // a large backlog's buffer is not kept by an idle stream
+			out = append(out, lastChunk)
 		}
 		conn.SetWriteDeadline(time.Now().Add(h.opts.WriteTimeout))
-		if _, err := conn.Write(out); err != nil {
+		_, err := out.WriteTo(conn)
+		clear(pending)
+		pending, size = pending[:1], 0
+		if cap(pending) > 64 {
+			pending = net.Buffers{nil} // a large backlog's slots are not kept by an idle stream
+		}
+		if err != nil {
 			h.WriteFailed.Add(1)
 			return false
 		}
@@ -110,13 +118,9 @@ func (h *Hub) idle(ctx context.Context, conn net.Conn, sub *Subscription, ended 
 		}
 		last = d.Cursor
 		if ev.Name != "" {
-			event("id: ")
-			buf.WriteString(d.Cursor.String())
-			buf.WriteString("\nevent: ")
-			buf.WriteString(ev.Name)
-			buf.WriteString("\ndata: ")
-			buf.Write(ev.Data)
-			buf.WriteString("\n\n")
+			event([]byte("id: " + d.ID() + "\nevent: " + ev.Name + "\ndata: "))
+			add(ev.Data)
+			add(frameEnd)
 		}
 		return true
 	}
@@ -127,15 +131,15 @@ func (h *Hub) idle(ctx context.Context, conn net.Conn, sub *Subscription, ended 
 		case <-gone:
 			return
 		case <-sub.Cut():
-			event("event: " + sub.Reason() + "\ndata: {}\n\n")
+			event([]byte("event: " + sub.Reason() + "\ndata: {}\n\n"))
 			chunk(true)
 			return
 		case <-ended:
-			event("event: reset\ndata: {}\n\n")
+			event([]byte("event: reset\ndata: {}\n\n"))
 			chunk(true)
 			return
 		case <-heartbeat.C:
-			buf.WriteString(": ping\n\n")
+			add(ping)
 			if !chunk(false) {
 				return
 			}
@@ -155,12 +159,20 @@ func (h *Hub) idle(ctx context.Context, conn net.Conn, sub *Subscription, ended 
 				chunk(true)
 				return
 			}
-			if buf.Len() > 0 && !chunk(false) {
+			if size > 0 && !chunk(false) {
 				return
 			}
 		}
 	}
 }
+
+// The fixed pieces of a detached stream's chunks.
+var (
+	crlf      = []byte("\r\n")
+	lastChunk = []byte("0\r\n\r\n")
+	frameEnd  = []byte("\n\n")
+	ping      = []byte(": ping\n\n")
+)
 
 // WaitDetached waits, at most timeout, for the detached streams to end: after Shutdown,
 // so that their last "reconnect" events are written before the process exits.

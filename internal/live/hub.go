@@ -220,6 +220,7 @@ func (h *Hub) Admitted() int { return int(h.admitted.Load()) }
 type watch struct {
 	cred  core.Credential
 	ended chan struct{}
+	then  func() // called once the credential ended, if not nil
 }
 
 // Watch has the hub re-check cred every Options.Revalidate while a stream runs. The
@@ -232,15 +233,31 @@ func (h *Hub) Watch(cred core.Credential) (ended <-chan struct{}, stop func()) {
 	if cred.IsZero() {
 		return nil, func() {}
 	}
-	w := &watch{cred: cred, ended: make(chan struct{})}
+	w, stop := h.watch(cred, nil)
+	return w.ended, stop
+}
+
+// watch registers a watch of cred, with then to call when it ends.
+func (h *Hub) watch(cred core.Credential, then func()) (*watch, func()) {
+	w := &watch{cred: cred, ended: make(chan struct{}), then: then}
 	h.mu.Lock()
 	h.watches[w] = struct{}{}
 	h.mu.Unlock()
-	return w.ended, func() {
+	return w, func() {
 		h.mu.Lock()
 		delete(h.watches, w)
 		h.mu.Unlock()
 	}
+}
+
+// WatchFunc is Watch for a stream that waits on no channel: fn is called, in a goroutine
+// of its own, once cred has ended. The zero Credential is not watched.
+func (h *Hub) WatchFunc(cred core.Credential, fn func()) (stop func()) {
+	if cred.IsZero() {
+		return func() {}
+	}
+	_, stop = h.watch(cred, fn)
+	return stop
 }
 
 // revalidateEvery re-checks the watched credentials every Options.Revalidate until ctx
@@ -285,6 +302,9 @@ func (h *Hub) revalidate(ctx context.Context) error {
 			delete(h.watches, w)
 			h.Ended.Add(1) // counted before anyone can see the stream end
 			close(w.ended)
+			if w.then != nil {
+				go w.then()
+			}
 		}
 	}
 	return nil
@@ -384,27 +404,61 @@ type Delivery struct {
 	tags         []string
 	tagFollowers []int64
 
+	// id is Cursor.String(), made once for every stream that sends the event.
+	id string
+	// encoded holds the encodings made so far, read without a lock by every stream;
+	// mu serialises the making of a new one (copy on write).
 	mu      sync.Mutex
-	encoded map[string][]byte
+	encoded atomic.Pointer[[]encoding]
+}
+
+// encoding is one named encoding of a delivery (see Encoded).
+type encoding struct {
+	name string
+	data []byte
+}
+
+// ID is the event's cursor as SSE clients see it (Cursor.String).
+func (d *Delivery) ID() string {
+	if d.id == "" {
+		return d.Cursor.String()
+	}
+	return d.id
 }
 
 // Encoded returns the encoding of d named name, computing it with f once for all
 // subscribers. A failure is not remembered: the next subscriber tries again.
 func (d *Delivery) Encoded(name string, f func() ([]byte, error)) ([]byte, error) {
+	if b, ok := d.lookup(name); ok {
+		return b, nil
+	}
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	if b, ok := d.encoded[name]; ok {
+	if b, ok := d.lookup(name); ok {
 		return b, nil
 	}
 	b, err := f()
 	if err != nil {
 		return nil, err
 	}
-	if d.encoded == nil {
-		d.encoded = map[string][]byte{}
+	var next []encoding
+	if cur := d.encoded.Load(); cur != nil {
+		next = append(next, *cur...)
 	}
-	d.encoded[name] = b
+	next = append(next, encoding{name, b})
+	d.encoded.Store(&next)
 	return b, nil
+}
+
+func (d *Delivery) lookup(name string) ([]byte, bool) {
+	if cur := d.encoded.Load(); cur != nil {
+		for _, e := range *cur {
+			if e.name == name {
+				return e.data, true
+			}
+		}
+	}
+	return nil, false
 }
 
 // build turns records into deliveries, loading posts and, for the home streams of
@@ -413,7 +467,7 @@ func (h *Hub) build(ctx context.Context, recs []events.Record, homeUsers []int64
 	ds := make([]*Delivery, 0, len(recs))
 	var postIDs, authors []int64
 	for _, r := range recs {
-		d := &Delivery{Cursor: r.Cursor, Topic: r.Topic, CommittedAt: r.CreatedAt}
+		d := &Delivery{Cursor: r.Cursor, Topic: r.Topic, CommittedAt: r.CreatedAt, id: r.Cursor.String()}
 		ev, err := events.Decode(r.Topic, r.Payload)
 		switch {
 		case errors.Is(err, events.ErrUnknownTopic):

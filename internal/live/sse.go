@@ -147,7 +147,7 @@ func (h *Hub) stream(w http.ResponseWriter, r *http.Request, f Filter, cred core
 		if ev.Name == "" {
 			return true
 		}
-		return event("id: %s\nevent: %s\ndata: %s\n\n", d.Cursor.String(), ev.Name, ev.Data)
+		return event("id: %s\nevent: %s\ndata: %s\n\n", d.ID(), ev.Name, ev.Data)
 	}
 
 	// The stream opens with a comment, as Mastodon's does: every SSE parser skips it. A

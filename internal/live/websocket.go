@@ -3,6 +3,7 @@ package live
 import (
 	"context"
 	"encoding/json"
+	"math"
 	"net/http"
 	"sync"
 	"time"
@@ -82,12 +83,13 @@ func (h *Hub) ServeWebSocket(w http.ResponseWriter, r *http.Request, c WebSocket
 		fail(w, http.StatusTooManyRequests, "Too many open streams")
 		return
 	}
-	defer release()
 	if c.Ping <= 0 {
 		c.Ping = 30 * time.Second
 	}
 	up := websocket.Upgrader{
-		ReadBufferSize: 1024, WriteBufferSize: 4096,
+		// Clients send only small subscribe messages; the write buffer is taken from a
+		// pool for each write, so an idle connection holds none.
+		ReadBufferSize: 512, WriteBufferSize: 4096, WriteBufferPool: &wsWriteBuffers,
 		CheckOrigin: func(*http.Request) bool { return true }, // bearer tokens, no cookies
 	}
 	if c.Subprotocol != "" {
@@ -95,11 +97,25 @@ func (h *Hub) ServeWebSocket(w http.ResponseWriter, r *http.Request, c WebSocket
 	}
 	conn, err := up.Upgrade(w, r, nil)
 	if err != nil {
+		release()
 		return // the upgrader answered
 	}
+	// The connection is the upgrader's now: it is served from a goroutine of its own,
+	// and the server's goroutine for it (with the stack of every middleware it went
+	// through) ends with this handler, as for a detached SSE stream.
 	ws := &wsConn{hub: h, conn: conn, client: c, subs: map[string]*Subscription{}}
-	ws.serve(r.Context(), wsMessage{Stream: r.URL.Query().Get("stream"), Tag: r.URL.Query().Get("tag")})
+	first := wsMessage{Stream: r.URL.Query().Get("stream"), Tag: r.URL.Query().Get("tag")}
+	ctx := context.WithoutCancel(r.Context())
+	h.detached.Add(1)
+	go func() {
+		defer h.detached.Done()
+		defer release()
+		ws.serve(ctx, first)
+	}()
 }
+
+// wsWriteBuffers lends WebSocket connections their write buffers, one write at a time.
+var wsWriteBuffers sync.Pool
 
 // wsConn is one WebSocket connection and its subscriptions, by stream name.
 type wsConn struct {
@@ -136,7 +152,7 @@ func (ws *wsConn) send(v any) error {
 // it: a client that sends nothing and answers no ping for two ping intervals is dropped, and
 // so is one whose credential ends (see Hub.Watch).
 func (ws *wsConn) serve(ctx context.Context, first wsMessage) {
-	ctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	ctx, cancel := context.WithCancel(ctx)
 	defer func() {
 		cancel()
 		ws.mu.Lock()
@@ -146,7 +162,10 @@ func (ws *wsConn) serve(ctx context.Context, first wsMessage) {
 		ws.mu.Unlock()
 		ws.end(0, "")
 	}()
-	ended, unwatch := ws.hub.Watch(ws.client.Cred)
+	// End the connection when its credential ends (an anonymous one has none to watch).
+	unwatch := ws.hub.WatchFunc(ws.client.Cred, func() {
+		ws.end(websocket.ClosePolicyViolation, "The access token was revoked")
+	})
 	defer unwatch()
 	ping := ws.client.Ping
 	ws.conn.SetReadLimit(4096)
@@ -156,25 +175,20 @@ func (ws *wsConn) serve(ctx context.Context, first wsMessage) {
 	if first.Stream != "" {
 		ws.subscribe(ctx, first)
 	}
-	// Ping the client, and end the connection when its credential ends.
-	go func() {
-		t := time.NewTicker(ping)
-		defer t.Stop()
-		for {
-			select {
-			case <-ctx.Done():
-				return
-			case <-ended:
-				ws.end(websocket.ClosePolicyViolation, "The access token was revoked")
-				return
-			case <-t.C:
-				if ws.conn.WriteControl(websocket.PingMessage, nil, time.Now().Add(ws.hub.opts.WriteTimeout)) != nil {
-					ws.end(0, "")
-					return
-				}
-			}
+	// Ping the client every interval, from a timer rather than a goroutine of its own.
+	var pinger *time.Timer
+	pinger = time.AfterFunc(time.Duration(math.MaxInt64), func() {
+		if ctx.Err() != nil {
+			return
 		}
-	}()
+		if ws.conn.WriteControl(websocket.PingMessage, nil, time.Now().Add(ws.hub.opts.WriteTimeout)) != nil {
+			ws.end(0, "")
+			return
+		}
+		pinger.Reset(ping)
+	})
+	pinger.Reset(ping) // armed only once pinger is set, which the callback reads
+	defer pinger.Stop()
 	for {
 		// An error here is the end: the client left, the read deadline passed (no pong), or
 		// end closed the connection.
