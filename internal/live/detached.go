@@ -2,9 +2,15 @@ package live
 
 import (
 	"context"
+	"errors"
+	"math"
 	"net"
 	"net/http"
+	"runtime"
+	"slices"
 	"strconv"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/starling-social/starling/internal/events"
@@ -14,13 +20,25 @@ import (
 // net/http, each one holds the server's goroutine for its connection (with the stack of
 // every middleware it went through), its read and write buffers, its request and its
 // response writer. Once a stream is set up (resumed, flushed), detach takes the raw
-// connection over, and idle serves the rest of the stream from a goroutine of its own that
-// holds only the connection, the subscription and a heartbeat timer: a fraction of the
-// memory per client.
+// connection over and the stream becomes a detachedStream: the connection, the
+// subscription, a heartbeat timer and one goroutine blocked reading the connection (to
+// notice the client leaving). No goroutine waits for its events: when the hub queues one
+// for it, or cuts it off, or its heartbeat is due, the stream is put on the hub's ready
+// queue, and one of a few writer goroutines (see writers) writes everything it has in
+// one writev. So an event for 10,000 streams wakes a handful of goroutines, not 10,000,
+// and everything else the process does (a post being written, a page being read) is not
+// queued behind them.
 //
-// The response is HTTP/1.1 chunked, as net/http began it: idle writes each flush as one
-// chunk, and the terminating chunk when the stream ends. Requests over HTTP/2 (which
-// cannot be taken over) and HTTP/1.0 (not chunked) keep the handler's loop.
+// A writer gives a write only a moment (writerPatience): a client whose socket is full
+// would otherwise hold up every stream behind it. A write that does not finish in that
+// moment is handed, with the rest of its bytes, to a goroutine of the stream's own, which
+// finishes it within Options.WriteTimeout (or ends the stream, as before) and serves the
+// stream until it is idle again. Backpressure is the hub's, unchanged: a stream whose
+// deliveries pile up past Options.Buffer is cut off with "resume".
+//
+// The response is HTTP/1.1 chunked, as net/http began it: each write is one chunk, and the
+// terminating chunk ends the stream. Requests over HTTP/2 (which cannot be taken over) and
+// HTTP/1.0 (not chunked) keep the handler's loop.
 
 // detach takes the connection of w over, once everything written so far was flushed, and
 // returns it; nil when it cannot (HTTP/2, HTTP/1.0, a writer without Hijack).
@@ -42,128 +60,299 @@ func detach(w http.ResponseWriter, r *http.Request) net.Conn {
 	return conn
 }
 
-// idle serves a detached stream until it ends: its events as they come, a heartbeat when
-// there are none, and a last event when the hub cuts it off or its credential ends. A
-// write that fails or takes longer than Options.WriteTimeout ends it (the client resumes
-// with its Last-Event-ID).
-//
-// hint, when not empty, is written before the stream's first event (see stream). The
-// client going away is noticed at once (a read of the connection ends), as net/http
-// notices it for the handler's loop, so the stream's place under the caps is given back.
-func (h *Hub) idle(ctx context.Context, conn net.Conn, sub *Subscription, ended <-chan struct{}, last events.Cursor, format Formatter, hint string) {
-	defer conn.Close()
-	gone := make(chan struct{})
+// detachedStream is an SSE stream served by the hub's writers (see above).
+type detachedStream struct {
+	h      *Hub
+	ctx    context.Context
+	conn   net.Conn
+	sub    *Subscription
+	ended  <-chan struct{}
+	format Formatter
+	finish func()
+	// state is 0 when idle, 1 when queued or being written, 2 when more came while it was
+	// being written: whoever moves it off 0 owns the stream until it moves it back.
+	state atomic.Int32
+	// gone and ping are set by the connection's reader and the heartbeat timer; closed
+	// once the stream has ended (the timer then stops re-arming itself).
+	gone, ping, closed atomic.Bool
+	heartbeat  *time.Timer
+
+	// Owned by whoever holds the stream (state ≠ 0):
+	last    events.Cursor
+	hint    string
+	pending net.Buffers // the next chunk: slot 0 is its size line
+	size    int
+	done    bool
+}
+
+// detachStream serves the rest of an SSE stream, whose connection detach took over, from
+// the hub's writers. hint, when not empty, goes before the stream's first event (see
+// stream); finish is called once the stream has ended.
+func (h *Hub) detachStream(ctx context.Context, conn net.Conn, sub *Subscription, w *watch, last events.Cursor, format Formatter, hint string, finish func()) {
+	h.startWriters()
+	s := &detachedStream{h: h, ctx: ctx, conn: conn, sub: sub, format: format, finish: finish,
+		last: last, hint: hint, pending: net.Buffers{nil}}
+	if w != nil {
+		s.ended = w.ended
+		h.mu.Lock()
+		w.then = s.wake
+		h.mu.Unlock()
+	}
+	h.detached.Add(1)
+	s.heartbeat = time.AfterFunc(time.Duration(math.MaxInt64), func() {
+		if s.closed.Load() {
+			return
+		}
+		s.ping.Store(true)
+		s.wake()
+		s.heartbeat.Reset(h.opts.Heartbeat)
+	})
+	s.heartbeat.Reset(h.opts.Heartbeat) // armed once s.heartbeat is set, which it reads
 	_ = conn.SetReadDeadline(time.Time{}) // the server's read timeout was for the request
 	go func() {
 		// A client sends nothing more on a stream's connection; whatever it sends is
-		// discarded, and the read ends when it closes (or when idle closes conn).
-		defer close(gone)
+		// discarded, and the read ends when it closes (or when the stream closes conn).
 		var b [1]byte
 		for {
 			if _, err := conn.Read(b[:]); err != nil {
+				s.gone.Store(true)
+				s.wake()
 				return
 			}
 		}
 	}()
-	// pending is the next chunk: its framing and the events' data, which every stream of
-	// the event shares (written with writev, never copied into a buffer of the stream's).
-	// Slot 0 is kept for the chunk's size line.
-	pending := net.Buffers{nil}
-	size := 0
-	add := func(b []byte) {
-		pending = append(pending, b)
-		size += len(b)
-	}
-	event := func(b []byte) {
-		if hint != "" {
-			add([]byte(hint))
-			hint = ""
-		}
-		add(b)
-	}
-	// chunk writes what is pending as one HTTP chunk (and the last chunk when end).
-	chunk := func(end bool) bool {
-		out := pending[1:]
-		if size > 0 {
-			pending[0] = append(strconv.AppendInt(nil, int64(size), 16), "\r\n"...)
-			pending = append(pending, crlf)
-			out = pending
-		}
-		if end {
-			out = append(out, lastChunk)
-		}
-		conn.SetWriteDeadline(time.Now().Add(h.opts.WriteTimeout))
-		_, err := out.WriteTo(conn)
-		clear(pending)
-		pending, size = pending[:1], 0
-		if cap(pending) > 64 {
-			pending = net.Buffers{nil} // a large backlog's slots are not kept by an idle stream
-		}
-		if err != nil {
-			h.WriteFailed.Add(1)
-			return false
-		}
-		return true
-	}
-	send := func(d *Delivery) bool {
-		if !last.Less(d.Cursor) {
-			return true
-		}
-		ev, err := format(ctx, d)
-		if err != nil {
-			h.FormatFailed.Add(1)
-			h.log.WarnContext(ctx, "live: formatting an event failed; the client will resume from the one before",
-				"cursor", d.Cursor.String(), "err", err)
-			return false
-		}
-		last = d.Cursor
-		if ev.Name != "" {
-			event([]byte("id: " + d.ID() + "\nevent: " + ev.Name + "\ndata: "))
-			add(ev.Data)
-			add(frameEnd)
-		}
-		return true
-	}
-	heartbeat := time.NewTicker(h.opts.Heartbeat)
-	defer heartbeat.Stop()
+	sub.setWake(s.wake)
+	s.wake() // whatever came between the subscription and now
+}
+
+// wake puts the stream on the ready queue, unless it is there or being written already
+// (then it is written again once more).
+func (s *detachedStream) wake() {
 	for {
-		select {
-		case <-gone:
-			return
-		case <-sub.Cut():
-			event([]byte("event: " + sub.Reason() + "\ndata: {}\n\n"))
-			chunk(true)
-			return
-		case <-ended:
-			event([]byte("event: reset\ndata: {}\n\n"))
-			chunk(true)
-			return
-		case <-heartbeat.C:
-			add(ping)
-			if !chunk(false) {
+		switch st := s.state.Load(); st {
+		case 0:
+			if s.state.CompareAndSwap(0, 1) {
+				s.h.writable.push(s)
 				return
 			}
-		case d := <-sub.C():
-			ok := send(d)
-			for more := ok; more; { // everything already waiting, in one chunk
-				select {
-				case d := <-sub.C():
-					ok = send(d)
-					more = ok
-				default:
-					more = false
+		case 1:
+			if s.state.CompareAndSwap(1, 2) {
+				return
+			}
+		default:
+			return
+		}
+	}
+}
+
+// serve writes what the stream has until nothing more came meanwhile, and gives the
+// stream up. patient is false on the hub's writers (a write gets writerPatience) and true
+// on a stream's own goroutine (Options.WriteTimeout). It returns early when the stream
+// was handed to a goroutine of its own, which then holds it.
+func (s *detachedStream) serve(patient bool) {
+	for {
+		if !s.write(patient) {
+			return
+		}
+		if s.state.CompareAndSwap(1, 0) {
+			return
+		}
+		s.state.Store(1)
+	}
+}
+
+// write writes everything the stream has: its deliveries, a last event when it was cut
+// off or its credential ended, a heartbeat when due. It returns false when the write was
+// handed to a goroutine of the stream's own.
+func (s *detachedStream) write(patient bool) bool {
+	if s.done {
+		return true
+	}
+	if s.gone.Load() {
+		s.close()
+		return true
+	}
+	end := false
+	select {
+	case <-s.sub.Cut():
+		s.event([]byte("event: " + s.sub.Reason() + "\ndata: {}\n\n"))
+		end = true
+	case <-s.ended:
+		// Logged out or revoked: start over, as whoever the client now is.
+		s.event([]byte("event: reset\ndata: {}\n\n"))
+		end = true
+	default:
+		for more := true; more; {
+			select {
+			case d := <-s.sub.C():
+				if !s.send(d) {
+					// What was formatted goes out; the client resumes after it.
+					end, more = true, false
 				}
-			}
-			if !ok {
-				// What was formatted goes out; the client resumes after it.
-				chunk(true)
-				return
-			}
-			if size > 0 && !chunk(false) {
-				return
+			default:
+				more = false
 			}
 		}
 	}
+	if s.ping.Swap(false) && s.size == 0 && !end {
+		s.add(pingFrame)
+	}
+	if s.size == 0 && !end {
+		return true
+	}
+	out := s.pending[1:]
+	if s.size > 0 {
+		s.pending[0] = append(strconv.AppendInt(nil, int64(s.size), 16), "\r\n"...)
+		s.pending = append(s.pending, crlf)
+		out = s.pending
+	}
+	if end {
+		out = append(out, lastChunk)
+	}
+	wait := writerPatience
+	if patient {
+		wait = s.h.opts.WriteTimeout
+	}
+	_ = s.conn.SetWriteDeadline(time.Now().Add(wait))
+	_, err := out.WriteTo(s.conn) // out keeps what was not written
+	var ne net.Error
+	if err != nil && !patient && errors.As(err, &ne) && ne.Timeout() {
+		// The client's socket is full: the rest is finished on a goroutine of its own.
+		rest := slices.Clone(out)
+		s.reset()
+		go func() {
+			_ = s.conn.SetWriteDeadline(time.Now().Add(s.h.opts.WriteTimeout))
+			if _, err := rest.WriteTo(s.conn); err != nil {
+				s.h.WriteFailed.Add(1)
+				s.close()
+				return
+			}
+			if end {
+				s.close()
+				return
+			}
+			s.serve(true)
+		}()
+		return false
+	}
+	s.reset()
+	if err != nil {
+		s.h.WriteFailed.Add(1)
+		s.close()
+	} else if end {
+		s.close()
+	}
+	return true
+}
+
+// reset empties the pending chunk, keeping its slots unless a backlog made them many.
+func (s *detachedStream) reset() {
+	clear(s.pending)
+	s.pending, s.size = s.pending[:1], 0
+	if cap(s.pending) > 64 {
+		s.pending = net.Buffers{nil}
+	}
+}
+
+func (s *detachedStream) add(b []byte) {
+	s.pending = append(s.pending, b)
+	s.size += len(b)
+}
+
+// event adds an event, after the reconnection hint if it is the stream's first.
+func (s *detachedStream) event(b []byte) {
+	if s.hint != "" {
+		s.add([]byte(s.hint))
+		s.hint = ""
+	}
+	s.add(b)
+}
+
+// send adds delivery d, unless the client has it already; false when it could not be
+// formatted (the stream ends, and the client resumes from the event before).
+func (s *detachedStream) send(d *Delivery) bool {
+	if !s.last.Less(d.Cursor) {
+		return true
+	}
+	ev, err := s.format(s.ctx, d)
+	if err != nil {
+		s.h.FormatFailed.Add(1)
+		s.h.log.WarnContext(s.ctx, "live: formatting an event failed; the client will resume from the one before",
+			"cursor", d.Cursor.String(), "err", err)
+		return false
+	}
+	s.last = d.Cursor
+	if ev.Name != "" {
+		// The event's data is shared by every stream it goes to; only this line is the
+		// stream's own.
+		s.event([]byte("id: " + d.ID() + "\nevent: " + ev.Name + "\ndata: "))
+		s.add(ev.Data)
+		s.add(frameEnd)
+	}
+	return true
+}
+
+// close ends the stream: its connection, timer and subscription, and its place under the
+// caps.
+func (s *detachedStream) close() {
+	if s.done {
+		return
+	}
+	s.done = true
+	s.closed.Store(true)
+	s.heartbeat.Stop()
+	s.conn.Close()
+	s.finish()
+	s.h.detached.Done()
+}
+
+// writerPatience is how long a writer waits for one stream's write before handing it to
+// a goroutine of the stream's own: a loopback or LAN client takes microseconds.
+const writerPatience = 5 * time.Millisecond
+
+// readyQueue holds the detached streams that have something to write, each at most once.
+type readyQueue struct {
+	mu    sync.Mutex
+	cond  *sync.Cond
+	items []*detachedStream
+}
+
+func (q *readyQueue) push(s *detachedStream) {
+	q.mu.Lock()
+	q.items = append(q.items, s)
+	q.mu.Unlock()
+	q.cond.Signal()
+}
+
+// pop waits for a stream and takes it off the queue.
+func (q *readyQueue) pop() *detachedStream {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	for len(q.items) == 0 {
+		q.cond.Wait()
+	}
+	s := q.items[0]
+	q.items[0] = nil
+	q.items = q.items[1:]
+	if len(q.items) == 0 && cap(q.items) > 1024 {
+		q.items = nil // the backing array of a large fan-out is not kept
+	}
+	return s
+}
+
+// startWriters starts the hub's writers, once: two per CPU the process may use. They live
+// as long as the process, idle (parked on the queue) when no stream has anything to write.
+func (h *Hub) startWriters() {
+	h.writersOnce.Do(func() {
+		h.writable.cond = sync.NewCond(&h.writable.mu)
+		for range 2 * runtime.GOMAXPROCS(0) {
+			go func() {
+				for {
+					h.writable.pop().serve(false)
+				}
+			}()
+		}
+	})
 }
 
 // The fixed pieces of a detached stream's chunks.
@@ -171,7 +360,7 @@ var (
 	crlf      = []byte("\r\n")
 	lastChunk = []byte("0\r\n\r\n")
 	frameEnd  = []byte("\n\n")
-	ping      = []byte(": ping\n\n")
+	pingFrame = []byte(": ping\n\n")
 )
 
 // WaitDetached waits, at most timeout, for the detached streams to end: after Shutdown,

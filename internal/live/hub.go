@@ -93,8 +93,12 @@ type Hub struct {
 	watches map[*watch]struct{}
 	// admitted counts the stream slots taken by Admit and not yet released.
 	admitted atomic.Int64
-	// detached counts the streams served after their handler returned (detached.go).
-	detached sync.WaitGroup
+	// detached counts the streams served after their handler returned (detached.go);
+	// writable is the queue of those with something to write, and writersOnce starts the
+	// writers that empty it.
+	detached    sync.WaitGroup
+	writable    readyQueue
+	writersOnce sync.Once
 
 	// Delivered counts deliveries handed to subscribers; Dropped counts subscribers cut off
 	// because their buffer was full; WriteFailed counts streams ended because a write to
@@ -334,6 +338,7 @@ func (h *Hub) advance(ctx context.Context) error {
 			return err
 		}
 		h.mu.Lock()
+		woken := false
 		for s := range h.subs {
 			for _, d := range ds {
 				if !s.filter.Matches(d) {
@@ -342,6 +347,7 @@ func (h *Hub) advance(ctx context.Context) error {
 				select {
 				case s.ch <- d:
 					h.Delivered.Add(1)
+					woken = true
 				default:
 					h.dropLocked(s)
 				}
@@ -349,6 +355,10 @@ func (h *Hub) advance(ctx context.Context) error {
 					break
 				}
 			}
+			if woken && s.wake != nil {
+				s.wake()
+			}
+			woken = false
 		}
 		h.head = recs[len(recs)-1].Cursor
 		h.mu.Unlock()
@@ -638,6 +648,16 @@ type Subscription struct {
 	cut    chan struct{}
 	isCut  bool
 	reason string
+	// wake, when set (under the hub's lock), is called after deliveries are queued and
+	// when the subscription is cut off: a detached stream has no goroutine waiting on C.
+	wake func()
+}
+
+// setWake sets the subscription's wake function.
+func (s *Subscription) setWake(fn func()) {
+	s.hub.mu.Lock()
+	s.wake = fn
+	s.hub.mu.Unlock()
 }
 
 // Subscribe registers a subscriber for f. It returns the subscription and the hub's head
@@ -707,6 +727,9 @@ func (h *Hub) cutLocked(s *Subscription, reason string) {
 	s.reason = reason
 	close(s.cut)
 	delete(h.subs, s)
+	if s.wake != nil {
+		s.wake()
+	}
 }
 
 func (h *Hub) closeAll() { h.Shutdown() }

@@ -74,7 +74,13 @@ func (h *Hub) Stream(w http.ResponseWriter, r *http.Request, f Filter, cred core
 // handler or, detached (see detach), after the handler returned.
 func (h *Hub) stream(w http.ResponseWriter, r *http.Request, f Filter, cred core.Credential, resume events.Cursor, resuming, expired bool, format Formatter, release func()) {
 	ctx := r.Context()
-	ended, unwatch := h.Watch(cred)
+	var w8 *watch
+	var ended <-chan struct{}
+	unwatch := func() {}
+	if !cred.IsZero() {
+		w8, unwatch = h.watch(cred, nil)
+		ended = w8.ended
+	}
 	sub, head, err := h.Subscribe(ctx, f)
 	if err != nil {
 		unwatch()
@@ -186,16 +192,12 @@ func (h *Hub) stream(w http.ResponseWriter, r *http.Request, f Filter, cred core
 		return
 	}
 	if conn := detach(w, r); conn != nil {
-		// From here the stream is a connection, a subscription and a small goroutine: the
-		// server's per-connection goroutine, buffers and request end with this handler.
+		// From here the stream is a connection, a subscription and a goroutine reading
+		// the connection: the server's goroutine, buffers and request end with this
+		// handler, and the hub's writers send its events (see detached.go).
 		detached = true
 		h.Detached.Add(1)
-		h.detached.Add(1)
-		go func() {
-			defer h.detached.Done()
-			defer finish()
-			h.idle(context.WithoutCancel(ctx), conn, sub, ended, last, format, hint)
-		}()
+		h.detachStream(context.WithoutCancel(ctx), conn, sub, w8, last, format, hint, finish)
 		return
 	}
 	heartbeat := time.NewTicker(h.opts.Heartbeat)
