@@ -340,20 +340,29 @@ func (q *readyQueue) pop() *detachedStream {
 	return s
 }
 
-// startWriters starts the hub's writers, once: two per CPU the process may use. They live
-// as long as the process, idle (parked on the queue) when no stream has anything to write.
+// startWriters starts the hub's writers, once: one per CPU the process may use. They live
+// as long as the process, parked on the queue when no stream has anything to write. A
+// writer never blocks while streams are waiting, so it yields its CPU every few streams:
+// a request being served (a post being written, whose event this is) is not kept waiting
+// for a whole fan-out to 10,000 streams.
 func (h *Hub) startWriters() {
 	h.writersOnce.Do(func() {
 		h.writable.cond = sync.NewCond(&h.writable.mu)
-		for range 2 * runtime.GOMAXPROCS(0) {
+		for range runtime.GOMAXPROCS(0) {
 			go func() {
-				for {
+				for i := 1; ; i++ {
 					h.writable.pop().serve(false)
+					if i%writerBatch == 0 {
+						runtime.Gosched()
+					}
 				}
 			}()
 		}
 	})
 }
+
+// writerBatch is how many streams a writer serves before it yields its CPU.
+const writerBatch = 32
 
 // The fixed pieces of a detached stream's chunks.
 var (
