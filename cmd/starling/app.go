@@ -179,6 +179,10 @@ func (a *app) runServer(ctx context.Context, role string) error {
 		stop()
 		return err
 	}
+	if role != "work" {
+		// The one line a person starting it needs, after the log lines.
+		fmt.Fprintf(a.stdout, "Starling is running: open %s\n", a.cfg.BaseURL)
+	}
 	select {
 	case err := <-errc:
 		stop()

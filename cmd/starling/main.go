@@ -12,6 +12,7 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 )
 
@@ -55,6 +56,21 @@ func printUsage(w io.Writer) {
 	configHelp(w)
 }
 
+// logFormatGiven reports whether the log format was set, by STARLING_LOG_FORMAT or the
+// -log-format flag.
+func logFormatGiven(args []string, getenv func(string) string) bool {
+	if getenv("STARLING_LOG_FORMAT") != "" {
+		return true
+	}
+	for _, a := range args {
+		name, _, _ := strings.Cut(strings.TrimLeft(a, "-"), "=")
+		if strings.HasPrefix(a, "-") && name == "log-format" {
+			return true
+		}
+	}
+	return false
+}
+
 // run is main without the process: it parses args, builds the config and runs a command.
 func run(ctx context.Context, args []string, getenv func(string) string, stdin io.Reader, stdout, stderr io.Writer) error {
 	cfg, rest, err := loadConfig(args, getenv)
@@ -70,6 +86,14 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 	cmd := "all"
 	if len(rest) > 0 {
 		cmd, rest = rest[0], rest[1:]
+	}
+	switch cmd {
+	case "all", "serve", "work":
+	default:
+		// A person runs the other commands at a terminal: they log text unless told.
+		if !logFormatGiven(args, getenv) {
+			cfg.LogFormat = "text"
+		}
 	}
 	app := &app{cfg: cfg, stdin: stdin, stdout: stdout, stderr: stderr}
 	app.log = newLogger(stderr, cfg)

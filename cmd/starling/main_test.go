@@ -79,6 +79,13 @@ func TestUserAdminCommands(t *testing.T) {
 	require.NoError(t, err)
 	require.Regexp(t, `^stl_[A-Za-z0-9_-]{43}\n$`, out)
 	require.Contains(t, errOut, `scopes "read write"`)
+	// A person at a terminal reads text logs (issue 20, item 2), unless they asked for JSON.
+	_, errOut, err = runCmd(t, e, "a long enough passphrase\n", "user", "create", "--username", "texty", "--email", "texty@example.com", "--password-stdin")
+	require.NoError(t, err)
+	require.Contains(t, errOut, `level=INFO msg="user created"`)
+	_, errOut, err = runCmd(t, e, "a long enough passphrase\n", "--log-format=json", "user", "create", "--username", "jsony", "--email", "jsony@example.com", "--password-stdin")
+	require.NoError(t, err)
+	require.Contains(t, errOut, `"msg":"user created"`, "a format given is kept")
 	_, _, err = runCmd(t, e, "", "token", "create", "--username", "root_admin", "--scopes", "admin:write")
 	require.Error(t, err)
 
@@ -110,6 +117,10 @@ func TestServeAnswersAndStopsOnCancel(t *testing.T) {
 	require.NoError(t, err)
 	res.Body.Close()
 	require.Equal(t, http.StatusOK, res.StatusCode)
+	// The one line that says where to open the site comes last (issue 20, item 2).
+	require.Eventually(t, func() bool {
+		return strings.Contains(logs.String(), "Starling is running: open http://localhost:8080\n")
+	}, 5*time.Second, 10*time.Millisecond)
 	cancel()
 	select {
 	case err := <-done:

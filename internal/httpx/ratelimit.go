@@ -27,10 +27,40 @@ type bucket struct {
 func (l *Limiter) Allow(key string, now time.Time) (ok bool, remaining int, reset time.Time) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
+	b := l.bucketLocked(key, now)
+	reset = b.start.Add(l.Window)
+	if b.n >= l.Limit {
+		return false, 0, reset
+	}
+	b.n++
+	return true, l.Limit - b.n, reset
+}
+
+// Check reports whether key may still do what the limiter counts, without counting
+// anything, and when its window resets: for limits on what succeeds (see Add), checked
+// before the attempt.
+func (l *Limiter) Check(key string, now time.Time) (ok bool, reset time.Time) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	b := l.bucketLocked(key, now)
+	return b.n < l.Limit, b.start.Add(l.Window)
+}
+
+// Add counts one for key, as Allow does, whatever the count: the attempt Check let through
+// succeeded.
+func (l *Limiter) Add(key string, now time.Time) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.bucketLocked(key, now).n++
+}
+
+// bucketLocked returns key's bucket for the window now is in, forgetting finished windows
+// now and then so that memory stays bounded.
+func (l *Limiter) bucketLocked(key string, now time.Time) *bucket {
 	if l.buckets == nil {
 		l.buckets = map[string]*bucket{}
 	}
-	if now.After(l.sweep) { // forget finished windows now and then, so memory stays bounded
+	if now.After(l.sweep) {
 		for k, b := range l.buckets {
 			if now.Sub(b.start) >= l.Window {
 				delete(l.buckets, k)
@@ -43,10 +73,5 @@ func (l *Limiter) Allow(key string, now time.Time) (ok bool, remaining int, rese
 		b = &bucket{start: now}
 		l.buckets[key] = b
 	}
-	reset = b.start.Add(l.Window)
-	if b.n >= l.Limit {
-		return false, 0, reset
-	}
-	b.n++
-	return true, l.Limit - b.n, reset
+	return b
 }

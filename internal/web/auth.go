@@ -105,8 +105,15 @@ func (s *Server) signup(w http.ResponseWriter, r *http.Request) {
 	if !s.parseForm(w, r) {
 		return
 	}
-	if s.limits != nil && !s.allow(w, r, s.limits.signupIP, s.proxies.ClientIP(r)) {
-		return
+	ip := s.proxies.ClientIP(r)
+	if s.limits != nil {
+		if !s.allow(w, r, s.limits.signupAttemptsIP, ip) {
+			return
+		}
+		if ok, reset := s.limits.signupIP.Check(ip, time.Now()); !ok {
+			s.tooMany(w, r, time.Now(), reset)
+			return
+		}
 	}
 	f := newForm()
 	for _, k := range []string{"username", "display_name", "email"} {
@@ -130,6 +137,9 @@ func (s *Server) signup(w http.ResponseWriter, r *http.Request) {
 		s.answerError(w, r, err)
 		return
 	}
+	if s.limits != nil {
+		s.limits.signupIP.Add(ip, time.Now())
+	}
 	if err := s.startSession(r, u); err != nil {
 		s.answerError(w, r, err)
 		return
@@ -150,9 +160,18 @@ func (s *Server) startSession(r *http.Request, u core.User) error {
 	return nil
 }
 
+// afterLogin is where a login sends the person: the page they came from (next, when it is
+// on this site), else their home timeline.
+func afterLogin(next string) string {
+	if next == "" {
+		return "/home"
+	}
+	return localPath(next)
+}
+
 func (s *Server) loginForm(w http.ResponseWriter, r *http.Request) {
 	f := newForm()
-	f.Values["next"] = localPath(r.URL.Query().Get("next"))
+	f.Values["next"] = afterLogin(r.URL.Query().Get("next"))
 	if currentUser(r) != nil {
 		http.Redirect(w, r, f.Values["next"], http.StatusSeeOther)
 		return
@@ -166,7 +185,7 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 	}
 	f := newForm()
 	f.Values["login"] = r.PostForm.Get("login")
-	f.Values["next"] = localPath(r.PostForm.Get("next"))
+	f.Values["next"] = afterLogin(r.PostForm.Get("next"))
 	// The allowances count attempts per address, and per account and address with backoff:
 	// an account's username and email count as one, unknown names as names.
 	var key string

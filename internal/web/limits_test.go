@@ -51,18 +51,34 @@ func TestLoginSignupAndPostingLimits(t *testing.T) {
 	res = c.post("/settings/password", url.Values{"current_password": {testPassword}, "new_password": {"another long passphrase"}})
 	require.Equal(t, http.StatusTooManyRequests, res.status)
 
-	// Signups per address: ten, then refused; another address is not affected.
-	for i := range 10 {
-		res := s.client().post("/signup", url.Values{"username": {"user" + strconv.Itoa(i)}, "email": {"u" + strconv.Itoa(i) + "@example.com"},
-			"password": {testPassword}}, "X-Forwarded-For", "198.51.100.7")
+	// Signups per address (issue 20, item 4): mistakes do not count, so a team behind one
+	// office address is not locked out by its typos; fifty accounts an hour do, then the
+	// 429 page says how long to wait; another address is not affected.
+	const office = "198.51.100.7"
+	signup := func(name, password, from string) response {
+		return s.client().post("/signup", url.Values{"username": {name}, "email": {name + "@example.com"},
+			"password": {password}}, "X-Forwarded-For", from)
+	}
+	for i := range 30 {
+		res := signup("typo"+strconv.Itoa(i), "short", office)
+		require.Equal(t, http.StatusUnprocessableEntity, res.status, "failed signup %d", i)
+	}
+	for i := range 50 {
+		res := signup("user"+strconv.Itoa(i), testPassword, office)
 		require.Equal(t, http.StatusSeeOther, res.status, "signup %d", i)
 	}
-	res = s.client().post("/signup", url.Values{"username": {"user10"}, "email": {"u10@example.com"}, "password": {testPassword}},
-		"X-Forwarded-For", "198.51.100.7")
+	res = signup("user50", testPassword, office)
 	require.Equal(t, http.StatusTooManyRequests, res.status)
-	res = s.client().post("/signup", url.Values{"username": {"user11"}, "email": {"u11@example.com"}, "password": {testPassword}},
-		"X-Forwarded-For", "198.51.100.8")
+	require.Contains(t, res.body, "Please try again in about 60 minutes.")
+	res = signup("user51", testPassword, "198.51.100.8")
 	require.Equal(t, http.StatusSeeOther, res.status)
+	// Attempts have a bound of their own: 200 forms an hour per address.
+	for i := range 200 {
+		res := signup("script"+strconv.Itoa(i), "short", "198.51.100.9")
+		require.Equal(t, http.StatusUnprocessableEntity, res.status, "attempt %d", i)
+	}
+	res = signup("script200", testPassword, "198.51.100.9")
+	require.Equal(t, http.StatusTooManyRequests, res.status)
 
 	// Posting: 30 a minute per account.
 	for i := range 30 {

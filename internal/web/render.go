@@ -274,7 +274,7 @@ func (s *Server) problem(w http.ResponseWriter, r *http.Request, p problem.Probl
 	case problem.TooLarge:
 		s.clientError(w, r, p.Status, "Too large", "The picture is too large: "+strings.TrimPrefix(p.Err.Error(), core.ErrTooLarge.Error()+": ")+".")
 	case problem.TooMany:
-		s.clientError(w, r, p.Status, "Too many attempts", "Please wait a little and try again.")
+		s.clientError(w, r, p.Status, "Too many attempts", "Please try again in "+waitText(p.RetryAfter)+".")
 	case problem.Invalid: // handlers re-render their form; this is for one that did not
 		s.clientError(w, r, p.Status, "Not accepted", (&core.ValidationError{Fields: p.Fields}).Describe())
 	case problem.Canceled:
@@ -290,6 +290,24 @@ func (s *Server) problem(w http.ResponseWriter, r *http.Request, p problem.Probl
 		w.WriteHeader(p.Status)
 		w.Write([]byte("Something went wrong on our side. Please try again.\n"))
 	}
+}
+
+// waitText says how long seconds is, as a person would: "a few seconds", "about 2
+// minutes", "about an hour".
+func waitText(seconds int) string {
+	switch {
+	case seconds <= 0:
+		return "a moment"
+	case seconds < 10:
+		return "a few seconds"
+	case seconds < 90:
+		return fmt.Sprintf("%d seconds", seconds)
+	case seconds < 90*60:
+		return fmt.Sprintf("about %d minutes", (seconds+30)/60)
+	case seconds < 2*3600:
+		return "about an hour"
+	}
+	return fmt.Sprintf("about %d hours", (seconds+1800)/3600)
 }
 
 // parseForm reads a form body, answering 413 or 400 itself when it cannot, and 422 when a
@@ -345,6 +363,21 @@ func staticHandler() http.Handler {
 		h.Set("Access-Control-Allow-Origin", "*")
 		h.Set("Cross-Origin-Resource-Policy", "cross-origin")
 		fsrv.ServeHTTP(w, r)
+	})
+}
+
+// favicon serves /favicon.ico, which browsers ask for on a first visit whatever the page
+// says: the site's icon (the pages name /static/icon.png too).
+func favicon() http.Handler {
+	ico, err := fs.ReadFile(templates.Files, "static/favicon.ico")
+	if err != nil {
+		panic(err)
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h := w.Header()
+		h.Set("Content-Type", "image/x-icon")
+		h.Set("Cache-Control", "public, max-age=86400")
+		http.ServeContent(w, r, "favicon.ico", time.Time{}, bytes.NewReader(ico))
 	})
 }
 

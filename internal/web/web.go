@@ -75,8 +75,11 @@ type Server struct {
 
 // webLimits are the website's abuse limits, per process.
 type webLimits struct {
-	login    *httpx.LoginLimits
-	signupIP *httpx.Limiter
+	login *httpx.LoginLimits
+	// signupIP counts the accounts made from an address, signupAttemptsIP every signup
+	// form sent from it: a team signing up from one office network makes a few accounts
+	// and a few mistakes, a script makes thousands of attempts.
+	signupIP, signupAttemptsIP *httpx.Limiter
 	// followUser counts an account's follows and unfollows together: each writes an
 	// event that every live hub reads.
 	followUser *httpx.Limiter
@@ -85,7 +88,8 @@ type webLimits struct {
 func newWebLimits() *webLimits {
 	return &webLimits{
 		login:    httpx.NewLoginLimits(),
-		signupIP: &httpx.Limiter{Limit: 10, Window: time.Hour},
+		signupIP:         &httpx.Limiter{Limit: 50, Window: time.Hour},
+		signupAttemptsIP: &httpx.Limiter{Limit: 200, Window: time.Hour},
 
 		followUser: &httpx.Limiter{Limit: 30, Window: time.Minute},
 	}
@@ -153,6 +157,7 @@ func (s *Server) Routes() *mux.Router {
 	r.HandleFunc("/healthz", s.healthz).Methods(http.MethodGet, http.MethodHead)
 	r.HandleFunc("/readyz", s.readyz).Methods(http.MethodGet, http.MethodHead)
 	r.PathPrefix("/static/").Handler(staticHandler())
+	r.Handle("/favicon.ico", favicon()).Methods(http.MethodGet, http.MethodHead)
 	r.HandleFunc("/avatars/{id:[0-9]+}-v{version:[0-9]+}.png", defaultAvatar).Methods(http.MethodGet, http.MethodHead)
 	r.HandleFunc("/media/{id:[0-9]+}/{file}", s.serveMedia).Methods(http.MethodGet, http.MethodHead)
 
