@@ -75,7 +75,7 @@ type detachedStream struct {
 	// gone and ping are set by the connection's reader and the heartbeat timer; closed
 	// once the stream has ended (the timer then stops re-arming itself).
 	gone, ping, closed atomic.Bool
-	heartbeat  *time.Timer
+	heartbeat          *time.Timer
 
 	// Owned by whoever holds the stream (state ≠ 0):
 	last    events.Cursor
@@ -107,7 +107,7 @@ func (h *Hub) detachStream(ctx context.Context, conn net.Conn, sub *Subscription
 		s.wake()
 		s.heartbeat.Reset(h.opts.Heartbeat)
 	})
-	s.heartbeat.Reset(h.opts.Heartbeat) // armed once s.heartbeat is set, which it reads
+	s.heartbeat.Reset(h.opts.Heartbeat)   // armed once s.heartbeat is set, which it reads
 	_ = conn.SetReadDeadline(time.Time{}) // the server's read timeout was for the request
 	go func() {
 		// A client sends nothing more on a stream's connection; whatever it sends is

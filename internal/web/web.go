@@ -87,7 +87,7 @@ type webLimits struct {
 
 func newWebLimits() *webLimits {
 	return &webLimits{
-		login:    httpx.NewLoginLimits(),
+		login:            httpx.NewLoginLimits(),
 		signupIP:         &httpx.Limiter{Limit: 50, Window: time.Hour},
 		signupAttemptsIP: &httpx.Limiter{Limit: 200, Window: time.Hour},
 
