@@ -278,7 +278,7 @@ var apiAccess = map[string]access{
 // webAccess is the website's authorization matrix: "public" pages and forms anyone may
 // use, "user" ones that send a visitor without a session to the login page.
 var webAccess = map[string]string{
-	"GET /healthz": "public", "GET /readyz": "public", "GET /static/": "public",
+	"GET /healthz": "public", "GET /readyz": "public", "GET /static/": "public", "GET /favicon.ico": "public",
 	"GET /avatars/{id:[0-9]+}-v{version:[0-9]+}.png": "public",
 	"GET /media/{id:[0-9]+}/{file}":                  "public",
 	"GET /":                                          "public", "GET /home": "user",

@@ -175,7 +175,7 @@ func (s *detachedStream) write(patient bool) bool {
 	end := false
 	select {
 	case <-s.sub.Cut():
-		s.event([]byte("event: " + s.sub.Reason() + "\ndata: {}\n\n"))
+		s.event([]byte(cutEvent(s.sub.Reason(), s.last)))
 		end = true
 	case <-s.ended:
 		// Logged out or revoked: start over, as whoever the client now is.

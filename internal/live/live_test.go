@@ -152,6 +152,11 @@ func TestSlowClientIsCutOffOthersKeepReceiving(t *testing.T) {
 	n := newNode(t, dsn, live.Options{Buffer: 8, WriteTimeout: time.Second}, big)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
+	// The log is not empty when the streams open: a stream cut off before its first event
+	// is told where to resume by its last event's id (the head it began at), and an empty
+	// log has no head to name (docs/live.md, "Back-pressure").
+	alice := n.user("alice")
+	require.Eventually(t, func() bool { return n.hub.Head() != (events.Cursor{}) }, 5*time.Second, 10*time.Millisecond)
 
 	// The slow client asks for the stream and then never reads.
 	conn, err := net.Dial("tcp", strings.TrimPrefix(n.srv.URL, "http://"))
@@ -166,7 +171,6 @@ func TestSlowClientIsCutOffOthersKeepReceiving(t *testing.T) {
 	require.Eventually(t, func() bool { return n.hub.Detached.Load() == 2 }, 5*time.Second, 10*time.Millisecond,
 		"both HTTP/1.1 streams are served detached from their handlers")
 
-	alice := n.user("alice")
 	const total = 600
 	for i := range total {
 		_, err := n.core.CreatePost(ctx, alice.ID, fmt.Sprintf("post %d", i))

@@ -207,7 +207,7 @@ func (h *Hub) stream(w http.ResponseWriter, r *http.Request, f Filter, cred core
 		case <-ctx.Done():
 			return
 		case <-sub.Cut():
-			event("event: %s\ndata: {}\n\n", sub.Reason())
+			event("%s", cutEvent(sub.Reason(), last))
 			flush()
 			return
 		case <-ended:
@@ -239,6 +239,17 @@ func (h *Hub) stream(w http.ResponseWriter, r *http.Request, f Filter, cred core
 			}
 		}
 	}
+}
+
+// cutEvent is the last event of a stream the hub cut off (reason is "resume" or
+// "reconnect"). It carries the cursor of the last event the stream sent, or of where it
+// began when it sent none: a client cut off before its first event still has a
+// Last-Event-ID to come back with, and misses nothing.
+func cutEvent(reason string, last events.Cursor) string {
+	if last == (events.Cursor{}) {
+		return "event: " + reason + "\ndata: {}\n\n"
+	}
+	return "id: " + last.String() + "\nevent: " + reason + "\ndata: {}\n\n"
 }
 
 // Serve is the whole of an SSE endpoint for a client (userID, 0 when anonymous, at address
