@@ -6,6 +6,8 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"html/template"
+	"net/url"
 	"strconv"
 	"strings"
 	"unicode/utf8"
@@ -259,6 +261,25 @@ type Profile struct {
 	// ViewerFollows is true when the viewer follows this user; ViewerRequested when the
 	// viewer asked to follow this locked account and waits for an answer.
 	ViewerFollows, ViewerRequested bool
+	// bioMentions are the lowercased names the bio mentions that are accounts here.
+	bioMentions map[string]bool
+}
+
+// maxBioMentions is how many of a bio's mentions are looked up to be linked.
+const maxBioMentions = 10
+
+// RenderBio returns the profile's bio as HTML, as a post's text is rendered: escaped, its
+// URLs and hashtags linked, and its mentions of accounts that exist linked to them (under
+// base, "" for this site's paths).
+func (p Profile) RenderBio(base string) template.HTML {
+	mentionURL := func(name string) string {
+		if !p.bioMentions[strings.ToLower(name)] {
+			return ""
+		}
+		return base + "/@" + url.PathEscape(name)
+	}
+	tagURL := func(name string) string { return base + "/tags/" + url.PathEscape(text.FoldTag(name)) }
+	return text.Render(p.User.Bio, mentionURL, tagURL)
 }
 
 // ProfileOf returns the profile of username as seen by viewerID (0 for anonymous).
@@ -273,6 +294,19 @@ func (s *Service) ProfileOf(ctx context.Context, username string, viewerID int64
 	}
 	st := counts[u.ID]
 	p := Profile{User: u, Posts: st.Posts, Followers: st.Followers, Following: st.Following}
+	for i, name := range text.Mentions(u.Bio) {
+		if i == maxBioMentions {
+			break
+		}
+		if _, err := s.UserByUsername(ctx, name); err == nil {
+			if p.bioMentions == nil {
+				p.bioMentions = map[string]bool{}
+			}
+			p.bioMentions[strings.ToLower(name)] = true
+		} else if !errors.Is(err, ErrNotFound) {
+			return Profile{}, fmt.Errorf("profile: %w", err)
+		}
+	}
 	if viewerID != 0 && viewerID != u.ID {
 		rels, err := s.RelationshipsOf(ctx, viewerID, []int64{u.ID})
 		if err != nil {

@@ -116,6 +116,14 @@ var funcs = template.FuncMap{
 	"day":       func(t time.Time) string { return t.UTC().Format("Mon Jan 2") },
 	"iso":       func(t time.Time) string { return t.UTC().Format(time.RFC3339) },
 	"ago":       ago,
+	// fulldate is a post's time in full, for its accessible name and tooltip.
+	"fulldate": func(t time.Time) string { return t.UTC().Format("2 January 2006, 15:04 UTC") },
+	"plural": func(n int64, one, many string) string {
+		if n == 1 {
+			return one
+		}
+		return many
+	},
 	"avatar":    func(u core.User) string { return u.AvatarPath() },
 	"media":     func(m core.Media, variant string) string { return m.Path(variant) },
 	"fieldRows": func() []int { return []int{0, 1, 2, 3} }, // core.MaxProfileFields rows

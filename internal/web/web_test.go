@@ -40,7 +40,7 @@ func TestSignupPostAndReadLoggedOut(t *testing.T) {
 	// The count is the stats worker's counter (one source for the page and the API), so it
 	// follows the post within moments.
 	require.Eventually(t, func() bool {
-		return strings.Contains(anon.get("/@ALICE").body, "<strong>1</strong> posts")
+		return strings.Contains(anon.get("/@ALICE").body, "<strong>1</strong> post</span>")
 	}, 10*time.Second, 20*time.Millisecond, "the post count follows the post")
 
 	id := regexp.MustCompile(`/posts/(\d+)`).FindStringSubmatch(page.body)
