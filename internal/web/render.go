@@ -112,10 +112,10 @@ type fieldView struct {
 }
 
 var funcs = template.FuncMap{
-	"render":    func(p core.Post) template.HTML { return p.RenderBody("") },
-	"day":       func(t time.Time) string { return t.UTC().Format("Mon Jan 2") },
-	"iso":       func(t time.Time) string { return t.UTC().Format(time.RFC3339) },
-	"ago":       ago,
+	"render": func(p core.Post) template.HTML { return p.RenderBody("") },
+	"day":    func(t time.Time) string { return t.UTC().Format("Mon Jan 2") },
+	"iso":    func(t time.Time) string { return t.UTC().Format(time.RFC3339) },
+	"ago":    ago,
 	// fulldate is a post's time in full, for its accessible name and tooltip.
 	"fulldate": func(t time.Time) string { return t.UTC().Format("2 January 2006, 15:04 UTC") },
 	"plural": func(n int64, one, many string) string {
