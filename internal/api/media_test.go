@@ -558,10 +558,11 @@ func TestMediaOfPrivatePosts(t *testing.T) {
 	require.Equal(t, http.StatusOK, code)
 	code, _, _ = fetch(t, s, signed)
 	require.Equal(t, http.StatusNotFound, code)
-	// The cleanup removes them for good.
+	// The cleanup removes them for good: this call, or the periodic clean_media job of
+	// the test server's workers when it ran first (both are the same CleanMedia).
 	n, err := s.core.CleanMedia(ctx, time.Now(), 10)
 	require.NoError(t, err)
-	require.Equal(t, 1, n)
+	require.LessOrEqual(t, n, 1)
 	var left int
 	require.NoError(t, s.pool.QueryRow(ctx, "SELECT count(*) FROM media_files").Scan(&left))
 	require.Zero(t, left)
