@@ -92,22 +92,21 @@ func (h *Hub) detachStream(ctx context.Context, conn net.Conn, sub *Subscription
 	h.startWriters()
 	s := &detachedStream{h: h, ctx: ctx, conn: conn, sub: sub, format: format, finish: finish,
 		last: last, hint: hint, pending: net.Buffers{nil}}
+	s.ended = w.done()
 	if w != nil {
-		s.ended = w.ended
 		h.mu.Lock()
 		w.then = s.wake
 		h.mu.Unlock()
 	}
 	h.detached.Add(1)
-	s.heartbeat = time.AfterFunc(time.Duration(math.MaxInt64), func() {
+	s.heartbeat = every(h.opts.Heartbeat, func() bool {
 		if s.closed.Load() {
-			return
+			return false
 		}
 		s.ping.Store(true)
 		s.wake()
-		s.heartbeat.Reset(h.opts.Heartbeat)
+		return true
 	})
-	s.heartbeat.Reset(h.opts.Heartbeat)   // armed once s.heartbeat is set, which it reads
 	_ = conn.SetReadDeadline(time.Time{}) // the server's read timeout was for the request
 	go func() {
 		// A client sends nothing more on a stream's connection; whatever it sends is
@@ -274,11 +273,8 @@ func (s *detachedStream) send(d *Delivery) bool {
 	if !s.last.Less(d.Cursor) {
 		return true
 	}
-	ev, err := s.format(s.ctx, d)
-	if err != nil {
-		s.h.FormatFailed.Add(1)
-		s.h.log.WarnContext(s.ctx, "live: formatting an event failed; the client will resume from the one before",
-			"cursor", d.Cursor.String(), "err", err)
+	ev, ok := s.h.formatSSE(s.ctx, s.format, d)
+	if !ok {
 		return false
 	}
 	s.last = d.Cursor
@@ -304,6 +300,19 @@ func (s *detachedStream) close() {
 	s.conn.Close()
 	s.finish()
 	s.h.detached.Done()
+}
+
+// every calls tick every d, from a timer (no goroutine waits for it), until tick returns
+// false or the returned timer is stopped.
+func every(d time.Duration, tick func() bool) *time.Timer {
+	var t *time.Timer
+	t = time.AfterFunc(time.Duration(math.MaxInt64), func() {
+		if tick() {
+			t.Reset(d)
+		}
+	})
+	t.Reset(d) // armed only once t is set, which the function reads
+	return t
 }
 
 // writerPatience is how long a writer waits for one stream's write before handing it to

@@ -234,15 +234,25 @@ type watch struct {
 // stop when the stream ends. The zero Credential (an anonymous stream) is not watched,
 // and its channel never closes.
 func (h *Hub) Watch(cred core.Credential) (ended <-chan struct{}, stop func()) {
+	w, stop := h.watch(cred, nil)
+	return w.done(), stop
+}
+
+// done is the watch's channel, closed once its credential ended; nil (never closed) for
+// no watch.
+func (w *watch) done() <-chan struct{} {
+	if w == nil {
+		return nil
+	}
+	return w.ended
+}
+
+// watch registers a watch of cred, with then to call when it ends; for the zero
+// Credential (anonymous) it registers nothing and returns nil.
+func (h *Hub) watch(cred core.Credential, then func()) (*watch, func()) {
 	if cred.IsZero() {
 		return nil, func() {}
 	}
-	w, stop := h.watch(cred, nil)
-	return w.ended, stop
-}
-
-// watch registers a watch of cred, with then to call when it ends.
-func (h *Hub) watch(cred core.Credential, then func()) (*watch, func()) {
 	w := &watch{cred: cred, ended: make(chan struct{}), then: then}
 	h.mu.Lock()
 	h.watches[w] = struct{}{}
@@ -257,9 +267,6 @@ func (h *Hub) watch(cred core.Credential, then func()) (*watch, func()) {
 // WatchFunc is Watch for a stream that waits on no channel: fn is called, in a goroutine
 // of its own, once cred has ended. The zero Credential is not watched.
 func (h *Hub) WatchFunc(cred core.Credential, fn func()) (stop func()) {
-	if cred.IsZero() {
-		return func() {}
-	}
 	_, stop = h.watch(cred, fn)
 	return stop
 }

@@ -74,13 +74,8 @@ func (h *Hub) Stream(w http.ResponseWriter, r *http.Request, f Filter, cred core
 // handler or, detached (see detach), after the handler returned.
 func (h *Hub) stream(w http.ResponseWriter, r *http.Request, f Filter, cred core.Credential, resume events.Cursor, resuming, expired bool, format Formatter, release func()) {
 	ctx := r.Context()
-	var w8 *watch
-	var ended <-chan struct{}
-	unwatch := func() {}
-	if !cred.IsZero() {
-		w8, unwatch = h.watch(cred, nil)
-		ended = w8.ended
-	}
+	w8, unwatch := h.watch(cred, nil)
+	ended := w8.done()
 	sub, head, err := h.Subscribe(ctx, f)
 	if err != nil {
 		unwatch()
@@ -142,11 +137,8 @@ func (h *Hub) stream(w http.ResponseWriter, r *http.Request, f Filter, cred core
 		if !last.Less(d.Cursor) {
 			return true // already sent (resumed past it)
 		}
-		ev, err := format(ctx, d)
-		if err != nil {
-			h.FormatFailed.Add(1)
-			h.log.WarnContext(ctx, "live: formatting an event failed; the client will resume from the one before",
-				"cursor", d.Cursor.String(), "err", err)
+		ev, ok := h.formatSSE(ctx, format, d)
+		if !ok {
 			return false
 		}
 		last = d.Cursor
@@ -239,6 +231,19 @@ func (h *Hub) stream(w http.ResponseWriter, r *http.Request, f Filter, cred core
 			}
 		}
 	}
+}
+
+// formatSSE formats d for an SSE stream; false (counted and logged) when it could not be,
+// and the stream ends for its client to resume from the event before.
+func (h *Hub) formatSSE(ctx context.Context, format Formatter, d *Delivery) (Event, bool) {
+	ev, err := format(ctx, d)
+	if err != nil {
+		h.FormatFailed.Add(1)
+		h.log.WarnContext(ctx, "live: formatting an event failed; the client will resume from the one before",
+			"cursor", d.Cursor.String(), "err", err)
+		return Event{}, false
+	}
+	return ev, true
 }
 
 // cutEvent is the last event of a stream the hub cut off (reason is "resume" or

@@ -3,7 +3,6 @@ package live
 import (
 	"context"
 	"encoding/json"
-	"math"
 	"net/http"
 	"sync"
 	"time"
@@ -176,18 +175,16 @@ func (ws *wsConn) serve(ctx context.Context, first wsMessage) {
 		ws.subscribe(ctx, first)
 	}
 	// Ping the client every interval, from a timer rather than a goroutine of its own.
-	var pinger *time.Timer
-	pinger = time.AfterFunc(time.Duration(math.MaxInt64), func() {
+	pinger := every(ping, func() bool {
 		if ctx.Err() != nil {
-			return
+			return false
 		}
 		if ws.conn.WriteControl(websocket.PingMessage, nil, time.Now().Add(ws.hub.opts.WriteTimeout)) != nil {
 			ws.end(0, "")
-			return
+			return false
 		}
-		pinger.Reset(ping)
+		return true
 	})
-	pinger.Reset(ping) // armed only once pinger is set, which the callback reads
 	defer pinger.Stop()
 	for {
 		// An error here is the end: the client left, the read deadline passed (no pong), or
