@@ -11,10 +11,10 @@ help: ## list the targets
 run: ## serve web, API and workers on :8080; starts a local Postgres under .data/ when DATABASE_URL is unset
 	STARLING_LOG_FORMAT=$${STARLING_LOG_FORMAT:-text} $(STARLING) all
 
-test: ## start the local test Postgres (installing it and Chromium when missing), then go test -race ./...
+test: ## start the local test Postgres (installing it, Chromium and axe-core when missing), then go test -race ./...
 	@bash tools/ensure-chromium.sh
-	@url=$$($(STARLING) devdb start --cluster test) && \
-	  STARLING_TEST_DATABASE_URL="$$url" STARLING_REQUIRE_BROWSER=1 $(GO) test -race -count=1 -timeout 15m ./...
+	@axe=$$(bash tools/ensure-axe.sh) && url=$$($(STARLING) devdb start --cluster test) && \
+	  STARLING_AXE="$$axe" STARLING_TEST_DATABASE_URL="$$url" STARLING_REQUIRE_BROWSER=1 $(GO) test -race -count=1 -timeout 15m ./...
 
 bench: ## measure against pgbench baselines into docs/benchmarks.md (QUICK=1: about 3 minutes, into .data/)
 	$(GO) build -o bin/starling ./cmd/starling

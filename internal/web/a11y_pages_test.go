@@ -38,7 +38,8 @@ func TestPagesNameWhatTheyShow(t *testing.T) {
 	require.Regexp(t, `<h1 class="visually-hidden">Post by <bdi>Alice</bdi> \(@alice\)</h1>`, page.body)
 	full := `\d{1,2} [A-Z][a-z]+ \d{4}, \d{2}:\d{2} UTC`
 	require.Regexp(t, `<article [^>]*aria-label="post by Alice, `+full+`"`, page.body)
-	require.Regexp(t, `<a class="time" href="/posts/`+id+`" title="`+full+`" aria-label="`+full+`">`, page.body)
+	require.Regexp(t, `<a class="time" href="/posts/`+id+`" title="`+full+`"><time [^>]+>now</time><span class="visually-hidden">, `+full+`</span></a>`, page.body,
+		"the time link's name is what it shows, then the full date")
 	require.Regexp(t, `aria-label="Delete your post of `+full+`">Delete</button>`, page.body)
 
 	// The counts are the counters' consumers', which follow within moments.
