@@ -126,6 +126,31 @@ func TestAccessibilityOfEveryPage(t *testing.T) {
 			states++
 		}
 	}
+	// A form's error state: focus is on the summary, each of its links reaches an element,
+	// and each field marked invalid is described by its error, shown beside it.
+	errorState := func(state string) {
+		t.Helper()
+		problems, err := chromedp.Run(ctx, chromedp.Evaluate[[]string](`(() => {
+			const out = [];
+			const summary = document.getElementById("error-summary");
+			if (!summary) return ["no error summary"];
+			if (document.activeElement !== summary) out.push("focus is on " + (document.activeElement.id || document.activeElement.tagName) + ", not the summary");
+			summary.querySelectorAll("a").forEach(a => {
+				if (!document.getElementById(a.hash.slice(1))) out.push("summary link to nothing: " + a.hash);
+			});
+			const invalid = document.querySelectorAll("[aria-invalid=true]");
+			invalid.forEach(el => {
+				const d = document.getElementById(el.getAttribute("aria-describedby") || "");
+				if (!d || !d.classList.contains("error")) out.push(el.id + " is not described by its error");
+			});
+			if (invalid.length === 0 && summary.querySelector("a")) out.push("no field marked invalid");
+			document.querySelectorAll(".error + .hint").forEach(h => out.push("hint repeated under an error: " + h.textContent));
+			return out;
+		})()`))
+		require.NoError(t, err)
+		require.Empty(t, problems, state)
+		check(state)
+	}
 	visit := func(path, waitFor string) {
 		t.Helper()
 		require.NoError(t, chromedp.Do(ctx, chromedp.Navigate(base+path), chromedp.WaitVisible(css(waitFor))), path)
@@ -168,18 +193,18 @@ func TestAccessibilityOfEveryPage(t *testing.T) {
 		chromedp.SendKeys(css(`#f-login`), "bob"),
 		chromedp.SendKeys(css(`#f-password`), "not the password"),
 		chromedp.Submit(css(`#f-password`)),
-		chromedp.WaitVisible(css(`.error`)),
+		chromedp.WaitVisible(css(`#error-summary`)),
 	))
-	check("log in, wrong password")
+	errorState("log in, wrong password")
 	visit("/signup", "#f-username")
 	require.NoError(t, chromedp.Do(ctx,
 		chromedp.SendKeys(css(`#f-username`), "no spaces allowed"),
 		chromedp.SendKeys(css(`#f-email`), "not-an-address"),
 		chromedp.SendKeys(css(`#f-password`), "short"),
 		chromedp.Submit(css(`#f-password`)),
-		chromedp.WaitVisible(css(`.error`)),
+		chromedp.WaitVisible(css(`#error-summary`)),
 	))
-	check("sign up, every field wrong")
+	errorState("sign up, every field wrong")
 
 	// Logged in, as the admin, with something in every list.
 	visit("/signup", "#f-username")
@@ -237,24 +262,39 @@ func TestAccessibilityOfEveryPage(t *testing.T) {
 	visit("/home", "#compose-body")
 	require.NoError(t, chromedp.Do(ctx,
 		chromedp.Click(css(`form.compose button[type=submit]`)),
-		chromedp.WaitVisible(css(`.error`)),
+		chromedp.WaitVisible(css(`#error-summary`)),
 	))
-	check("compose, empty post")
+	errorState("compose, empty post")
 	visit("/settings", "#f-default_language")
 	require.NoError(t, chromedp.Do(ctx,
 		chromedp.SetValue(css(`#f-default_language`), "not a language"),
 		chromedp.Submit(css(`#f-default_language`)),
-		chromedp.WaitVisible(css(`.error`)),
+		chromedp.WaitVisible(css(`#error-summary`)),
 	))
-	check("settings, bad language")
+	errorState("settings, bad language")
 	visit("/settings", "#f-current_password")
 	require.NoError(t, chromedp.Do(ctx,
 		chromedp.SendKeys(css(`#f-current_password`), "wrong"),
 		chromedp.SendKeys(css(`#f-new_password`), "short"),
 		chromedp.Submit(css(`#f-new_password`)),
-		chromedp.WaitVisible(css(`.error`)),
+		chromedp.WaitVisible(css(`#error-summary`)),
 	))
-	check("settings, password change refused")
+	errorState("settings, password change refused")
+	visit("/settings", "#f-email_password")
+	require.NoError(t, chromedp.Do(ctx,
+		chromedp.SetValue(css(`#f-email`), "not-an-address"),
+		chromedp.Submit(css(`#f-email_password`)),
+		chromedp.WaitVisible(css(`#error-summary`)),
+	))
+	errorState("settings, email change refused")
+	require.NoError(t, chromedp.Do(ctx, chromedp.Navigate(base+"/@alice"), chromedp.WaitVisible(css(`a.edit`)),
+		chromedp.Click(css(`a.edit`)), chromedp.WaitVisible(css(`#compose-body`)),
+		// The browser would refuse an empty required field itself; the server must too.
+		chromedp.Evaluate[chromedp.Void](`(b => { b.value = ""; b.removeAttribute("required") })(document.getElementById("compose-body"))`),
+		chromedp.Click(css(`form.compose button[type=submit]`)),
+		chromedp.WaitVisible(css(`#error-summary`)),
+	))
+	errorState("edit a post, text removed")
 
 	require.Empty(t, empty, "accessibility violations (each listed above)")
 	require.GreaterOrEqual(t, states, 60, "every state in both themes was checked")

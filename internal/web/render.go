@@ -2,12 +2,15 @@ package web
 
 import (
 	"bytes"
+	"cmp"
 	"errors"
 	"fmt"
 	"html/template"
 	"io/fs"
+	"maps"
 	"mime"
 	"net/http"
+	"slices"
 	"strings"
 	"time"
 
@@ -105,6 +108,51 @@ func visibilityLabel(v string) string {
 	return "Public"
 }
 
+// formError is one line of a form's error summary: the message, and the id of the element
+// it is about ("" when it is about the whole form).
+type formError struct {
+	Message, Target string
+}
+
+// errorOrder is the order of the fields on the website's forms, top to bottom, so that the
+// error summary lists the problems in the order the person meets them.
+var errorOrder = []string{"form", "username", "login", "display_name", "bio", "fields", "avatar", "header",
+	"default_visibility", "default_language", "email", "password", "email_password", "current_password",
+	"new_password", "name", "body", "spoiler_text", "media", "visibility", "in_reply_to_id"}
+
+// errorTargets are the elements of the errors not shown by the "field" partial (whose
+// input is "f-" and the key); a key named here with "" has no element of its own.
+var errorTargets = map[string]string{
+	"form": "", "in_reply_to_id": "", "body": "compose-body", "spoiler_text": "compose-cw",
+	"media": "compose-media", "visibility": "compose-visibility", "fields": "f-field_name_0",
+	"name": "f-token-name",
+}
+
+// errorSummary lists a form's errors for the summary at the top of the page, in the
+// order of the fields.
+func errorSummary(f form) []formError {
+	if len(f.Errors) == 0 {
+		return nil
+	}
+	rank := func(k string) int {
+		if i := slices.Index(errorOrder, k); i >= 0 {
+			return i
+		}
+		return len(errorOrder)
+	}
+	keys := slices.Collect(maps.Keys(f.Errors))
+	slices.SortFunc(keys, func(a, b string) int { return cmp.Or(cmp.Compare(rank(a), rank(b)), cmp.Compare(a, b)) })
+	out := make([]formError, 0, len(keys))
+	for _, k := range keys {
+		target, ok := errorTargets[k]
+		if !ok {
+			target = "f-" + k
+		}
+		out = append(out, formError{Message: f.Errors[k], Target: target})
+	}
+	return out
+}
+
 // fieldView is what the "field" partial needs.
 type fieldView struct {
 	Name, Label, Type, Value, Error, Auto, Hint string
@@ -156,7 +204,8 @@ var funcs = template.FuncMap{
 	"visibilities": func() []string {
 		return []string{core.VisibilityPublic, core.VisibilityUnlisted, core.VisibilityPrivate, core.VisibilityDirect}
 	},
-	"maxChars": func() int { return text.MaxPostChars },
+	"maxChars":     func() int { return text.MaxPostChars },
+	"errorSummary": errorSummary,
 	"field": func(name, label, typ string, f form, auto, hint string) fieldView {
 		v := f.Values[name]
 		if typ == "password" {

@@ -120,7 +120,7 @@ func TestProfileSettings(t *testing.T) {
 
 	bad := alice.post("/settings/profile", url.Values{"default_language": {"klingon"}, "default_visibility": {"public"}})
 	require.Equal(t, http.StatusUnprocessableEntity, bad.status)
-	require.Contains(t, bad.body, `aria-describedby="default_language-error"`)
+	require.Contains(t, bad.body, `aria-describedby="e-default_language"`)
 	require.Contains(t, bad.body, "not an ISO 639-1 language code")
 }
 
