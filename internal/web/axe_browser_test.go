@@ -11,6 +11,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/chromedp/cdproto/emulation"
 	"github.com/chromedp/chromedp"
@@ -253,6 +254,14 @@ func TestAccessibilityOfEveryPage(t *testing.T) {
 		visit(p.path, p.waitFor)
 		check(p.state)
 	}
+	// The public timeline with a new post waiting behind its button.
+	visit("/", "article.post")
+	require.Eventually(t, func() bool { return s.hubSubscribers() >= 1 }, 10*time.Second, 20*time.Millisecond)
+	_, _, err = s.core.Publish(bg, bob, core.NewPost{Body: "fresh from the oven"})
+	require.NoError(t, err)
+	require.NoError(t, chromedp.Do(ctx, chromedp.WaitVisible(css(`#new-posts`))))
+	check("public timeline, a new post waiting")
+
 	// The post's edit form, found from the profile.
 	require.NoError(t, chromedp.Do(ctx, chromedp.Navigate(base+"/@alice"), chromedp.WaitVisible(css(`a.edit`)),
 		chromedp.Click(css(`a.edit`)), chromedp.WaitVisible(css(`#compose-body`))))

@@ -166,11 +166,37 @@ func TestBrowserLiveTimelineAndBadge(t *testing.T) {
 		chromedp.WaitVisible(css(`article.post`)),
 	))
 	start := time.Now()
+	// The post waits behind a button that says so (and a polite announcement), instead of
+	// pushing bob's page down.
+	offer, err := chromedp.Run(bob, chromedp.Poll[string](
+		`(b => b && !b.hidden && b.textContent)(document.getElementById("new-posts"))`,
+		chromedp.WithPollingTimeout(10*time.Second)))
+	require.NoError(t, err, "bob is offered the new post")
+	t.Logf("alice's post reached bob's browser %s after she posted", time.Since(start).Round(time.Millisecond))
+	require.Equal(t, "Show 1 new post", offer)
+	announced, err := chromedp.Run(bob, chromedp.Evaluate[string](`document.getElementById("live-status").textContent`))
+	require.NoError(t, err)
+	require.Equal(t, "1 new post", announced)
+	shown, err := chromedp.Run(bob, chromedp.Evaluate[bool](`document.getElementById("timeline").innerText.includes("Live from another browser")`))
+	require.NoError(t, err)
+	require.False(t, shown, "not inserted until bob asks")
+	require.NoError(t, chromedp.Do(bob, chromedp.Click(css(`#new-posts`))))
 	_, err = chromedp.Run(bob, chromedp.Poll[bool](
 		`document.getElementById("timeline").innerText.includes("Live from another browser")`,
 		chromedp.WithPollingTimeout(10*time.Second)))
 	require.NoError(t, err, "the post appears on bob's open timeline")
-	t.Logf("alice's post showed up in bob's browser %s after she posted", time.Since(start).Round(time.Millisecond))
+	focused, err := chromedp.Run(bob, chromedp.Evaluate[bool](`document.activeElement.matches("#timeline article.fresh") && document.getElementById("new-posts").hidden`))
+	require.NoError(t, err)
+	require.True(t, focused, "the focus moves to the new post, and the button goes")
+
+	// Relative times keep up while the page stays open.
+	ago, err := chromedp.Run(bob, chromedp.Evaluate[string](`(t => {
+		t.setAttribute("datetime", new Date(Date.now() - 5*60*1000).toISOString());
+		document.dispatchEvent(new Event("visibilitychange"));
+		return t.textContent;
+	})(document.querySelector("#timeline article.fresh .time time"))`))
+	require.NoError(t, err)
+	require.Equal(t, "5m", ago)
 	linked, err := chromedp.Run(bob, chromedp.Evaluate[bool](`document.querySelector('#timeline article.fresh a.mention[href="/@bob"]') !== null`))
 	require.NoError(t, err)
 	require.True(t, linked, "the pushed post links @bob as a reloaded page does")

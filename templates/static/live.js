@@ -1,5 +1,5 @@
 // Starling live updates: follows the page's stream (body[data-stream]) with EventSource,
-// puts new posts at the top of the timeline, replaces edited ones, removes deleted ones
+// offers new posts behind a "Show N new posts" button, replaces edited ones, removes deleted ones
 // and keeps the notification badge current. It also sends a post's favourite, boost and
 // bookmark buttons without leaving the page, and counts the characters left while
 // composing. Pages work fully without it: every button is a form that posts and comes
@@ -54,10 +54,62 @@
   counted.forEach(function (el) { el.addEventListener("input", count); });
   if (counted.length) count();
 
+  // Relative times ("now", "5m", "3h", "Jan 2") as the server writes them, kept current
+  // while the page stays open.
+  var months = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
+  function ago(t) {
+    var s = (Date.now() - t.getTime()) / 1000;
+    if (s < 60) return "now";
+    if (s < 3600) return Math.floor(s / 60) + "m";
+    if (s < 86400) return Math.floor(s / 3600) + "h";
+    var day = months[t.getUTCMonth()] + " " + t.getUTCDate();
+    return t.getUTCFullYear() === new Date().getUTCFullYear() ? day : day + ", " + t.getUTCFullYear();
+  }
+  function refreshTimes() {
+    document.querySelectorAll(".post .time time[datetime]").forEach(function (el) {
+      var t = new Date(el.getAttribute("datetime"));
+      if (!isNaN(t)) el.textContent = ago(t);
+    });
+  }
+  setInterval(refreshTimes, 15000);
+  document.addEventListener("visibilitychange", function () {
+    if (!document.hidden) refreshTimes();
+  });
+
   var stream = document.body.getAttribute("data-stream");
   if (!stream || !window.EventSource) return;
   var timeline = document.getElementById("timeline");
   var source = new EventSource("/events?stream=" + encodeURIComponent(stream));
+
+  // New posts wait behind a "N new posts" button instead of pushing the page down under
+  // the reader; the count is announced politely, and the button shows them and moves the
+  // focus to the newest.
+  var pending = []; // newest first
+  var newPosts = document.getElementById("new-posts");
+  var liveStatus = document.getElementById("live-status");
+  function pendingChanged() {
+    if (!newPosts) return;
+    var n = pending.length;
+    var label = n === 1 ? "1 new post" : n + " new posts";
+    newPosts.textContent = "Show " + label;
+    newPosts.hidden = n === 0;
+    if (liveStatus) liveStatus.textContent = n === 0 ? "" : label;
+  }
+  if (newPosts) newPosts.addEventListener("click", function () {
+    var first = null;
+    for (var i = pending.length - 1; i >= 0; i--) {
+      var node = pending[i];
+      node.classList.add("fresh");
+      node.setAttribute("tabindex", "-1");
+      timeline.insertBefore(node, timeline.firstElementChild);
+      first = node;
+    }
+    pending = [];
+    var empty = timeline.querySelector(".empty");
+    if (empty) empty.remove();
+    pendingChanged();
+    if (first) first.focus();
+  });
 
   function fragment(html) {
     var tpl = document.createElement("template");
@@ -73,19 +125,21 @@
       if (existing && edited) existing.replaceWith(edited);
       return;
     }
-    if (!timeline || stream === "notifications" || existing) return;
-    var empty = timeline.querySelector(".empty");
-    if (empty) empty.remove();
+    if (!timeline || !newPosts || stream === "notifications" || existing) return;
     var node = fragment(msg.html);
     if (!node) return;
-    node.classList.add("fresh");
-    timeline.insertBefore(node, timeline.firstElementChild);
+    pending = pending.filter(function (p) { return p.id !== node.id; });
+    pending.unshift(node);
+    pendingChanged();
   });
 
   source.addEventListener("delete", function (e) {
     var msg = JSON.parse(e.data);
     var node = document.getElementById("post-" + msg.id);
     if (node) node.remove();
+    var before = pending.length;
+    pending = pending.filter(function (p) { return p.id !== "post-" + msg.id; });
+    if (pending.length !== before) pendingChanged();
   });
 
   source.addEventListener("notification", function (e) {
