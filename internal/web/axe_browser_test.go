@@ -224,7 +224,7 @@ func TestAccessibilityOfEveryPage(t *testing.T) {
 	require.NoError(t, err)
 	_, _, err = s.core.Publish(bg, bob, core.NewPost{Body: "@alice lunch at noon?"})
 	require.NoError(t, err)
-	_, _, err = s.core.Publish(bg, alice, core.NewPost{Body: "Hello team, this is @alice"})
+	hello, _, err := s.core.Publish(bg, alice, core.NewPost{Body: "Hello team, this is @alice"})
 	require.NoError(t, err)
 	s.waitFor(`SELECT count(*) FROM notifications WHERE recipient_id = $1`, 1, alice.ID)
 
@@ -249,6 +249,8 @@ func TestAccessibilityOfEveryPage(t *testing.T) {
 		{"/admin", "main h1", "admin"},
 		{"/search?q=lunch", "form.search", "search results, logged in"},
 		{"/tags/lunch", "main h1", "a tag, logged in"},
+		{fmt.Sprintf("/posts/%d/delete", hello.ID), "button.danger-fill", "delete confirmation, own post"},
+		{fmt.Sprintf("/posts/%d/delete", lunch.ID), "button.danger-fill", "delete confirmation, as an admin"},
 		{"/oauth/authorize?response_type=code&scope=read&redirect_uri=urn:ietf:wg:oauth:2.0:oob&client_id=" + url.QueryEscape(res.ClientID), "main h1", "authorize an app"},
 	} {
 		visit(p.path, p.waitFor)

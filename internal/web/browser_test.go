@@ -215,7 +215,9 @@ func TestBrowserLiveTimelineAndBadge(t *testing.T) {
 	// A deleted post disappears from bob's page.
 	var id int64
 	require.NoError(t, s.pool.QueryRow(context.Background(), `SELECT id FROM posts`).Scan(&id))
-	require.NoError(t, chromedp.Do(alice, chromedp.Click(css(`#post-`+strconv.FormatInt(id, 10)+` form.delete button`))))
+	require.NoError(t, chromedp.Do(alice, chromedp.Click(css(`#post-`+strconv.FormatInt(id, 10)+` form.delete button`)),
+		chromedp.WaitVisible(css(`button.danger-fill`)), chromedp.Click(css(`button.danger-fill`)),
+		chromedp.WaitVisible(css(`.flash`))), "asked first, then deleted")
 	_, err = chromedp.Run(bob, chromedp.Poll[bool](`document.getElementById("post-`+strconv.FormatInt(id, 10)+`") === null`,
 		chromedp.WithPollingTimeout(10*time.Second)))
 	require.NoError(t, err, "the deleted post disappears without a reload")

@@ -1,6 +1,7 @@
 package web_test
 
 import (
+	"context"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -77,4 +78,66 @@ func TestComposeEditAndCounters(t *testing.T) {
 	require.Equal(t, http.StatusOK, frag.status)
 	require.True(t, strings.HasPrefix(strings.TrimSpace(frag.body), "<article"), frag.body)
 	require.Contains(t, frag.body, `aria-pressed="false">Favourite`)
+}
+
+// TestDeleteAsksFirstAndReturns: Delete shows what is about to go and asks; deleting
+// returns to the page the button was on (the author's profile when that was the post's
+// own page), and an admin deleting someone else's post is told so before and after.
+func TestDeleteAsksFirstAndReturns(t *testing.T) {
+	t.Parallel()
+	s := newSite(t)
+	alice, bob, carol := s.client(), s.client(), s.client()
+	alice.signup("alice")
+	bob.signup("bob")
+	carol.signup("carol")
+	require.NoError(t, s.core.GrantAdmin(context.Background(), "alice"))
+	post := func(c *client, body string) string {
+		res := c.post("/posts", url.Values{"body": {body}, "next": {"/home"}})
+		require.Equal(t, http.StatusSeeOther, res.status, res.body)
+		var id string
+		require.NoError(t, s.pool.QueryRow(context.Background(), `SELECT id::text FROM posts WHERE body = $1`, body).Scan(&id))
+		return id
+	}
+	from := func(c *client, path, referer string) response {
+		req, err := http.NewRequest(http.MethodGet, s.srv.URL+path, nil)
+		require.NoError(t, err)
+		req.Header.Set("Referer", s.srv.URL+referer)
+		return c.do(req)
+	}
+
+	// Bob deletes his own post from his home timeline: asked, then back on /home.
+	id := post(bob, "a post bob regrets")
+	ask := from(bob, "/posts/"+id+"/delete", "/home")
+	require.Equal(t, http.StatusOK, ask.status)
+	require.Contains(t, ask.body, "<h1>Delete your post?</h1>")
+	require.Contains(t, ask.body, "a post bob regrets", "the post about to go is shown")
+	require.Contains(t, ask.body, `<input type="hidden" name="next" value="/home">`)
+	require.Equal(t, 1, s.count(`SELECT count(*) FROM posts WHERE id = $1 AND deleted_at IS NULL`, id), "asking deletes nothing")
+	res := bob.post("/posts/"+id+"/delete", url.Values{"next": {"/home"}})
+	require.Equal(t, http.StatusSeeOther, res.status)
+	require.Equal(t, "/home", res.location)
+	require.Contains(t, bob.get("/home").body, "Post deleted.")
+	require.Zero(t, s.count(`SELECT count(*) FROM posts WHERE id = $1 AND deleted_at IS NULL`, id))
+
+	// From the post's own page (gone afterwards), back to the author's profile.
+	id = post(bob, "another one")
+	ask = from(bob, "/posts/"+id+"/delete", "/posts/"+id)
+	require.Contains(t, ask.body, `name="next" value="/@bob"`)
+
+	// Carol may not delete it, nor be asked to.
+	require.Contains(t, []int{http.StatusForbidden, http.StatusNotFound}, carol.get("/posts/"+id+"/delete").status)
+
+	// Alice, an admin, is told whose post it is, and told again once it is done.
+	ask = from(alice, "/posts/"+id+"/delete", "/")
+	require.Equal(t, http.StatusOK, ask.status)
+	require.Contains(t, ask.body, "<h1>Delete <bdi>@bob</bdi>'s post, as an admin?</h1>")
+	res = alice.post("/posts/"+id+"/delete", url.Values{"next": {"/"}})
+	require.Equal(t, http.StatusSeeOther, res.status)
+	require.Equal(t, "/", res.location)
+	require.Contains(t, alice.get("/").body, "You deleted @bob&#39;s post, as an admin.")
+
+	// A next that leaves the site stays on it.
+	id = post(bob, "third")
+	res = bob.post("/posts/"+id+"/delete", url.Values{"next": {"//evil.example/"}})
+	require.Equal(t, "/", res.location)
 }

@@ -229,13 +229,56 @@ func (s *Server) postReblog(w http.ResponseWriter, r *http.Request) {
 	})(w, r)
 }
 
-func (s *Server) postDelete(w http.ResponseWriter, r *http.Request) {
-	if err := s.core.DeletePost(r.Context(), *currentUser(r), postID(r)); err != nil {
+// postDeleteForm asks whether to delete the post (an admin is told whose post it is), and
+// remembers the page the Delete button was on to return there.
+func (s *Server) postDeleteForm(w http.ResponseWriter, r *http.Request) {
+	u := currentUser(r)
+	p, err := s.core.PostFor(r.Context(), u.ID, postID(r))
+	if err != nil {
 		s.answerError(w, r, err)
 		return
 	}
-	s.sessions.Put(r.Context(), "flash", "Post deleted.")
-	http.Redirect(w, r, "/@"+currentUser(r).Username, http.StatusSeeOther)
+	if !core.CanDelete(u, p) || p.IsReblog() {
+		s.answerError(w, r, core.ErrForbidden)
+		return
+	}
+	f := newForm()
+	f.Values["next"] = afterDelete(p, backTo(r, ""))
+	s.render(w, r, http.StatusOK, "delete", view{Title: "Delete post", Post: &p, Form: f})
+}
+
+// postDelete deletes the post and goes back to where the person was, saying what was done.
+func (s *Server) postDelete(w http.ResponseWriter, r *http.Request) {
+	if !s.parseForm(w, r) {
+		return
+	}
+	u := currentUser(r)
+	// Whose post it is, for the message and the way back; core decides whether it may go
+	// (an admin may delete a post the admin cannot read).
+	p, seen := s.core.PostFor(r.Context(), u.ID, postID(r))
+	if err := s.core.DeletePost(r.Context(), *u, postID(r)); err != nil {
+		s.answerError(w, r, err)
+		return
+	}
+	msg, next := "Post deleted.", cmp.Or(backTo(r, ""), "/@"+u.Username)
+	if seen == nil {
+		next = afterDelete(p, backTo(r, ""))
+		if p.Author.ID != u.ID {
+			msg = "You deleted @" + p.Author.Username + "'s post, as an admin."
+		}
+	}
+	s.sessions.Put(r.Context(), "flash", msg)
+	http.Redirect(w, r, next, http.StatusSeeOther)
+}
+
+// afterDelete is the page to show once p is deleted: back, unless back is empty or the
+// post's own page (gone by then), when it is the author's profile.
+func afterDelete(p core.Post, back string) string {
+	if u, err := url.Parse(back); back == "" || err != nil || u.Path == "/posts/"+strconv.FormatInt(p.ID, 10) ||
+		strings.HasPrefix(u.Path, "/posts/"+strconv.FormatInt(p.ID, 10)+"/") {
+		return "/@" + p.Author.Username
+	}
+	return back
 }
 
 // postEditForm shows the author the form to edit their post.

@@ -170,6 +170,7 @@ func (s *Server) Routes() *mux.Router {
 	r.HandleFunc("/logout", s.logout).Methods(http.MethodPost)
 	r.HandleFunc("/posts", s.requireUser(s.postCreate)).Methods(http.MethodPost)
 	r.HandleFunc("/posts/{id:[0-9]+}", s.readable(s.postShow)).Methods(http.MethodGet, http.MethodHead)
+	r.HandleFunc("/posts/{id:[0-9]+}/delete", s.requireUser(s.postDeleteForm)).Methods(http.MethodGet, http.MethodHead)
 	r.HandleFunc("/posts/{id:[0-9]+}/delete", s.requireUser(s.postDelete)).Methods(http.MethodPost)
 	r.HandleFunc("/posts/{id:[0-9]+}/edit", s.requireUser(s.postEditForm)).Methods(http.MethodGet, http.MethodHead)
 	r.HandleFunc("/posts/{id:[0-9]+}/edit", s.requireUser(s.postEdit)).Methods(http.MethodPost)
