@@ -286,7 +286,7 @@ var webAccess = map[string]string{
 	"GET /login": "public", "POST /login": "public", "POST /logout": "public",
 	"POST /posts": "user", "GET /posts/{id:[0-9]+}": "public", "POST /posts/{id:[0-9]+}/delete": "user",
 	"GET /posts/{id:[0-9]+}/delete": "user",
-	"GET /posts/{id:[0-9]+}/edit": "user", "POST /posts/{id:[0-9]+}/edit": "user",
+	"GET /posts/{id:[0-9]+}/edit":   "user", "POST /posts/{id:[0-9]+}/edit": "user",
 	"POST /posts/{id:[0-9]+}/favourite": "user", "POST /posts/{id:[0-9]+}/unfavourite": "user",
 	"POST /posts/{id:[0-9]+}/reblog": "user", "POST /posts/{id:[0-9]+}/unreblog": "user",
 	"POST /posts/{id:[0-9]+}/bookmark": "user", "POST /posts/{id:[0-9]+}/unbookmark": "user",
