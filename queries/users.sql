@@ -20,7 +20,7 @@ LIMIT 1;
 UPDATE users SET is_admin = @is_admin WHERE lower(username) = lower(@username) RETURNING id;
 
 -- name: UserUpdateSettings :exec
-UPDATE users SET display_name = @display_name, bio = @bio, email_mentions = @email_mentions
+UPDATE users SET display_name = @display_name, bio = @bio, email_mentions = @email_mentions, theme = @theme
 WHERE id = @id;
 
 -- name: UserStatsMany :many

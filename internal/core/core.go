@@ -219,6 +219,9 @@ type User struct {
 	AvatarMediaID, HeaderMediaID int64
 	// Locked makes follows of the account requests it answers.
 	Locked bool
+	// Theme is the website's colour theme for the user: ThemeSystem, ThemeLight or
+	// ThemeDark.
+	Theme string
 }
 
 // AvatarPath is the address of the account's avatar on this site: the uploaded one, or
@@ -251,7 +254,7 @@ func userFrom(u store.User) User {
 		Bio: u.Bio, IsAdmin: u.IsAdmin, CreatedAt: u.CreatedAt, EmailMentions: u.EmailMentions,
 		SessionsValidAfter: u.SessionsValidAfter, EmailVerified: u.EmailVerifiedAt != nil,
 		Bot: u.Bot, Discoverable: u.Discoverable, DefaultVisibility: u.DefaultVisibility,
-		DefaultSensitive: u.DefaultSensitive, Locked: u.Locked}
+		DefaultSensitive: u.DefaultSensitive, Locked: u.Locked, Theme: u.Theme}
 	if u.AvatarMediaID != nil {
 		out.AvatarMediaID = *u.AvatarMediaID
 	}

@@ -140,7 +140,7 @@ func (q *Queries) FollowRequestersAll(ctx context.Context, targetID int64) ([]in
 }
 
 const followRequestsOf = `-- name: FollowRequestsOf :many
-SELECT fr.id AS request_id, u.id, u.username, u.email, u.password_hash, u.display_name, u.bio, u.is_admin, u.created_at, u.email_mentions, u.sessions_valid_after, u.email_verified_at, u.bot, u.discoverable, u.fields, u.default_visibility, u.default_sensitive, u.default_language, u.avatar_media_id, u.header_media_id, u.locked
+SELECT fr.id AS request_id, u.id, u.username, u.email, u.password_hash, u.display_name, u.bio, u.is_admin, u.created_at, u.email_mentions, u.sessions_valid_after, u.email_verified_at, u.bot, u.discoverable, u.fields, u.default_visibility, u.default_sensitive, u.default_language, u.avatar_media_id, u.header_media_id, u.locked, u.theme
 FROM follow_requests fr JOIN users u ON u.id = fr.requester_id
 WHERE fr.target_id = $1 AND fr.id < $2 AND fr.id > $3
 ORDER BY fr.id DESC
@@ -197,6 +197,7 @@ func (q *Queries) FollowRequestsOf(ctx context.Context, arg FollowRequestsOfPara
 			&i.User.AvatarMediaID,
 			&i.User.HeaderMediaID,
 			&i.User.Locked,
+			&i.User.Theme,
 		); err != nil {
 			return nil, err
 		}

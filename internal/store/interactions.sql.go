@@ -39,7 +39,7 @@ func (q *Queries) BookmarkDelete(ctx context.Context, arg BookmarkDeleteParams) 
 }
 
 const bookmarksOf = `-- name: BookmarksOf :many
-SELECT b.id AS bookmark_id, p.id, p.author_id, p.body, p.created_at, p.deleted_at, p.language, p.app_id, p.visibility, p.spoiler_text, p.sensitive, p.in_reply_to_id, p.in_reply_to_account_id, p.reblog_of_id, p.edited_at, u.id, u.username, u.email, u.password_hash, u.display_name, u.bio, u.is_admin, u.created_at, u.email_mentions, u.sessions_valid_after, u.email_verified_at, u.bot, u.discoverable, u.fields, u.default_visibility, u.default_sensitive, u.default_language, u.avatar_media_id, u.header_media_id, u.locked
+SELECT b.id AS bookmark_id, p.id, p.author_id, p.body, p.created_at, p.deleted_at, p.language, p.app_id, p.visibility, p.spoiler_text, p.sensitive, p.in_reply_to_id, p.in_reply_to_account_id, p.reblog_of_id, p.edited_at, u.id, u.username, u.email, u.password_hash, u.display_name, u.bio, u.is_admin, u.created_at, u.email_mentions, u.sessions_valid_after, u.email_verified_at, u.bot, u.discoverable, u.fields, u.default_visibility, u.default_sensitive, u.default_language, u.avatar_media_id, u.header_media_id, u.locked, u.theme
 FROM bookmarks b JOIN posts p ON p.id = b.post_id AND p.deleted_at IS NULL JOIN users u ON u.id = p.author_id
 WHERE b.user_id = $1 AND b.id < $2 AND b.id > $3
   AND may_see($1, p.author_id, p.visibility, p.id)
@@ -111,6 +111,7 @@ func (q *Queries) BookmarksOf(ctx context.Context, arg BookmarksOfParams) ([]Boo
 			&i.User.AvatarMediaID,
 			&i.User.HeaderMediaID,
 			&i.User.Locked,
+			&i.User.Theme,
 		); err != nil {
 			return nil, err
 		}
@@ -123,7 +124,7 @@ func (q *Queries) BookmarksOf(ctx context.Context, arg BookmarksOfParams) ([]Boo
 }
 
 const bookmarksOfAfter = `-- name: BookmarksOfAfter :many
-SELECT b.id AS bookmark_id, p.id, p.author_id, p.body, p.created_at, p.deleted_at, p.language, p.app_id, p.visibility, p.spoiler_text, p.sensitive, p.in_reply_to_id, p.in_reply_to_account_id, p.reblog_of_id, p.edited_at, u.id, u.username, u.email, u.password_hash, u.display_name, u.bio, u.is_admin, u.created_at, u.email_mentions, u.sessions_valid_after, u.email_verified_at, u.bot, u.discoverable, u.fields, u.default_visibility, u.default_sensitive, u.default_language, u.avatar_media_id, u.header_media_id, u.locked
+SELECT b.id AS bookmark_id, p.id, p.author_id, p.body, p.created_at, p.deleted_at, p.language, p.app_id, p.visibility, p.spoiler_text, p.sensitive, p.in_reply_to_id, p.in_reply_to_account_id, p.reblog_of_id, p.edited_at, u.id, u.username, u.email, u.password_hash, u.display_name, u.bio, u.is_admin, u.created_at, u.email_mentions, u.sessions_valid_after, u.email_verified_at, u.bot, u.discoverable, u.fields, u.default_visibility, u.default_sensitive, u.default_language, u.avatar_media_id, u.header_media_id, u.locked, u.theme
 FROM bookmarks b JOIN posts p ON p.id = b.post_id AND p.deleted_at IS NULL JOIN users u ON u.id = p.author_id
 WHERE b.user_id = $1 AND b.id > $2 AND b.id < $3
   AND may_see($1, p.author_id, p.visibility, p.id)
@@ -194,6 +195,7 @@ func (q *Queries) BookmarksOfAfter(ctx context.Context, arg BookmarksOfAfterPara
 			&i.User.AvatarMediaID,
 			&i.User.HeaderMediaID,
 			&i.User.Locked,
+			&i.User.Theme,
 		); err != nil {
 			return nil, err
 		}
@@ -242,7 +244,7 @@ func (q *Queries) FavouriteDelete(ctx context.Context, arg FavouriteDeleteParams
 }
 
 const favouritedBy = `-- name: FavouritedBy :many
-SELECT f.id AS favourite_id, u.id, u.username, u.email, u.password_hash, u.display_name, u.bio, u.is_admin, u.created_at, u.email_mentions, u.sessions_valid_after, u.email_verified_at, u.bot, u.discoverable, u.fields, u.default_visibility, u.default_sensitive, u.default_language, u.avatar_media_id, u.header_media_id, u.locked
+SELECT f.id AS favourite_id, u.id, u.username, u.email, u.password_hash, u.display_name, u.bio, u.is_admin, u.created_at, u.email_mentions, u.sessions_valid_after, u.email_verified_at, u.bot, u.discoverable, u.fields, u.default_visibility, u.default_sensitive, u.default_language, u.avatar_media_id, u.header_media_id, u.locked, u.theme
 FROM favourites f JOIN users u ON u.id = f.user_id
 WHERE f.post_id = $1 AND f.id < $2 AND f.id > $3
 ORDER BY f.id DESC
@@ -298,6 +300,7 @@ func (q *Queries) FavouritedBy(ctx context.Context, arg FavouritedByParams) ([]F
 			&i.User.AvatarMediaID,
 			&i.User.HeaderMediaID,
 			&i.User.Locked,
+			&i.User.Theme,
 		); err != nil {
 			return nil, err
 		}
@@ -310,7 +313,7 @@ func (q *Queries) FavouritedBy(ctx context.Context, arg FavouritedByParams) ([]F
 }
 
 const favouritedByAfter = `-- name: FavouritedByAfter :many
-SELECT f.id AS favourite_id, u.id, u.username, u.email, u.password_hash, u.display_name, u.bio, u.is_admin, u.created_at, u.email_mentions, u.sessions_valid_after, u.email_verified_at, u.bot, u.discoverable, u.fields, u.default_visibility, u.default_sensitive, u.default_language, u.avatar_media_id, u.header_media_id, u.locked
+SELECT f.id AS favourite_id, u.id, u.username, u.email, u.password_hash, u.display_name, u.bio, u.is_admin, u.created_at, u.email_mentions, u.sessions_valid_after, u.email_verified_at, u.bot, u.discoverable, u.fields, u.default_visibility, u.default_sensitive, u.default_language, u.avatar_media_id, u.header_media_id, u.locked, u.theme
 FROM favourites f JOIN users u ON u.id = f.user_id
 WHERE f.post_id = $1 AND f.id > $2 AND f.id < $3
 ORDER BY f.id
@@ -365,6 +368,7 @@ func (q *Queries) FavouritedByAfter(ctx context.Context, arg FavouritedByAfterPa
 			&i.User.AvatarMediaID,
 			&i.User.HeaderMediaID,
 			&i.User.Locked,
+			&i.User.Theme,
 		); err != nil {
 			return nil, err
 		}
@@ -377,7 +381,7 @@ func (q *Queries) FavouritedByAfter(ctx context.Context, arg FavouritedByAfterPa
 }
 
 const favouritesOf = `-- name: FavouritesOf :many
-SELECT f.id AS favourite_id, p.id, p.author_id, p.body, p.created_at, p.deleted_at, p.language, p.app_id, p.visibility, p.spoiler_text, p.sensitive, p.in_reply_to_id, p.in_reply_to_account_id, p.reblog_of_id, p.edited_at, u.id, u.username, u.email, u.password_hash, u.display_name, u.bio, u.is_admin, u.created_at, u.email_mentions, u.sessions_valid_after, u.email_verified_at, u.bot, u.discoverable, u.fields, u.default_visibility, u.default_sensitive, u.default_language, u.avatar_media_id, u.header_media_id, u.locked
+SELECT f.id AS favourite_id, p.id, p.author_id, p.body, p.created_at, p.deleted_at, p.language, p.app_id, p.visibility, p.spoiler_text, p.sensitive, p.in_reply_to_id, p.in_reply_to_account_id, p.reblog_of_id, p.edited_at, u.id, u.username, u.email, u.password_hash, u.display_name, u.bio, u.is_admin, u.created_at, u.email_mentions, u.sessions_valid_after, u.email_verified_at, u.bot, u.discoverable, u.fields, u.default_visibility, u.default_sensitive, u.default_language, u.avatar_media_id, u.header_media_id, u.locked, u.theme
 FROM favourites f JOIN posts p ON p.id = f.post_id AND p.deleted_at IS NULL JOIN users u ON u.id = p.author_id
 WHERE f.user_id = $1 AND f.id < $2 AND f.id > $3
   AND may_see($1, p.author_id, p.visibility, p.id)
@@ -449,6 +453,7 @@ func (q *Queries) FavouritesOf(ctx context.Context, arg FavouritesOfParams) ([]F
 			&i.User.AvatarMediaID,
 			&i.User.HeaderMediaID,
 			&i.User.Locked,
+			&i.User.Theme,
 		); err != nil {
 			return nil, err
 		}
@@ -461,7 +466,7 @@ func (q *Queries) FavouritesOf(ctx context.Context, arg FavouritesOfParams) ([]F
 }
 
 const favouritesOfAfter = `-- name: FavouritesOfAfter :many
-SELECT f.id AS favourite_id, p.id, p.author_id, p.body, p.created_at, p.deleted_at, p.language, p.app_id, p.visibility, p.spoiler_text, p.sensitive, p.in_reply_to_id, p.in_reply_to_account_id, p.reblog_of_id, p.edited_at, u.id, u.username, u.email, u.password_hash, u.display_name, u.bio, u.is_admin, u.created_at, u.email_mentions, u.sessions_valid_after, u.email_verified_at, u.bot, u.discoverable, u.fields, u.default_visibility, u.default_sensitive, u.default_language, u.avatar_media_id, u.header_media_id, u.locked
+SELECT f.id AS favourite_id, p.id, p.author_id, p.body, p.created_at, p.deleted_at, p.language, p.app_id, p.visibility, p.spoiler_text, p.sensitive, p.in_reply_to_id, p.in_reply_to_account_id, p.reblog_of_id, p.edited_at, u.id, u.username, u.email, u.password_hash, u.display_name, u.bio, u.is_admin, u.created_at, u.email_mentions, u.sessions_valid_after, u.email_verified_at, u.bot, u.discoverable, u.fields, u.default_visibility, u.default_sensitive, u.default_language, u.avatar_media_id, u.header_media_id, u.locked, u.theme
 FROM favourites f JOIN posts p ON p.id = f.post_id AND p.deleted_at IS NULL JOIN users u ON u.id = p.author_id
 WHERE f.user_id = $1 AND f.id > $2 AND f.id < $3
   AND may_see($1, p.author_id, p.visibility, p.id)
@@ -532,6 +537,7 @@ func (q *Queries) FavouritesOfAfter(ctx context.Context, arg FavouritesOfAfterPa
 			&i.User.AvatarMediaID,
 			&i.User.HeaderMediaID,
 			&i.User.Locked,
+			&i.User.Theme,
 		); err != nil {
 			return nil, err
 		}
@@ -612,7 +618,7 @@ func (q *Queries) PinDelete(ctx context.Context, arg PinDeleteParams) error {
 }
 
 const pinnedOf = `-- name: PinnedOf :many
-SELECT p.id, p.author_id, p.body, p.created_at, p.deleted_at, p.language, p.app_id, p.visibility, p.spoiler_text, p.sensitive, p.in_reply_to_id, p.in_reply_to_account_id, p.reblog_of_id, p.edited_at, u.id, u.username, u.email, u.password_hash, u.display_name, u.bio, u.is_admin, u.created_at, u.email_mentions, u.sessions_valid_after, u.email_verified_at, u.bot, u.discoverable, u.fields, u.default_visibility, u.default_sensitive, u.default_language, u.avatar_media_id, u.header_media_id, u.locked
+SELECT p.id, p.author_id, p.body, p.created_at, p.deleted_at, p.language, p.app_id, p.visibility, p.spoiler_text, p.sensitive, p.in_reply_to_id, p.in_reply_to_account_id, p.reblog_of_id, p.edited_at, u.id, u.username, u.email, u.password_hash, u.display_name, u.bio, u.is_admin, u.created_at, u.email_mentions, u.sessions_valid_after, u.email_verified_at, u.bot, u.discoverable, u.fields, u.default_visibility, u.default_sensitive, u.default_language, u.avatar_media_id, u.header_media_id, u.locked, u.theme
 FROM pins n JOIN posts p ON p.id = n.post_id AND p.deleted_at IS NULL JOIN users u ON u.id = p.author_id
 WHERE n.user_id = $1 AND may_see($2, p.author_id, p.visibility, p.id)
 ORDER BY n.created_at DESC, p.id DESC
@@ -673,6 +679,7 @@ func (q *Queries) PinnedOf(ctx context.Context, arg PinnedOfParams) ([]PinnedOfR
 			&i.User.AvatarMediaID,
 			&i.User.HeaderMediaID,
 			&i.User.Locked,
+			&i.User.Theme,
 		); err != nil {
 			return nil, err
 		}
@@ -698,7 +705,7 @@ func (q *Queries) PinsCount(ctx context.Context, userID int64) (int64, error) {
 }
 
 const rebloggedBy = `-- name: RebloggedBy :many
-SELECT r.id AS reblog_id, u.id, u.username, u.email, u.password_hash, u.display_name, u.bio, u.is_admin, u.created_at, u.email_mentions, u.sessions_valid_after, u.email_verified_at, u.bot, u.discoverable, u.fields, u.default_visibility, u.default_sensitive, u.default_language, u.avatar_media_id, u.header_media_id, u.locked
+SELECT r.id AS reblog_id, u.id, u.username, u.email, u.password_hash, u.display_name, u.bio, u.is_admin, u.created_at, u.email_mentions, u.sessions_valid_after, u.email_verified_at, u.bot, u.discoverable, u.fields, u.default_visibility, u.default_sensitive, u.default_language, u.avatar_media_id, u.header_media_id, u.locked, u.theme
 FROM posts r JOIN users u ON u.id = r.author_id
 WHERE r.reblog_of_id = $1 AND r.id < $2 AND r.id > $3
   AND may_see($4, r.author_id, r.visibility, r.id)
@@ -757,6 +764,7 @@ func (q *Queries) RebloggedBy(ctx context.Context, arg RebloggedByParams) ([]Reb
 			&i.User.AvatarMediaID,
 			&i.User.HeaderMediaID,
 			&i.User.Locked,
+			&i.User.Theme,
 		); err != nil {
 			return nil, err
 		}
@@ -769,7 +777,7 @@ func (q *Queries) RebloggedBy(ctx context.Context, arg RebloggedByParams) ([]Reb
 }
 
 const rebloggedByAfter = `-- name: RebloggedByAfter :many
-SELECT r.id AS reblog_id, u.id, u.username, u.email, u.password_hash, u.display_name, u.bio, u.is_admin, u.created_at, u.email_mentions, u.sessions_valid_after, u.email_verified_at, u.bot, u.discoverable, u.fields, u.default_visibility, u.default_sensitive, u.default_language, u.avatar_media_id, u.header_media_id, u.locked
+SELECT r.id AS reblog_id, u.id, u.username, u.email, u.password_hash, u.display_name, u.bio, u.is_admin, u.created_at, u.email_mentions, u.sessions_valid_after, u.email_verified_at, u.bot, u.discoverable, u.fields, u.default_visibility, u.default_sensitive, u.default_language, u.avatar_media_id, u.header_media_id, u.locked, u.theme
 FROM posts r JOIN users u ON u.id = r.author_id
 WHERE r.reblog_of_id = $1 AND r.id > $2 AND r.id < $3
   AND may_see($4, r.author_id, r.visibility, r.id)
@@ -827,6 +835,7 @@ func (q *Queries) RebloggedByAfter(ctx context.Context, arg RebloggedByAfterPara
 			&i.User.AvatarMediaID,
 			&i.User.HeaderMediaID,
 			&i.User.Locked,
+			&i.User.Theme,
 		); err != nil {
 			return nil, err
 		}

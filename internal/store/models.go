@@ -388,6 +388,7 @@ type User struct {
 	AvatarMediaID      *int64
 	HeaderMediaID      *int64
 	Locked             bool
+	Theme              string
 }
 
 type UserStat struct {

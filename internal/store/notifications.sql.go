@@ -101,7 +101,7 @@ func (q *Queries) NotificationForEmail(ctx context.Context, id int64) (Notificat
 }
 
 const notificationGet = `-- name: NotificationGet :one
-SELECT n.id, n.kind, n.created_at, n.read_at, n.post_id, a.id, a.username, a.email, a.password_hash, a.display_name, a.bio, a.is_admin, a.created_at, a.email_mentions, a.sessions_valid_after, a.email_verified_at, a.bot, a.discoverable, a.fields, a.default_visibility, a.default_sensitive, a.default_language, a.avatar_media_id, a.header_media_id, a.locked
+SELECT n.id, n.kind, n.created_at, n.read_at, n.post_id, a.id, a.username, a.email, a.password_hash, a.display_name, a.bio, a.is_admin, a.created_at, a.email_mentions, a.sessions_valid_after, a.email_verified_at, a.bot, a.discoverable, a.fields, a.default_visibility, a.default_sensitive, a.default_language, a.avatar_media_id, a.header_media_id, a.locked, a.theme
 FROM notifications n
 JOIN users a ON a.id = n.actor_id
 WHERE n.id = $1 AND n.recipient_id = $2
@@ -151,6 +151,7 @@ func (q *Queries) NotificationGet(ctx context.Context, arg NotificationGetParams
 		&i.User.AvatarMediaID,
 		&i.User.HeaderMediaID,
 		&i.User.Locked,
+		&i.User.Theme,
 	)
 	return i, err
 }
@@ -168,7 +169,7 @@ func (q *Queries) NotificationsClear(ctx context.Context, recipientID int64) (in
 }
 
 const notificationsList = `-- name: NotificationsList :many
-SELECT n.id, n.kind, n.created_at, n.read_at, n.post_id, a.id, a.username, a.email, a.password_hash, a.display_name, a.bio, a.is_admin, a.created_at, a.email_mentions, a.sessions_valid_after, a.email_verified_at, a.bot, a.discoverable, a.fields, a.default_visibility, a.default_sensitive, a.default_language, a.avatar_media_id, a.header_media_id, a.locked
+SELECT n.id, n.kind, n.created_at, n.read_at, n.post_id, a.id, a.username, a.email, a.password_hash, a.display_name, a.bio, a.is_admin, a.created_at, a.email_mentions, a.sessions_valid_after, a.email_verified_at, a.bot, a.discoverable, a.fields, a.default_visibility, a.default_sensitive, a.default_language, a.avatar_media_id, a.header_media_id, a.locked, a.theme
 FROM notifications n
 JOIN users a ON a.id = n.actor_id
 WHERE n.recipient_id = $1 AND n.id < $2 AND n.id > $3
@@ -241,6 +242,7 @@ func (q *Queries) NotificationsList(ctx context.Context, arg NotificationsListPa
 			&i.User.AvatarMediaID,
 			&i.User.HeaderMediaID,
 			&i.User.Locked,
+			&i.User.Theme,
 		); err != nil {
 			return nil, err
 		}
@@ -253,7 +255,7 @@ func (q *Queries) NotificationsList(ctx context.Context, arg NotificationsListPa
 }
 
 const notificationsListAfter = `-- name: NotificationsListAfter :many
-SELECT n.id, n.kind, n.created_at, n.read_at, n.post_id, a.id, a.username, a.email, a.password_hash, a.display_name, a.bio, a.is_admin, a.created_at, a.email_mentions, a.sessions_valid_after, a.email_verified_at, a.bot, a.discoverable, a.fields, a.default_visibility, a.default_sensitive, a.default_language, a.avatar_media_id, a.header_media_id, a.locked
+SELECT n.id, n.kind, n.created_at, n.read_at, n.post_id, a.id, a.username, a.email, a.password_hash, a.display_name, a.bio, a.is_admin, a.created_at, a.email_mentions, a.sessions_valid_after, a.email_verified_at, a.bot, a.discoverable, a.fields, a.default_visibility, a.default_sensitive, a.default_language, a.avatar_media_id, a.header_media_id, a.locked, a.theme
 FROM notifications n
 JOIN users a ON a.id = n.actor_id
 WHERE n.recipient_id = $1 AND n.id > $2 AND n.id < $3
@@ -325,6 +327,7 @@ func (q *Queries) NotificationsListAfter(ctx context.Context, arg NotificationsL
 			&i.User.AvatarMediaID,
 			&i.User.HeaderMediaID,
 			&i.User.Locked,
+			&i.User.Theme,
 		); err != nil {
 			return nil, err
 		}

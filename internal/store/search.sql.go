@@ -11,7 +11,7 @@ import (
 )
 
 const accountsSearch = `-- name: AccountsSearch :many
-SELECT u.id, u.username, u.email, u.password_hash, u.display_name, u.bio, u.is_admin, u.created_at, u.email_mentions, u.sessions_valid_after, u.email_verified_at, u.bot, u.discoverable, u.fields, u.default_visibility, u.default_sensitive, u.default_language, u.avatar_media_id, u.header_media_id, u.locked
+SELECT u.id, u.username, u.email, u.password_hash, u.display_name, u.bio, u.is_admin, u.created_at, u.email_mentions, u.sessions_valid_after, u.email_verified_at, u.bot, u.discoverable, u.fields, u.default_visibility, u.default_sensitive, u.default_language, u.avatar_media_id, u.header_media_id, u.locked, u.theme
 FROM users u
 WHERE (lower(u.username) LIKE $1 OR lower(u.display_name) LIKE $1
        OR lower(u.display_name) LIKE '% ' || $1
@@ -79,6 +79,7 @@ func (q *Queries) AccountsSearch(ctx context.Context, arg AccountsSearchParams) 
 			&i.User.AvatarMediaID,
 			&i.User.HeaderMediaID,
 			&i.User.Locked,
+			&i.User.Theme,
 		); err != nil {
 			return nil, err
 		}

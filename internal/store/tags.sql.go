@@ -208,7 +208,7 @@ func (q *Queries) FollowedTagsAfter(ctx context.Context, arg FollowedTagsAfterPa
 }
 
 const postListTag = `-- name: PostListTag :many
-SELECT p.id, p.author_id, p.body, p.created_at, p.deleted_at, p.language, p.app_id, p.visibility, p.spoiler_text, p.sensitive, p.in_reply_to_id, p.in_reply_to_account_id, p.reblog_of_id, p.edited_at, u.id, u.username, u.email, u.password_hash, u.display_name, u.bio, u.is_admin, u.created_at, u.email_mentions, u.sessions_valid_after, u.email_verified_at, u.bot, u.discoverable, u.fields, u.default_visibility, u.default_sensitive, u.default_language, u.avatar_media_id, u.header_media_id, u.locked
+SELECT p.id, p.author_id, p.body, p.created_at, p.deleted_at, p.language, p.app_id, p.visibility, p.spoiler_text, p.sensitive, p.in_reply_to_id, p.in_reply_to_account_id, p.reblog_of_id, p.edited_at, u.id, u.username, u.email, u.password_hash, u.display_name, u.bio, u.is_admin, u.created_at, u.email_mentions, u.sessions_valid_after, u.email_verified_at, u.bot, u.discoverable, u.fields, u.default_visibility, u.default_sensitive, u.default_language, u.avatar_media_id, u.header_media_id, u.locked, u.theme
 FROM posts p JOIN users u ON u.id = p.author_id
 WHERE p.id IN (SELECT pt.post_id FROM post_tags pt
                WHERE pt.tag_id = ANY($1::bigint[]) AND pt.listed AND pt.post_id < $2 AND pt.post_id > $3)
@@ -289,6 +289,7 @@ func (q *Queries) PostListTag(ctx context.Context, arg PostListTagParams) ([]Pos
 			&i.User.AvatarMediaID,
 			&i.User.HeaderMediaID,
 			&i.User.Locked,
+			&i.User.Theme,
 		); err != nil {
 			return nil, err
 		}
@@ -301,7 +302,7 @@ func (q *Queries) PostListTag(ctx context.Context, arg PostListTagParams) ([]Pos
 }
 
 const postListTagAfter = `-- name: PostListTagAfter :many
-SELECT p.id, p.author_id, p.body, p.created_at, p.deleted_at, p.language, p.app_id, p.visibility, p.spoiler_text, p.sensitive, p.in_reply_to_id, p.in_reply_to_account_id, p.reblog_of_id, p.edited_at, u.id, u.username, u.email, u.password_hash, u.display_name, u.bio, u.is_admin, u.created_at, u.email_mentions, u.sessions_valid_after, u.email_verified_at, u.bot, u.discoverable, u.fields, u.default_visibility, u.default_sensitive, u.default_language, u.avatar_media_id, u.header_media_id, u.locked
+SELECT p.id, p.author_id, p.body, p.created_at, p.deleted_at, p.language, p.app_id, p.visibility, p.spoiler_text, p.sensitive, p.in_reply_to_id, p.in_reply_to_account_id, p.reblog_of_id, p.edited_at, u.id, u.username, u.email, u.password_hash, u.display_name, u.bio, u.is_admin, u.created_at, u.email_mentions, u.sessions_valid_after, u.email_verified_at, u.bot, u.discoverable, u.fields, u.default_visibility, u.default_sensitive, u.default_language, u.avatar_media_id, u.header_media_id, u.locked, u.theme
 FROM posts p JOIN users u ON u.id = p.author_id
 WHERE p.id IN (SELECT pt.post_id FROM post_tags pt
                WHERE pt.tag_id = ANY($1::bigint[]) AND pt.listed AND pt.post_id > $2 AND pt.post_id < $3)
@@ -380,6 +381,7 @@ func (q *Queries) PostListTagAfter(ctx context.Context, arg PostListTagAfterPara
 			&i.User.AvatarMediaID,
 			&i.User.HeaderMediaID,
 			&i.User.Locked,
+			&i.User.Theme,
 		); err != nil {
 			return nil, err
 		}

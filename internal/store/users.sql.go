@@ -13,7 +13,7 @@ import (
 )
 
 const followersOf = `-- name: FollowersOf :many
-SELECT u.id, u.username, u.email, u.password_hash, u.display_name, u.bio, u.is_admin, u.created_at, u.email_mentions, u.sessions_valid_after, u.email_verified_at, u.bot, u.discoverable, u.fields, u.default_visibility, u.default_sensitive, u.default_language, u.avatar_media_id, u.header_media_id, u.locked FROM follows f JOIN users u ON u.id = f.follower_id
+SELECT u.id, u.username, u.email, u.password_hash, u.display_name, u.bio, u.is_admin, u.created_at, u.email_mentions, u.sessions_valid_after, u.email_verified_at, u.bot, u.discoverable, u.fields, u.default_visibility, u.default_sensitive, u.default_language, u.avatar_media_id, u.header_media_id, u.locked, u.theme FROM follows f JOIN users u ON u.id = f.follower_id
 WHERE f.followee_id = $1 AND u.id < $2 AND u.id > $3
 ORDER BY u.id DESC LIMIT $4
 `
@@ -60,6 +60,7 @@ func (q *Queries) FollowersOf(ctx context.Context, arg FollowersOfParams) ([]Use
 			&i.AvatarMediaID,
 			&i.HeaderMediaID,
 			&i.Locked,
+			&i.Theme,
 		); err != nil {
 			return nil, err
 		}
@@ -72,7 +73,7 @@ func (q *Queries) FollowersOf(ctx context.Context, arg FollowersOfParams) ([]Use
 }
 
 const followersOfAfter = `-- name: FollowersOfAfter :many
-SELECT u.id, u.username, u.email, u.password_hash, u.display_name, u.bio, u.is_admin, u.created_at, u.email_mentions, u.sessions_valid_after, u.email_verified_at, u.bot, u.discoverable, u.fields, u.default_visibility, u.default_sensitive, u.default_language, u.avatar_media_id, u.header_media_id, u.locked FROM follows f JOIN users u ON u.id = f.follower_id
+SELECT u.id, u.username, u.email, u.password_hash, u.display_name, u.bio, u.is_admin, u.created_at, u.email_mentions, u.sessions_valid_after, u.email_verified_at, u.bot, u.discoverable, u.fields, u.default_visibility, u.default_sensitive, u.default_language, u.avatar_media_id, u.header_media_id, u.locked, u.theme FROM follows f JOIN users u ON u.id = f.follower_id
 WHERE f.followee_id = $1 AND u.id > $2 AND u.id < $3
 ORDER BY u.id LIMIT $4
 `
@@ -120,6 +121,7 @@ func (q *Queries) FollowersOfAfter(ctx context.Context, arg FollowersOfAfterPara
 			&i.AvatarMediaID,
 			&i.HeaderMediaID,
 			&i.Locked,
+			&i.Theme,
 		); err != nil {
 			return nil, err
 		}
@@ -132,7 +134,7 @@ func (q *Queries) FollowersOfAfter(ctx context.Context, arg FollowersOfAfterPara
 }
 
 const followingOf = `-- name: FollowingOf :many
-SELECT u.id, u.username, u.email, u.password_hash, u.display_name, u.bio, u.is_admin, u.created_at, u.email_mentions, u.sessions_valid_after, u.email_verified_at, u.bot, u.discoverable, u.fields, u.default_visibility, u.default_sensitive, u.default_language, u.avatar_media_id, u.header_media_id, u.locked FROM follows f JOIN users u ON u.id = f.followee_id
+SELECT u.id, u.username, u.email, u.password_hash, u.display_name, u.bio, u.is_admin, u.created_at, u.email_mentions, u.sessions_valid_after, u.email_verified_at, u.bot, u.discoverable, u.fields, u.default_visibility, u.default_sensitive, u.default_language, u.avatar_media_id, u.header_media_id, u.locked, u.theme FROM follows f JOIN users u ON u.id = f.followee_id
 WHERE f.follower_id = $1 AND u.id < $2 AND u.id > $3
 ORDER BY u.id DESC LIMIT $4
 `
@@ -179,6 +181,7 @@ func (q *Queries) FollowingOf(ctx context.Context, arg FollowingOfParams) ([]Use
 			&i.AvatarMediaID,
 			&i.HeaderMediaID,
 			&i.Locked,
+			&i.Theme,
 		); err != nil {
 			return nil, err
 		}
@@ -191,7 +194,7 @@ func (q *Queries) FollowingOf(ctx context.Context, arg FollowingOfParams) ([]Use
 }
 
 const followingOfAfter = `-- name: FollowingOfAfter :many
-SELECT u.id, u.username, u.email, u.password_hash, u.display_name, u.bio, u.is_admin, u.created_at, u.email_mentions, u.sessions_valid_after, u.email_verified_at, u.bot, u.discoverable, u.fields, u.default_visibility, u.default_sensitive, u.default_language, u.avatar_media_id, u.header_media_id, u.locked FROM follows f JOIN users u ON u.id = f.followee_id
+SELECT u.id, u.username, u.email, u.password_hash, u.display_name, u.bio, u.is_admin, u.created_at, u.email_mentions, u.sessions_valid_after, u.email_verified_at, u.bot, u.discoverable, u.fields, u.default_visibility, u.default_sensitive, u.default_language, u.avatar_media_id, u.header_media_id, u.locked, u.theme FROM follows f JOIN users u ON u.id = f.followee_id
 WHERE f.follower_id = $1 AND u.id > $2 AND u.id < $3
 ORDER BY u.id LIMIT $4
 `
@@ -238,6 +241,7 @@ func (q *Queries) FollowingOfAfter(ctx context.Context, arg FollowingOfAfterPara
 			&i.AvatarMediaID,
 			&i.HeaderMediaID,
 			&i.Locked,
+			&i.Theme,
 		); err != nil {
 			return nil, err
 		}
@@ -329,7 +333,7 @@ func (q *Queries) Relationships(ctx context.Context, arg RelationshipsParams) ([
 const userCreate = `-- name: UserCreate :one
 INSERT INTO users (username, email, password_hash, display_name)
 VALUES ($1, $2, $3, $4)
-RETURNING id, username, email, password_hash, display_name, bio, is_admin, created_at, email_mentions, sessions_valid_after, email_verified_at, bot, discoverable, fields, default_visibility, default_sensitive, default_language, avatar_media_id, header_media_id, locked
+RETURNING id, username, email, password_hash, display_name, bio, is_admin, created_at, email_mentions, sessions_valid_after, email_verified_at, bot, discoverable, fields, default_visibility, default_sensitive, default_language, avatar_media_id, header_media_id, locked, theme
 `
 
 type UserCreateParams struct {
@@ -368,6 +372,7 @@ func (q *Queries) UserCreate(ctx context.Context, arg UserCreateParams) (User, e
 		&i.AvatarMediaID,
 		&i.HeaderMediaID,
 		&i.Locked,
+		&i.Theme,
 	)
 	return i, err
 }
@@ -382,7 +387,7 @@ func (q *Queries) UserEndSessions(ctx context.Context, id int64) error {
 }
 
 const userGetByID = `-- name: UserGetByID :one
-SELECT id, username, email, password_hash, display_name, bio, is_admin, created_at, email_mentions, sessions_valid_after, email_verified_at, bot, discoverable, fields, default_visibility, default_sensitive, default_language, avatar_media_id, header_media_id, locked FROM users WHERE id = $1
+SELECT id, username, email, password_hash, display_name, bio, is_admin, created_at, email_mentions, sessions_valid_after, email_verified_at, bot, discoverable, fields, default_visibility, default_sensitive, default_language, avatar_media_id, header_media_id, locked, theme FROM users WHERE id = $1
 `
 
 func (q *Queries) UserGetByID(ctx context.Context, id int64) (User, error) {
@@ -409,12 +414,13 @@ func (q *Queries) UserGetByID(ctx context.Context, id int64) (User, error) {
 		&i.AvatarMediaID,
 		&i.HeaderMediaID,
 		&i.Locked,
+		&i.Theme,
 	)
 	return i, err
 }
 
 const userGetByLogin = `-- name: UserGetByLogin :one
-SELECT id, username, email, password_hash, display_name, bio, is_admin, created_at, email_mentions, sessions_valid_after, email_verified_at, bot, discoverable, fields, default_visibility, default_sensitive, default_language, avatar_media_id, header_media_id, locked FROM users
+SELECT id, username, email, password_hash, display_name, bio, is_admin, created_at, email_mentions, sessions_valid_after, email_verified_at, bot, discoverable, fields, default_visibility, default_sensitive, default_language, avatar_media_id, header_media_id, locked, theme FROM users
 WHERE lower(username) = lower($1) OR lower(email) = lower($1)
 ORDER BY id
 LIMIT 1
@@ -445,12 +451,13 @@ func (q *Queries) UserGetByLogin(ctx context.Context, login string) (User, error
 		&i.AvatarMediaID,
 		&i.HeaderMediaID,
 		&i.Locked,
+		&i.Theme,
 	)
 	return i, err
 }
 
 const userGetByUsername = `-- name: UserGetByUsername :one
-SELECT id, username, email, password_hash, display_name, bio, is_admin, created_at, email_mentions, sessions_valid_after, email_verified_at, bot, discoverable, fields, default_visibility, default_sensitive, default_language, avatar_media_id, header_media_id, locked FROM users WHERE lower(username) = lower($1)
+SELECT id, username, email, password_hash, display_name, bio, is_admin, created_at, email_mentions, sessions_valid_after, email_verified_at, bot, discoverable, fields, default_visibility, default_sensitive, default_language, avatar_media_id, header_media_id, locked, theme FROM users WHERE lower(username) = lower($1)
 `
 
 func (q *Queries) UserGetByUsername(ctx context.Context, username string) (User, error) {
@@ -477,12 +484,13 @@ func (q *Queries) UserGetByUsername(ctx context.Context, username string) (User,
 		&i.AvatarMediaID,
 		&i.HeaderMediaID,
 		&i.Locked,
+		&i.Theme,
 	)
 	return i, err
 }
 
 const userGetForUpdate = `-- name: UserGetForUpdate :one
-SELECT id, username, email, password_hash, display_name, bio, is_admin, created_at, email_mentions, sessions_valid_after, email_verified_at, bot, discoverable, fields, default_visibility, default_sensitive, default_language, avatar_media_id, header_media_id, locked FROM users WHERE id = $1 FOR NO KEY UPDATE
+SELECT id, username, email, password_hash, display_name, bio, is_admin, created_at, email_mentions, sessions_valid_after, email_verified_at, bot, discoverable, fields, default_visibility, default_sensitive, default_language, avatar_media_id, header_media_id, locked, theme FROM users WHERE id = $1 FOR NO KEY UPDATE
 `
 
 // Locks the account row until the transaction ends (without blocking rows that refer to
@@ -512,6 +520,7 @@ func (q *Queries) UserGetForUpdate(ctx context.Context, id int64) (User, error) 
 		&i.AvatarMediaID,
 		&i.HeaderMediaID,
 		&i.Locked,
+		&i.Theme,
 	)
 	return i, err
 }
@@ -641,7 +650,7 @@ UPDATE users SET
     default_language   = CASE WHEN $8::boolean THEN $9::text
                               ELSE default_language END
 WHERE id = $10
-RETURNING id, username, email, password_hash, display_name, bio, is_admin, created_at, email_mentions, sessions_valid_after, email_verified_at, bot, discoverable, fields, default_visibility, default_sensitive, default_language, avatar_media_id, header_media_id, locked
+RETURNING id, username, email, password_hash, display_name, bio, is_admin, created_at, email_mentions, sessions_valid_after, email_verified_at, bot, discoverable, fields, default_visibility, default_sensitive, default_language, avatar_media_id, header_media_id, locked, theme
 `
 
 type UserUpdateProfileParams struct {
@@ -693,19 +702,21 @@ func (q *Queries) UserUpdateProfile(ctx context.Context, arg UserUpdateProfilePa
 		&i.AvatarMediaID,
 		&i.HeaderMediaID,
 		&i.Locked,
+		&i.Theme,
 	)
 	return i, err
 }
 
 const userUpdateSettings = `-- name: UserUpdateSettings :exec
-UPDATE users SET display_name = $1, bio = $2, email_mentions = $3
-WHERE id = $4
+UPDATE users SET display_name = $1, bio = $2, email_mentions = $3, theme = $4
+WHERE id = $5
 `
 
 type UserUpdateSettingsParams struct {
 	DisplayName   string
 	Bio           string
 	EmailMentions bool
+	Theme         string
 	ID            int64
 }
 
@@ -714,13 +725,14 @@ func (q *Queries) UserUpdateSettings(ctx context.Context, arg UserUpdateSettings
 		arg.DisplayName,
 		arg.Bio,
 		arg.EmailMentions,
+		arg.Theme,
 		arg.ID,
 	)
 	return err
 }
 
 const usersByIDs = `-- name: UsersByIDs :many
-SELECT id, username, email, password_hash, display_name, bio, is_admin, created_at, email_mentions, sessions_valid_after, email_verified_at, bot, discoverable, fields, default_visibility, default_sensitive, default_language, avatar_media_id, header_media_id, locked FROM users WHERE id = ANY($1::bigint[])
+SELECT id, username, email, password_hash, display_name, bio, is_admin, created_at, email_mentions, sessions_valid_after, email_verified_at, bot, discoverable, fields, default_visibility, default_sensitive, default_language, avatar_media_id, header_media_id, locked, theme FROM users WHERE id = ANY($1::bigint[])
 `
 
 func (q *Queries) UsersByIDs(ctx context.Context, ids []int64) ([]User, error) {
@@ -753,6 +765,7 @@ func (q *Queries) UsersByIDs(ctx context.Context, ids []int64) ([]User, error) {
 			&i.AvatarMediaID,
 			&i.HeaderMediaID,
 			&i.Locked,
+			&i.Theme,
 		); err != nil {
 			return nil, err
 		}
@@ -765,7 +778,7 @@ func (q *Queries) UsersByIDs(ctx context.Context, ids []int64) ([]User, error) {
 }
 
 const usersDirectory = `-- name: UsersDirectory :many
-SELECT id, username, email, password_hash, display_name, bio, is_admin, created_at, email_mentions, sessions_valid_after, email_verified_at, bot, discoverable, fields, default_visibility, default_sensitive, default_language, avatar_media_id, header_media_id, locked FROM users WHERE id < $1 AND discoverable ORDER BY id DESC LIMIT $2
+SELECT id, username, email, password_hash, display_name, bio, is_admin, created_at, email_mentions, sessions_valid_after, email_verified_at, bot, discoverable, fields, default_visibility, default_sensitive, default_language, avatar_media_id, header_media_id, locked, theme FROM users WHERE id < $1 AND discoverable ORDER BY id DESC LIMIT $2
 `
 
 type UsersDirectoryParams struct {
@@ -804,6 +817,7 @@ func (q *Queries) UsersDirectory(ctx context.Context, arg UsersDirectoryParams) 
 			&i.AvatarMediaID,
 			&i.HeaderMediaID,
 			&i.Locked,
+			&i.Theme,
 		); err != nil {
 			return nil, err
 		}

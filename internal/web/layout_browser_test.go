@@ -3,6 +3,8 @@ package web_test
 import (
 	"context"
 	"fmt"
+	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
 	"testing"
@@ -93,4 +95,71 @@ func TestPagesFitPhonesAndDesktops(t *testing.T) {
 			}
 		}
 	}
+}
+
+// TestThemeFollowsTheDeviceOrTheChoice: the website is light or dark as the device is
+// set, until the user chooses one in Settings; the choice is stored with the account (a
+// second browser, logged in as the same user, has it too), and a theme that is not one
+// of the three is refused, naming the field.
+func TestThemeFollowsTheDeviceOrTheChoice(t *testing.T) {
+	t.Parallel()
+	s := newSite(t)
+	browser := newBrowser(t)
+	css := func(sel string) chromedp.CSS { return chromedp.CSS(sel) }
+	const light, dark = "rgb(246, 247, 249)", "rgb(18, 22, 27)"
+	background := func(ctx context.Context, scheme string) string {
+		setColorScheme(ctx, t, scheme)
+		bg, err := chromedp.Run(ctx, chromedp.Evaluate[string](`getComputedStyle(document.documentElement).backgroundColor`))
+		require.NoError(t, err)
+		return bg
+	}
+	one, cancel := chromedp.NewContext(browser, chromedp.WithNewBrowserContext())
+	defer cancel()
+	require.NoError(t, chromedp.Do(one,
+		chromedp.Navigate(s.srv.URL+"/signup"),
+		chromedp.WaitVisible(css(`#f-username`)),
+		chromedp.SendKeys(css(`#f-username`), "alice"),
+		chromedp.SendKeys(css(`#f-email`), "alice@example.com"),
+		chromedp.SendKeys(css(`#f-password`), testPassword),
+		chromedp.Submit(css(`#f-password`)),
+		chromedp.WaitVisible(css(`textarea[name=body]`)),
+	))
+	require.Equal(t, light, background(one, "light"), "follows the device: light")
+	require.Equal(t, dark, background(one, "dark"), "follows the device: dark")
+
+	choose := func(theme string) {
+		require.NoError(t, chromedp.Do(one,
+			chromedp.Navigate(s.srv.URL+"/settings"),
+			chromedp.WaitVisible(css(`#f-theme`)),
+			chromedp.SetValue(css(`#f-theme`), theme),
+			chromedp.Submit(css(`#f-theme`)),
+			chromedp.WaitVisible(css(`.flash`)),
+		))
+	}
+	choose("light")
+	require.Equal(t, light, background(one, "dark"), "chosen light, on a dark device")
+	choose("dark")
+	require.Equal(t, dark, background(one, "light"), "chosen dark, on a light device")
+	require.Equal(t, 1, s.count(`SELECT count(*) FROM users WHERE username = 'alice' AND theme = 'dark'`))
+
+	two, cancel2 := chromedp.NewContext(browser, chromedp.WithNewBrowserContext())
+	defer cancel2()
+	require.NoError(t, chromedp.Do(two,
+		chromedp.Navigate(s.srv.URL+"/login"),
+		chromedp.WaitVisible(css(`#f-login`)),
+		chromedp.SendKeys(css(`#f-login`), "alice"),
+		chromedp.SendKeys(css(`#f-password`), testPassword),
+		chromedp.Submit(css(`#f-password`)),
+		chromedp.WaitVisible(css(`a[href="/home"]`)),
+	))
+	require.Equal(t, dark, background(two, "light"), "the choice goes with the account")
+
+	choose("system")
+	require.Equal(t, light, background(one, "light"), "back to following the device")
+
+	c := s.client()
+	c.signup("bob")
+	res := c.post("/settings", url.Values{"display_name": {"Bob"}, "theme": {"sepia"}})
+	require.Equal(t, http.StatusUnprocessableEntity, res.status)
+	require.Contains(t, res.body, `<a href="#f-theme">Choose the system&#39;s theme, light or dark.</a>`)
 }

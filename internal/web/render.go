@@ -117,7 +117,7 @@ type formError struct {
 // errorOrder is the order of the fields on the website's forms, top to bottom, so that the
 // error summary lists the problems in the order the person meets them.
 var errorOrder = []string{"form", "username", "login", "display_name", "bio", "fields", "avatar", "header",
-	"default_visibility", "default_language", "email", "password", "email_password", "current_password",
+	"theme", "default_visibility", "default_language", "email", "password", "email_password", "current_password",
 	"new_password", "name", "body", "spoiler_text", "media", "visibility", "in_reply_to_id"}
 
 // errorTargets are the elements of the errors not shown by the "field" partial (whose
@@ -205,6 +205,16 @@ var funcs = template.FuncMap{
 		return []string{core.VisibilityPublic, core.VisibilityUnlisted, core.VisibilityPrivate, core.VisibilityDirect}
 	},
 	"maxChars":     func() int { return text.MaxPostChars },
+	"themes":       func() []string { return []string{core.ThemeSystem, core.ThemeLight, core.ThemeDark} },
+	"themeLabel": func(theme string) string {
+		switch theme {
+		case core.ThemeLight:
+			return "Light"
+		case core.ThemeDark:
+			return "Dark"
+		}
+		return "As my device is set (light or dark)"
+	},
 	"errorSummary": errorSummary,
 	"field": func(name, label, typ string, f form, auto, hint string) fieldView {
 		v := f.Values[name]

@@ -25,6 +25,7 @@ func (s *Server) renderSettings(w http.ResponseWriter, r *http.Request, status i
 		if u.EmailMentions {
 			f.Values["email_mentions"] = "on"
 		}
+		f.Values["theme"] = cmp.Or(u.Theme, core.ThemeSystem)
 	}
 	if _, ok := f.Values["default_visibility"]; !ok {
 		for i := range core.MaxProfileFields {
@@ -62,11 +63,15 @@ func (s *Server) settings(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	f := newForm()
-	for _, k := range []string{"display_name", "bio", "email_mentions"} {
+	for _, k := range []string{"display_name", "bio", "email_mentions", "theme"} {
 		f.Values[k] = r.PostForm.Get(k)
+	}
+	if !r.PostForm.Has("theme") { // a form without the choice keeps the one made
+		f.Values["theme"] = currentUser(r).Theme
 	}
 	err := s.core.UpdateSettings(r.Context(), currentUser(r).ID, core.Settings{
 		DisplayName: f.Values["display_name"], Bio: f.Values["bio"], EmailMentions: f.Values["email_mentions"] == "on",
+		Theme: f.Values["theme"],
 	})
 	if s.settingsRefused(w, r, f, err) {
 		return
