@@ -204,8 +204,8 @@ var funcs = template.FuncMap{
 	"visibilities": func() []string {
 		return []string{core.VisibilityPublic, core.VisibilityUnlisted, core.VisibilityPrivate, core.VisibilityDirect}
 	},
-	"maxChars":     func() int { return text.MaxPostChars },
-	"themes":       func() []string { return []string{core.ThemeSystem, core.ThemeLight, core.ThemeDark} },
+	"maxChars": func() int { return text.MaxPostChars },
+	"themes":   func() []string { return []string{core.ThemeSystem, core.ThemeLight, core.ThemeDark} },
 	"themeLabel": func(theme string) string {
 		switch theme {
 		case core.ThemeLight:
