@@ -109,3 +109,60 @@ func TestWebSocketStreaming(t *testing.T) {
 	require.NoError(t, err)
 	require.Contains(t, string(msg), "Missing access token")
 }
+
+// TestWebSocketBurstArrivesInOrder: no goroutine waits on an idle WebSocket subscription;
+// the hub's wake-up starts one that sends what is queued and ends. A burst of posts, made
+// while two subscriptions of one connection and a second connection listen, arrives
+// whole and in order on each, and a post after a quiet spell arrives too (the writer
+// starts again).
+func TestWebSocketBurstArrivesInOrder(t *testing.T) {
+	t.Parallel()
+	s := newServer(t)
+	alice := s.user("alice")
+	tok := s.personalToken(alice, "read write")
+	one := dialWS(t, s, "stream=public", tok)
+	require.NoError(t, one.WriteJSON(map[string]string{"type": "subscribe", "stream": "user"}))
+	two := dialWS(t, s, "stream=public", "")
+	require.Eventually(t, func() bool { return s.hub.Subscribers() == 3 }, 5*time.Second, 10*time.Millisecond)
+
+	const n = 40
+	var ids []string
+	post := func(i int) {
+		st, body, _ := s.call(http.MethodPost, "/api/v1/statuses", tok, url.Values{"status": {fmt.Sprintf("burst %d", i)}})
+		require.Equal(t, http.StatusOK, st, body)
+		var p struct{ ID string }
+		require.NoError(t, json.Unmarshal([]byte(body), &p))
+		ids = append(ids, p.ID)
+	}
+	for i := range n {
+		post(i)
+	}
+	// updates reads want updates from c and returns their ids by stream name.
+	updates := func(c *websocket.Conn, want int) map[string][]string {
+		got := map[string][]string{}
+		total := 0
+		require.NoError(t, c.SetReadDeadline(time.Now().Add(15*time.Second)))
+		for total < want {
+			_, msg, err := c.ReadMessage()
+			require.NoError(t, err)
+			var e wsEvent
+			require.NoError(t, json.Unmarshal(msg, &e))
+			if e.Event != "update" {
+				continue
+			}
+			var status struct{ ID string }
+			require.NoError(t, json.Unmarshal([]byte(e.Payload), &status))
+			got[e.Stream[0]] = append(got[e.Stream[0]], status.ID)
+			total++
+		}
+		return got
+	}
+	byStream := updates(one, 2*n)
+	require.Equal(t, ids, byStream["public"], "public, whole and in order")
+	require.Equal(t, ids, byStream["user"], "user, whole and in order")
+	require.Equal(t, ids, updates(two, n)["public"], "the other connection too")
+
+	time.Sleep(300 * time.Millisecond) // the writers have ended
+	post(n)
+	require.Equal(t, ids[n:], updates(two, 1)["public"], "a post after a quiet spell arrives")
+}

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/gorilla/websocket"
@@ -238,40 +239,87 @@ func (ws *wsConn) subscribe(ctx context.Context, m wsMessage) {
 	}
 	ws.subs[m.key()] = sub
 	ws.mu.Unlock()
-	names := m.names()
-	go func() {
-		for {
-			select {
-			case <-ctx.Done():
+	// No goroutine waits on an idle subscription: the hub's wake-up (under its lock, after
+	// it queues events or cuts the stream off) starts one that sends what is queued and
+	// ends.
+	w := &wsWriter{ws: ws, ctx: ctx, sub: sub, names: m.names()}
+	sub.setWake(w.wake)
+	w.wake() // whatever came between the subscription and now
+}
+
+// wsWriter sends one subscription's events to its WebSocket connection, from a goroutine
+// that runs only while there is something to send.
+type wsWriter struct {
+	ws      *wsConn
+	ctx     context.Context
+	sub     *Subscription
+	names   []string
+	running atomic.Bool
+}
+
+// wake starts the sending goroutine unless it runs already. It must not block: the hub
+// calls it under its lock.
+func (w *wsWriter) wake() {
+	if w.running.CompareAndSwap(false, true) {
+		go w.drain()
+	}
+}
+
+// drain sends the queued events and ends when there are none, the stream is cut off
+// (ending the connection, which has no resume point), or the connection is over.
+func (w *wsWriter) drain() {
+	for {
+		select {
+		case <-w.ctx.Done():
+			return
+		case <-w.sub.Cut():
+			if w.sub.Reason() == "reconnect" {
+				w.ws.end(websocket.CloseServiceRestart, "The server is restarting; reconnect")
+			} else {
+				w.ws.end(websocket.CloseTryAgainLater, "Too slow to keep up; reconnect")
+			}
+			return
+		case d, ok := <-w.sub.C():
+			if !ok || !w.send(d) {
 				return
-			case <-sub.Cut():
-				if sub.Reason() == "reconnect" {
-					ws.end(websocket.CloseServiceRestart, "The server is restarting; reconnect")
-				} else {
-					ws.end(websocket.CloseTryAgainLater, "Too slow to keep up; reconnect")
-				}
+			}
+		default:
+			w.running.Store(false)
+			// A wake-up between the empty queue and the line above found the goroutine
+			// running and started none: look again, and go on if nobody else has.
+			if len(w.sub.C()) == 0 && !w.cut() || !w.running.CompareAndSwap(false, true) {
 				return
-			case d, ok := <-sub.C():
-				if !ok {
-					return
-				}
-				ev, err := ws.client.Format(ctx, d)
-				if err != nil {
-					ws.hub.FormatFailed.Add(1)
-					ws.hub.log.WarnContext(ctx, "live: formatting an event failed; closing the WebSocket connection",
-						"cursor", d.Cursor.String(), "err", err)
-					ws.end(websocket.CloseInternalServerErr, "An event could not be sent; reconnect")
-					return
-				}
-				if ev.Name == "" {
-					continue
-				}
-				if ws.send(wsEvent{Stream: names, Event: ev.Name, Payload: string(ev.Data)}) != nil {
-					ws.hub.WriteFailed.Add(1)
-					ws.end(0, "")
-					return
-				}
 			}
 		}
-	}()
+	}
+}
+
+func (w *wsWriter) cut() bool {
+	select {
+	case <-w.sub.Cut():
+		return true
+	default:
+		return false
+	}
+}
+
+// send formats d and writes it; false means the connection is ending.
+func (w *wsWriter) send(d *Delivery) bool {
+	ev, err := w.ws.client.Format(w.ctx, d)
+	if err != nil {
+		w.ws.hub.FormatFailed.Add(1)
+		w.ws.hub.log.WarnContext(w.ctx, "live: formatting an event failed; closing the WebSocket connection",
+			"cursor", d.Cursor.String(), "err", err)
+		w.ws.end(websocket.CloseInternalServerErr, "An event could not be sent; reconnect")
+		return false
+	}
+	if ev.Name == "" {
+		return true
+	}
+	if w.ws.send(wsEvent{Stream: w.names, Event: ev.Name, Payload: string(ev.Data)}) != nil {
+		w.ws.hub.WriteFailed.Add(1)
+		w.ws.end(0, "")
+		return false
+	}
+	return true
 }
