@@ -31,4 +31,18 @@ func TestAccountCountsOneSource(t *testing.T) {
 	res, page := s.browser().do(http.MethodGet, "/@alice", nil)
 	require.Equal(t, http.StatusOK, res.StatusCode)
 	require.Contains(t, page, "<strong>7</strong> posts")
+
+	// The response to a new post carries the counts read in the statement that wrote it
+	// (no query after the commit): the same as the account's, follows included.
+	bob := s.user("bob")
+	_, err = s.pool.Exec(context.Background(), "INSERT INTO follows (follower_id, followee_id) VALUES ($1, $2)", bob.ID, alice.ID)
+	require.NoError(t, err)
+	code, st := s.raw(http.MethodPost, "/api/v1/statuses", s.personalToken(alice, "write"), "application/json", []byte(`{"status":"counted"}`))
+	require.Equal(t, http.StatusOK, code, st)
+	a := st["account"].(map[string]any)
+	require.EqualValues(t, 7, a["statuses_count"])
+	require.EqualValues(t, 1, a["followers_count"])
+	require.EqualValues(t, 0, a["following_count"])
+	require.Equal(t, st["created_at"].(string)[:10], a["last_status_at"], "the new post is the last")
+	require.Nil(t, st["application"], "a personal token names no app")
 }

@@ -209,13 +209,18 @@ func (s *Server) statuses(ctx context.Context, posts []core.Post) ([]Status, err
 			addAuthor(p.ReblogOf.Author)
 		}
 	}
-	accts, err := s.accounts(ctx, authors)
-	if err != nil {
-		return nil, err
-	}
 	byID := map[int64]Account{}
-	for i, u := range authors {
-		byID[u.ID] = accts[i]
+	if len(posts) == 1 && posts[0].AuthorCounts != nil && posts[0].ReblogOf == nil {
+		// A post just written: its author's counts came with it.
+		byID[posts[0].Author.ID] = s.account(posts[0].Author, *posts[0].AuthorCounts)
+	} else {
+		accts, err := s.accounts(ctx, authors)
+		if err != nil {
+			return nil, err
+		}
+		for i, u := range authors {
+			byID[u.ID] = accts[i]
+		}
 	}
 	out := make([]Status, len(posts))
 	for i, p := range posts {

@@ -7,6 +7,7 @@ import (
 	"github.com/gorilla/mux"
 
 	"github.com/starling-social/starling/internal/core"
+	"github.com/starling-social/starling/internal/oauth"
 )
 
 func (s *Server) statusCreate(w http.ResponseWriter, r *http.Request) {
@@ -29,7 +30,7 @@ func (s *Server) statusCreate(w http.ResponseWriter, r *http.Request) {
 		Poll:           pollInput(f.Object("poll")),
 		QuoteOf:        max(f.ID("quoted_status_id"), f.ID("quote_id")), // quote_id: Fedibird's name
 		QuotePolicy:    f.String("quote_approval_policy"),
-		AppID:          c.grant.AppID,
+		App:            grantApp(c.grant),
 		// The header is Mastodon's; the field is the same key for clients that cannot set headers.
 		IdempotencyKey: r.Header.Get("Idempotency-Key"),
 	}
@@ -49,6 +50,14 @@ func (s *Server) statusCreate(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.writeStatus(w, r, p, false)
+}
+
+// grantApp is the app a token's grant was issued to, nil for a personal token.
+func grantApp(g oauth.Grant) *core.App {
+	if g.AppID == 0 {
+		return nil
+	}
+	return &core.App{ID: g.AppID, Name: g.AppName, Website: g.AppWebsite}
 }
 
 // pollInput reads a poll object (nil when none was sent).

@@ -51,6 +51,10 @@ type Post struct {
 	Viewer ViewerState
 	// Media are its attachments, in order.
 	Media []Media
+	// AuthorCounts are the author's counts read in the statement that wrote the post (set
+	// by Publish for a post that needed no transaction of its own, nil otherwise): the
+	// response to a new post needs no query after its commit.
+	AuthorCounts *AccountCounts
 
 	reblogOfID int64
 }
@@ -144,8 +148,9 @@ type NewPost struct {
 	// QuotePolicy says who may quote this post: "", public, followers or nobody. Quotes do
 	// not exist here yet, so nobody can quote any post and every policy holds.
 	QuotePolicy string
-	// AppID is the OAuth app the post comes through (0 for the website or a personal token).
-	AppID int64
+	// App is the OAuth app the post comes through, as its token's grant names it (nil for
+	// the website or a personal token).
+	App *App
 	// IdempotencyKey, when set, is stored in the post's transaction, so a retry with the
 	// same key (even after the first response was lost, even concurrently) returns the
 	// original post instead of writing another.
@@ -260,14 +265,15 @@ func (s *Service) createPost(ctx context.Context, author User, in NewPost) (Post
 	authorID := author.ID
 	var p store.Post
 	var eventID int64
-	params := store.PostCreateParams{AuthorID: authorID, Body: body, Language: nonEmpty(in.Language), AppID: nonZero(in.AppID),
+	var counts *AccountCounts
+	params := store.PostCreateParams{AuthorID: authorID, Body: body, Language: nonEmpty(in.Language), AppID: appID(in.App),
 		Visibility: in.Visibility, SpoilerText: in.SpoilerText, Sensitive: in.Sensitive}
 	if len(in.MediaIDs) == 0 && !hasAudience(in.Visibility) && !s.opts.NotifyInTx {
 		// Nothing to write but the post, its event and its key: one statement.
 		if err := replyTo(ctx, s.q, &params, in.InReplyTo); err != nil {
 			return Post{}, err
 		}
-		p, eventID, err = s.createPlainPost(ctx, params, in.IdempotencyKey)
+		p, eventID, counts, err = s.createPlainPost(ctx, params, in.IdempotencyKey)
 	} else {
 		err = store.WithTx(ctx, s.db, func(tx pgx.Tx, q *store.Queries) error {
 			if err := replyTo(ctx, q, &params, in.InReplyTo); err != nil {
@@ -309,12 +315,11 @@ func (s *Service) createPost(ctx context.Context, author User, in NewPost) (Post
 	s.woke(events.TopicPostCreated, eventID)
 	s.log.InfoContext(ctx, "post created", "post_id", p.ID, "author_id", authorID)
 	posts := []Post{postOf(p, author)}
+	posts[0].App, posts[0].AuthorCounts = in.App, counts
 	if hasAudience(p.Visibility) { // its mention rows exist already: show them
 		if err := s.resolveMentions(ctx, posts); err != nil {
 			return Post{}, err
 		}
-	} else if err := s.resolveApps(ctx, posts); err != nil {
-		return Post{}, err
 	}
 	if len(in.MediaIDs) > 0 {
 		if err := s.resolveMedia(ctx, []*Post{&posts[0]}); err != nil {
@@ -322,6 +327,14 @@ func (s *Service) createPost(ctx context.Context, author User, in NewPost) (Post
 		}
 	}
 	return posts[0], nil
+}
+
+// appID is the id of app for a post's row, nil for none.
+func appID(a *App) *int64 {
+	if a == nil {
+		return nil
+	}
+	return &a.ID
 }
 
 // replyTo checks that the post a new post answers (id, 0 for none) exists and is visible
@@ -353,11 +366,11 @@ func replyTo(ctx context.Context, q *store.Queries, params *store.PostCreatePara
 // createPlainPost writes a post that needs nothing else in its transaction (no media, no
 // audience rows) with its post.created event and idempotency key in one statement: one
 // round trip instead of five (BEGIN, post, key, event, COMMIT), the same atomicity.
-func (s *Service) createPlainPost(ctx context.Context, params store.PostCreateParams, key string) (store.Post, int64, error) {
+func (s *Service) createPlainPost(ctx context.Context, params store.PostCreateParams, key string) (store.Post, int64, *AccountCounts, error) {
 	ev := createdEvent(store.Post{AuthorID: params.AuthorID, Visibility: params.Visibility, InReplyToID: params.InReplyToID})
 	prep, err := events.Prepare(ctx, ev) // its post_id is the statement's to fill
 	if err != nil {
-		return store.Post{}, 0, err
+		return store.Post{}, 0, nil, err
 	}
 	row, err := s.q.PostCreateWithEvent(ctx, store.PostCreateWithEventParams{
 		AuthorID: params.AuthorID, Body: params.Body, Language: params.Language, AppID: params.AppID,
@@ -366,11 +379,13 @@ func (s *Service) createPlainPost(ctx context.Context, params store.PostCreatePa
 		Topic: prep.Topic, Payload: prep.Payload, RequestID: prep.RequestID, Trace: prep.Trace,
 	})
 	if err != nil {
-		return store.Post{}, 0, err
+		return store.Post{}, 0, nil, err
 	}
+	// The post is the author's newest: it is their last post's time.
+	counts := &AccountCounts{Posts: row.AuthorPosts, Followers: row.AuthorFollowers, Following: row.AuthorFollowing, LastPostAt: &row.CreatedAt}
 	return store.Post{ID: row.ID, AuthorID: row.AuthorID, Body: row.Body, CreatedAt: row.CreatedAt, DeletedAt: row.DeletedAt,
 		Language: row.Language, AppID: row.AppID, Visibility: row.Visibility, SpoilerText: row.SpoilerText, Sensitive: row.Sensitive,
-		InReplyToID: row.InReplyToID, InReplyToAccountID: row.InReplyToAccountID, ReblogOfID: row.ReblogOfID, EditedAt: row.EditedAt}, row.EventID, nil
+		InReplyToID: row.InReplyToID, InReplyToAccountID: row.InReplyToAccountID, ReblogOfID: row.ReblogOfID, EditedAt: row.EditedAt}, row.EventID, counts, nil
 }
 
 // postBody normalises a post's text: it may be empty only when the post has media.

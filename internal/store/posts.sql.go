@@ -224,7 +224,12 @@ WITH p AS (
 )
 SELECT p.id, p.author_id, p.body, p.created_at, p.deleted_at, p.language, p.app_id, p.visibility,
        p.spoiler_text, p.sensitive, p.in_reply_to_id, p.in_reply_to_account_id, p.reblog_of_id,
-       p.edited_at, e.id AS event_id
+       p.edited_at, e.id AS event_id,
+       -- The author's counts for the response, as UserStatsMany reads them (the new post is
+       -- the consumers' to count): no query after the commit.
+       coalesce((SELECT s.posts FROM user_stats s WHERE s.user_id = p.author_id), 0)::bigint AS author_posts,
+       (SELECT count(*) FROM follows f WHERE f.followee_id = p.author_id) AS author_followers,
+       (SELECT count(*) FROM follows f WHERE f.follower_id = p.author_id) AS author_following
 FROM p, e
 `
 
@@ -261,11 +266,15 @@ type PostCreateWithEventRow struct {
 	ReblogOfID         *int64
 	EditedAt           *time.Time
 	EventID            int64
+	AuthorPosts        int64
+	AuthorFollowers    int64
+	AuthorFollowing    int64
 }
 
 // A post with its post.created event (and its idempotency key, when given) in one
 // statement: one round trip, atomic as its own transaction. The event's payload is the
-// caller's (events.Prepare), with the new post's id put in.
+// caller's (events.Prepare), with the new post's id put in. It also returns the author's
+// counts, so that the response needs no other query.
 func (q *Queries) PostCreateWithEvent(ctx context.Context, arg PostCreateWithEventParams) (PostCreateWithEventRow, error) {
 	row := q.db.QueryRow(ctx, postCreateWithEvent,
 		arg.AuthorID,
@@ -300,6 +309,9 @@ func (q *Queries) PostCreateWithEvent(ctx context.Context, arg PostCreateWithEve
 		&i.ReblogOfID,
 		&i.EditedAt,
 		&i.EventID,
+		&i.AuthorPosts,
+		&i.AuthorFollowers,
+		&i.AuthorFollowing,
 	)
 	return i, err
 }
