@@ -573,7 +573,14 @@ func (s *suite) writes(ctx context.Context) error {
 		var best load
 		for r := range s.runs {
 			progress("writes: %d clients, run %d/%d", c, r+1, s.runs)
+			var profiled <-chan struct{}
+			if r == 0 {
+				profiled = srv.cpuProfile(fmt.Sprintf("writes-%d", c), s.seconds)
+			}
 			l := rawLoop(host, c, s.seconds, http.StatusOK, post)
+			if profiled != nil {
+				<-profiled
+			}
 			apiRates = append(apiRates, l.rate)
 			if l.rate >= median(apiRates) {
 				best = l

@@ -340,6 +340,20 @@ func (h *Hub) advance(ctx context.Context) error {
 		if h.opts.OnRead != nil {
 			h.opts.OnRead(recs)
 		}
+		h.mu.Lock()
+		if len(h.subs) == 0 {
+			// Nobody to deliver to: the events are not loaded. A subscriber that comes
+			// later starts from the head moved here, under the same lock, and reads what
+			// came before it from the log.
+			h.head = recs[len(recs)-1].Cursor
+			h.mu.Unlock()
+			h.observe(recs)
+			if len(recs) < h.opts.Batch {
+				return nil
+			}
+			continue
+		}
+		h.mu.Unlock()
 		ds, err := h.build(ctx, recs, h.readers())
 		if err != nil {
 			return err
@@ -369,12 +383,17 @@ func (h *Hub) advance(ctx context.Context) error {
 		}
 		h.head = recs[len(recs)-1].Cursor
 		h.mu.Unlock()
-		if h.opts.Observe != nil {
-			h.opts.Observe(len(recs), time.Since(recs[0].CreatedAt))
-		}
+		h.observe(recs)
 		if len(recs) < h.opts.Batch {
 			return nil
 		}
+	}
+}
+
+// observe reports a batch read from the log to Options.Observe.
+func (h *Hub) observe(recs []events.Record) {
+	if h.opts.Observe != nil {
+		h.opts.Observe(len(recs), time.Since(recs[0].CreatedAt))
 	}
 }
 
