@@ -29,9 +29,11 @@ import (
 // and everything else the process does (a post being written, a page being read) is not
 // queued behind them.
 //
-// A writer gives a write only a moment (writerPatience): a client whose socket is full
-// would otherwise hold up every stream behind it. A write that does not finish in that
-// moment is handed, with the rest of its bytes, to a goroutine of the stream's own, which
+// A writer never waits for a client: a client whose socket is full would otherwise hold
+// up every stream behind it. On Linux a writer's writev takes what the socket takes at
+// once, with no deadline to set (writeNow); elsewhere a write gets only a moment
+// (writerPatience). What a write could not finish is handed, with the rest of its bytes,
+// to a goroutine of the stream's own, which
 // finishes it within Options.WriteTimeout (or ends the stream, as before) and serves the
 // stream until it is idle again. Backpressure is the hub's, unchanged: a stream whose
 // deliveries pile up past Options.Buffer is cut off with "resume".
@@ -208,6 +210,17 @@ func (s *detachedStream) write(patient bool) bool {
 	if end {
 		out = append(out, lastChunk)
 	}
+	if !patient {
+		if n, ok, err := writeNow(s.conn, out); ok {
+			if rest := unwritten(out, n); err == nil && len(rest) > 0 {
+				// The client's socket is full: the rest is finished on a goroutine of its own.
+				s.handOff(slices.Clone(rest), end)
+				return false
+			}
+			s.wrote(err, end)
+			return true
+		}
+	}
 	wait := writerPatience
 	if patient {
 		wait = s.h.opts.WriteTimeout
@@ -216,24 +229,16 @@ func (s *detachedStream) write(patient bool) bool {
 	_, err := out.WriteTo(s.conn) // out keeps what was not written
 	var ne net.Error
 	if err != nil && !patient && errors.As(err, &ne) && ne.Timeout() {
-		// The client's socket is full: the rest is finished on a goroutine of its own.
-		rest := slices.Clone(out)
-		s.reset()
-		go func() {
-			_ = s.conn.SetWriteDeadline(time.Now().Add(s.h.opts.WriteTimeout))
-			if _, err := rest.WriteTo(s.conn); err != nil {
-				s.h.WriteFailed.Add(1)
-				s.close()
-				return
-			}
-			if end {
-				s.close()
-				return
-			}
-			s.serve(true)
-		}()
+		s.handOff(slices.Clone(out), end)
 		return false
 	}
+	s.wrote(err, end)
+	return true
+}
+
+// wrote finishes a write that ended (err nil when all of it went out): the stream ends
+// after its last chunk or a failed write.
+func (s *detachedStream) wrote(err error, end bool) {
 	s.reset()
 	if err != nil {
 		s.h.WriteFailed.Add(1)
@@ -241,7 +246,40 @@ func (s *detachedStream) write(patient bool) bool {
 	} else if end {
 		s.close()
 	}
-	return true
+}
+
+// handOff gives the rest of a write the client's socket did not take to a goroutine of
+// the stream's own, which finishes it within Options.WriteTimeout (or ends the stream)
+// and serves the stream until it is idle again.
+func (s *detachedStream) handOff(rest net.Buffers, end bool) {
+	s.reset()
+	s.h.HandedOff.Add(1)
+	go func() {
+		_ = s.conn.SetWriteDeadline(time.Now().Add(s.h.opts.WriteTimeout))
+		if _, err := rest.WriteTo(s.conn); err != nil {
+			s.h.WriteFailed.Add(1)
+			s.close()
+			return
+		}
+		if end {
+			s.close()
+			return
+		}
+		s.serve(true)
+		_ = s.conn.SetWriteDeadline(time.Time{}) // the writers' writes take no deadline
+	}()
+}
+
+// unwritten is what remains of bufs once its first n bytes were written.
+func unwritten(bufs net.Buffers, n int) net.Buffers {
+	for len(bufs) > 0 && n >= len(bufs[0]) {
+		n -= len(bufs[0])
+		bufs = bufs[1:]
+	}
+	if len(bufs) > 0 && n > 0 {
+		bufs[0] = bufs[0][n:]
+	}
+	return bufs
 }
 
 // reset empties the pending chunk, keeping its slots unless a backlog made them many.
@@ -281,7 +319,7 @@ func (s *detachedStream) send(d *Delivery) bool {
 	if ev.Name != "" {
 		// The event's data is shared by every stream it goes to; only this line is the
 		// stream's own.
-		s.event([]byte("id: " + d.ID() + "\nevent: " + ev.Name + "\ndata: "))
+		s.event(d.sseHead(ev.Name))
 		s.add(ev.Data)
 		s.add(frameEnd)
 	}

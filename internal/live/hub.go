@@ -106,8 +106,10 @@ type Hub struct {
 	// could not be formatted (to be resumed); Reads counts log reads that returned events;
 	// Ended counts streams closed because their credential ended (see Watch).
 	Delivered, Dropped, WriteFailed, FormatFailed, Reads, Ended atomic.Int64
-	// Detached counts streams that were taken over from their handler (detached.go).
-	Detached atomic.Int64
+	// Detached counts streams that were taken over from their handler (detached.go);
+	// HandedOff counts writes a client's full socket did not take at once, finished by a
+	// goroutine of the stream's own.
+	Detached, HandedOff atomic.Int64
 }
 
 // NewHub returns a hub reading the event log through evs (events.NewReader(pool), usually)
@@ -440,8 +442,10 @@ type Delivery struct {
 	tags         []string
 	tagFollowers []int64
 
-	// id is Cursor.String(), made once for every stream that sends the event.
-	id string
+	// id is Cursor.String(), made once for every stream that sends the event; head is
+	// the SSE lines before its data, made once for the streams that name it alike.
+	id   string
+	head atomic.Pointer[sseHead]
 	// encoded holds the encodings made so far, read without a lock by every stream;
 	// mu serialises the making of a new one (copy on write).
 	mu      sync.Mutex
@@ -484,6 +488,23 @@ func (d *Delivery) Encoded(name string, f func() ([]byte, error)) ([]byte, error
 	next = append(next, encoding{name, b})
 	d.encoded.Store(&next)
 	return b, nil
+}
+
+// sseHead is the lines of an SSE event before its data ("id: …\nevent: name\ndata: ").
+type sseHead struct {
+	name string
+	b    []byte
+}
+
+// sseHead returns the SSE lines of d before its data, for an event called name: made
+// once and shared by every stream that sends it under that name (almost always one).
+func (d *Delivery) sseHead(name string) []byte {
+	if h := d.head.Load(); h != nil && h.name == name {
+		return h.b
+	}
+	h := &sseHead{name: name, b: []byte("id: " + d.ID() + "\nevent: " + name + "\ndata: ")}
+	d.head.Store(h)
+	return h.b
 }
 
 func (d *Delivery) lookup(name string) ([]byte, bool) {

@@ -1,10 +1,15 @@
 package live_test
 
 import (
+	"bytes"
 	"context"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
+	"net/http/httputil"
+	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -206,4 +211,97 @@ func TestClosedDetachedStreamIsReleasedAtOnce(t *testing.T) {
 			"the closed stream leaves the hub long before its next heartbeat")
 	}
 	require.EqualValues(t, 3, n.hub.Detached.Load())
+}
+
+// TestSlowReaderGetsEverythingInOrder: a client that reads, but slower than events come,
+// fills its socket; the writers hand what it did not take to a goroutine of the stream's
+// own and take the stream back once it is idle. Nothing is lost, repeated or reordered,
+// and the client is not cut off while it keeps up within the buffer and write timeout.
+func TestSlowReaderGetsEverythingInOrder(t *testing.T) {
+	t.Parallel()
+	_, dsn := pgtest.NewDB(t)
+	padding := strings.Repeat("y", 64<<10)
+	big := func(_ context.Context, d *live.Delivery) (live.Event, error) {
+		if d.Topic != events.TopicPostCreated {
+			return live.Event{}, nil
+		}
+		return live.Event{Name: "post", Data: []byte(fmt.Sprintf(`{"post_id":%d,"pad":"%s"}`, d.PostID, padding))}, nil
+	}
+	n := newNode(t, dsn, live.Options{Buffer: 1000, WriteTimeout: 20 * time.Second}, big)
+	ctx := context.Background()
+	alice := n.user("alice")
+	require.Eventually(t, func() bool { return n.hub.Head() != (events.Cursor{}) }, 5*time.Second, 10*time.Millisecond)
+
+	conn, err := net.Dial("tcp", strings.TrimPrefix(n.srv.URL, "http://"))
+	require.NoError(t, err)
+	defer conn.Close()
+	require.NoError(t, conn.(*net.TCPConn).SetReadBuffer(64<<10)) // small enough to fill, not so small that TCP stalls
+	_, err = fmt.Fprintf(conn, "GET / HTTP/1.1\r\nHost: test\r\nAccept: text/event-stream\r\n\r\n")
+	require.NoError(t, err)
+	require.Eventually(t, func() bool { return n.hub.Detached.Load() == 1 }, 5*time.Second, 10*time.Millisecond)
+
+	const total = 150
+	var ids []int64
+	var raw []byte // everything read, to check byte for byte
+	read := make(chan error, 1)
+	go func() {
+		var all []byte
+		buf := make([]byte, 8<<10)
+		re := regexp.MustCompile(`"post_id":(\d+)`)
+		for len(ids) < total {
+			time.Sleep(time.Millisecond) // at most 8 MB/s: slower than the posts come
+			k, err := conn.Read(buf)
+			if err != nil {
+				read <- err
+				return
+			}
+			raw = append(raw, buf[:k]...)
+			all = append(all, buf[:k]...)
+			// Whole lines only: an event's data line is one line.
+			if nl := bytes.LastIndexByte(all, '\n'); nl >= 0 {
+				for _, g := range re.FindAllSubmatch(all[:nl], -1) {
+					id, _ := strconv.ParseInt(string(g[1]), 10, 64)
+					ids = append(ids, id)
+				}
+				all = append(all[:0], all[nl+1:]...)
+			}
+		}
+		read <- nil
+	}()
+	for i := range total {
+		_, err := n.core.CreatePost(ctx, alice.ID, fmt.Sprintf("post %d", i))
+		require.NoError(t, err)
+	}
+	select {
+	case err := <-read:
+		require.NoError(t, err)
+	case <-time.After(60 * time.Second):
+		t.Fatalf("the slow reader did not get every post: %d; handed off %d, dropped %d, failed %d, subs %d", len(ids), n.hub.HandedOff.Load(), n.hub.Dropped.Load(), n.hub.WriteFailed.Load(), n.hub.Subscribers())
+	}
+	require.Len(t, ids, total)
+	for i := 1; i < len(ids); i++ {
+		require.Equal(t, ids[i-1]+1, ids[i], "in order, none missing, no duplicates")
+	}
+	// Byte for byte: the chunks decode, and each event is exactly what was formatted
+	// (a write finished from the wrong offset would repeat or drop bytes of the padding).
+	head := bytes.Index(raw, []byte("\r\n\r\n"))
+	require.Positive(t, head)
+	body, err := io.ReadAll(io.LimitReader(httputil.NewChunkedReader(bytes.NewReader(raw[head+4:])), int64(len(raw))))
+	require.ErrorIs(t, err, io.ErrUnexpectedEOF, "the stream is still open: its last chunk is whole")
+	var got []int64
+	for _, frame := range strings.Split(string(body), "\n\n") {
+		data, ok := strings.CutPrefix(frame[strings.LastIndexByte(frame, '\n')+1:], "data: ")
+		if !ok || !strings.Contains(frame, "id: ") {
+			continue // the opening comment, a heartbeat, or the end
+		}
+		var id int64
+		_, err := fmt.Sscanf(data, `{"post_id":%d,`, &id)
+		require.NoError(t, err)
+		require.Equal(t, fmt.Sprintf(`{"post_id":%d,"pad":"%s"}`, id, padding), data)
+		got = append(got, id)
+	}
+	require.Equal(t, ids, got)
+	require.Positive(t, n.hub.HandedOff.Load(), "the socket filled: writes were finished off the writers")
+	require.Zero(t, n.hub.Dropped.Load()+n.hub.WriteFailed.Load(), "a reader that keeps up is not cut off")
+	require.Equal(t, 1, n.hub.Subscribers())
 }
