@@ -183,15 +183,11 @@ func (s *detachedStream) write(patient bool) bool {
 		s.event([]byte("event: reset\ndata: {}\n\n"))
 		end = true
 	default:
-		for more := true; more; {
-			select {
-			case d := <-s.sub.C():
-				if !s.send(d) {
-					// What was formatted goes out; the client resumes after it.
-					end, more = true, false
-				}
-			default:
-				more = false
+		for d := s.sub.Next(); d != nil; d = s.sub.Next() {
+			if !s.send(d) {
+				// What was formatted goes out; the client resumes after it.
+				end = true
+				break
 			}
 		}
 	}

@@ -367,11 +367,10 @@ func (h *Hub) advance(ctx context.Context) error {
 				if !s.filter.Matches(d) {
 					continue
 				}
-				select {
-				case s.ch <- d:
+				if s.offer(d, h.opts.Buffer) {
 					h.Delivered.Add(1)
 					woken = true
-				default:
+				} else {
 					h.dropLocked(s)
 				}
 				if s.dropped() {
@@ -691,8 +690,14 @@ func (f Filter) Matches(d *Delivery) bool {
 type Subscription struct {
 	hub    *Hub
 	filter Filter
-	ch     chan *Delivery
-	cut    chan struct{}
+	// queue holds the deliveries not taken yet, from head on (an idle subscription keeps
+	// at most a few empty slots, not a buffer of Options.Buffer); ready, made for the
+	// first consumer that asks, has a value after some were queued. qmu guards the three.
+	qmu   sync.Mutex
+	queue []*Delivery
+	head  int
+	ready chan struct{}
+	cut   chan struct{}
 	isCut  bool
 	reason string
 	// wake, when set (under the hub's lock), is called after deliveries are queued and
@@ -715,7 +720,7 @@ func (h *Hub) Subscribe(ctx context.Context, f Filter) (*Subscription, events.Cu
 	case <-ctx.Done():
 		return nil, events.Cursor{}, ctx.Err()
 	}
-	s := &Subscription{hub: h, filter: f, ch: make(chan *Delivery, h.opts.Buffer), cut: make(chan struct{})}
+	s := &Subscription{hub: h, filter: f, cut: make(chan struct{})}
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	if h.closed {
@@ -725,8 +730,64 @@ func (h *Hub) Subscribe(ctx context.Context, f Filter) (*Subscription, events.Cu
 	return s, h.head, nil
 }
 
-// C delivers the subscription's events in cursor order.
-func (s *Subscription) C() <-chan *Delivery { return s.ch }
+// offer queues d, unless limit deliveries are waiting already (false: the subscriber
+// does not keep up).
+func (s *Subscription) offer(d *Delivery, limit int) bool {
+	s.qmu.Lock()
+	defer s.qmu.Unlock()
+	if len(s.queue)-s.head >= limit {
+		return false
+	}
+	s.queue = append(s.queue, d)
+	if s.ready != nil {
+		select {
+		case s.ready <- struct{}{}:
+		default:
+		}
+	}
+	return true
+}
+
+// Next takes the oldest delivery waiting, in cursor order; nil when none is.
+func (s *Subscription) Next() *Delivery {
+	s.qmu.Lock()
+	defer s.qmu.Unlock()
+	if s.head == len(s.queue) {
+		return nil
+	}
+	d := s.queue[s.head]
+	s.queue[s.head] = nil
+	s.head++
+	if s.head == len(s.queue) {
+		// Drained: the slots are reused, unless a backlog made them many.
+		s.queue, s.head = s.queue[:0], 0
+		if cap(s.queue) > 8 {
+			s.queue = nil
+		}
+	}
+	return d
+}
+
+// Waiting reports how many deliveries are queued.
+func (s *Subscription) Waiting() int {
+	s.qmu.Lock()
+	defer s.qmu.Unlock()
+	return len(s.queue) - s.head
+}
+
+// Ready has a value after deliveries were queued: a consumer that waits in a select
+// takes them with Next (the value may be stale: Next then returns nil).
+func (s *Subscription) Ready() <-chan struct{} {
+	s.qmu.Lock()
+	defer s.qmu.Unlock()
+	if s.ready == nil {
+		s.ready = make(chan struct{}, 1)
+		if len(s.queue) > s.head {
+			s.ready <- struct{}{}
+		}
+	}
+	return s.ready
+}
 
 // Cut is closed when the hub cut the subscriber off: for not keeping up, or because the
 // process is shutting down. Reason says which.

@@ -1,8 +1,10 @@
 package live_test
 
 import (
+	"bufio"
 	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"net"
@@ -304,4 +306,46 @@ func TestSlowReaderGetsEverythingInOrder(t *testing.T) {
 	require.Positive(t, n.hub.HandedOff.Load(), "the socket filled: writes were finished off the writers")
 	require.Zero(t, n.hub.Dropped.Load()+n.hub.WriteFailed.Load(), "a reader that keeps up is not cut off")
 	require.Equal(t, 1, n.hub.Subscribers())
+}
+
+// TestHandlerLoopStreamDeliversInOrder: a stream that cannot be taken over from its
+// handler (HTTP/1.0, which has no chunks) is served by the handler's own loop, from the
+// same subscription queue: every post arrives, in order, each once.
+func TestHandlerLoopStreamDeliversInOrder(t *testing.T) {
+	t.Parallel()
+	_, dsn := pgtest.NewDB(t)
+	n := newNode(t, dsn, live.Options{})
+	ctx := context.Background()
+	alice := n.user("alice")
+	require.Eventually(t, func() bool { return n.hub.Head() != (events.Cursor{}) }, 5*time.Second, 10*time.Millisecond)
+	conn, err := net.Dial("tcp", strings.TrimPrefix(n.srv.URL, "http://"))
+	require.NoError(t, err)
+	defer conn.Close()
+	_, err = fmt.Fprintf(conn, "GET / HTTP/1.0\r\nAccept: text/event-stream\r\n\r\n")
+	require.NoError(t, err)
+	require.Eventually(t, func() bool { return n.hub.Subscribers() == 1 }, 5*time.Second, 10*time.Millisecond)
+
+	const total = 40
+	var want []int64
+	for i := range total {
+		p, err := n.core.CreatePost(ctx, alice.ID, fmt.Sprintf("post %d", i))
+		require.NoError(t, err)
+		want = append(want, p.ID)
+	}
+	require.NoError(t, conn.SetReadDeadline(time.Now().Add(30*time.Second)))
+	r := bufio.NewReader(conn)
+	var got []int64
+	for len(got) < total {
+		line, err := r.ReadString('\n')
+		require.NoError(t, err, "after %d posts", len(got))
+		if data, ok := strings.CutPrefix(strings.TrimSpace(line), "data: "); ok && strings.Contains(data, "post_id") {
+			var d struct {
+				PostID int64 `json:"post_id"`
+			}
+			require.NoError(t, json.Unmarshal([]byte(data), &d))
+			got = append(got, d.PostID)
+		}
+	}
+	require.Equal(t, want, got)
+	require.Zero(t, n.hub.Detached.Load(), "an HTTP/1.0 stream stays with its handler")
 }

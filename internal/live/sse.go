@@ -211,22 +211,16 @@ func (h *Hub) stream(w http.ResponseWriter, r *http.Request, f Filter, cred core
 			if !write(": ping\n\n") || !flush() {
 				return
 			}
-		case d := <-sub.C():
-			if !send(d) {
-				return
-			}
-			// Write everything already waiting before flushing once.
-			for more := true; more; {
-				select {
-				case d := <-sub.C():
-					if !send(d) {
-						return
-					}
-				default:
-					more = false
+		case <-sub.Ready():
+			// Write everything waiting before flushing once.
+			sent := false
+			for d := sub.Next(); d != nil; d = sub.Next() {
+				if !send(d) {
+					return
 				}
+				sent = true
 			}
-			if !flush() {
+			if sent && !flush() {
 				return
 			}
 		}

@@ -279,17 +279,19 @@ func (w *wsWriter) drain() {
 				w.ws.end(websocket.CloseTryAgainLater, "Too slow to keep up; reconnect")
 			}
 			return
-		case d, ok := <-w.sub.C():
-			if !ok || !w.send(d) {
-				return
-			}
 		default:
-			w.running.Store(false)
-			// A wake-up between the empty queue and the line above found the goroutine
-			// running and started none: look again, and go on if nobody else has.
-			if len(w.sub.C()) == 0 && !w.cut() || !w.running.CompareAndSwap(false, true) {
+		}
+		if d := w.sub.Next(); d != nil {
+			if !w.send(d) {
 				return
 			}
+			continue
+		}
+		w.running.Store(false)
+		// A wake-up between the empty queue and the line above found the goroutine
+		// running and started none: look again, and go on if nobody else has.
+		if w.sub.Waiting() == 0 && !w.cut() || !w.running.CompareAndSwap(false, true) {
+			return
 		}
 	}
 }
