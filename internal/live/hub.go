@@ -693,11 +693,11 @@ type Subscription struct {
 	// queue holds the deliveries not taken yet, from head on (an idle subscription keeps
 	// at most a few empty slots, not a buffer of Options.Buffer); ready, made for the
 	// first consumer that asks, has a value after some were queued. qmu guards the three.
-	qmu   sync.Mutex
-	queue []*Delivery
-	head  int
-	ready chan struct{}
-	cut   chan struct{}
+	qmu    sync.Mutex
+	queue  []*Delivery
+	head   int
+	ready  chan struct{}
+	cut    chan struct{}
 	isCut  bool
 	reason string
 	// wake, when set (under the hub's lock), is called after deliveries are queued and
