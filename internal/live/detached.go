@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/starling-social/starling/internal/events"
@@ -78,6 +79,9 @@ type detachedStream struct {
 	// once the stream has ended (the timer then stops re-arming itself).
 	gone, ping, closed atomic.Bool
 	heartbeat          *time.Timer
+	// raw and fd are the connection's descriptor, when the hub's hangups watch it.
+	raw syscall.RawConn
+	fd  int32
 
 	// Owned by whoever holds the stream (state ≠ 0):
 	last    events.Cursor
@@ -110,6 +114,11 @@ func (h *Hub) detachStream(ctx context.Context, conn net.Conn, sub *Subscription
 		return true
 	})
 	_ = conn.SetReadDeadline(time.Time{}) // the server's read timeout was for the request
+	if h.hangups != nil && h.hangups.watch(s) {
+		sub.setWake(s.wake)
+		s.wake()
+		return
+	}
 	go func() {
 		// A client sends nothing more on a stream's connection; whatever it sends is
 		// discarded, and the read ends when it closes (or when the stream closes conn).
@@ -331,6 +340,9 @@ func (s *detachedStream) close() {
 	s.done = true
 	s.closed.Store(true)
 	s.heartbeat.Stop()
+	if s.h.hangups != nil {
+		s.h.hangups.forget(s)
+	}
 	s.conn.Close()
 	s.finish()
 	s.h.detached.Done()
@@ -390,6 +402,7 @@ func (q *readyQueue) pop() *detachedStream {
 // for a whole fan-out to 10,000 streams.
 func (h *Hub) startWriters() {
 	h.writersOnce.Do(func() {
+		h.hangups = newHangups()
 		h.writable.cond = sync.NewCond(&h.writable.mu)
 		for range runtime.GOMAXPROCS(0) {
 			go func() {

@@ -99,6 +99,9 @@ type Hub struct {
 	detached    sync.WaitGroup
 	writable    readyQueue
 	writersOnce sync.Once
+	// hangups watches the detached streams' connections for their clients leaving; nil
+	// where it cannot (each stream then has a goroutine reading its connection).
+	hangups *hangups
 
 	// Delivered counts deliveries handed to subscribers; Dropped counts subscribers cut off
 	// because their buffer was full; WriteFailed counts streams ended because a write to

@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"net/http/httputil"
 	"regexp"
+	"runtime"
 	"strconv"
 	"strings"
 	"testing"
@@ -348,4 +349,57 @@ func TestHandlerLoopStreamDeliversInOrder(t *testing.T) {
 	}
 	require.Equal(t, want, got)
 	require.Zero(t, n.hub.Detached.Load(), "an HTTP/1.0 stream stays with its handler")
+}
+
+// TestIdleDetachedStreamsHoldNoGoroutine: detached streams are watched for their clients
+// leaving by one watcher, not a goroutine each; a client that writes after its request
+// (nothing a stream reads) is not cut off for it; and every client that hangs up leaves
+// the hub without waiting for a heartbeat.
+func TestIdleDetachedStreamsHoldNoGoroutine(t *testing.T) {
+	if runtime.GOOS != "linux" {
+		t.Skip("the shared hangup watcher is Linux's (epoll); elsewhere each stream reads its connection")
+	}
+	_, dsn := pgtest.NewDB(t) // not parallel: it counts the process's goroutines
+	n := newNode(t, dsn, live.Options{Heartbeat: time.Hour})
+	open := func() net.Conn {
+		conn, err := net.Dial("tcp", strings.TrimPrefix(n.srv.URL, "http://"))
+		require.NoError(t, err)
+		_, err = fmt.Fprintf(conn, "GET / HTTP/1.1\r\nHost: test\r\nAccept: text/event-stream\r\n\r\n")
+		require.NoError(t, err)
+		return conn
+	}
+	first := open() // starts the writers and the watcher
+	require.Eventually(t, func() bool { return n.hub.Detached.Load() == 1 }, 5*time.Second, 5*time.Millisecond)
+	time.Sleep(100 * time.Millisecond)
+	before := runtime.NumGoroutine()
+	const streams = 60
+	conns := []net.Conn{first}
+	for range streams - 1 {
+		conns = append(conns, open())
+	}
+	require.Eventually(t, func() bool { return n.hub.Detached.Load() == streams }, 10*time.Second, 5*time.Millisecond)
+	time.Sleep(100 * time.Millisecond) // the handlers' goroutines end
+	require.Less(t, runtime.NumGoroutine()-before, 10, "no goroutine per idle stream")
+
+	// A client that talks is drained, not cut off; it still gets the next event.
+	_, err := conns[0].Write([]byte(strings.Repeat("chatter\n", 1000)))
+	require.NoError(t, err)
+	alice := n.user("alice")
+	p, err := n.core.CreatePost(context.Background(), alice.ID, "still here")
+	require.NoError(t, err)
+	require.NoError(t, conns[0].SetReadDeadline(time.Now().Add(10*time.Second)))
+	var got []byte
+	buf := make([]byte, 4096)
+	for !bytes.Contains(got, []byte(fmt.Sprintf(`"post_id":%d`, p.ID))) {
+		k, err := conns[0].Read(buf)
+		require.NoError(t, err)
+		got = append(got, buf[:k]...)
+	}
+	require.Equal(t, streams, n.hub.Subscribers())
+
+	for _, c := range conns {
+		c.Close()
+	}
+	require.Eventually(t, func() bool { return n.hub.Subscribers() == 0 }, 5*time.Second, 5*time.Millisecond,
+		"every stream whose client hung up leaves the hub at once")
 }

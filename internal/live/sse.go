@@ -9,6 +9,7 @@ import (
 
 	"github.com/starling-social/starling/internal/core"
 	"github.com/starling-social/starling/internal/events"
+	"github.com/starling-social/starling/internal/reqid"
 )
 
 // Event is one SSE message to send for a delivery: its event name and data line.
@@ -189,7 +190,7 @@ func (h *Hub) stream(w http.ResponseWriter, r *http.Request, f Filter, cred core
 		// handler, and the hub's writers send its events (see detached.go).
 		detached = true
 		h.Detached.Add(1)
-		h.detachStream(context.WithoutCancel(ctx), conn, sub, w8, last, format, hint, finish)
+		h.detachStream(context.WithoutCancel(ctx), conn, sub, w8, last, format, hint, finish) // the website's formatter reads the viewer from it
 		return
 	}
 	heartbeat := time.NewTicker(h.opts.Heartbeat)
@@ -238,6 +239,16 @@ func (h *Hub) formatSSE(ctx context.Context, format Formatter, d *Delivery) (Eve
 		return Event{}, false
 	}
 	return ev, true
+}
+
+// streamContext is what a WebSocket connection, which outlives its handler, keeps of the
+// request's context: the request id its log lines carry. The rest (the request's span,
+// which ended with the handler, the caller, the server's values) is not needed by the
+// API's formatter, which reads no viewer from it, and holding it was a large part of
+// what an idle connection cost. (An SSE stream keeps its context: the website's
+// formatter reads the viewer from it.)
+func streamContext(ctx context.Context) context.Context {
+	return reqid.With(context.Background(), reqid.From(ctx))
 }
 
 // cutEvent is the last event of a stream the hub cut off (reason is "resume" or

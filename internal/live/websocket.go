@@ -105,7 +105,7 @@ func (h *Hub) ServeWebSocket(w http.ResponseWriter, r *http.Request, c WebSocket
 	// through) ends with this handler, as for a detached SSE stream.
 	ws := &wsConn{hub: h, conn: conn, client: c, subs: map[string]*Subscription{}}
 	first := wsMessage{Stream: r.URL.Query().Get("stream"), Tag: r.URL.Query().Get("tag")}
-	ctx := context.WithoutCancel(r.Context())
+	ctx := streamContext(r.Context())
 	h.detached.Add(1)
 	go func() {
 		defer h.detached.Done()
