@@ -402,11 +402,20 @@ func (f *follower) receive(id, name, data string) {
 		return
 	}
 	if id == "" {
-		return // heartbeats, "resume"
+		return // heartbeats, and a "resume" or "reconnect" before any event
 	}
 	c, err := events.ParseCursor(id)
 	if err != nil {
 		f.order++
+		return
+	}
+	if name == "resume" || name == "reconnect" {
+		// A cut-off stream's last word names the last event it sent (where the client
+		// resumes from): never one before it, and not a new event.
+		if f.haveLast && c.Less(f.last) {
+			f.order++
+		}
+		f.last, f.haveLast, f.lastID = c, true, id
 		return
 	}
 	if f.haveLast && !f.last.Less(c) {

@@ -36,6 +36,21 @@ func chromiumPath(t *testing.T) string {
 }
 
 // newBrowser starts a headless Chromium with a fresh profile, no network chatter of its own.
+// browserSignUp signs name up through the form at base in the browser tab ctx (password
+// testPassword), and waits for the home page's compose box.
+func browserSignUp(t *testing.T, ctx context.Context, base, name string) {
+	t.Helper()
+	require.NoError(t, chromedp.Do(ctx,
+		chromedp.Navigate(base+"/signup"),
+		chromedp.WaitVisible(chromedp.CSS(`#f-username`)),
+		chromedp.SendKeys(chromedp.CSS(`#f-username`), name),
+		chromedp.SendKeys(chromedp.CSS(`#f-email`), name+"@example.com"),
+		chromedp.SendKeys(chromedp.CSS(`#f-password`), testPassword),
+		chromedp.Submit(chromedp.CSS(`#f-password`)),
+		chromedp.WaitVisible(chromedp.CSS(`textarea[name=body]`)),
+	))
+}
+
 func newBrowser(t *testing.T) context.Context {
 	t.Helper()
 	opts := append(chromedp.DefaultExecAllocatorOptions[:],
@@ -68,15 +83,7 @@ func TestBrowserSignupPostLogout(t *testing.T) {
 	css := func(sel string) chromedp.CSS { return chromedp.CSS(sel) }
 
 	// Sign up through the form.
-	require.NoError(t, chromedp.Do(ctx,
-		chromedp.Navigate(base+"/signup"),
-		chromedp.WaitVisible(css(`#f-username`)),
-		chromedp.SendKeys(css(`#f-username`), "alice"),
-		chromedp.SendKeys(css(`#f-email`), "alice@example.com"),
-		chromedp.SendKeys(css(`#f-password`), testPassword),
-		chromedp.Submit(css(`#f-password`)),
-		chromedp.WaitVisible(css(`textarea[name=body]`)),
-	))
+	browserSignUp(t, ctx, base, "alice")
 	flash, err := chromedp.Run(ctx, chromedp.Text(css(`.flash`)))
 	require.NoError(t, err)
 	require.Contains(t, flash, "Welcome to Starling, @alice!")
@@ -130,23 +137,12 @@ func TestBrowserLiveTimelineAndBadge(t *testing.T) {
 	s := newSite(t)
 	browser := newBrowser(t)
 	css := func(sel string) chromedp.CSS { return chromedp.CSS(sel) }
-	signup := func(ctx context.Context, name string) {
-		require.NoError(t, chromedp.Do(ctx,
-			chromedp.Navigate(s.srv.URL+"/signup"),
-			chromedp.WaitVisible(css(`#f-username`)),
-			chromedp.SendKeys(css(`#f-username`), name),
-			chromedp.SendKeys(css(`#f-email`), name+"@example.com"),
-			chromedp.SendKeys(css(`#f-password`), testPassword),
-			chromedp.Submit(css(`#f-password`)),
-			chromedp.WaitVisible(css(`textarea[name=body]`)),
-		))
-	}
 	alice, cancelA := chromedp.NewContext(browser, chromedp.WithNewBrowserContext())
 	defer cancelA()
 	bob, cancelB := chromedp.NewContext(browser, chromedp.WithNewBrowserContext())
 	defer cancelB()
-	signup(alice, "alice")
-	signup(bob, "bob")
+	browserSignUp(t, alice, s.srv.URL, "alice")
+	browserSignUp(t, bob, s.srv.URL, "bob")
 
 	// Bob watches the public timeline; a marker tells whether the page reloads.
 	require.NoError(t, chromedp.Do(bob,

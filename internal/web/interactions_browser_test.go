@@ -29,15 +29,7 @@ func TestBrowserReplyFavouriteBoost(t *testing.T) {
 			post, _, err := s.core.Publish(context.Background(), bob, core.NewPost{Body: "Who wants lunch?"})
 			require.NoError(t, err)
 			page := fmt.Sprintf("%s/posts/%d", s.srv.URL, post.ID)
-			require.NoError(t, chromedp.Do(ctx,
-				chromedp.Navigate(s.srv.URL+"/signup"),
-				chromedp.WaitVisible(css(`#f-username`)),
-				chromedp.SendKeys(css(`#f-username`), "alice"),
-				chromedp.SendKeys(css(`#f-email`), "alice@example.com"),
-				chromedp.SendKeys(css(`#f-password`), testPassword),
-				chromedp.Submit(css(`#f-password`)),
-				chromedp.WaitVisible(css(`textarea[name=body]`)),
-			))
+			browserSignUp(t, ctx, s.srv.URL, "alice")
 			if !js {
 				require.NoError(t, chromedp.Do(ctx, chromedp.Func(func(ctx context.Context, _ *chromedp.Target) error {
 					_, err := chromedp.Call(ctx, emulation.SetScriptExecutionDisabled, emulation.SetScriptExecutionDisabledParams{Value: true})

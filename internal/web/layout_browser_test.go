@@ -38,15 +38,7 @@ func TestPagesFitPhonesAndDesktops(t *testing.T) {
 		LATERAL (SELECT (current_date - i)::date AS d) x`)
 	require.NoError(t, err)
 
-	require.NoError(t, chromedp.Do(ctx,
-		chromedp.Navigate(s.srv.URL+"/signup"),
-		chromedp.WaitVisible(css(`#f-username`)),
-		chromedp.SendKeys(css(`#f-username`), "alice"),
-		chromedp.SendKeys(css(`#f-email`), "alice@example.com"),
-		chromedp.SendKeys(css(`#f-password`), testPassword),
-		chromedp.Submit(css(`#f-password`)),
-		chromedp.WaitVisible(css(`textarea[name=body]`)),
-	))
+	browserSignUp(t, ctx, s.srv.URL, "alice")
 	require.NoError(t, s.core.GrantAdmin(bg, "alice"))
 	_, _, err = s.core.Publish(bg, bob, core.NewPost{Body: "@alice the standup moved to 10:30", SpoilerText: "work"})
 	require.NoError(t, err)
@@ -115,15 +107,7 @@ func TestThemeFollowsTheDeviceOrTheChoice(t *testing.T) {
 	}
 	one, cancel := chromedp.NewContext(browser, chromedp.WithNewBrowserContext())
 	defer cancel()
-	require.NoError(t, chromedp.Do(one,
-		chromedp.Navigate(s.srv.URL+"/signup"),
-		chromedp.WaitVisible(css(`#f-username`)),
-		chromedp.SendKeys(css(`#f-username`), "alice"),
-		chromedp.SendKeys(css(`#f-email`), "alice@example.com"),
-		chromedp.SendKeys(css(`#f-password`), testPassword),
-		chromedp.Submit(css(`#f-password`)),
-		chromedp.WaitVisible(css(`textarea[name=body]`)),
-	))
+	browserSignUp(t, one, s.srv.URL, "alice")
 	require.Equal(t, light, background(one, "light"), "follows the device: light")
 	require.Equal(t, dark, background(one, "dark"), "follows the device: dark")
 
