@@ -22,7 +22,9 @@ type Event struct {
 // a Name skips the delivery (it is not for this format, or its post is gone). An error
 // means the event cannot be formatted now (the database is unreachable, say): the stream
 // ends and the client resumes from the event before, so it misses nothing. It runs on the
-// client's goroutine.
+// client's goroutine, or on one of the hub's writers. Its context carries the request id
+// only, not the request's values (see streamContext): whatever depends on the viewer is
+// bound into the Formatter when it is made.
 type Formatter func(ctx context.Context, d *Delivery) (Event, error)
 
 // ErrBadLastEventID is returned by ParseLastEventID for a value that is not a cursor of
@@ -190,7 +192,7 @@ func (h *Hub) stream(w http.ResponseWriter, r *http.Request, f Filter, cred core
 		// handler, and the hub's writers send its events (see detached.go).
 		detached = true
 		h.Detached.Add(1)
-		h.detachStream(context.WithoutCancel(ctx), conn, sub, w8, last, format, hint, finish) // the website's formatter reads the viewer from it
+		h.detachStream(streamContext(ctx), conn, sub, w8, last, format, hint, finish)
 		return
 	}
 	heartbeat := time.NewTicker(h.opts.Heartbeat)
@@ -241,12 +243,12 @@ func (h *Hub) formatSSE(ctx context.Context, format Formatter, d *Delivery) (Eve
 	return ev, true
 }
 
-// streamContext is what a WebSocket connection, which outlives its handler, keeps of the
-// request's context: the request id its log lines carry. The rest (the request's span,
-// which ended with the handler, the caller, the server's values) is not needed by the
-// API's formatter, which reads no viewer from it, and holding it was a large part of
-// what an idle connection cost. (An SSE stream keeps its context: the website's
-// formatter reads the viewer from it.)
+// streamContext is what a stream that outlives its handler (a detached SSE stream, a
+// WebSocket connection) keeps of the request's context: the request id its log lines
+// carry. The rest (the request's span, which ended with the handler, the caller, the
+// server's values) was a large part of what an idle stream cost; a Formatter reads
+// nothing from its context but what it needs to query (a viewer is bound into the
+// formatter itself).
 func streamContext(ctx context.Context) context.Context {
 	return reqid.With(context.Background(), reqid.From(ctx))
 }

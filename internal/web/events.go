@@ -69,7 +69,7 @@ func (s *Server) liveEvents(w http.ResponseWriter, r *http.Request) {
 	if u != nil {
 		uid, cred = u.ID, s.sessionCredential(r, u)
 	}
-	s.hub.Serve(w, r, uid, s.proxies.ClientIP(r), cred, f, s.htmlEvent, func(w http.ResponseWriter, status int, msg string) { http.Error(w, msg, status) })
+	s.hub.Serve(w, r, uid, s.proxies.ClientIP(r), cred, f, s.htmlEvents(u), func(w http.ResponseWriter, status int, msg string) { http.Error(w, msg, status) })
 }
 
 // sessionCredential is the credential of u's logged-in session, which the hub re-checks
@@ -80,9 +80,15 @@ func (s *Server) sessionCredential(r *http.Request, u *core.User) core.Credentia
 		AuthAt: time.Unix(0, s.sessions.GetInt64(r.Context(), sessionAuthAt))}
 }
 
-// htmlEvent formats a delivery for the website's live.js: a rendered post fragment, the
-// id of a deleted post, or the viewer's unread count.
-func (s *Server) htmlEvent(ctx context.Context, d *live.Delivery) (live.Event, error) {
+// htmlEvents is the formatter of viewer's stream (nil for nobody logged in): the viewer
+// is bound here, not read from the request's context, which the stream does not keep.
+func (s *Server) htmlEvents(viewer *core.User) live.Formatter {
+	return func(ctx context.Context, d *live.Delivery) (live.Event, error) { return s.htmlEvent(ctx, viewer, d) }
+}
+
+// htmlEvent formats a delivery for viewer's live.js: a rendered post fragment, the id of
+// a deleted post, or the viewer's unread count.
+func (s *Server) htmlEvent(ctx context.Context, viewer *core.User, d *live.Delivery) (live.Event, error) {
 	switch d.Topic {
 	case events.TopicPostCreated, events.TopicPostUpdated:
 		if d.Post == nil {
@@ -90,7 +96,6 @@ func (s *Server) htmlEvent(ctx context.Context, d *live.Delivery) (live.Event, e
 		}
 		// Rendered as a reload would render it for this reader (their controls), once per
 		// reader for all their streams.
-		viewer, _ := ctx.Value(userKey{}).(*core.User)
 		var uid int64
 		if viewer != nil {
 			uid = viewer.ID
