@@ -102,8 +102,12 @@ func Stream(h http.Handler) http.Handler { return streamHandler{h} }
 type streamHandler struct{ http.Handler }
 
 // StreamRoute reports whether r matches a route of router whose handler is marked by
-// Stream.
+// Stream. Streams are GETs (an event stream, a WebSocket upgrade): any other method is
+// answered without matching the router, which every write would otherwise pay for.
 func StreamRoute(router *mux.Router, r *http.Request) bool {
+	if r.Method != http.MethodGet {
+		return false
+	}
 	var m mux.RouteMatch
 	if !router.Match(r, &m) || m.MatchErr != nil || m.Route == nil {
 		return false
