@@ -79,9 +79,11 @@ type detachedStream struct {
 	// once the stream has ended (the timer then stops re-arming itself).
 	gone, ping, closed atomic.Bool
 	heartbeat          *time.Timer
-	// raw and fd are the connection's descriptor, when the hub's hangups watch it.
-	raw syscall.RawConn
-	fd  int32
+	// raw is the connection's descriptor (nil when it has none), for the writers'
+	// writes; fd is its number and watched true when the hub's hangups watch it.
+	raw     syscall.RawConn
+	fd      int32
+	watched bool
 
 	// Owned by whoever holds the stream (state ≠ 0):
 	last    events.Cursor
@@ -99,6 +101,9 @@ func (h *Hub) detachStream(ctx context.Context, conn net.Conn, sub *Subscription
 	s := &detachedStream{h: h, ctx: ctx, conn: conn, sub: sub, format: format, finish: finish,
 		last: last, hint: hint, pending: net.Buffers{nil}}
 	s.ended = w.done()
+	if sc, ok := conn.(syscall.Conn); ok {
+		s.raw, _ = sc.SyscallConn() // once: every write uses it
+	}
 	if w != nil {
 		h.mu.Lock()
 		w.then = s.wake
@@ -216,7 +221,7 @@ func (s *detachedStream) write(patient bool) bool {
 		out = append(out, lastChunk)
 	}
 	if !patient {
-		if n, ok, err := writeNow(s.conn, out); ok {
+		if n, ok, err := writeNow(s.raw, out); ok {
 			if rest := unwritten(out, n); err == nil && len(rest) > 0 {
 				// The client's socket is full: the rest is finished on a goroutine of its own.
 				s.handOff(slices.Clone(rest), end)

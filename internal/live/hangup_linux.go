@@ -5,7 +5,6 @@ package live
 import (
 	"errors"
 	"sync"
-	"syscall"
 
 	"golang.org/x/sys/unix"
 )
@@ -36,26 +35,20 @@ func newHangups() *hangups {
 
 // watch adds s's connection to the set; false when it cannot be watched.
 func (w *hangups) watch(s *detachedStream) bool {
-	sc, ok := s.conn.(syscall.Conn)
-	if !ok {
-		return false
-	}
-	rc, err := sc.SyscallConn()
-	if err != nil {
+	if s.raw == nil {
 		return false
 	}
 	var fd int32 = -1
-	if rc.Control(func(d uintptr) { fd = int32(d) }) != nil || fd < 0 {
+	if s.raw.Control(func(d uintptr) { fd = int32(d) }) != nil || fd < 0 {
 		return false
 	}
-	s.raw, s.fd = rc, fd
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	ev := unix.EpollEvent{Events: unix.EPOLLIN | unix.EPOLLRDHUP | unix.EPOLLET, Fd: fd}
 	if unix.EpollCtl(w.epfd, unix.EPOLL_CTL_ADD, int(fd), &ev) != nil {
-		s.raw = nil
 		return false
 	}
+	s.fd, s.watched = fd, true
 	w.streams[fd] = s
 	return true
 }
@@ -63,7 +56,7 @@ func (w *hangups) watch(s *detachedStream) bool {
 // forget takes s's connection out of the set; called before it is closed, so that its
 // descriptor, once reused, is not taken for it.
 func (w *hangups) forget(s *detachedStream) {
-	if s.raw == nil {
+	if !s.watched {
 		return
 	}
 	w.mu.Lock()

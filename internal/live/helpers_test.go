@@ -4,6 +4,8 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
+	"fmt"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -223,4 +225,38 @@ func waitPosts(t *testing.T, c *sseClient, n int, timeout time.Duration) {
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
+}
+
+// paddedPosts formats each post.created as {"post_id":N,"pad":padding}: big events, to
+// fill a client's socket.
+func paddedPosts(padding string) live.Formatter {
+	return func(_ context.Context, d *live.Delivery) (live.Event, error) {
+		if d.Topic != events.TopicPostCreated {
+			return live.Event{}, nil
+		}
+		return live.Event{Name: "post", Data: []byte(fmt.Sprintf(`{"post_id":%d,"pad":"%s"}`, d.PostID, padding))}, nil
+	}
+}
+
+// waitHead waits for the hub to have read an event: a stream cut off before its first
+// event is told to resume from the head it began at, and an empty log has none.
+func (n *node) waitHead(t *testing.T) {
+	t.Helper()
+	require.Eventually(t, func() bool { return n.hub.Head() != (events.Cursor{}) }, 5*time.Second, 10*time.Millisecond)
+}
+
+// rawStream asks for the node's stream on a connection of its own, as proto ("HTTP/1.1",
+// "HTTP/1.0"), with its receive buffer set to rcvBuf when that is not 0, and returns the
+// connection (closed when the test ends) without reading anything.
+func (n *node) rawStream(t *testing.T, proto string, rcvBuf int) net.Conn {
+	t.Helper()
+	conn, err := net.Dial("tcp", strings.TrimPrefix(n.srv.URL, "http://"))
+	require.NoError(t, err)
+	t.Cleanup(func() { conn.Close() })
+	if rcvBuf != 0 {
+		require.NoError(t, conn.(*net.TCPConn).SetReadBuffer(rcvBuf))
+	}
+	_, err = fmt.Fprintf(conn, "GET / %s\r\nHost: test\r\nAccept: text/event-stream\r\n\r\n", proto)
+	require.NoError(t, err)
+	return conn
 }

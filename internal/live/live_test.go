@@ -150,29 +150,17 @@ func TestLastEventIDValidation(t *testing.T) {
 func TestSlowClientIsCutOffOthersKeepReceiving(t *testing.T) {
 	t.Parallel()
 	_, dsn := pgtest.NewDB(t)
-	padding := strings.Repeat("x", 64<<10)
-	big := func(_ context.Context, d *live.Delivery) (live.Event, error) {
-		if d.Topic != events.TopicPostCreated {
-			return live.Event{}, nil
-		}
-		return live.Event{Name: "post", Data: []byte(fmt.Sprintf(`{"post_id":%d,"pad":"%s"}`, d.PostID, padding))}, nil
-	}
-	n := newNode(t, dsn, live.Options{Buffer: 8, WriteTimeout: time.Second}, big)
+	n := newNode(t, dsn, live.Options{Buffer: 8, WriteTimeout: time.Second}, paddedPosts(strings.Repeat("x", 64<<10)))
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	// The log is not empty when the streams open: a stream cut off before its first event
 	// is told where to resume by its last event's id (the head it began at), and an empty
 	// log has no head to name (docs/live.md, "Back-pressure").
 	alice := n.user("alice")
-	require.Eventually(t, func() bool { return n.hub.Head() != (events.Cursor{}) }, 5*time.Second, 10*time.Millisecond)
+	n.waitHead(t)
 
 	// The slow client asks for the stream and then never reads.
-	conn, err := net.Dial("tcp", strings.TrimPrefix(n.srv.URL, "http://"))
-	require.NoError(t, err)
-	defer conn.Close()
-	require.NoError(t, conn.(*net.TCPConn).SetReadBuffer(4096))
-	_, err = fmt.Fprintf(conn, "GET / HTTP/1.1\r\nHost: test\r\nAccept: text/event-stream\r\n\r\n")
-	require.NoError(t, err)
+	n.rawStream(t, "HTTP/1.1", 4096)
 	fast := &sseClient{url: n.srv.URL}
 	go fast.run(ctx)
 	require.Eventually(t, func() bool { return n.hub.Subscribers() == 2 }, 5*time.Second, 10*time.Millisecond)
@@ -204,10 +192,7 @@ func TestClosedDetachedStreamIsReleasedAtOnce(t *testing.T) {
 	_, dsn := pgtest.NewDB(t)
 	n := newNode(t, dsn, live.Options{Heartbeat: time.Hour})
 	for range 3 {
-		conn, err := net.Dial("tcp", strings.TrimPrefix(n.srv.URL, "http://"))
-		require.NoError(t, err)
-		_, err = fmt.Fprintf(conn, "GET / HTTP/1.1\r\nHost: test\r\nAccept: text/event-stream\r\n\r\n")
-		require.NoError(t, err)
+		conn := n.rawStream(t, "HTTP/1.1", 0)
 		require.Eventually(t, func() bool { return n.hub.Subscribers() == 1 }, 5*time.Second, 5*time.Millisecond)
 		conn.Close()
 		require.Eventually(t, func() bool { return n.hub.Subscribers() == 0 }, 5*time.Second, 5*time.Millisecond,
@@ -224,23 +209,12 @@ func TestSlowReaderGetsEverythingInOrder(t *testing.T) {
 	t.Parallel()
 	_, dsn := pgtest.NewDB(t)
 	padding := strings.Repeat("y", 64<<10)
-	big := func(_ context.Context, d *live.Delivery) (live.Event, error) {
-		if d.Topic != events.TopicPostCreated {
-			return live.Event{}, nil
-		}
-		return live.Event{Name: "post", Data: []byte(fmt.Sprintf(`{"post_id":%d,"pad":"%s"}`, d.PostID, padding))}, nil
-	}
-	n := newNode(t, dsn, live.Options{Buffer: 1000, WriteTimeout: 20 * time.Second}, big)
+	n := newNode(t, dsn, live.Options{Buffer: 1000, WriteTimeout: 20 * time.Second}, paddedPosts(padding))
 	ctx := context.Background()
 	alice := n.user("alice")
-	require.Eventually(t, func() bool { return n.hub.Head() != (events.Cursor{}) }, 5*time.Second, 10*time.Millisecond)
+	n.waitHead(t)
 
-	conn, err := net.Dial("tcp", strings.TrimPrefix(n.srv.URL, "http://"))
-	require.NoError(t, err)
-	defer conn.Close()
-	require.NoError(t, conn.(*net.TCPConn).SetReadBuffer(64<<10)) // small enough to fill, not so small that TCP stalls
-	_, err = fmt.Fprintf(conn, "GET / HTTP/1.1\r\nHost: test\r\nAccept: text/event-stream\r\n\r\n")
-	require.NoError(t, err)
+	conn := n.rawStream(t, "HTTP/1.1", 64<<10) // small enough to fill, not so small that TCP stalls
 	require.Eventually(t, func() bool { return n.hub.Detached.Load() == 1 }, 5*time.Second, 10*time.Millisecond)
 
 	const total = 150
@@ -318,12 +292,8 @@ func TestHandlerLoopStreamDeliversInOrder(t *testing.T) {
 	n := newNode(t, dsn, live.Options{})
 	ctx := context.Background()
 	alice := n.user("alice")
-	require.Eventually(t, func() bool { return n.hub.Head() != (events.Cursor{}) }, 5*time.Second, 10*time.Millisecond)
-	conn, err := net.Dial("tcp", strings.TrimPrefix(n.srv.URL, "http://"))
-	require.NoError(t, err)
-	defer conn.Close()
-	_, err = fmt.Fprintf(conn, "GET / HTTP/1.0\r\nAccept: text/event-stream\r\n\r\n")
-	require.NoError(t, err)
+	n.waitHead(t)
+	conn := n.rawStream(t, "HTTP/1.0", 0)
 	require.Eventually(t, func() bool { return n.hub.Subscribers() == 1 }, 5*time.Second, 10*time.Millisecond)
 
 	const total = 40
@@ -361,13 +331,7 @@ func TestIdleDetachedStreamsHoldNoGoroutine(t *testing.T) {
 	}
 	_, dsn := pgtest.NewDB(t) // not parallel: it counts the process's goroutines
 	n := newNode(t, dsn, live.Options{Heartbeat: time.Hour})
-	open := func() net.Conn {
-		conn, err := net.Dial("tcp", strings.TrimPrefix(n.srv.URL, "http://"))
-		require.NoError(t, err)
-		_, err = fmt.Fprintf(conn, "GET / HTTP/1.1\r\nHost: test\r\nAccept: text/event-stream\r\n\r\n")
-		require.NoError(t, err)
-		return conn
-	}
+	open := func() net.Conn { return n.rawStream(t, "HTTP/1.1", 0) }
 	first := open() // starts the writers and the watcher
 	require.Eventually(t, func() bool { return n.hub.Detached.Load() == 1 }, 5*time.Second, 5*time.Millisecond)
 	time.Sleep(100 * time.Millisecond)

@@ -15,14 +15,9 @@ import (
 // without waiting and without a deadline (none to set and clear on every write): the
 // hub's writers use it, and hand what is left, if anything, to a goroutine that may
 // wait. It returns how many bytes were written; ok is false when conn offers no raw
-// descriptor (the caller then writes as any net.Conn).
-func writeNow(conn net.Conn, bufs net.Buffers) (n int, ok bool, err error) {
-	sc, isSys := conn.(syscall.Conn)
-	if !isSys {
-		return 0, false, nil
-	}
-	rc, err := sc.SyscallConn()
-	if err != nil {
+// descriptor, rc nil (the caller then writes as any net.Conn).
+func writeNow(rc syscall.RawConn, bufs net.Buffers) (n int, ok bool, err error) {
+	if rc == nil {
 		return 0, false, nil
 	}
 	var werr error
